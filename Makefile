@@ -1,0 +1,74 @@
+# carepath: `make run` (app with demo data) and `make test` (the whole suite, SQLite then PostgreSQL).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app coordinator
+STAMP := $(VENV)/.installed
+# The PostgreSQL run of `make test`. Override for another server; the tests use their own schema in it.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) translations ## Create .venv and install carepath with the dev tools
+
+.PHONY: translations
+translations: $(STAMP) ## Compile the UI translations (Danish, English)
+	@$(BIN)/pybabel compile -d coordinator/translations >/dev/null
+
+.PHONY: run
+run: install ## Migrate, load demo data, print demo logins and serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) demo load --reset-passwords
+	@echo "carepath on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+.PHONY: test
+test: install ## Run the whole suite on SQLite, then the database tests on PostgreSQL
+	$(BIN)/pytest
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m db
+
+.PHONY: test-sqlite
+test-sqlite: install ## Run the whole suite on SQLite only (no server needed)
+	$(BIN)/pytest
+
+.PHONY: lint
+lint: install ## ruff check, ruff format --check, mypy on the domain and the FHIR mappers
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: format
+format: install ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: migration
+migration: install ## Autogenerate a migration: make migration m="what changed"
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+.PHONY: check-migrations
+check-migrations: install ## Fail if models and migrations disagree (alembic check on a fresh database)
+	$(BIN)/python -m coordinator.tools.check_migrations
+
+.PHONY: messages
+messages: install ## Extract UI strings and update the .po catalogues
+	$(BIN)/pybabel extract -F coordinator/babel.cfg -k _l --no-location --sort-output --omit-header -o coordinator/translations/messages.pot coordinator
+	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations --omit-header --no-fuzzy-matching
+
+.PHONY: clean
+clean: ## Remove the venv, caches and the local SQLite database
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,27 @@
+"""carepath coordinator: the Flask application (web UI, APIs, persistence, CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from coordinator import cli, db, i18n, logging_setup, web
+from coordinator.config import load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Application factory. Starts no background work: the scheduler is a process of its own."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+
+    logging_setup.configure(app)
+    db.init_app(app)
+    i18n.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,60 @@
+"""Writing the audit log. Every use case that touches patient data calls ``record`` in its transaction."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from coordinator.audit.models import AuditEntry
+from pathways.audit import AuditAction, AuditOutcome
+from pathways.people import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Where a use case was called from: set once per request, job or command."""
+
+    channel: str = "cli"
+    request_id: str = ""
+
+
+_OUTSIDE_ANY_REQUEST = AuditContext()
+audit_context: ContextVar[AuditContext] = ContextVar("audit_context", default=_OUTSIDE_ANY_REQUEST)
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    at: datetime,
+    action: AuditAction,
+    resource_type: str,
+    resource_id: object = "",
+    patient_id: int | None = None,
+    purpose: str = "",
+    outcome: AuditOutcome = AuditOutcome.ALLOWED,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    context = audit_context.get()
+    entry = AuditEntry(
+        occurred_at=at,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_organisation_id=actor.organisation_id,
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=str(resource_id) if resource_id is not None else "",
+        action=action,
+        purpose=purpose,
+        outcome=outcome,
+        channel=context.channel,
+        request_id=context.request_id,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry

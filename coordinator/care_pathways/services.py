@@ -1,0 +1,228 @@
+"""Use cases for a patient's pathway: admission, leave, discharge, follow-up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.audit.services import record
+from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+from pathways.audit import AuditAction
+from pathways.clock import Clock, ensure_utc
+from pathways.errors import Conflict, NotFound, ValidationFailed
+from pathways.organisations import OrganisationKind
+from pathways.people import Actor
+from pathways.permissions import Permission, require
+from pathways.stays import EventSource, PathwayEventType, PathwayStatus, next_status
+
+
+def _existing_event(session: Session, idempotency_key: str) -> PathwayEvent | None:
+    return session.scalar(
+        sa.select(PathwayEvent).where(PathwayEvent.idempotency_key == idempotency_key)
+    )
+
+
+def admit_patient(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient_id: int,
+    ward_id: int,
+    admitted_at: datetime,
+    idempotency_key: str,
+    source: EventSource = EventSource.USER,
+    episode_system: str | None = None,
+    episode_value: str | None = None,
+    readmission_of_id: int | None = None,
+) -> Pathway:
+    """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made."""
+    require(actor, Permission.RECORD_PATHWAY_EVENT)
+    previous = _existing_event(session, idempotency_key)
+    if previous is not None:
+        return previous.pathway
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient", patient_id)
+    ward = session.get(Organisation, ward_id)
+    if ward is None or ward.kind is not OrganisationKind.WARD:
+        raise ValidationFailed.single(
+            "ward_id", f"organisation {ward_id} is not a known ward", "unknown"
+        )
+    if (episode_system is None) != (episode_value is None):
+        raise ValidationFailed.single("episode", "an episode id needs both system and value")
+    if episode_value is not None:
+        clash = session.scalar(
+            sa.select(Pathway.id).where(
+                Pathway.episode_system == episode_system, Pathway.episode_value == episode_value
+            )
+        )
+        if clash is not None:
+            raise Conflict(f"episode of care {episode_value} already belongs to pathway {clash}")
+    now = clock.now()
+    admitted_at = ensure_utc(admitted_at)
+    previous_stay = None
+    if readmission_of_id is not None:
+        previous_stay = session.get(Pathway, readmission_of_id)
+        if previous_stay is None or previous_stay.patient_id != patient.id:
+            raise ValidationFailed.single(
+                "readmission_of_id", "the earlier pathway is not one of this patient's", "unknown"
+            )
+        # The earlier stay ends here; its plan and contacts carry over (handled by the plan rules).
+        previous_stay.status = next_status(previous_stay.status, PathwayEventType.READMITTED)
+        previous_stay.closed_at = admitted_at
+        previous_stay.updated_at = now
+    pathway = Pathway(
+        patient=patient,
+        ward=ward,
+        status=PathwayStatus.ADMITTED,
+        admitted_at=admitted_at,
+        episode_system=episode_system,
+        episode_value=episode_value,
+        readmission_of_id=readmission_of_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(pathway)
+    event_type = PathwayEventType.ADMITTED
+    if previous_stay is not None:
+        event_type = PathwayEventType.READMITTED
+        _add_event(
+            session,
+            actor,
+            previous_stay,
+            PathwayEventType.READMITTED,
+            occurred_at=admitted_at,
+            recorded_at=now,
+            source=source,
+            idempotency_key=f"{idempotency_key}:earlier-stay",
+            payload={"readmission_episode": episode_value},
+        )
+    _add_event(
+        session,
+        actor,
+        pathway,
+        event_type,
+        occurred_at=admitted_at,
+        recorded_at=now,
+        source=source,
+        idempotency_key=idempotency_key,
+        payload={},
+    )
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.CREATE,
+        resource_type="Pathway",
+        resource_id=pathway.id,
+        patient_id=patient.id,
+        purpose="admission",
+    )
+    return pathway
+
+
+def _add_event(
+    session: Session,
+    actor: Actor,
+    pathway: Pathway,
+    event_type: PathwayEventType,
+    *,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    source: EventSource,
+    idempotency_key: str,
+    payload: dict[str, Any],
+) -> PathwayEvent:
+    event = PathwayEvent(
+        pathway=pathway,
+        type=event_type,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        source=source,
+        idempotency_key=idempotency_key,
+        recorded_by_id=actor.id,
+        payload=payload,
+    )
+    session.add(event)
+    return event
+
+
+def record_pathway_event(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    pathway_id: int,
+    event_type: PathwayEventType,
+    occurred_at: datetime,
+    idempotency_key: str,
+    source: EventSource = EventSource.USER,
+    planned_discharge_on: date | None = None,
+    payload: dict[str, Any] | None = None,
+) -> PathwayEvent:
+    """Apply one event to a pathway. A replayed idempotency key returns the first event, changing nothing."""
+    require(actor, Permission.RECORD_PATHWAY_EVENT)
+    previous = _existing_event(session, idempotency_key)
+    if previous is not None:
+        return previous
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    if event_type in (PathwayEventType.ADMITTED, PathwayEventType.READMITTED):
+        raise ValidationFailed.single(
+            "event_type", "admissions open a new pathway: use admit_patient"
+        )
+    if event_type is PathwayEventType.DISCHARGE_PLANNED and planned_discharge_on is None:
+        raise ValidationFailed.single(
+            "planned_discharge_on", "a planned discharge needs a date", "required"
+        )
+    occurred_at = ensure_utc(occurred_at)
+    if occurred_at < pathway.admitted_at:
+        raise ValidationFailed.single("occurred_at", "the event cannot happen before the admission")
+    new_status = next_status(pathway.status, event_type)
+    now = clock.now()
+    if event_type is PathwayEventType.LEAVE_STARTED:
+        pathway.leave_periods.append(LeavePeriod(started_at=occurred_at))
+    elif event_type is PathwayEventType.LEAVE_ENDED:
+        pathway.leave_periods[-1].ended_at = occurred_at
+    elif event_type is PathwayEventType.DISCHARGE_PLANNED:
+        pathway.planned_discharge_on = planned_discharge_on
+    elif event_type is PathwayEventType.DISCHARGED:
+        pathway.discharged_at = occurred_at
+    elif event_type in (PathwayEventType.CLOSED, PathwayEventType.READMITTED):
+        pathway.closed_at = occurred_at
+    pathway.status = new_status
+    pathway.updated_at = now
+    body = dict(payload or {})
+    if planned_discharge_on is not None:
+        body["planned_discharge_on"] = planned_discharge_on.isoformat()
+    event = _add_event(
+        session,
+        actor,
+        pathway,
+        event_type,
+        occurred_at=occurred_at,
+        recorded_at=now,
+        source=source,
+        idempotency_key=idempotency_key,
+        payload=body,
+    )
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="Pathway",
+        resource_id=pathway.id,
+        patient_id=pathway.patient_id,
+        purpose=event_type.value,
+    )
+    return event

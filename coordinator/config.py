@@ -1,0 +1,32 @@
+"""Configuration from the environment. Nothing secret lives in the repository."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def sqlite_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'carepath.sqlite3'}"
+
+
+def load_config(instance_path: str) -> dict[str, Any]:
+    """Settings read from the environment; anything unset gets a safe development default."""
+    env = os.environ
+    secret_key = env.get("SECRET_KEY")
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or sqlite_url(instance_path),
+        # Without SECRET_KEY every start makes a new one: sessions then end with a restart, which is the
+        # safe failure. Production sets SECRET_KEY (see README).
+        "SECRET_KEY": secret_key or secrets.token_hex(32),
+        "SECRET_KEY_IS_EPHEMERAL": secret_key is None,
+        "BABEL_DEFAULT_LOCALE": "da",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Copenhagen",
+        "LANGUAGES": ("da", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "SQLALCHEMY_ECHO": env.get("SQLALCHEMY_ECHO", "0") == "1",
+    }

@@ -1,0 +1,150 @@
+"""Database plumbing: declarative base with a naming convention, UTC timestamps, engine and sessions.
+
+Sessions are plain SQLAlchemy 2 sessions. A request gets one lazily (``get_session()``) and closes it on
+teardown; a use case flushes, and the view, CLI command or job that called it commits once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on every backend (SQLite stores no offset, PostgreSQL does)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing to store naive datetime {value.isoformat()}; use UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        date: sa.Date(),
+        dict[str, Any]: JSONDocument,
+        list[Any]: JSONDocument,
+        # StrEnums are stored by value as short strings, not as native enums: adding a member then
+        # needs no ALTER TYPE, and Alembic autogenerate stays quiet.
+        enum.Enum: sa.Enum(
+            enum.Enum,
+            native_enum=False,
+            create_constraint=False,
+            length=40,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+    }
+
+
+IntPK = Annotated[int, mapped_column(primary_key=True)]
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself
+    # (the documented recipe "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("postgresql"):
+        kwargs |= {"pool_pre_ping": True}
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+class Database:
+    """Owns the engine and the session factory of one app (or of one scheduler process)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work outside a request (CLI, jobs): commit at the end, roll back on error."""
+        with self.sessionmaker() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+EXTENSION_KEY = "carepath.db"
+
+
+def init_app(app: Flask) -> Database:
+    database = Database(app.config["DATABASE_URL"], echo=app.config.get("SQLALCHEMY_ECHO", False))
+    app.extensions[EXTENSION_KEY] = database
+
+    @app.teardown_appcontext
+    def _close_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    return database
+
+
+def get_database(app: Flask | None = None) -> Database:
+    database: Database = (app or current_app).extensions[EXTENSION_KEY]
+    return database
+
+
+def get_session() -> Session:
+    """The session of the current app context (one per request)."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    session: Session = g.db_session
+    return session

@@ -1,0 +1,609 @@
+"""A realistic, synthetic demo data set for Region Hovedstaden (idempotent: keyed by natural identifiers).
+
+Every CPR number below has a valid birth date before 2007 and deliberately FAILS the modulus-11 check that
+all CPR numbers issued before 2007 pass: none of them can belong to a real person.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.accounts.models import User
+from coordinator.accounts.services import create_staff_member, set_password
+from coordinator.care_pathways.models import Pathway
+from coordinator.care_pathways.services import admit_patient, record_pathway_event
+from coordinator.contacts.models import ContactAssignment
+from coordinator.organisations.models import Organisation
+from coordinator.organisations.services import create_organisation
+from coordinator.patients.models import Patient
+from coordinator.patients.services import register_patient
+from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
+from pathways.clock import COPENHAGEN, Clock
+from pathways.identifiers import LPR3_SYSTEMS, gs1_check_digit
+from pathways.organisations import Sector
+from pathways.people import Actor, Role
+from pathways.plans import (
+    ParticipantRole,
+    PatientParticipation,
+    PlanKind,
+    PlanStatus,
+    ResponseStatus,
+    SectionKey,
+)
+from pathways.stays import EventSource, PathwayEventType
+
+LOADER = Actor.system("demo-loader")
+EPISODE_NAMESPACE = uuid.UUID(
+    "6f1c3a52-8d4e-4c8e-9a57-0c1d2e3f4a5b"
+)  # fixed: same ids on every run
+
+
+def demo_gln(n: int) -> str:
+    body = f"579000{n:06d}"
+    return body + str(gs1_check_digit(body))
+
+
+def demo_sor(n: int) -> str:
+    return f"9{n:014d}"  # 15 digits in a range no real SOR code uses
+
+
+def synthetic_cpr(birth: date, serial_seed: int) -> str:
+    """A date-valid CPR (serial first digit 0-3: born 1900-1999) that fails modulus 11."""
+    prefix = birth.strftime("%d%m%y")
+    weights = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
+    for offset in range(10_000):
+        serial = f"{(serial_seed + offset) % 4000:04d}"
+        cpr = prefix + serial
+        if sum(int(d) * w for d, w in zip(cpr, weights, strict=True)) % 11 != 0:
+            return cpr
+    raise AssertionError("unreachable: most serials fail modulus 11")
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    organisation: str
+
+
+@dataclass
+class DemoResult:
+    created: dict[str, int] = field(default_factory=dict)
+    logins: list[DemoLogin] = field(default_factory=list)
+
+    def count(self, what: str) -> None:
+        self.created[what] = self.created.get(what, 0) + 1
+
+    def summary(self) -> str:
+        if not self.created:
+            return "Demo data already loaded; nothing new created."
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(self.created.items()))
+        return f"Demo data loaded: {parts}."
+
+
+GIVEN = [
+    "Mette",
+    "Jonas",
+    "Sofie",
+    "Mikkel",
+    "Ida",
+    "Frederik",
+    "Laura",
+    "Emil",
+    "Anna",
+    "Mads",
+    "Freja",
+    "Oliver",
+    "Clara",
+    "William",
+    "Emma",
+    "Lucas",
+    "Maja",
+    "Noah",
+    "Karen",
+    "Peter",
+]
+FAMILY = [
+    "Jensen",
+    "Nielsen",
+    "Hansen",
+    "Pedersen",
+    "Andersen",
+    "Christensen",
+    "Larsen",
+    "Sørensen",
+    "Rasmussen",
+    "Jørgensen",
+    "Petersen",
+    "Madsen",
+    "Kristensen",
+    "Olsen",
+    "Thomsen",
+    "Poulsen",
+]
+
+# Each centre: its name, a number its demo SOR code is made from, and its wards.
+CENTRES = [
+    (
+        "Psykiatrisk Center København",
+        1,
+        [("Afsnit 6202, akutmodtagelse", 11), ("Afsnit 6214, psykose", 12)],
+    ),
+    ("Psykiatrisk Center Amager", 2, [("Afsnit A3, almen psykiatri", 21)]),
+    (
+        "Psykiatrisk Center Nordsjælland",
+        3,
+        [("Afsnit N1, Hillerød", 31), ("Afsnit N4, affektive lidelser", 32)],
+    ),
+]
+MUNICIPALITIES = [
+    ("101", "Københavns Kommune"),
+    ("147", "Frederiksberg Kommune"),
+    ("157", "Gentofte Kommune"),
+    ("219", "Hillerød Kommune"),
+]
+GP_CLINICS = [
+    ("Lægehuset Nørrebro", "010101"),
+    ("Lægerne Amagerbrogade", "010202"),
+    ("Frederiksberg Lægepraksis", "010303"),
+    ("Lægehuset Hellerup", "010404"),
+    ("Hillerød Lægecenter", "010505"),
+    ("Lægerne på Vesterbro", "010606"),
+]
+
+
+class _Loader:
+    def __init__(self, session: Session, clock: Clock, reset_passwords: bool) -> None:
+        self.session = session
+        self.clock = clock
+        self.reset_passwords = reset_passwords
+        self.result = DemoResult()
+        self.now = clock.now()
+        self.today = self.now.astimezone(COPENHAGEN).date()
+
+    # ------------------------------------------------------------------ helpers
+    def _org(self, *, key: dict[str, str], **kwargs: object) -> Organisation:
+        column, value = next(iter(key.items()))
+        existing = self.session.scalar(
+            sa.select(Organisation).where(
+                getattr(Organisation, column) == value, Organisation.name == kwargs["name"]
+            )
+        )
+        if existing is not None:
+            return existing
+        self.result.count("organisations")
+        return create_organisation(self.session, LOADER, self.clock, **key, **kwargs)  # type: ignore[arg-type]
+
+    def _staff(
+        self,
+        org: Organisation,
+        name: str,
+        role: Role,
+        email: str,
+        *,
+        title: str = "",
+        login: str | None = None,
+    ) -> User:
+        user = self.session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            password = secrets.token_urlsafe(12) if login else None
+            user = create_staff_member(
+                self.session,
+                LOADER,
+                self.clock,
+                organisation_id=org.id,
+                name=name,
+                role=role,
+                title=title,
+                email=email,
+                phone="+45 70 00 00 00",
+                username=login,
+                password=password,
+            )
+            self.result.count("staff")
+            if login and password:
+                self.result.logins.append(DemoLogin(login, password, role.value, org.name))
+        elif login and self.reset_passwords:
+            password = secrets.token_urlsafe(12)
+            set_password(self.session, LOADER, self.clock, user, password)
+            self.result.logins.append(DemoLogin(login, password, role.value, org.name))
+        return user
+
+    def _at(self, days_ago: int, hour: int = 10) -> datetime:
+        local = datetime.combine(
+            self.today - timedelta(days=days_ago), time(hour), tzinfo=COPENHAGEN
+        )
+        return local.astimezone(self.now.tzinfo)
+
+    # ------------------------------------------------------------------ organisations and people
+    def organisations(self) -> None:
+        self.region = self._org(
+            key={"region_code": "DK-84"},
+            name="Region Hovedstaden",
+            kind="region",
+            gln=demo_gln(1),
+            email="psykiatri@regionh.example",
+        )
+        self.wards: list[Organisation] = []
+        for centre_name, centre_no, wards in CENTRES:
+            centre = self._org(
+                key={"sor_code": demo_sor(centre_no)},
+                name=centre_name,
+                kind="psychiatric_centre",
+                parent_id=self.region.id,
+                gln=demo_gln(centre_no * 10),
+            )
+            for ward_name, ward_no in wards:
+                self.wards.append(
+                    self._org(
+                        key={"sor_code": demo_sor(ward_no * 100)},
+                        name=ward_name,
+                        kind="ward",
+                        parent_id=centre.id,
+                        gln=demo_gln(ward_no * 10 + 1),
+                        email=f"afsnit{ward_no}@regionh.example",
+                    )
+                )
+        self.municipalities: dict[str, Organisation] = {}
+        self.social_units: dict[str, Organisation] = {}
+        for code, name in MUNICIPALITIES:
+            muni = self._org(
+                key={"kommunekode": code},
+                name=name,
+                kind="municipality",
+                gln=demo_gln(500 + int(code)),
+                email=f"psykiatri@k{code}.example",
+            )
+            self.municipalities[code] = muni
+            self.social_units[code] = self._org(
+                key={"kommunekode": code},
+                name=f"Socialpsykiatrien, {name}",
+                kind="municipal_unit",
+                parent_id=muni.id,
+                email=f"socialpsykiatri@k{code}.example",
+            )
+        self.gp_clinics = [
+            self._org(key={"ydernummer": yder}, name=name, kind="gp_clinic", gln=demo_gln(900 + i))
+            for i, (name, yder) in enumerate(GP_CLINICS)
+        ]
+
+    def people(self) -> None:
+        ward, muni, gp = self.wards[0], self.municipalities["101"], self.gp_clinics[0]
+        logins = [
+            (
+                ward,
+                "Birgitte Holm",
+                Role.DISCHARGE_NURSE,
+                "sygeplejerske",
+                "Udskrivningssygeplejerske",
+            ),
+            (ward, "Henrik Lund", Role.CHIEF_PHYSICIAN, "overlaege", "Overlæge"),
+            (ward, "Sara Dahl", Role.WARD_STAFF, "afsnit", "Social- og sundhedsassistent"),
+            (muni, "Lene Kjær", Role.CASE_WORKER, "sagsbehandler", "Sagsbehandler"),
+            (
+                self.social_units["101"],
+                "Tobias Friis",
+                Role.SUPPORT_WORKER,
+                "bostoette",
+                "Bostøttemedarbejder",
+            ),
+            (gp, "Anne Vestergaard", Role.GP, "laege", "Praktiserende læge"),
+            (gp, "Julie Bach", Role.PRACTICE_STAFF, "klinikpersonale", "Sekretær"),
+            (self.region, "Niels Krogh", Role.ORG_ADMIN, "orgadmin", "Administrator"),
+            (self.region, "Kasper Møller", Role.SYSTEM_ADMIN, "sysadmin", "Systemadministrator"),
+            (self.region, "Eva Lindberg", Role.AUDITOR, "revisor", "Revisor"),
+        ]
+        self.login_users = {
+            role: self._staff(
+                org, name, role, f"{login}@demo.carepath.example", title=title, login=login
+            )
+            for org, name, role, login, title in logins
+        }
+        self.nurses = [self.login_users[Role.DISCHARGE_NURSE]] + [
+            self._staff(
+                w,
+                f"Sygeplejerske {w.name.split(',')[0]}",
+                Role.DISCHARGE_NURSE,
+                f"sygeplejerske.{w.id}@demo.carepath.example",
+                title="Sygeplejerske",
+            )
+            for w in self.wards[1:]
+        ]
+        self.case_workers = {
+            code: self._staff(
+                m,
+                f"Sagsbehandler {m.name}",
+                Role.CASE_WORKER,
+                f"sagsbehandler.{code}@demo.carepath.example",
+                title="Sagsbehandler",
+            )
+            for code, m in self.municipalities.items()
+        }
+        self.gps = [self.login_users[Role.GP]] + [
+            self._staff(
+                c,
+                f"Læge {c.name}",
+                Role.GP,
+                f"laege.{c.ydernummer}@demo.carepath.example",
+                title="Praktiserende læge",
+            )
+            for c in self.gp_clinics[1:]
+        ]
+
+    # ------------------------------------------------------------------ patients and their pathways
+    def patients(self) -> None:
+        codes = list(self.municipalities)
+        for i in range(40):
+            birth = date(1955 + (i * 7) % 45, 1 + (i * 5) % 12, 1 + (i * 11) % 28)
+            cpr = synthetic_cpr(birth, 1000 + i * 37)
+            patient = self.session.scalar(sa.select(Patient).where(Patient.cpr == cpr))
+            if patient is None:
+                patient = register_patient(
+                    self.session,
+                    LOADER,
+                    self.clock,
+                    given_name=GIVEN[i % len(GIVEN)],
+                    family_name=FAMILY[(i * 3) % len(FAMILY)],
+                    kommunekode=codes[i % len(codes)],
+                    cpr=cpr,
+                    gp_organisation_id=self.gp_clinics[i % len(self.gp_clinics)].id,
+                    is_protected=(i == 13),
+                    purpose="demo data",
+                )
+                self.result.count("patients")
+            self._pathway_story(i, patient)
+            self._contacts(i, patient)
+
+    def _episode(self, i: int, stay: int) -> tuple[str, str]:
+        return LPR3_SYSTEMS[0], f"urn:uuid:{uuid.uuid5(EPISODE_NAMESPACE, f'demo-{i}-{stay}')}"
+
+    def _admit(
+        self,
+        i: int,
+        patient: Patient,
+        stay: int,
+        days_ago: int,
+        readmission_of: Pathway | None = None,
+    ) -> Pathway:
+        system, value = self._episode(i, stay)
+        existing = self.session.scalar(sa.select(Pathway).where(Pathway.episode_value == value))
+        if existing is not None:
+            return existing
+        self.result.count("pathways")
+        return admit_patient(
+            self.session,
+            LOADER,
+            self.clock,
+            patient_id=patient.id,
+            ward_id=self.wards[i % len(self.wards)].id,
+            admitted_at=self._at(days_ago, 14),
+            idempotency_key=f"demo:{value}:admitted",
+            source=EventSource.DEMO,
+            episode_system=system,
+            episode_value=value,
+            readmission_of_id=readmission_of.id if readmission_of else None,
+        )
+
+    def _event(
+        self,
+        pathway: Pathway,
+        event_type: PathwayEventType,
+        days_ago: int,
+        planned: date | None = None,
+    ) -> None:
+        record_pathway_event(
+            self.session,
+            LOADER,
+            self.clock,
+            pathway_id=pathway.id,
+            event_type=event_type,
+            occurred_at=self._at(days_ago, 11),
+            idempotency_key=f"demo:{pathway.episode_value}:{event_type.value}",
+            source=EventSource.DEMO,
+            planned_discharge_on=planned,
+        )
+
+    def _pathway_story(self, i: int, patient: Patient) -> None:
+        E = PathwayEventType  # noqa: N806
+        story = i % 10
+        if story in (0, 1):  # admitted; a draft agreement for one of them
+            pw = self._admit(i, patient, 1, 3 + i % 4)
+            if story == 1:
+                self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.DRAFT)
+        elif story == 2:  # on leave
+            pw = self._admit(i, patient, 1, 12)
+            self._event(pw, E.LEAVE_STARTED, 1)
+        elif story in (
+            3,
+            4,
+        ):  # discharge planned in 2 days; one with a proposed agreement, one with none
+            pw = self._admit(i, patient, 1, 9)
+            self._event(pw, E.DISCHARGE_PLANNED, 1, planned=self.today + timedelta(days=2))
+            if story == 3:
+                self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.PROPOSED)
+        elif story == 5:  # discharged yesterday WITHOUT agreement: the gap carepath exists for
+            pw = self._admit(i, patient, 1, 15)
+            self._event(pw, E.DISCHARGE_PLANNED, 4, planned=self.today - timedelta(days=1))
+            self._event(pw, E.DISCHARGED, 1)
+        elif story in (
+            6,
+            7,
+        ):  # discharged with an agreement (or, when the patient refused, a §13b plan)
+            pw = self._admit(i, patient, 1, 30)
+            self._plan(
+                pw,
+                PlanKind.DISCHARGE_AGREEMENT if story == 6 else PlanKind.COORDINATION_PLAN,
+                PlanStatus.ACTIVE,
+            )
+            self._event(pw, E.DISCHARGED, 8)
+            self._event(pw, E.FOLLOW_UP_BOOKED, 7)
+            if i % 20 == 6:
+                self._event(pw, E.FOLLOW_UP_HELD, 2)
+        elif story == 8:  # readmitted: discharged with an active plan, admitted again yesterday
+            first = self._admit(i, patient, 1, 40)
+            self._plan(first, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.ACTIVE)
+            self._event(first, E.DISCHARGED, 10)
+            self._admit(i, patient, 2, 1, readmission_of=first)
+        else:  # older pathways: agreed, under revision, ended or withdrawn plans
+            pw = self._admit(i, patient, 1, 60)
+            status = [
+                PlanStatus.AGREED,
+                PlanStatus.UNDER_REVISION,
+                PlanStatus.ENDED,
+                PlanStatus.WITHDRAWN,
+            ][(i // 10) % 4]
+            self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, status)
+            self._event(pw, E.DISCHARGED, 45)
+            if status in (PlanStatus.ENDED, PlanStatus.WITHDRAWN):
+                self._event(pw, E.CLOSED, 5)
+
+    # ------------------------------------------------------------------ plans
+    def _plan(self, pathway: Pathway, kind: PlanKind, status: PlanStatus) -> None:
+        exists = self.session.scalar(
+            sa.select(Plan.id).where(Plan.pathway_id == pathway.id, Plan.kind == kind)
+        )
+        if exists is not None:
+            return
+        patient = pathway.patient
+        refused = kind is PlanKind.COORDINATION_PLAN
+        sections = _demo_sections(self.today)
+        plan = Plan(
+            kind=kind,
+            status=status,
+            patient=patient,
+            pathway=pathway,
+            responsible_organisation=pathway.ward,
+            valid_from=self.today - timedelta(days=8) if status is PlanStatus.ACTIVE else None,
+            review_on=self.today + timedelta(days=80),
+            patient_participation=PatientParticipation.REFUSED
+            if refused
+            else PatientParticipation.PARTICIPATES,
+            patient_refused_on=pathway.admitted_at.date() + timedelta(days=2) if refused else None,
+            ended_reason="review: no longer needed" if status is PlanStatus.ENDED else "",
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        plan.versions.append(
+            PlanVersion(
+                number=1,
+                sections=sections,
+                review_on=plan.review_on,
+                change_note="first draft",
+                created_at=self.now,
+            )
+        )
+        answered = status not in (PlanStatus.DRAFT, PlanStatus.PROPOSED, PlanStatus.WITHDRAWN)
+        muni = self.municipalities[patient.kommunekode]
+        parties = [
+            (ParticipantRole.WARD, pathway.ward, ""),
+            (ParticipantRole.MUNICIPALITY, muni, ""),
+            (ParticipantRole.GP, patient.gp_organisation, ""),
+        ]
+        if not refused:
+            parties.insert(
+                0, (ParticipantRole.PATIENT, None, patient.given_name + " " + patient.family_name)
+            )
+        for role, org, name in parties:
+            plan.participants.append(
+                PlanParticipant(
+                    role=role,
+                    organisation=org,
+                    person_name=name,
+                    is_required=True,
+                    response=ResponseStatus.ACCEPTED
+                    if answered or (role is ParticipantRole.WARD and status is PlanStatus.PROPOSED)
+                    else ResponseStatus.PENDING,
+                    responded_version_number=1 if answered else None,
+                    responded_at=self.now if answered else None,
+                )
+            )
+        plan.participants.append(
+            PlanParticipant(
+                role=ParticipantRole.RELATIVE,
+                person_name="Pårørende (søster)",
+                relation="søster",
+                is_required=False,
+            )
+        )
+        self.session.add(plan)
+        self.result.count("plans")
+
+    # ------------------------------------------------------------------ contact persons, with gaps
+    def _contacts(self, i: int, patient: Patient) -> None:
+        if self.session.scalar(
+            sa.select(ContactAssignment.id).where(ContactAssignment.patient_id == patient.id)
+        ):
+            return
+        ward_index = i % len(self.wards)
+        wanted: list[tuple[Sector, Organisation, User | None, date | None]] = [
+            (Sector.REGION, self.wards[ward_index], self.nurses[ward_index], None),
+        ]
+        if i % 5 != 4:  # every fifth patient has no municipal contact person: a gap to close
+            muni = self.municipalities[patient.kommunekode]
+            wanted.append((Sector.MUNICIPALITY, muni, self.case_workers[patient.kommunekode], None))
+        if i % 7 != 3:  # some lack a GP contact; one in six has a contact whose period has ended
+            gp_index = i % len(self.gp_clinics)
+            ended = self.today - timedelta(days=3) if i % 6 == 0 else None
+            wanted.append(
+                (Sector.GENERAL_PRACTICE, self.gp_clinics[gp_index], self.gps[gp_index], ended)
+            )
+        for sector, org, person, valid_to in wanted:
+            self.session.add(
+                ContactAssignment(
+                    patient_id=patient.id,
+                    sector=sector,
+                    organisation=org,
+                    person=person,
+                    team_inbox=org.email,
+                    valid_from=self.today - timedelta(days=90),
+                    valid_to=valid_to,
+                    ended_reason="contact person left the unit" if valid_to else "",
+                    created_at=self.now,
+                )
+            )
+            self.result.count("contact persons")
+
+
+def _demo_sections(today: date) -> dict[str, object]:
+    follow_up = today + timedelta(days=5)
+    return {
+        SectionKey.TREATMENT: {
+            "text": "Ambulant opfølgning i distriktspsykiatrien, samtaler hver 14. dag."
+        },
+        SectionKey.MEDICATION: {
+            "text": "Fortsat antipsykotisk behandling; egen læge overtager receptfornyelse."
+        },
+        SectionKey.SOCIAL_SUPPORT: {
+            "measures": ["SEL §85 bostøtte"],
+            "provider": "Socialpsykiatrien",
+        },
+        SectionKey.HOUSING: {"text": "Bor i egen lejlighed; bostøtte to gange om ugen."},
+        SectionKey.EMPLOYMENT_EDUCATION: {"text": "Kontakt til jobcenter om IPS-forløb."},
+        SectionKey.CRISIS_PLAN: {
+            "warning_signs": ["søvnløshed", "isolation"],
+            "what_helps": ["gåture", "kontakt til søster"],
+            "call_day": "Distriktspsykiatrien, tlf. 70 00 00 01",
+            "call_night": "Psykiatrisk akutmodtagelse, tlf. 70 00 00 02",
+        },
+        SectionKey.IF_TREATMENT_STOPS: {
+            "text": "Kontaktpersonen i kommunen kontakter distriktspsykiatrien."
+        },
+        SectionKey.FIRST_FOLLOW_UP: {"date": follow_up.isoformat(), "who": "Distriktspsykiatrien"},
+        SectionKey.CITIZEN_GOALS: {"text": "At komme tilbage på arbejde og se min familie."},
+    }
+
+
+def load_demo(session: Session, clock: Clock, *, reset_passwords: bool = False) -> DemoResult:
+    loader = _Loader(session, clock, reset_passwords)
+    loader.organisations()
+    loader.people()
+    loader.patients()
+    session.flush()
+    return loader.result

@@ -1,0 +1,30 @@
+"""UI language: Danish by default, English as the second language (flask-babel)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from flask_babel import Babel, get_locale
+
+
+def select_locale() -> str:
+    languages: tuple[str, ...] = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.after_request
+    def _remember_language(response: Response) -> Response:
+        chosen = request.args.get("lang")
+        if chosen in app.config["LANGUAGES"]:
+            response.set_cookie(
+                "lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        return response

@@ -1,0 +1,27 @@
+"""Every mapped class, imported in one place so that Alembic and create_all see the whole schema."""
+
+from coordinator.accounts.models import User
+from coordinator.audit.models import AuditEntry
+from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
+from coordinator.contacts.models import ContactAssignment
+from coordinator.db import Base
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
+from coordinator.reminders.models import Reminder
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "ContactAssignment",
+    "LeavePeriod",
+    "Organisation",
+    "Pathway",
+    "PathwayEvent",
+    "Patient",
+    "Plan",
+    "PlanParticipant",
+    "PlanVersion",
+    "Reminder",
+    "User",
+]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from coordinator.db import Base, IntPK
+from pathways.reminders import ReminderStatus, Severity
+
+
+class Reminder(Base):
+    """A gap in a transition that somebody must close. One row per (rule, pathway, obligation)."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[IntPK]
+    rule: Mapped[str] = mapped_column(sa.String(64))
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id"))
+    obligation_key: Mapped[str] = mapped_column(sa.String(100), default="")
+    status: Mapped[ReminderStatus] = mapped_column(default=ReminderStatus.OPEN)
+    severity: Mapped[Severity]
+    legal_basis: Mapped[str] = mapped_column(sa.String(200), default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    due_at: Mapped[datetime]
+    owner_organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    owner_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    snoozed_until: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]
+    dismissed_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        sa.UniqueConstraint("rule", "pathway_id", "obligation_key"),
+        sa.Index("ix_reminders_owner_open", "owner_organisation_id", "status", "due_at"),
+    )

@@ -1,0 +1,1 @@
+"""Developer and CI tools that run against the app."""

@@ -1,0 +1,52 @@
+"""Start page and health check. Feature blueprints register here as they land."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import sqlalchemy as sa
+import structlog
+from flask import Blueprint, Flask, render_template
+from sqlalchemy.exc import SQLAlchemyError
+
+from coordinator.db import get_session
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+
+bp = Blueprint("web", __name__)
+log = structlog.get_logger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        get_session().execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        log.exception("healthz.database_unreachable")
+        return False
+    return True
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    ok = _database_ok()
+    body = {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "unreachable"}
+    return body, 200 if ok else 503
+
+
+@bp.get("/")
+def index() -> str:
+    ok = _database_ok()
+    counts: dict[str, int] = {}
+    if ok:
+        session = get_session()
+        counts = {
+            "organisations": session.scalar(sa.select(sa.func.count(Organisation.id))) or 0,
+            "patients": session.scalar(sa.select(sa.func.count(Patient.id))) or 0,
+        }
+    return render_template(
+        "index.html", database_ok=ok, counts=counts, app_version=version("carepath")
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

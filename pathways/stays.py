@@ -1,0 +1,93 @@
+"""The care pathway (forløb) of one hospital stay or episode, and the events that move it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from pathways.errors import IllegalTransition
+
+
+class PathwayStatus(StrEnum):
+    ADMITTED = "admitted"
+    ON_LEAVE = "on_leave"
+    DISCHARGED = "discharged"
+    CLOSED = "closed"  # follow-up done or the episode ended; kept for history and indicators
+    CANCELLED = "cancelled"  # entered in error (a cancelled admission)
+
+    @property
+    def is_open(self) -> bool:
+        return self in (PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE, PathwayStatus.DISCHARGED)
+
+
+class PathwayEventType(StrEnum):
+    ADMITTED = "admitted"
+    LEAVE_STARTED = "leave_started"
+    LEAVE_ENDED = "leave_ended"
+    DISCHARGE_PLANNED = "discharge_planned"
+    DISCHARGED = "discharged"
+    FOLLOW_UP_BOOKED = "follow_up_booked"
+    FOLLOW_UP_HELD = "follow_up_held"
+    READMITTED = "readmitted"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class EventSource(StrEnum):
+    USER = "user"  # entered in the web UI
+    REST = "rest"
+    FHIR = "fhir"
+    MEDCOM = "medcom"  # HospitalNotification (sygehusadvis)
+    SYSTEM = "system"
+    DEMO = "demo"
+
+
+# Which event may happen in which status, and where it leaves the pathway. Events that only add facts
+# (a planned discharge date, a booked follow-up) keep the status.
+_S, _E = PathwayStatus, PathwayEventType
+PATHWAY_TRANSITIONS: dict[tuple[PathwayStatus, PathwayEventType], PathwayStatus] = {
+    (_S.ADMITTED, _E.LEAVE_STARTED): _S.ON_LEAVE,
+    (_S.ON_LEAVE, _E.LEAVE_ENDED): _S.ADMITTED,
+    (_S.ADMITTED, _E.DISCHARGE_PLANNED): _S.ADMITTED,
+    (_S.ON_LEAVE, _E.DISCHARGE_PLANNED): _S.ON_LEAVE,
+    (_S.ADMITTED, _E.DISCHARGED): _S.DISCHARGED,
+    (_S.ON_LEAVE, _E.DISCHARGED): _S.DISCHARGED,  # discharged directly from leave
+    (_S.ADMITTED, _E.FOLLOW_UP_BOOKED): _S.ADMITTED,
+    (_S.ON_LEAVE, _E.FOLLOW_UP_BOOKED): _S.ON_LEAVE,
+    (_S.DISCHARGED, _E.FOLLOW_UP_BOOKED): _S.DISCHARGED,
+    (_S.DISCHARGED, _E.FOLLOW_UP_HELD): _S.DISCHARGED,
+    (_S.DISCHARGED, _E.READMITTED): _S.CLOSED,  # the readmission opens a new pathway of its own
+    (_S.DISCHARGED, _E.CLOSED): _S.CLOSED,
+    (_S.ADMITTED, _E.CANCELLED): _S.CANCELLED,
+}
+
+
+def next_status(current: PathwayStatus, event: PathwayEventType) -> PathwayStatus:
+    try:
+        return PATHWAY_TRANSITIONS[(current, event)]
+    except KeyError:
+        raise IllegalTransition("pathway", current.value, event.value) from None
+
+
+@dataclass(frozen=True, slots=True)
+class LeavePeriod:
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pathway:
+    status: PathwayStatus
+    admitted_at: datetime
+    planned_discharge_on: date | None = None
+    discharged_at: datetime | None = None
+    leave_periods: tuple[LeavePeriod, ...] = ()
+    episode_of_care_id: str | None = None  # LPR3 episode of care, "urn:uuid:..."
+    is_readmission: bool = False
+
+    def is_on_leave_at(self, when: datetime) -> bool:
+        return any(
+            p.started_at <= when and (p.ended_at is None or when < p.ended_at)
+            for p in self.leave_periods
+        )

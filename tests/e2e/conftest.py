@@ -1,0 +1,67 @@
+"""A real server on a free local port and Debian's chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from coordinator import create_app, migrate
+from coordinator.db import get_database
+from coordinator.demo import load_demo
+from pathways.clock import SystemClock
+from tests.conftest import fresh_database_url
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = fresh_database_url(
+        os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("e2e"), "e2e"
+    )
+    migrate.upgrade(url)
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "e2e"})
+    with get_database(app).transaction() as session:
+        load_demo(session, SystemClock())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    get_database(app).dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (CI does this in .ci/run)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="da-DK")
+    tab = context.new_page()
+    yield tab
+    context.close()

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from coordinator import create_app
+from coordinator.db import get_database
+from tests.factories import PatientFactory, WardFactory
+
+
+def test_factory_reads_database_url_from_config(app: Flask, database_url: str) -> None:
+    assert app.config["DATABASE_URL"] == database_url
+    assert get_database(app).url == database_url
+    assert app.config["BABEL_DEFAULT_LOCALE"] == "da"
+
+
+def test_factory_defaults_to_sqlite_in_instance_folder(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = create_app({"TESTING": True})
+    try:
+        assert app.config["DATABASE_URL"].startswith("sqlite:///")
+        assert app.config["DATABASE_URL"].endswith("instance/carepath.sqlite3")
+        assert app.config["SECRET_KEY_IS_EPHEMERAL"] is True
+        assert len(app.config["SECRET_KEY"]) >= 64
+    finally:
+        get_database(app).dispose()
+
+
+def test_factory_takes_database_url_and_secret_from_environment(monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@db.invalid/carepath")
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    app = create_app({"TESTING": True})
+    assert app.config["DATABASE_URL"] == "postgresql+psycopg://u@db.invalid/carepath"
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SECRET_KEY_IS_EPHEMERAL"] is False
+
+
+def test_healthz_reports_a_reachable_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing-dir' / 'nope.sqlite3'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_start_page_is_danish_by_default(client: FlaskClient, session) -> None:
+    WardFactory()
+    PatientFactory()
+    PatientFactory()
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="da">' in page
+    assert "Tværsektorielle forløb i psykiatrien" in page
+    assert "Tjenesten kører" in page
+    assert "2 patienter" in page
+    assert "1 organisation" in page
+
+
+def test_start_page_in_english_on_request(client: FlaskClient) -> None:
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "The service is running" in page
+    english_browser = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Cross-sector care pathways in psychiatry" in english_browser.get_data(as_text=True)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from coordinator.audit.models import AuditEntry
+from coordinator.care_pathways.models import Pathway
+from coordinator.organisations.models import Organisation
+from pathways.stays import PathwayStatus
+from tests.factories import PatientFactory, WardFactory
+
+
+def test_timestamps_come_back_aware_and_in_utc(session: Session) -> None:
+    ward = WardFactory(created_at=datetime(2026, 6, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))))
+    session.expire_all()
+    loaded = session.get(Organisation, ward.id)
+    assert loaded is not None
+    assert loaded.created_at == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    assert loaded.created_at.tzinfo is UTC
+
+
+def test_naive_timestamps_are_refused(session: Session) -> None:
+    WardFactory.build()  # building touches no database
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        WardFactory(created_at=datetime(2026, 6, 1, 12, 0))  # noqa: DTZ001 - the point of the test
+
+
+def test_optimistic_version_detects_a_lost_update(
+    session: Session, connection: sa.Connection
+) -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    pathway = Pathway(
+        patient=PatientFactory(),
+        ward=WardFactory(),
+        status=PathwayStatus.ADMITTED,
+        admitted_at=t0,
+        created_at=t0,
+        updated_at=t0,
+    )
+    session.add(pathway)
+    session.flush()
+    assert pathway.version == 1
+    # Somebody else changes the row behind this session's back...
+    connection.execute(sa.update(Pathway).where(Pathway.id == pathway.id).values(version=2))
+    pathway.status = PathwayStatus.DISCHARGED
+    with pytest.raises(StaleDataError):
+        session.flush()
+
+
+def test_savepoint_rollback_keeps_the_outer_test_transaction(session: Session) -> None:
+    ward = WardFactory()
+    nested = session.begin_nested()
+    session.add(
+        AuditEntry(
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+            actor_kind="system",
+            actor_name="t",
+            resource_type="X",
+            action="read",
+            outcome="allowed",
+        )
+    )
+    session.flush()
+    nested.rollback()
+    assert session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
+    assert session.get(Organisation, ward.id) is not None

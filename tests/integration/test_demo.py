@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.accounts.models import User
+from coordinator.care_pathways.models import Pathway
+from coordinator.contacts.models import ContactAssignment
+from coordinator.demo import load_demo, synthetic_cpr
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+from coordinator.plans.models import Plan
+from pathways.clock import FixedClock
+from pathways.identifiers import validate_cpr
+from pathways.organisations import OrganisationKind
+from pathways.people import Role
+from pathways.plans import PlanKind, PlanStatus
+from pathways.stays import PathwayStatus
+
+TABLES = (Organisation, User, Patient, Pathway, Plan, ContactAssignment)
+
+
+def _counts(session: Session) -> dict[str, int]:
+    return {
+        t.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(t)) or 0
+        for t in TABLES
+    }
+
+
+def test_demo_data_set_is_complete(session: Session, clock: FixedClock) -> None:
+    result = load_demo(session, clock)
+    kinds = Counter(session.scalars(sa.select(Organisation.kind)))
+    assert kinds[OrganisationKind.REGION] == 1
+    assert kinds[OrganisationKind.PSYCHIATRIC_CENTRE] == 3
+    assert kinds[OrganisationKind.WARD] >= 3
+    assert kinds[OrganisationKind.MUNICIPALITY] == 4
+    assert kinds[OrganisationKind.GP_CLINIC] == 6
+    assert set(
+        session.scalars(
+            sa.select(Organisation.kommunekode).where(
+                Organisation.kind == OrganisationKind.MUNICIPALITY
+            )
+        )
+    ) == {"101", "147", "157", "219"}
+    assert session.scalar(sa.select(sa.func.count(Patient.id))) == 40
+    statuses = set(session.scalars(sa.select(Pathway.status)))
+    assert statuses >= {
+        PathwayStatus.ADMITTED,
+        PathwayStatus.ON_LEAVE,
+        PathwayStatus.DISCHARGED,
+        PathwayStatus.CLOSED,
+    }
+    assert set(session.scalars(sa.select(Plan.status))) == set(PlanStatus)
+    assert set(session.scalars(sa.select(Plan.kind))) == set(PlanKind)
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(Pathway.id)).where(Pathway.readmission_of_id.is_not(None))
+        )
+        > 0
+    )
+    # One demo login per role, each with a password printed once.
+    assert {login.role for login in result.logins} == {r.value for r in Role}
+    assert all(len(login.password) >= 12 for login in result.logins)
+
+
+def test_demo_contains_the_gaps_reminders_must_find(session: Session, clock: FixedClock) -> None:
+    load_demo(session, clock)
+    today = clock.now().date()
+    planned_in_two_days = session.scalars(
+        sa.select(Pathway).where(
+            Pathway.planned_discharge_on == today.fromordinal(today.toordinal() + 2)
+        )
+    ).all()
+    assert planned_in_two_days
+    discharged = session.scalars(
+        sa.select(Pathway).where(Pathway.status == PathwayStatus.DISCHARGED)
+    ).all()
+    without_plan = [
+        p
+        for p in discharged
+        if session.scalar(sa.select(Plan.id).where(Plan.pathway_id == p.id)) is None
+    ]
+    assert without_plan, "a pathway discharged without agreement must be in the demo"
+    assert any(p.discharged_at and (clock.now() - p.discharged_at).days <= 1 for p in without_plan)
+    sectors_per_patient = Counter(session.scalars(sa.select(ContactAssignment.patient_id)))
+    assert min(sectors_per_patient.values()) < 3 < max(sectors_per_patient.values()) + 1
+
+
+def test_demo_load_is_idempotent(session: Session, clock: FixedClock) -> None:
+    load_demo(session, clock)
+    before = _counts(session)
+    again = load_demo(session, clock)
+    assert _counts(session) == before
+    assert again.created == {}
+    assert again.logins == []
+    assert again.summary() == "Demo data already loaded; nothing new created."
+
+
+def test_reset_passwords_changes_hashes_not_rows(session: Session, clock: FixedClock) -> None:
+    load_demo(session, clock)
+    before = dict(
+        session.execute(
+            sa.select(User.username, User.password_hash).where(User.username.is_not(None))
+        ).all()
+    )
+    result = load_demo(session, clock, reset_passwords=True)
+    after = dict(
+        session.execute(
+            sa.select(User.username, User.password_hash).where(User.username.is_not(None))
+        ).all()
+    )
+    assert before.keys() == after.keys() == {login.username for login in result.logins}
+    assert all(before[u] != after[u] for u in before)
+
+
+def test_demo_cprs_are_date_valid_and_cannot_be_real(session: Session, clock: FixedClock) -> None:
+    load_demo(session, clock)
+    weights = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
+    for cpr in session.scalars(sa.select(Patient.cpr)):
+        assert cpr is not None
+        assert validate_cpr(cpr) == cpr
+        assert int(cpr[6]) <= 3  # born in the 1900s, when every CPR number passed modulus 11
+        assert sum(int(d) * w for d, w in zip(cpr, weights, strict=True)) % 11 != 0
+
+
+def test_synthetic_cpr_is_deterministic() -> None:
+    from datetime import date
+
+    assert synthetic_cpr(date(1970, 1, 1), 1000) == synthetic_cpr(date(1970, 1, 1), 1000)

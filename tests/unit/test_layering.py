@@ -1,0 +1,97 @@
+"""Dependencies point inward: coordinator -> fhir_adapters -> pathways. pathways imports no framework."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FRAMEWORKS = (
+    "flask",
+    "flask_login",
+    "flask_babel",
+    "flask_wtf",
+    "sqlalchemy",
+    "alembic",
+    "fhir",
+    "werkzeug",
+)
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("pathways", {*FRAMEWORKS, "coordinator", "fhir_adapters"}),
+        ("fhir_adapters", {*FRAMEWORKS, "coordinator"} - {"fhir"}),
+    ],
+)
+def test_no_outward_imports_in_source(package: str, forbidden: set[str]) -> None:
+    offenders = {f: sorted(n & forbidden) for f, n in _imports(package).items() if n & forbidden}
+    assert offenders == {}
+
+
+def test_importing_the_domain_loads_no_framework() -> None:
+    """Catches indirect imports too: import every pathways module in a clean interpreter."""
+    modules = sorted(
+        "pathways." + ".".join(p.relative_to(ROOT / "pathways").with_suffix("").parts)
+        for p in (ROOT / "pathways").rglob("*.py")
+        if p.name != "__init__.py"
+    )
+    script = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(json.dumps(sorted({n.split('.')[0] for n in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    loaded = set(json.loads(result.stdout))
+    assert loaded & {*FRAMEWORKS, "coordinator", "fhir_adapters"} == set()
+    assert "pathways" in loaded
+
+
+def test_ruff_bans_framework_imports_in_the_domain(tmp_path: Path) -> None:
+    """The lint rule that enforces the layering is switched on (TID251 banned-api)."""
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    probe = tmp_path / "pathways" / "probe.py"
+    probe.parent.mkdir()
+    probe.write_text("import flask\nfrom sqlalchemy.orm import Session\nimport fhir.resources\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "TID251",
+            "--output-format",
+            "json",
+            "--no-cache",
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    banned = {d["message"].split("`")[1] for d in json.loads(result.stdout)}
+    assert banned == {"flask", "sqlalchemy", "fhir"}
