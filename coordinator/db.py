@@ -83,6 +83,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL: readers never block the writer (the web app and the scheduler process share the file).
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

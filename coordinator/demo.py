@@ -10,6 +10,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,14 +24,24 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
-from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
-from pathways.clock import COPENHAGEN, Clock
+from coordinator.plans.models import Plan
+from coordinator.plans.services import (
+    create_draft,
+    edit_plan,
+    end_plan,
+    propose,
+    record_participation,
+    respond,
+    start_revision,
+    withdraw,
+)
+from pathways.agreements import EndReason
+from pathways.clock import COPENHAGEN, Clock, FixedClock
 from pathways.identifiers import LPR3_SYSTEMS, gs1_check_digit
 from pathways.organisations import Sector
-from pathways.people import Actor, Role
+from pathways.people import Actor, ActorKind, Role
 from pathways.plans import (
     ParticipantRole,
-    PatientParticipation,
     PlanKind,
     PlanStatus,
     ResponseStatus,
@@ -410,24 +421,23 @@ class _Loader:
             planned_discharge_on=planned,
         )
 
-    def _pathway_story(self, i: int, patient: Patient) -> None:
+    def _pathway_story(self, i: int, patient: Patient) -> None:  # noqa: PLR0912 - a branch per story
+        """Ten stories, one per patient in turn; plans go through the same use cases as real ones."""
         E = PathwayEventType  # noqa: N806
+        DA, CP = PlanKind.DISCHARGE_AGREEMENT, PlanKind.COORDINATION_PLAN  # noqa: N806
         story = i % 10
         if story in (0, 1):  # admitted; a draft agreement for one of them
             pw = self._admit(i, patient, 1, 3 + i % 4)
             if story == 1:
-                self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.DRAFT)
+                self._plan(pw, DA, PlanStatus.DRAFT, days_ago=1)
         elif story == 2:  # on leave
             pw = self._admit(i, patient, 1, 12)
             self._event(pw, E.LEAVE_STARTED, 1)
-        elif story in (
-            3,
-            4,
-        ):  # discharge planned in 2 days; one with a proposed agreement, one with none
+        elif story in (3, 4):  # discharge planned in 2 days; a proposed agreement for one of them
             pw = self._admit(i, patient, 1, 9)
             self._event(pw, E.DISCHARGE_PLANNED, 1, planned=self.today + timedelta(days=2))
             if story == 3:
-                self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.PROPOSED)
+                self._plan(pw, DA, PlanStatus.PROPOSED, days_ago=1)
         elif story == 5:  # discharged yesterday WITHOUT agreement: the gap carepath exists for
             pw = self._admit(i, patient, 1, 15)
             self._event(pw, E.DISCHARGE_PLANNED, 4, planned=self.today - timedelta(days=1))
@@ -435,105 +445,133 @@ class _Loader:
         elif story in (
             6,
             7,
-        ):  # discharged with an agreement (or, when the patient refused, a §13b plan)
+        ):  # discharged with an agreement, or a §13b plan when the patient refused
             pw = self._admit(i, patient, 1, 30)
-            self._plan(
-                pw,
-                PlanKind.DISCHARGE_AGREEMENT if story == 6 else PlanKind.COORDINATION_PLAN,
-                PlanStatus.ACTIVE,
-            )
-            self._event(pw, E.DISCHARGED, 8)
+            self._plan(pw, DA if story == 6 else CP, PlanStatus.AGREED, days_ago=12)
+            self._event(pw, E.DISCHARGED, 8)  # activates the agreed plan
             self._event(pw, E.FOLLOW_UP_BOOKED, 7)
             if i % 20 == 6:
                 self._event(pw, E.FOLLOW_UP_HELD, 2)
         elif story == 8:  # readmitted: discharged with an active plan, admitted again yesterday
             first = self._admit(i, patient, 1, 40)
-            self._plan(first, PlanKind.DISCHARGE_AGREEMENT, PlanStatus.ACTIVE)
+            self._plan(first, DA, PlanStatus.AGREED, days_ago=15)
             self._event(first, E.DISCHARGED, 10)
             self._admit(i, patient, 2, 1, readmission_of=first)
-        else:  # older pathways: agreed, under revision, ended or withdrawn plans
-            pw = self._admit(i, patient, 1, 60)
-            status = [
-                PlanStatus.AGREED,
-                PlanStatus.UNDER_REVISION,
-                PlanStatus.ENDED,
-                PlanStatus.WITHDRAWN,
-            ][(i // 10) % 4]
-            self._plan(pw, PlanKind.DISCHARGE_AGREEMENT, status)
+        else:  # agreed ahead of a planned discharge, under revision, ended, withdrawn
+            variant = (i // 10) % 4
+            pw = self._admit(i, patient, 1, 60 if variant else 20)
+            if variant == 0:
+                self._event(pw, E.DISCHARGE_PLANNED, 3, planned=self.today + timedelta(days=4))
+                self._plan(pw, DA, PlanStatus.AGREED, days_ago=2)
+                return
+            self._plan(
+                pw, DA, PlanStatus.WITHDRAWN if variant == 3 else PlanStatus.AGREED, days_ago=50
+            )
             self._event(pw, E.DISCHARGED, 45)
-            if status in (PlanStatus.ENDED, PlanStatus.WITHDRAWN):
+            if variant == 1:
+                self._plan_step(pw, PlanStatus.UNDER_REVISION, days_ago=3)
+            elif variant == 2:
+                self._plan_step(pw, PlanStatus.ENDED, days_ago=5)
+            if variant in (2, 3):
                 self._event(pw, E.CLOSED, 5)
 
     # ------------------------------------------------------------------ plans
-    def _plan(self, pathway: Pathway, kind: PlanKind, status: PlanStatus) -> None:
-        exists = self.session.scalar(
-            sa.select(Plan.id).where(Plan.pathway_id == pathway.id, Plan.kind == kind)
-        )
-        if exists is not None:
+    def _actors_for(self, pathway: Pathway) -> dict[ParticipantRole, Actor]:
+        ward_index = self.wards.index(pathway.ward)
+        gp_index = self.gp_clinics.index(pathway.patient.gp_organisation)  # type: ignore[arg-type]
+        nurse = _actor(self.nurses[ward_index])
+        return {
+            ParticipantRole.PATIENT: nurse,  # the ward records the patient's answer
+            ParticipantRole.WARD: nurse,
+            ParticipantRole.MUNICIPALITY: _actor(self.case_workers[pathway.patient.kommunekode]),
+            ParticipantRole.GP: _actor(self.gps[gp_index]),
+        }
+
+    def _plan(self, pathway: Pathway, kind: PlanKind, target: PlanStatus, *, days_ago: int) -> None:
+        """Drive a plan through the real use cases up to ``target``, the clock walking from days_ago."""
+        if self.session.scalar(sa.select(Plan.id).where(Plan.pathway_id == pathway.id)) is not None:
             return
-        patient = pathway.patient
-        refused = kind is PlanKind.COORDINATION_PLAN
-        sections = _demo_sections(self.today)
-        plan = Plan(
-            kind=kind,
-            status=status,
-            patient=patient,
-            pathway=pathway,
-            responsible_organisation=pathway.ward,
-            valid_from=self.today - timedelta(days=8) if status is PlanStatus.ACTIVE else None,
-            review_on=self.today + timedelta(days=80),
-            patient_participation=PatientParticipation.REFUSED
-            if refused
-            else PatientParticipation.PARTICIPATES,
-            patient_refused_on=pathway.admitted_at.date() + timedelta(days=2) if refused else None,
-            ended_reason="review: no longer needed" if status is PlanStatus.ENDED else "",
-            created_at=self.now,
-            updated_at=self.now,
-        )
-        plan.versions.append(
-            PlanVersion(
-                number=1,
-                sections=sections,
-                review_on=plan.review_on,
-                change_note="first draft",
-                created_at=self.now,
-            )
-        )
-        answered = status not in (PlanStatus.DRAFT, PlanStatus.PROPOSED, PlanStatus.WITHDRAWN)
-        muni = self.municipalities[patient.kommunekode]
-        parties = [
-            (ParticipantRole.WARD, pathway.ward, ""),
-            (ParticipantRole.MUNICIPALITY, muni, ""),
-            (ParticipantRole.GP, patient.gp_organisation, ""),
-        ]
-        if not refused:
-            parties.insert(
-                0, (ParticipantRole.PATIENT, None, patient.given_name + " " + patient.family_name)
-            )
-        for role, org, name in parties:
-            plan.participants.append(
-                PlanParticipant(
-                    role=role,
-                    organisation=org,
-                    person_name=name,
-                    is_required=True,
-                    response=ResponseStatus.ACCEPTED
-                    if answered or (role is ParticipantRole.WARD and status is PlanStatus.PROPOSED)
-                    else ResponseStatus.PENDING,
-                    responded_version_number=1 if answered else None,
-                    responded_at=self.now if answered else None,
-                )
-            )
-        plan.participants.append(
-            PlanParticipant(
-                role=ParticipantRole.RELATIVE,
-                person_name="Pårørende (søster)",
-                relation="søster",
-                is_required=False,
-            )
-        )
-        self.session.add(plan)
+        clock = FixedClock(self._at(days_ago, 9))
+        actors = self._actors_for(pathway)
+        nurse = actors[ParticipantRole.WARD]
+        plan = create_draft(self.session, nurse, clock, pathway_id=pathway.id)
         self.result.count("plans")
+        if kind is PlanKind.COORDINATION_PLAN:
+            clock.advance(timedelta(minutes=30))
+            plan = record_participation(
+                self.session,
+                nurse,
+                clock,
+                plan_id=plan.id,
+                expected_version=plan.version,
+                participates=False,
+            )
+        clock.advance(timedelta(hours=1))
+        plan = edit_plan(
+            self.session,
+            nurse,
+            clock,
+            plan_id=plan.id,
+            expected_version=plan.version,
+            sections=_demo_sections(self.today),
+            review_on=self.today + timedelta(days=90),
+            change_note="content from the discharge conference",
+        )
+        if target is PlanStatus.DRAFT:
+            return
+        if target is PlanStatus.WITHDRAWN:
+            withdraw(
+                self.session,
+                nurse,
+                clock,
+                plan_id=plan.id,
+                expected_version=plan.version,
+                reason="patient transferred to another region",
+            )
+            return
+        clock.advance(timedelta(hours=1))
+        plan = propose(self.session, nurse, clock, plan_id=plan.id, expected_version=plan.version)
+        if target is PlanStatus.PROPOSED:
+            return
+        for participant in list(plan.participants):
+            if participant.response is ResponseStatus.ACCEPTED or participant.role not in actors:
+                continue
+            clock.advance(timedelta(hours=3))
+            plan = respond(
+                self.session,
+                actors[participant.role],
+                clock,
+                plan_id=plan.id,
+                expected_version=plan.version,
+                participant_id=participant.id,
+                response=ResponseStatus.ACCEPTED,
+            )
+
+    def _plan_step(self, pathway: Pathway, target: PlanStatus, *, days_ago: int) -> None:
+        plan = self.session.scalar(sa.select(Plan).where(Plan.pathway_id == pathway.id))
+        if plan is None or plan.status is target or not plan.status.is_open:
+            return
+        clock = FixedClock(self._at(days_ago, 13))
+        case_worker = self._actors_for(pathway)[ParticipantRole.MUNICIPALITY]
+        if target is PlanStatus.UNDER_REVISION:
+            start_revision(
+                self.session,
+                case_worker,
+                clock,
+                plan_id=plan.id,
+                expected_version=plan.version,
+                reason="the citizen is moving to supported housing (SEL §107)",
+            )
+        elif target is PlanStatus.ENDED:
+            end_plan(
+                self.session,
+                case_worker,
+                clock,
+                plan_id=plan.id,
+                expected_version=plan.version,
+                reason=EndReason.REVIEW_OUTCOME,
+                note="goals reached, no longer needed",
+            )
 
     # ------------------------------------------------------------------ contact persons, with gaps
     def _contacts(self, i: int, patient: Patient) -> None:
@@ -571,7 +609,17 @@ class _Loader:
             self.result.count("contact persons")
 
 
-def _demo_sections(today: date) -> dict[str, object]:
+def _actor(user: User) -> Actor:
+    return Actor(
+        kind=ActorKind.USER,
+        name=user.name,
+        id=user.id,
+        organisation_id=user.organisation_id,
+        role=user.role,
+    )
+
+
+def _demo_sections(today: date) -> dict[str, Any]:
     follow_up = today + timedelta(days=5)
     return {
         SectionKey.TREATMENT: {

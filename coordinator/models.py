@@ -7,7 +7,7 @@ from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
+from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
 from coordinator.reminders.models import Reminder
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Patient",
     "Plan",
     "PlanParticipant",
+    "PlanResponse",
     "PlanVersion",
     "Reminder",
     "User",

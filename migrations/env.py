@@ -67,6 +67,10 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(_database_url())
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch migrations rebuild tables; with foreign keys enforced, dropping a referenced table fails.
+            # The pragma only takes effect outside a transaction, so set it on the raw connection first.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()

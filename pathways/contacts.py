@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
-from pathways.errors import ErrorCollector
+from pathways.errors import ErrorCollector, ValidationFailed
 from pathways.organisations import Sector
 
 
@@ -50,3 +51,60 @@ def new_contact_assignment(
         backup_person_id=backup_person_id,
         team_inbox=clean_inbox,
     )
+
+
+def overlaps(a: ContactAssignment, b: ContactAssignment) -> bool:
+    """Inclusive periods of the same sector that share at least one day."""
+    if a.sector is not b.sector:
+        return False
+    a_end = a.valid_to or date.max
+    b_end = b.valid_to or date.max
+    return a.valid_from <= b_end and b.valid_from <= a_end
+
+
+def check_no_overlap(existing: Iterable[ContactAssignment], new: ContactAssignment) -> None:
+    """Exactly one contact per sector at a time: a new period may not share a day with another."""
+    for other in existing:
+        if overlaps(other, new):
+            until = other.valid_to.isoformat() if other.valid_to else "further notice"
+            raise ValidationFailed.single(
+                "valid_from",
+                f"the {new.sector.value} sector already has a contact person from "
+                f"{other.valid_from.isoformat()} until {until}; hand over instead",
+                "overlap",
+            )
+
+
+def hand_over(
+    current: ContactAssignment, successor: ContactAssignment
+) -> tuple[ContactAssignment, ContactAssignment]:
+    """Close ``current`` the day before ``successor`` starts: no gap, no overlap."""
+    if successor.sector is not current.sector:
+        raise ValidationFailed.single("sector", "a handover stays within one sector")
+    if successor.valid_from <= current.valid_from:
+        raise ValidationFailed.single(
+            "valid_from", "the handover must start after the current contact period started"
+        )
+    if current.valid_to is not None and successor.valid_from > current.valid_to + timedelta(days=1):
+        raise ValidationFailed.single(
+            "valid_from", "the current contact period ended before that day"
+        )
+    closed = replace(current, valid_to=successor.valid_from - timedelta(days=1))
+    return closed, successor
+
+
+def sectors_lacking_contact(
+    assignments: Iterable[ContactAssignment],
+    on: date,
+    *,
+    inactive_person_ids: frozenset[int] = frozenset(),
+) -> list[Sector]:
+    """Sectors without a fixed contact PERSON on ``on``. A period that has ended, or a person who has been
+    deactivated (a stale contact), leaves the sector uncovered: a backup or a team inbox is a fallback for
+    delivering messages, not a fixed contact person."""
+    covered = {
+        a.sector
+        for a in assignments
+        if a.is_current(on) and a.person_id is not None and a.person_id not in inactive_person_ids
+    }
+    return [s for s in Sector if s not in covered]

@@ -13,18 +13,42 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     REGISTER_PATIENT = "register_patient"
     RECORD_PATHWAY_EVENT = "record_pathway_event"
+    ASSESS_REQUIREMENT = "assess_requirement"  # the §13a assessment is the chief physician's
+    READ_PLAN = "read_plan"
+    CREATE_PLAN = "create_plan"
+    EDIT_PLAN = "edit_plan"
+    RESPOND_TO_PLAN = "respond_to_plan"
+    RECORD_PARTICIPATION = "record_participation"
+    ACTIVATE_PLAN = "activate_plan"
+    END_PLAN = "end_plan"
+    MANAGE_CONTACTS = "manage_contacts"
 
 
-_CLINICAL_REGION = {Permission.REGISTER_PATIENT, Permission.RECORD_PATHWAY_EVENT}
+_P = Permission
+_READ_AND_TAKE_PART = {_P.READ_PLAN, _P.EDIT_PLAN, _P.RESPOND_TO_PLAN}
+_REGION_CLINICAL = {
+    _P.REGISTER_PATIENT,
+    _P.RECORD_PATHWAY_EVENT,
+    _P.CREATE_PLAN,
+    _P.RECORD_PARTICIPATION,
+    _P.ACTIVATE_PLAN,
+    _P.END_PLAN,
+    _P.MANAGE_CONTACTS,
+    *_READ_AND_TAKE_PART,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.DISCHARGE_NURSE: frozenset(_CLINICAL_REGION),
-    Role.CHIEF_PHYSICIAN: frozenset(_CLINICAL_REGION),
-    Role.WARD_STAFF: frozenset(_CLINICAL_REGION),
-    Role.CASE_WORKER: frozenset({Permission.REGISTER_PATIENT}),
-    Role.SUPPORT_WORKER: frozenset(),
-    Role.GP: frozenset(),
-    Role.PRACTICE_STAFF: frozenset(),
-    Role.ORG_ADMIN: frozenset({Permission.MANAGE_USERS}),
+    Role.DISCHARGE_NURSE: frozenset(_REGION_CLINICAL),
+    Role.CHIEF_PHYSICIAN: frozenset({*_REGION_CLINICAL, _P.ASSESS_REQUIREMENT}),
+    Role.WARD_STAFF: frozenset(
+        {_P.REGISTER_PATIENT, _P.RECORD_PATHWAY_EVENT, _P.READ_PLAN, _P.EDIT_PLAN}
+    ),
+    Role.CASE_WORKER: frozenset(
+        {_P.REGISTER_PATIENT, _P.END_PLAN, _P.MANAGE_CONTACTS, *_READ_AND_TAKE_PART}
+    ),
+    Role.SUPPORT_WORKER: frozenset({_P.READ_PLAN}),
+    Role.GP: frozenset({*_READ_AND_TAKE_PART, _P.MANAGE_CONTACTS}),
+    Role.PRACTICE_STAFF: frozenset({_P.READ_PLAN}),
+    Role.ORG_ADMIN: frozenset({_P.MANAGE_USERS}),
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.AUDITOR: frozenset(),
 }

@@ -29,6 +29,11 @@ class Pathway(Base):
     episode_system: Mapped[str | None] = mapped_column(sa.String(200))
     episode_value: Mapped[str | None] = mapped_column(sa.String(200))
     readmission_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pathways.id"))
+    # The chief physician's §13a assessment for this stay (None: not assessed yet).
+    receives_sel_support: Mapped[bool | None]
+    presumed_not_to_seek_treatment: Mapped[bool | None]
+    requirement_assessed_at: Mapped[datetime | None]
+    requirement_assessed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

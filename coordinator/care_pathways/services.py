@@ -12,6 +12,7 @@ from coordinator.audit.services import record
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
+from coordinator.plans.services import activate_agreed_plans
 from pathways.audit import AuditAction
 from pathways.clock import Clock, ensure_utc
 from pathways.errors import Conflict, NotFound, ValidationFailed
@@ -19,6 +20,9 @@ from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
 from pathways.stays import EventSource, PathwayEventType, PathwayStatus, next_status
+
+# Plans activated by a discharge are activated by the system on the strength of the discharge event.
+_DISCHARGE_ACTOR = Actor.system("discharge")
 
 
 def _existing_event(session: Session, idempotency_key: str) -> PathwayEvent | None:
@@ -225,4 +229,7 @@ def record_pathway_event(
         patient_id=pathway.patient_id,
         purpose=event_type.value,
     )
+    if event_type is PathwayEventType.DISCHARGED:
+        # An agreed agreement/plan takes effect at discharge (§13a: agreed before, active from then on).
+        activate_agreed_plans(session, _DISCHARGE_ACTOR, clock, pathway)
     return event

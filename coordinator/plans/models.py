@@ -44,6 +44,9 @@ class Plan(Base):
     patient_refused_on: Mapped[date | None]
     participation_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     supersedes_plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id"))
+    agreed_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
@@ -59,6 +62,19 @@ class Plan(Base):
     participants: Mapped[list[PlanParticipant]] = relationship(
         back_populates="plan", order_by="PlanParticipant.id", cascade="all, delete-orphan"
     )
+    responses: Mapped[list[PlanResponse]] = relationship(
+        back_populates="plan", order_by="PlanResponse.id", cascade="all, delete-orphan"
+    )
+
+    def version_number_of(self, number: int) -> PlanVersion | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    @property
+    def current_version(self) -> PlanVersion:
+        version = self.version_number_of(self.current_version_number)
+        if version is None:  # pragma: no cover - every plan is created with version 1
+            raise LookupError(f"plan {self.id} has no version {self.current_version_number}")
+        return version
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (sa.Index("ix_plans_patient_status", "patient_id", "status"),)
@@ -105,3 +121,21 @@ class PlanParticipant(Base):
 
     plan: Mapped[Plan] = relationship(back_populates="participants")
     organisation: Mapped[Organisation | None] = relationship()
+
+
+class PlanResponse(Base):
+    """Every answer a party gave (accept, reject with a reason, comment), kept as history."""
+
+    __tablename__ = "plan_responses"
+
+    id: Mapped[IntPK]
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("plans.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("plan_participants.id"))
+    version_number: Mapped[int]
+    response: Mapped[ResponseStatus]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    responded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    responded_at: Mapped[datetime]
+
+    plan: Mapped[Plan] = relationship(back_populates="responses")
+    participant: Mapped[PlanParticipant] = relationship()

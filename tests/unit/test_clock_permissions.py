@@ -100,22 +100,27 @@ def test_system_clock_is_aware_utc() -> None:
 
 # ------------------------------------------------------------------------------------- permissions
 
-MO, MU, RP, RE = (
-    Permission.MANAGE_ORGANISATIONS,
-    Permission.MANAGE_USERS,
-    Permission.REGISTER_PATIENT,
-    Permission.RECORD_PATHWAY_EVENT,
-)
+P = Permission
+# The authorisation table by role, written out independently of pathways/permissions.py.
 EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
-    Role.DISCHARGE_NURSE: {RP, RE},
-    Role.CHIEF_PHYSICIAN: {RP, RE},
-    Role.WARD_STAFF: {RP, RE},
-    Role.CASE_WORKER: {RP},
-    Role.SUPPORT_WORKER: set(),
-    Role.GP: set(),
-    Role.PRACTICE_STAFF: set(),
-    Role.ORG_ADMIN: {MU},
-    Role.SYSTEM_ADMIN: {MO, MU, RP, RE},
+    Role.DISCHARGE_NURSE: {
+        P.REGISTER_PATIENT, P.RECORD_PATHWAY_EVENT, P.READ_PLAN, P.CREATE_PLAN, P.EDIT_PLAN,
+        P.RESPOND_TO_PLAN, P.RECORD_PARTICIPATION, P.ACTIVATE_PLAN, P.END_PLAN, P.MANAGE_CONTACTS,
+    },
+    Role.CHIEF_PHYSICIAN: {
+        P.REGISTER_PATIENT, P.RECORD_PATHWAY_EVENT, P.READ_PLAN, P.CREATE_PLAN, P.EDIT_PLAN,
+        P.RESPOND_TO_PLAN, P.RECORD_PARTICIPATION, P.ACTIVATE_PLAN, P.END_PLAN, P.MANAGE_CONTACTS,
+        P.ASSESS_REQUIREMENT,
+    },
+    Role.WARD_STAFF: {P.REGISTER_PATIENT, P.RECORD_PATHWAY_EVENT, P.READ_PLAN, P.EDIT_PLAN},
+    Role.CASE_WORKER: {
+        P.REGISTER_PATIENT, P.READ_PLAN, P.EDIT_PLAN, P.RESPOND_TO_PLAN, P.END_PLAN, P.MANAGE_CONTACTS,
+    },
+    Role.SUPPORT_WORKER: {P.READ_PLAN},
+    Role.GP: {P.READ_PLAN, P.EDIT_PLAN, P.RESPOND_TO_PLAN, P.MANAGE_CONTACTS},
+    Role.PRACTICE_STAFF: {P.READ_PLAN},
+    Role.ORG_ADMIN: {P.MANAGE_USERS},
+    Role.SYSTEM_ADMIN: set(Permission),
     Role.AUDITOR: set(),
 }
 

@@ -1,0 +1,844 @@
+"""Use cases for discharge agreements (§13a) and coordination plans (§13b).
+
+Each takes the acting party and a clock, checks the permission and the party's relation to the plan,
+applies the rules of pathways.agreements / pathways.plan_content, writes an audit entry and flushes.
+The caller commits once. Every content change creates a new immutable PlanVersion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from coordinator.audit.services import record
+from coordinator.care_pathways.models import Pathway
+from coordinator.organisations.lineage import acts_for
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
+from pathways.agreements import (
+    EndReason,
+    Obligation,
+    OpenPlan,
+    ParticipantAnswer,
+    PlanSnapshot,
+    Requirement,
+    RequirementFacts,
+    agreement_requirement,
+    check_no_duplicate,
+    plan_obligation,
+    required_answers_missing,
+)
+from pathways.audit import AuditAction
+from pathways.clock import COPENHAGEN, Clock
+from pathways.errors import (
+    Conflict,
+    ErrorCollector,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
+from pathways.organisations import OrganisationKind
+from pathways.people import Actor
+from pathways.permissions import Permission, require
+from pathways.plan_content import (
+    FieldChange,
+    clean_sections,
+    diff_sections,
+    kind_rules,
+    merge_sections,
+    missing_sections,
+)
+from pathways.plans import (
+    ParticipantRole,
+    PatientParticipation,
+    PlanKind,
+    PlanStatus,
+    ResponseStatus,
+    check_plan_transition,
+)
+from pathways.stays import PathwayStatus
+
+EDITABLE = frozenset({PlanStatus.DRAFT, PlanStatus.UNDER_REVISION})
+ANSWERABLE = frozenset({PlanStatus.PROPOSED, PlanStatus.UNDER_REVISION})
+
+
+# ---------------------------------------------------------------------------- loading and guards
+def _plan_query() -> sa.Select[tuple[Plan]]:
+    return sa.select(Plan).options(
+        selectinload(Plan.versions), selectinload(Plan.participants), selectinload(Plan.pathway)
+    )
+
+
+def _load(session: Session, plan_id: int, expected_version: int | None = None) -> Plan:
+    plan = session.scalar(_plan_query().where(Plan.id == plan_id))
+    if plan is None:
+        raise NotFound("plan", plan_id)
+    if expected_version is not None and plan.version != expected_version:
+        raise StaleVersion("plan", expected_version, plan.version)
+    return plan
+
+
+def _flush(session: Session, plan: Plan, expected_version: int | None) -> None:
+    """Flush; a concurrent writer that committed first makes this one a conflict, not a lost update."""
+    try:
+        session.flush()
+    except StaleDataError:
+        # The session is unusable now; the caller (view, command, job) rolls back its unit of work.
+        raise StaleVersion("plan", expected_version or 0, (expected_version or 0) + 1) from None
+
+
+def _party_organisations(plan: Plan) -> list[int]:
+    return [p.organisation_id for p in plan.participants if p.organisation_id is not None]
+
+
+def _require_party(session: Session, actor: Actor, plan: Plan) -> None:
+    if not any(acts_for(session, actor, org_id) for org_id in _party_organisations(plan)):
+        raise PermissionDenied(f"{actor.name} does not act for any party to plan {plan.id}")
+
+
+def _require_ward(session: Session, actor: Actor, plan: Plan) -> None:
+    if not acts_for(session, actor, plan.responsible_organisation_id):
+        raise PermissionDenied(f"only the responsible ward may do this to plan {plan.id}")
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    clock_now: datetime,
+    plan: Plan,
+    action: AuditAction,
+    *,
+    purpose: str,
+    **details: Any,
+) -> None:
+    record(
+        session,
+        actor=actor,
+        at=clock_now,
+        action=action,
+        resource_type="Plan",
+        resource_id=plan.id,
+        patient_id=plan.patient_id,
+        purpose=purpose,
+        details=details,
+    )
+
+
+def _transition(plan: Plan, target: PlanStatus, now: datetime) -> None:
+    check_plan_transition(plan.status, target)
+    plan.status = target
+    plan.updated_at = now
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(COPENHAGEN).date()
+
+
+def _new_version(
+    plan: Plan, actor: Actor, now: datetime, sections: dict[str, Any], note: str
+) -> PlanVersion:
+    number = plan.current_version_number + 1 if plan.versions else 1
+    version = PlanVersion(
+        number=number,
+        sections=sections,
+        review_on=plan.review_on,
+        change_note=note,
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    plan.versions.append(version)
+    plan.current_version_number = number
+    plan.updated_at = now
+    return version
+
+
+def _reset_answers(plan: Plan) -> None:
+    for participant in plan.participants:
+        participant.response = ResponseStatus.PENDING
+        participant.responded_version_number = None
+        participant.responded_at = None
+        participant.responded_by_id = None
+
+
+# ---------------------------------------------------------------------------- requirement
+def pathway_requirement(pathway: Pathway, participation: PatientParticipation) -> Requirement:
+    return agreement_requirement(
+        RequirementFacts(
+            receives_sel_support=pathway.receives_sel_support,
+            presumed_not_to_seek_treatment=pathway.presumed_not_to_seek_treatment,
+            patient_participation=participation,
+        )
+    )
+
+
+def assess_requirement(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    pathway_id: int,
+    receives_sel_support: bool,
+    presumed_not_to_seek_treatment: bool,
+) -> Requirement:
+    """The chief physician's §13a assessment for a stay."""
+    require(actor, Permission.ASSESS_REQUIREMENT)
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    if not acts_for(session, actor, pathway.ward_id):
+        raise PermissionDenied(f"{actor.name} does not work at the ward of pathway {pathway_id}")
+    now = clock.now()
+    pathway.receives_sel_support = receives_sel_support
+    pathway.presumed_not_to_seek_treatment = presumed_not_to_seek_treatment
+    pathway.requirement_assessed_at = now
+    pathway.requirement_assessed_by_id = actor.id
+    pathway.updated_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="Pathway",
+        resource_id=pathway.id,
+        patient_id=pathway.patient_id,
+        purpose="§13a assessment",
+        details={
+            "receives_sel_support": receives_sel_support,
+            "presumed_not_to_seek_treatment": presumed_not_to_seek_treatment,
+        },
+    )
+    return pathway_requirement(pathway, _participation_of_open_plan(session, pathway.id))
+
+
+def _participation_of_open_plan(session: Session, pathway_id: int) -> PatientParticipation:
+    refused = session.scalar(
+        sa.select(Plan.id).where(
+            Plan.pathway_id == pathway_id,
+            Plan.patient_participation == PatientParticipation.REFUSED,
+            Plan.status.not_in([PlanStatus.ENDED, PlanStatus.WITHDRAWN]),
+        )
+    )
+    return PatientParticipation.REFUSED if refused else PatientParticipation.UNKNOWN
+
+
+def pathway_obligation(session: Session, clock: Clock, pathway: Pathway) -> Obligation:
+    """Is an agreed agreement/plan in place for this stay (before discharge)?"""
+    plans = session.scalars(sa.select(Plan).where(Plan.pathway_id == pathway.id)).all()
+    participation = (
+        PatientParticipation.REFUSED
+        if any(
+            p.patient_participation is PatientParticipation.REFUSED and p.status.is_open
+            for p in plans
+        )
+        else PatientParticipation.UNKNOWN
+    )
+    return plan_obligation(
+        pathway_requirement(pathway, participation),
+        [PlanSnapshot(p.id, p.kind, p.status, p.agreed_at) for p in plans],
+        now=clock.now(),
+        discharged_at=pathway.discharged_at,
+        planned_discharge_on=pathway.planned_discharge_on,
+    )
+
+
+# ---------------------------------------------------------------------------- create
+def _open_plans(session: Session, pathway_id: int) -> list[OpenPlan]:
+    rows = session.execute(
+        sa.select(Plan.id, Plan.kind, Plan.status).where(
+            Plan.pathway_id == pathway_id,
+            Plan.status.not_in([PlanStatus.ENDED, PlanStatus.WITHDRAWN]),
+        )
+    )
+    return [OpenPlan(id=r.id, kind=r.kind, status=r.status) for r in rows]
+
+
+def _municipality_of(session: Session, patient: Patient) -> Organisation:
+    municipality = session.scalar(
+        sa.select(Organisation).where(
+            Organisation.kind == OrganisationKind.MUNICIPALITY,
+            Organisation.kommunekode == patient.kommunekode,
+        )
+    )
+    if municipality is None:
+        raise ValidationFailed.single(
+            "patient.kommunekode",
+            f"the patient's municipality ({patient.kommunekode.zfill(4)}) is not registered in carepath",
+            "unknown",
+        )
+    return municipality
+
+
+def _previous_sections(session: Session, patient_id: int) -> dict[str, Any]:
+    """Content of the patient's most recent earlier plan: a readmission starts from what was agreed."""
+    previous = session.scalar(
+        _plan_query()
+        .where(Plan.patient_id == patient_id)
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+    )
+    if previous is None:
+        return {}
+    return {k: dict(v) for k, v in previous.current_version.sections.items()}
+
+
+def _patient_party(patient: Patient) -> PlanParticipant:
+    return PlanParticipant(role=ParticipantRole.PATIENT, person_name=f"{patient.given_name} {patient.family_name}")
+
+
+def create_draft(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    pathway_id: int,
+    kind: PlanKind | None = None,
+    supersedes_plan_id: int | None = None,
+) -> Plan:
+    """A draft prefilled with the parties (patient, ward, home municipality, GP) and the content of the
+    patient's previous plan. One open plan per pathway, unless it supersedes a §13b plan."""
+    require(actor, Permission.CREATE_PLAN)
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    if not acts_for(session, actor, pathway.ward_id):
+        raise PermissionDenied(f"{actor.name} does not work at the ward of pathway {pathway_id}")
+    if pathway.status in (PathwayStatus.CLOSED, PathwayStatus.CANCELLED):
+        raise ValidationFailed.single(
+            "pathway_id", f"pathway {pathway_id} is {pathway.status.value}"
+        )
+    check_no_duplicate(_open_plans(session, pathway.id), supersedes_id=supersedes_plan_id)
+    patient = pathway.patient
+    plan_kind = kind or PlanKind.DISCHARGE_AGREEMENT
+    now = clock.now()
+    plan = Plan(
+        kind=plan_kind,
+        status=PlanStatus.DRAFT,
+        patient=patient,
+        pathway=pathway,
+        responsible_organisation_id=pathway.ward_id,
+        supersedes_plan_id=supersedes_plan_id,
+        patient_participation=(
+            PatientParticipation.REFUSED
+            if plan_kind is PlanKind.COORDINATION_PLAN
+            else PatientParticipation.UNKNOWN
+        ),
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    roles = kind_rules(plan_kind).required_roles
+    if ParticipantRole.PATIENT in roles:
+        plan.participants.append(_patient_party(patient))
+    plan.participants.append(
+        PlanParticipant(role=ParticipantRole.WARD, organisation_id=pathway.ward_id)
+    )
+    plan.participants.append(
+        PlanParticipant(
+            role=ParticipantRole.MUNICIPALITY, organisation=_municipality_of(session, patient)
+        )
+    )
+    if patient.gp_organisation_id is not None:
+        plan.participants.append(
+            PlanParticipant(role=ParticipantRole.GP, organisation_id=patient.gp_organisation_id)
+        )
+    _new_version(plan, actor, now, _previous_sections(session, patient.id), "draft created")
+    session.add(plan)
+    session.flush()
+    _audit(
+        session, actor, now, plan, AuditAction.CREATE, purpose="create plan", kind=plan_kind.value
+    )
+    return plan
+
+
+# ---------------------------------------------------------------------------- edit
+def edit_plan(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    sections: Mapping[str, Any] | None = None,
+    review_on: date | None = None,
+    valid_to: date | None = None,
+    change_note: str = "",
+) -> Plan:
+    """Change sections (a section given replaces the old one; null removes it) and dates. Creates a new
+    version; a stale ``expected_version`` is a conflict, never a lost update."""
+    require(actor, Permission.EDIT_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_party(session, actor, plan)
+    if plan.status not in EDITABLE:
+        raise Conflict(
+            f"plan {plan.id} is {plan.status.value}; only drafts and plans under revision can "
+            "be edited (start a revision first)"
+        )
+    errors = ErrorCollector()
+    note = errors.text("change_note", change_note, required=False, max_length=500)
+    changes = clean_sections(sections or {})
+    if review_on is not None and review_on < _today(clock.now()):
+        errors.add("review_on", "the review date cannot be in the past")
+    errors.raise_if_any()
+    new_sections = merge_sections(plan.current_version.sections, changes)
+    changed = diff_sections(plan.current_version.sections, new_sections)
+    if not changed and review_on in (None, plan.review_on) and valid_to in (None, plan.valid_to):
+        return plan  # nothing to do: no empty versions
+    now = clock.now()
+    if review_on is not None:
+        plan.review_on = review_on
+    if valid_to is not None:
+        plan.valid_to = valid_to
+    _new_version(plan, actor, now, new_sections, note)
+    if plan.status is PlanStatus.UNDER_REVISION:
+        _reset_answers(plan)  # parties agree to content: new content needs new answers
+    _flush(session, plan, expected_version)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.UPDATE,
+        purpose="edit plan",
+        version=plan.current_version_number,
+        sections=sorted({c.section for c in changed}),
+    )
+    return plan
+
+
+# ---------------------------------------------------------------------------- propose and answer
+def propose(
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+) -> Plan:
+    """Send a complete draft to the parties. The proposing party's own answer counts as an acceptance."""
+    require(actor, Permission.EDIT_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_ward(session, actor, plan)
+    check_plan_transition(plan.status, PlanStatus.PROPOSED)
+    missing = missing_sections(plan.kind, plan.current_version.sections)
+    errors = ErrorCollector()
+    for section in missing:
+        errors.add(
+            f"sections.{section.value}", "required before the plan can be proposed", "required"
+        )
+    present = {p.role for p in plan.participants}
+    for role in sorted(kind_rules(plan.kind).required_roles - present - {ParticipantRole.GP}):
+        errors.add("participants", f"a {role.value} party is required", "required")
+    errors.raise_if_any()
+    now = clock.now()
+    _transition(plan, PlanStatus.PROPOSED, now)
+    _reset_answers(plan)
+    for participant in plan.participants:
+        if participant.role is ParticipantRole.WARD:
+            _answer(
+                plan,
+                participant,
+                actor,
+                now,
+                response=ResponseStatus.ACCEPTED,
+                note="proposed by the ward",
+            )
+    _flush(session, plan, expected_version)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.TRANSITION,
+        purpose="propose plan",
+        status=plan.status.value,
+    )
+    return plan
+
+
+def _answer(
+    plan: Plan,
+    participant: PlanParticipant,
+    actor: Actor,
+    now: datetime,
+    *,
+    response: ResponseStatus,
+    note: str,
+) -> None:
+    participant.response = response
+    participant.response_note = note
+    participant.responded_version_number = plan.current_version_number
+    participant.responded_at = now
+    participant.responded_by_id = actor.id
+    plan.responses.append(
+        PlanResponse(
+            participant=participant,
+            version_number=plan.current_version_number,
+            response=response,
+            note=note,
+            responded_by_id=actor.id,
+            responded_at=now,
+        )
+    )
+
+
+def respond(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    participant_id: int,
+    response: ResponseStatus | str,
+    note: str = "",
+) -> Plan:
+    """A party accepts, rejects (with a reason) or comments on the current version.
+
+    Only staff acting for the party's organisation answer for it; the ward records the patient's answer.
+    When every required party has accepted, the plan is agreed (and active again if it was revised after
+    discharge). A rejection sends a proposal back to draft.
+    """
+    require(actor, Permission.RESPOND_TO_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    errors = ErrorCollector()
+    answer = errors.choice("response", ResponseStatus, response)
+    clean_note = errors.text("note", note, required=False, max_length=2000)
+    if answer is ResponseStatus.PENDING:
+        errors.add("response", "answer accepted, rejected or commented")
+    if answer in (ResponseStatus.REJECTED, ResponseStatus.COMMENTED) and not clean_note:
+        errors.add("note", "a rejection or a comment needs a text", "required")
+    errors.raise_if_any()
+    assert answer is not None
+    participant = next((p for p in plan.participants if p.id == participant_id), None)
+    if participant is None:
+        raise NotFound("participant", participant_id)
+    answering_for = (
+        plan.responsible_organisation_id
+        if participant.role is ParticipantRole.PATIENT
+        else participant.organisation_id
+    )
+    if not acts_for(session, actor, answering_for):
+        raise PermissionDenied(
+            f"{actor.name} may not answer for the {participant.role.value} party"
+        )
+    if plan.status not in ANSWERABLE:
+        raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
+    now = clock.now()
+    _answer(plan, participant, actor, now, response=answer, note=clean_note)
+    if answer is ResponseStatus.REJECTED and plan.status is PlanStatus.PROPOSED:
+        _transition(plan, PlanStatus.DRAFT, now)
+    elif answer is ResponseStatus.ACCEPTED:
+        _agree_if_complete(session, actor, plan, now)
+    plan.updated_at = now
+    _flush(session, plan, expected_version)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.UPDATE,
+        purpose="answer plan",
+        participant=participant.role.value,
+        response=answer.value,
+        version=plan.current_version_number,
+    )
+    return plan
+
+
+def _agree_if_complete(session: Session, actor: Actor, plan: Plan, now: datetime) -> None:
+    answers = [
+        ParticipantAnswer(p.role, p.is_required, p.response, p.responded_version_number)
+        for p in plan.participants
+    ]
+    if required_answers_missing(plan.kind, answers, plan.current_version_number):
+        return
+    was_active = plan.activated_at is not None
+    _transition(plan, PlanStatus.AGREED, now)
+    plan.agreed_at = now
+    if was_active or (plan.pathway is not None and plan.pathway.status is PathwayStatus.DISCHARGED):
+        _transition(plan, PlanStatus.ACTIVE, now)
+        plan.activated_at = plan.activated_at or now
+        plan.valid_from = plan.valid_from or _today(now)
+    if plan.supersedes_plan_id is not None:
+        old = session.get(Plan, plan.supersedes_plan_id)
+        if old is not None and old.status.is_open:
+            _end(old, now, EndReason.SUPERSEDED, f"superseded by plan {plan.id}")
+            _audit(
+                session,
+                actor,
+                now,
+                old,
+                AuditAction.TRANSITION,
+                purpose="end plan",
+                reason="superseded",
+            )
+
+
+# ---------------------------------------------------------------------------- participation (§13b)
+def record_participation(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    participates: bool,
+    on: date | None = None,
+) -> Plan:
+    """Record the patient's choice. A refusal turns an unagreed discharge agreement into a §13b
+    coordination plan; consent on a coordination plan opens a discharge agreement that supersedes it
+    (returned), and the old plan ends once the new one is agreed."""
+    require(actor, Permission.RECORD_PARTICIPATION)
+    plan = _load(session, plan_id, expected_version)
+    _require_ward(session, actor, plan)
+    now = clock.now()
+    day = on or _today(now)
+    if day > _today(now):
+        raise ValidationFailed.single("on", "the date cannot be in the future")
+    if not participates:
+        if plan.kind is PlanKind.COORDINATION_PLAN:
+            raise Conflict(f"plan {plan.id} is already a coordination plan")
+        if plan.status not in (PlanStatus.DRAFT, PlanStatus.PROPOSED):
+            raise Conflict(
+                f"plan {plan.id} is {plan.status.value}; end it or start a revision first"
+            )
+        plan.kind = PlanKind.COORDINATION_PLAN
+        plan.patient_participation = PatientParticipation.REFUSED
+        plan.patient_refused_on = day
+        plan.participation_recorded_by_id = actor.id
+        plan.participants = [p for p in plan.participants if p.role is not ParticipantRole.PATIENT]
+        if plan.status is PlanStatus.PROPOSED:
+            _transition(plan, PlanStatus.DRAFT, now)
+        _new_version(
+            plan,
+            actor,
+            now,
+            dict(plan.current_version.sections),
+            f"patient refused to take part on {day.isoformat()}: coordination plan (§13b)",
+        )
+        _flush(session, plan, expected_version)
+        _audit(
+            session,
+            actor,
+            now,
+            plan,
+            AuditAction.UPDATE,
+            purpose="patient refused participation",
+            refused_on=day.isoformat(),
+        )
+        return plan
+    if plan.kind is PlanKind.DISCHARGE_AGREEMENT:
+        plan.patient_participation = PatientParticipation.PARTICIPATES
+        plan.participation_recorded_by_id = actor.id
+        plan.updated_at = now
+        _flush(session, plan, expected_version)
+        _audit(session, actor, now, plan, AuditAction.UPDATE, purpose="patient takes part")
+        return plan
+    if plan.status in (PlanStatus.DRAFT, PlanStatus.PROPOSED):
+        # Not agreed yet: the plan simply becomes a discharge agreement again, with the patient as a party.
+        plan.kind = PlanKind.DISCHARGE_AGREEMENT
+        plan.patient_participation = PatientParticipation.PARTICIPATES
+        plan.participation_recorded_by_id = actor.id
+        plan.participants.insert(0, _patient_party(plan.patient))
+        if plan.status is PlanStatus.PROPOSED:
+            _transition(plan, PlanStatus.DRAFT, now)
+        _new_version(plan, actor, now, dict(plan.current_version.sections),
+                     f"patient consented on {day.isoformat()}: discharge agreement (§13a)")
+        _flush(session, plan, expected_version)
+        _audit(session, actor, now, plan, AuditAction.UPDATE, purpose="patient consents to take part")
+        return plan
+    if plan.pathway_id is None:
+        raise Conflict(f"plan {plan.id} belongs to no pathway")
+    # An agreed coordination plan stays in force until the new agreement is agreed, then it ends.
+    successor = create_draft(session, actor, clock, pathway_id=plan.pathway_id,
+                             kind=PlanKind.DISCHARGE_AGREEMENT, supersedes_plan_id=plan.id)
+    successor.patient_participation = PatientParticipation.PARTICIPATES
+    successor.participation_recorded_by_id = actor.id
+    session.flush()
+    _audit(session, actor, now, plan, AuditAction.UPDATE,
+           purpose="patient consents: agreement supersedes plan", successor=successor.id)
+    return successor
+
+
+# ---------------------------------------------------------------------------- activate, revise, end
+def activate_on_discharge(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int | None = None,
+) -> Plan:
+    """An agreed plan takes effect when the patient is discharged."""
+    require(actor, Permission.ACTIVATE_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_ward(session, actor, plan)
+    if plan.pathway is None or plan.pathway.status is not PathwayStatus.DISCHARGED:
+        raise ValidationFailed.single(
+            "pathway", "the plan becomes active when the patient is discharged"
+        )
+    now = clock.now()
+    _transition(plan, PlanStatus.ACTIVE, now)
+    plan.activated_at = now
+    discharged = plan.pathway.discharged_at
+    plan.valid_from = _today(discharged) if discharged else _today(now)
+    _flush(session, plan, expected_version)
+    _audit(session, actor, now, plan, AuditAction.TRANSITION, purpose="activate plan on discharge")
+    return plan
+
+
+def activate_agreed_plans(
+    session: Session, actor: Actor, clock: Clock, pathway: Pathway
+) -> list[Plan]:
+    """Called by the discharge use case: every agreed plan of the stay becomes active."""
+    plans = session.scalars(
+        sa.select(Plan.id).where(Plan.pathway_id == pathway.id, Plan.status == PlanStatus.AGREED)
+    ).all()
+    return [activate_on_discharge(session, actor, clock, plan_id=plan_id) for plan_id in plans]
+
+
+def start_revision(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    reason: str,
+) -> Plan:
+    require(actor, Permission.EDIT_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_party(session, actor, plan)
+    clean_reason = ErrorCollector()
+    text = clean_reason.text("reason", reason, max_length=500)
+    clean_reason.raise_if_any()
+    now = clock.now()
+    _transition(plan, PlanStatus.UNDER_REVISION, now)
+    _reset_answers(plan)
+    _flush(session, plan, expected_version)
+    _audit(session, actor, now, plan, AuditAction.TRANSITION, purpose="start revision", reason=text)
+    return plan
+
+
+def _end(plan: Plan, now: datetime, reason: EndReason, note: str) -> None:
+    _transition(plan, PlanStatus.ENDED, now)
+    plan.ended_at = now
+    plan.valid_to = _today(now)
+    plan.ended_reason = f"{reason.value}: {note}" if note else reason.value
+
+
+def end_plan(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    reason: EndReason | str,
+    note: str = "",
+) -> Plan:
+    require(actor, Permission.END_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_party(session, actor, plan)
+    errors = ErrorCollector()
+    why = errors.choice("reason", EndReason, reason)
+    text = errors.text("note", note, required=False, max_length=150)
+    errors.raise_if_any()
+    assert why is not None
+    now = clock.now()
+    _end(plan, now, why, text)
+    _flush(session, plan, expected_version)
+    _audit(session, actor, now, plan, AuditAction.TRANSITION, purpose="end plan", reason=why.value)
+    return plan
+
+
+def withdraw(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    reason: str,
+) -> Plan:
+    require(actor, Permission.CREATE_PLAN)
+    plan = _load(session, plan_id, expected_version)
+    _require_ward(session, actor, plan)
+    errors = ErrorCollector()
+    text = errors.text("reason", reason, max_length=150)
+    errors.raise_if_any()
+    now = clock.now()
+    _transition(plan, PlanStatus.WITHDRAWN, now)
+    plan.ended_at = now
+    plan.ended_reason = f"withdrawn: {text}"
+    _flush(session, plan, expected_version)
+    _audit(session, actor, now, plan, AuditAction.TRANSITION, purpose="withdraw plan", reason=text)
+    return plan
+
+
+# ---------------------------------------------------------------------------- read
+def get_plan(
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, purpose: str = "read plan"
+) -> Plan:
+    require(actor, Permission.READ_PLAN)
+    plan = _load(session, plan_id)
+    _require_party(session, actor, plan)
+    _audit(session, actor, clock.now(), plan, AuditAction.READ, purpose=purpose)
+    return plan
+
+
+def list_patient_plans(
+    session: Session, actor: Actor, clock: Clock, *, patient_id: int
+) -> list[Plan]:
+    """The patient's plans (newest first) that the actor's organisation is a party to, with versions."""
+    require(actor, Permission.READ_PLAN)
+    if session.get(Patient, patient_id) is None:
+        raise NotFound("patient", patient_id)
+    plans = session.scalars(
+        _plan_query()
+        .where(Plan.patient_id == patient_id)
+        .order_by(Plan.created_at.desc(), Plan.id.desc())
+    ).all()
+    visible = [
+        p for p in plans if any(acts_for(session, actor, o) for o in _party_organisations(p))
+    ]
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Plan",
+        patient_id=patient_id,
+        purpose="list plans",
+        details={"plans": [p.id for p in visible]},
+    )
+    return visible
+
+
+@dataclass(frozen=True, slots=True)
+class VersionComparison:
+    plan_id: int
+    from_number: int
+    to_number: int
+    changes: Sequence[FieldChange]
+
+
+def compare_versions(
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, from_number: int, to_number: int
+) -> VersionComparison:
+    plan = get_plan(session, actor, clock, plan_id=plan_id, purpose="compare plan versions")
+    old, new = plan.version_number_of(from_number), plan.version_number_of(to_number)
+    errors = ErrorCollector()
+    if old is None:
+        errors.add("from", f"plan {plan_id} has no version {from_number}", "unknown")
+    if new is None:
+        errors.add("to", f"plan {plan_id} has no version {to_number}", "unknown")
+    errors.raise_if_any()
+    assert old is not None
+    assert new is not None
+    return VersionComparison(
+        plan_id, from_number, to_number, diff_sections(old.sections, new.sections)
+    )
