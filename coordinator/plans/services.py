@@ -290,7 +290,9 @@ def _previous_sections(session: Session, patient_id: int) -> dict[str, Any]:
 
 
 def _patient_party(patient: Patient) -> PlanParticipant:
-    return PlanParticipant(role=ParticipantRole.PATIENT, person_name=f"{patient.given_name} {patient.family_name}")
+    return PlanParticipant(
+        role=ParticipantRole.PATIENT, person_name=f"{patient.given_name} {patient.family_name}"
+    )
 
 
 def create_draft(
@@ -645,21 +647,41 @@ def record_participation(
         plan.participants.insert(0, _patient_party(plan.patient))
         if plan.status is PlanStatus.PROPOSED:
             _transition(plan, PlanStatus.DRAFT, now)
-        _new_version(plan, actor, now, dict(plan.current_version.sections),
-                     f"patient consented on {day.isoformat()}: discharge agreement (§13a)")
+        _new_version(
+            plan,
+            actor,
+            now,
+            dict(plan.current_version.sections),
+            f"patient consented on {day.isoformat()}: discharge agreement (§13a)",
+        )
         _flush(session, plan, expected_version)
-        _audit(session, actor, now, plan, AuditAction.UPDATE, purpose="patient consents to take part")
+        _audit(
+            session, actor, now, plan, AuditAction.UPDATE, purpose="patient consents to take part"
+        )
         return plan
     if plan.pathway_id is None:
         raise Conflict(f"plan {plan.id} belongs to no pathway")
     # An agreed coordination plan stays in force until the new agreement is agreed, then it ends.
-    successor = create_draft(session, actor, clock, pathway_id=plan.pathway_id,
-                             kind=PlanKind.DISCHARGE_AGREEMENT, supersedes_plan_id=plan.id)
+    successor = create_draft(
+        session,
+        actor,
+        clock,
+        pathway_id=plan.pathway_id,
+        kind=PlanKind.DISCHARGE_AGREEMENT,
+        supersedes_plan_id=plan.id,
+    )
     successor.patient_participation = PatientParticipation.PARTICIPATES
     successor.participation_recorded_by_id = actor.id
     session.flush()
-    _audit(session, actor, now, plan, AuditAction.UPDATE,
-           purpose="patient consents: agreement supersedes plan", successor=successor.id)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.UPDATE,
+        purpose="patient consents: agreement supersedes plan",
+        successor=successor.id,
+    )
     return successor
 
 
