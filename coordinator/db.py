@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -106,10 +106,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 class Database:
     """Owns the engine and the session factory of one app (or of one scheduler process)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # ``info`` carries settings the services read from their session (e.g. the access grace period).
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(
+            self.engine, expire_on_commit=False, info=info or {}
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -125,7 +128,11 @@ EXTENSION_KEY = "carepath.db"
 
 
 def init_app(app: Flask) -> Database:
-    database = Database(app.config["DATABASE_URL"], echo=app.config.get("SQLALCHEMY_ECHO", False))
+    database = Database(
+        app.config["DATABASE_URL"],
+        echo=app.config.get("SQLALCHEMY_ECHO", False),
+        info={"access_grace": timedelta(days=int(app.config.get("ACCESS_GRACE_DAYS", 30)))},
+    )
     app.extensions[EXTENSION_KEY] = database
 
     @app.teardown_appcontext

@@ -1,5 +1,6 @@
 """Every mapped class, imported in one place so that Alembic and create_all see the whole schema."""
 
+from coordinator.access.models import EmergencyAccess
 from coordinator.accounts.models import User
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ContactAssignment",
+    "EmergencyAccess",
     "LeavePeriod",
     "Organisation",
     "Pathway",

@@ -188,9 +188,14 @@ class OpenPlan:
 
 def check_no_duplicate(open_plans: Sequence[OpenPlan], *, supersedes_id: int | None = None) -> None:
     """One open plan per pathway; the only exception is a discharge agreement that supersedes a §13b plan
-    after the patient consents (the old plan ends when the new one is agreed)."""
+    after the patient consents (the old plan ends when the new one is agreed). Only a plan in force can be
+    superseded: an unagreed one cannot end (PLAN_TRANSITIONS), so it is edited or withdrawn instead."""
     for plan in open_plans:
-        if plan.id == supersedes_id and plan.kind is PlanKind.COORDINATION_PLAN:
+        if (
+            plan.id == supersedes_id
+            and plan.kind is PlanKind.COORDINATION_PLAN
+            and plan.status in AGREED_STATES
+        ):
             continue
         raise Conflict(
             f"this pathway already has an open {plan.kind.value.replace('_', ' ')} "

@@ -117,8 +117,10 @@ def _clean_list(errors: ErrorCollector, where: str, value: object) -> object:
 
 def _clean_date(errors: ErrorCollector, where: str, value: object) -> object:
     if isinstance(value, str):
+        if not value.strip():
+            return None  # an empty date input means "no date", like empty text
         try:
-            return date.fromisoformat(value).isoformat()
+            return date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             pass
     errors.add(where, "must be a date (YYYY-MM-DD)")

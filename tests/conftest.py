@@ -37,11 +37,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+_CREATED_SCHEMAS: set[tuple[str, str]] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL schemas this run made."""
+    for base_url, schema in sorted(_CREATED_SCHEMAS):
+        engine = make_engine(base_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        finally:
+            engine.dispose()
+
+
 def fresh_database_url(base_url: str | None, tmp_dir: Path, name: str) -> str:
     """An empty database: a new SQLite file, or a freshly made schema on the PostgreSQL server."""
     if not base_url:
         return f"sqlite:///{tmp_dir / f'{name}.sqlite3'}"
-    schema = f"{PG_SCHEMA}_{name}" if name != "main" else PG_SCHEMA
+    # One schema per test run and purpose: runs in parallel (two developers, two checkouts) never collide.
+    schema = f"{PG_SCHEMA}_{os.getpid()}_{name}"
+    _CREATED_SCHEMAS.add((base_url, schema))
     engine = make_engine(base_url)
     with engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

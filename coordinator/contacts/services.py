@@ -7,6 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from coordinator.access.services import require_patient_access
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.contacts.models import ContactAssignment
@@ -19,7 +20,7 @@ from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pathways.organisations import Sector
 from pathways.people import Actor
-from pathways.permissions import Permission, require
+from pathways.permissions import Permission
 
 
 def _as_domain(row: ContactAssignment) -> domain.ContactAssignment:
@@ -82,9 +83,9 @@ def assign_contact(
 ) -> ContactAssignment:
     """Name the fixed contact person of one sector. The sector follows from the organisation, and its
     staff (or staff above it) make the assignment; periods of one sector never overlap."""
-    require(actor, Permission.MANAGE_CONTACTS)
+    require_patient_access(session, actor, clock, patient_id, Permission.MANAGE_CONTACTS)
     patient = session.get(Patient, patient_id)
-    if patient is None:
+    if patient is None:  # only a system actor gets here for an unknown patient
         raise NotFound("patient", patient_id)
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
@@ -154,15 +155,16 @@ def hand_over_contact(
     reason: str = "handover",
 ) -> ContactAssignment:
     """The current contact's period ends the day before ``on``; the successor's starts on ``on``."""
-    require(actor, Permission.MANAGE_CONTACTS)
     current = _load(session, assignment_id)
+    require_patient_access(session, actor, clock, current.patient_id, Permission.MANAGE_CONTACTS)
     organisation = current.organisation
     if not acts_for(session, actor, organisation.id):
         raise PermissionDenied(f"{actor.name} cannot hand over contacts of {organisation.name}")
     successor = domain.new_contact_assignment(
         sector=current.sector.value,
         valid_from=on,
-        valid_to=current.valid_to,
+        # The successor inherits a planned end, unless the current period has already ended before ``on``.
+        valid_to=current.valid_to if current.valid_to and current.valid_to >= on else None,
         person_id=person_id,
         backup_person_id=backup_person_id,
         team_inbox=current.team_inbox if team_inbox is None else team_inbox,
@@ -215,8 +217,8 @@ def end_contact(
     last_day: date,
     reason: str,
 ) -> ContactAssignment:
-    require(actor, Permission.MANAGE_CONTACTS)
     row = _load(session, assignment_id)
+    require_patient_access(session, actor, clock, row.patient_id, Permission.MANAGE_CONTACTS)
     if not acts_for(session, actor, row.organisation_id):
         raise PermissionDenied(f"{actor.name} cannot end contacts of {row.organisation.name}")
     errors = ErrorCollector()
@@ -247,9 +249,7 @@ def list_contacts(
     session: Session, actor: Actor, clock: Clock, *, patient_id: int
 ) -> list[ContactAssignment]:
     """Every contact period of the patient (history included), by sector and date."""
-    require(actor, Permission.READ_PLAN)
-    if session.get(Patient, patient_id) is None:
-        raise NotFound("patient", patient_id)
+    decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
     rows = _assignments(session, patient_id)
     record(
         session,
@@ -259,6 +259,7 @@ def list_contacts(
         resource_type="ContactAssignment",
         patient_id=patient_id,
         purpose="list contact persons",
+        details={"relation": decision.purpose},
     )
     return rows
 

@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from coordinator.access.services import AccessDenied, require_patient_access
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway
 from coordinator.organisations.lineage import acts_for
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
+from pathways.access import AccessDecision
 from pathways.agreements import (
     EndReason,
     Obligation,
@@ -41,13 +43,12 @@ from pathways.errors import (
     Conflict,
     ErrorCollector,
     NotFound,
-    PermissionDenied,
     StaleVersion,
     ValidationFailed,
 )
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
-from pathways.permissions import Permission, require
+from pathways.permissions import Permission
 from pathways.plan_content import (
     FieldChange,
     clean_sections,
@@ -99,14 +100,36 @@ def _party_organisations(plan: Plan) -> list[int]:
     return [p.organisation_id for p in plan.participants if p.organisation_id is not None]
 
 
-def _require_party(session: Session, actor: Actor, plan: Plan) -> None:
-    if not any(acts_for(session, actor, org_id) for org_id in _party_organisations(plan)):
-        raise PermissionDenied(f"{actor.name} does not act for any party to plan {plan.id}")
+def _deny(
+    actor: Actor, clock: Clock, plan: Plan, permission: Permission, reason: str
+) -> AccessDenied:
+    return AccessDenied(
+        f"{reason} (plan {plan.id})",
+        actor=actor,
+        patient_id=plan.patient_id,
+        permission=permission,
+        reason=reason,
+        at=clock.now(),
+    )
 
 
-def _require_ward(session: Session, actor: Actor, plan: Plan) -> None:
-    if not acts_for(session, actor, plan.responsible_organisation_id):
-        raise PermissionDenied(f"only the responsible ward may do this to plan {plan.id}")
+def _authorise(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    plan: Plan,
+    permission: Permission,
+    *,
+    party: str | None = "any",
+) -> AccessDecision:
+    """Role and a current care relation to the patient (§13c), then, for changes, being a party:
+    ``party="any"`` any party to the plan, ``"ward"`` the responsible ward, None no party needed."""
+    decision = require_patient_access(session, actor, clock, plan.patient_id, permission)
+    if party == "ward" and not acts_for(session, actor, plan.responsible_organisation_id):
+        raise _deny(actor, clock, plan, permission, "only the responsible ward may do this")
+    if party == "any" and not any(acts_for(session, actor, o) for o in _party_organisations(plan)):
+        raise _deny(actor, clock, plan, permission, "not a party to this plan")
+    return decision
 
 
 def _audit(
@@ -169,6 +192,25 @@ def _reset_answers(plan: Plan) -> None:
 
 
 # ---------------------------------------------------------------------------- requirement
+def _pathway_at_own_ward(
+    session: Session, actor: Actor, clock: Clock, pathway_id: int, permission: Permission
+) -> Pathway:
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    require_patient_access(session, actor, clock, pathway.patient_id, permission)
+    if not acts_for(session, actor, pathway.ward_id):
+        raise AccessDenied(
+            f"only staff of the ward may do this (pathway {pathway_id})",
+            actor=actor,
+            patient_id=pathway.patient_id,
+            permission=permission,
+            reason="not at the ward of the pathway",
+            at=clock.now(),
+        )
+    return pathway
+
+
 def pathway_requirement(pathway: Pathway, participation: PatientParticipation) -> Requirement:
     return agreement_requirement(
         RequirementFacts(
@@ -189,12 +231,7 @@ def assess_requirement(
     presumed_not_to_seek_treatment: bool,
 ) -> Requirement:
     """The chief physician's §13a assessment for a stay."""
-    require(actor, Permission.ASSESS_REQUIREMENT)
-    pathway = session.get(Pathway, pathway_id)
-    if pathway is None:
-        raise NotFound("pathway", pathway_id)
-    if not acts_for(session, actor, pathway.ward_id):
-        raise PermissionDenied(f"{actor.name} does not work at the ward of pathway {pathway_id}")
+    pathway = _pathway_at_own_ward(session, actor, clock, pathway_id, Permission.ASSESS_REQUIREMENT)
     now = clock.now()
     pathway.receives_sel_support = receives_sel_support
     pathway.presumed_not_to_seek_treatment = presumed_not_to_seek_treatment
@@ -306,12 +343,7 @@ def create_draft(
 ) -> Plan:
     """A draft prefilled with the parties (patient, ward, home municipality, GP) and the content of the
     patient's previous plan. One open plan per pathway, unless it supersedes a §13b plan."""
-    require(actor, Permission.CREATE_PLAN)
-    pathway = session.get(Pathway, pathway_id)
-    if pathway is None:
-        raise NotFound("pathway", pathway_id)
-    if not acts_for(session, actor, pathway.ward_id):
-        raise PermissionDenied(f"{actor.name} does not work at the ward of pathway {pathway_id}")
+    pathway = _pathway_at_own_ward(session, actor, clock, pathway_id, Permission.CREATE_PLAN)
     if pathway.status in (PathwayStatus.CLOSED, PathwayStatus.CANCELLED):
         raise ValidationFailed.single(
             "pathway_id", f"pathway {pathway_id} is {pathway.status.value}"
@@ -375,9 +407,8 @@ def edit_plan(
 ) -> Plan:
     """Change sections (a section given replaces the old one; null removes it) and dates. Creates a new
     version; a stale ``expected_version`` is a conflict, never a lost update."""
-    require(actor, Permission.EDIT_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_party(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN)
     if plan.status not in EDITABLE:
         raise Conflict(
             f"plan {plan.id} is {plan.status.value}; only drafts and plans under revision can "
@@ -420,9 +451,8 @@ def propose(
     session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
 ) -> Plan:
     """Send a complete draft to the parties. The proposing party's own answer counts as an acceptance."""
-    require(actor, Permission.EDIT_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_ward(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN, party="ward")
     check_plan_transition(plan.status, PlanStatus.PROPOSED)
     missing = missing_sections(plan.kind, plan.current_version.sections)
     errors = ErrorCollector()
@@ -503,8 +533,8 @@ def respond(
     When every required party has accepted, the plan is agreed (and active again if it was revised after
     discharge). A rejection sends a proposal back to draft.
     """
-    require(actor, Permission.RESPOND_TO_PLAN)
     plan = _load(session, plan_id, expected_version)
+    _authorise(session, actor, clock, plan, Permission.RESPOND_TO_PLAN)
     errors = ErrorCollector()
     answer = errors.choice("response", ResponseStatus, response)
     clean_note = errors.text("note", note, required=False, max_length=2000)
@@ -523,8 +553,12 @@ def respond(
         else participant.organisation_id
     )
     if not acts_for(session, actor, answering_for):
-        raise PermissionDenied(
-            f"{actor.name} may not answer for the {participant.role.value} party"
+        raise _deny(
+            actor,
+            clock,
+            plan,
+            Permission.RESPOND_TO_PLAN,
+            f"may not answer for the {participant.role.value} party",
         )
     if plan.status not in ANSWERABLE:
         raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
@@ -559,7 +593,8 @@ def _agree_if_complete(session: Session, actor: Actor, plan: Plan, now: datetime
         return
     was_active = plan.activated_at is not None
     _transition(plan, PlanStatus.AGREED, now)
-    plan.agreed_at = now
+    # The first agreement is what counts for 'agreed before discharge'; re-agreeing a revision keeps it.
+    plan.agreed_at = plan.agreed_at or now
     if was_active or (plan.pathway is not None and plan.pathway.status is PathwayStatus.DISCHARGED):
         _transition(plan, PlanStatus.ACTIVE, now)
         plan.activated_at = plan.activated_at or now
@@ -593,9 +628,8 @@ def record_participation(
     """Record the patient's choice. A refusal turns an unagreed discharge agreement into a §13b
     coordination plan; consent on a coordination plan opens a discharge agreement that supersedes it
     (returned), and the old plan ends once the new one is agreed."""
-    require(actor, Permission.RECORD_PARTICIPATION)
     plan = _load(session, plan_id, expected_version)
-    _require_ward(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.RECORD_PARTICIPATION, party="ward")
     now = clock.now()
     day = on or _today(now)
     if day > _today(now):
@@ -695,9 +729,8 @@ def activate_on_discharge(
     expected_version: int | None = None,
 ) -> Plan:
     """An agreed plan takes effect when the patient is discharged."""
-    require(actor, Permission.ACTIVATE_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_ward(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.ACTIVATE_PLAN, party="ward")
     if plan.pathway is None or plan.pathway.status is not PathwayStatus.DISCHARGED:
         raise ValidationFailed.single(
             "pathway", "the plan becomes active when the patient is discharged"
@@ -731,9 +764,8 @@ def start_revision(
     expected_version: int,
     reason: str,
 ) -> Plan:
-    require(actor, Permission.EDIT_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_party(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN)
     clean_reason = ErrorCollector()
     text = clean_reason.text("reason", reason, max_length=500)
     clean_reason.raise_if_any()
@@ -762,9 +794,8 @@ def end_plan(
     reason: EndReason | str,
     note: str = "",
 ) -> Plan:
-    require(actor, Permission.END_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_party(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.END_PLAN)
     errors = ErrorCollector()
     why = errors.choice("reason", EndReason, reason)
     text = errors.text("note", note, required=False, max_length=150)
@@ -786,9 +817,8 @@ def withdraw(
     expected_version: int,
     reason: str,
 ) -> Plan:
-    require(actor, Permission.CREATE_PLAN)
     plan = _load(session, plan_id, expected_version)
-    _require_ward(session, actor, plan)
+    _authorise(session, actor, clock, plan, Permission.CREATE_PLAN, party="ward")
     errors = ErrorCollector()
     text = errors.text("reason", reason, max_length=150)
     errors.raise_if_any()
@@ -805,28 +835,30 @@ def withdraw(
 def get_plan(
     session: Session, actor: Actor, clock: Clock, *, plan_id: int, purpose: str = "read plan"
 ) -> Plan:
-    require(actor, Permission.READ_PLAN)
     plan = _load(session, plan_id)
-    _require_party(session, actor, plan)
-    _audit(session, actor, clock.now(), plan, AuditAction.READ, purpose=purpose)
+    decision = _authorise(session, actor, clock, plan, Permission.READ_PLAN, party=None)
+    _audit(
+        session,
+        actor,
+        clock.now(),
+        plan,
+        AuditAction.READ,
+        purpose=purpose,
+        relation=decision.purpose,
+    )
     return plan
 
 
 def list_patient_plans(
     session: Session, actor: Actor, clock: Clock, *, patient_id: int
 ) -> list[Plan]:
-    """The patient's plans (newest first) that the actor's organisation is a party to, with versions."""
-    require(actor, Permission.READ_PLAN)
-    if session.get(Patient, patient_id) is None:
-        raise NotFound("patient", patient_id)
+    """The patient's plans, newest first, with their versions: for anyone with a care relation (§13c)."""
+    decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
     plans = session.scalars(
         _plan_query()
         .where(Plan.patient_id == patient_id)
         .order_by(Plan.created_at.desc(), Plan.id.desc())
     ).all()
-    visible = [
-        p for p in plans if any(acts_for(session, actor, o) for o in _party_organisations(p))
-    ]
     record(
         session,
         actor=actor,
@@ -834,10 +866,10 @@ def list_patient_plans(
         action=AuditAction.SEARCH,
         resource_type="Plan",
         patient_id=patient_id,
-        purpose="list plans",
-        details={"plans": [p.id for p in visible]},
+        purpose=decision.purpose,
+        details={"plans": [p.id for p in plans]},
     )
-    return visible
+    return list(plans)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import AccessDenied
 from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.contacts import services as contacts
@@ -121,8 +122,18 @@ def test_only_the_sector_names_its_contact(
             person_id=world.gp.id,
             valid_from=D,
         )
-    with pytest.raises(NotFound):
+    with pytest.raises(AccessDenied):  # for staff, an unknown patient looks like anyone else's
         _assign(session, clock, world, patient_id=424242)
+    with pytest.raises(NotFound):
+        contacts.assign_contact(
+            session,
+            sc.SYSTEM,
+            clock,
+            patient_id=424242,
+            organisation_id=world.municipality.id,
+            person_id=None,
+            valid_from=D,
+        )
     with pytest.raises(ValidationFailed) as caught:
         _assign(session, clock, world, organisation_id=424242)
     assert caught.value.fields == ("organisation_id",)
@@ -228,3 +239,22 @@ def test_end_contact_validates_the_day(
     assert row.valid_to is None
     listed = contacts.list_contacts(session, world.gp, clock, patient_id=world.patient.id)
     assert [r.id for r in listed] == [row.id]
+
+
+def test_handover_after_a_period_ended_the_day_before(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    ended = _assign(session, clock, world, valid_to=date(2026, 11, 19))
+    successor = contacts.hand_over_contact(
+        session,
+        world.case_worker,
+        clock,
+        assignment_id=ended.id,
+        person_id=world.case_worker.id,
+        on=date(2026, 11, 20),
+    )
+    assert (ended.valid_to, successor.valid_from, successor.valid_to) == (
+        date(2026, 11, 19),
+        date(2026, 11, 20),
+        None,
+    )

@@ -68,3 +68,24 @@ def test_savepoint_rollback_keeps_the_outer_test_transaction(session: Session) -
     nested.rollback()
     assert session.scalar(sa.select(sa.func.count(AuditEntry.id))) == 0
     assert session.get(Organisation, ward.id) is not None
+
+
+def test_the_audit_log_is_append_only(session: Session) -> None:
+    entry = AuditEntry(
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        actor_kind="system",
+        actor_name="t",
+        resource_type="Patient",
+        action="read",
+        outcome="allowed",
+    )
+    session.add(entry)
+    session.flush()
+    for statement in (
+        sa.update(AuditEntry).where(AuditEntry.id == entry.id).values(actor_name="someone else"),
+        sa.delete(AuditEntry).where(AuditEntry.id == entry.id),
+    ):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), session.begin_nested():
+            session.execute(statement)
+    session.expire_all()
+    assert session.get(AuditEntry, entry.id).actor_name == "t"

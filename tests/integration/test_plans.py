@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator import migrate
+from coordinator.access.services import AccessDenied
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.db import Database
@@ -617,6 +618,8 @@ def test_revision_of_an_active_plan(
 ) -> None:
     plan = _agreed(session, clock, world)
     _discharge(session, clock, world)
+    first_agreed = plan.agreed_at
+    clock.advance(timedelta(days=2))
     plan = plans.start_revision(
         session,
         world.case_worker,
@@ -650,6 +653,11 @@ def test_revision_of_an_active_plan(
             response="accepted",
         )
     assert plan.status is PlanStatus.ACTIVE  # it was in force before the revision
+    assert plan.agreed_at == first_agreed  # still agreed before discharge
+    assert (
+        plans.pathway_obligation(session, clock, world.pathway).status
+        is not ObligationStatus.OVERDUE
+    )
 
 
 def test_end_and_withdraw(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
@@ -723,7 +731,7 @@ def test_activation_requires_discharge(
 
 
 # ---------------------------------------------------------------------------- read
-def test_reading_is_limited_to_parties_and_audited(
+def test_reading_needs_a_care_relation_and_is_audited(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     plan = _complete_draft(session, clock, world)
@@ -731,28 +739,33 @@ def test_reading_is_limited_to_parties_and_audited(
         p.id
         for p in plans.list_patient_plans(session, world.gp, clock, patient_id=world.patient.id)
     ] == [plan.id]
-    assert (
+    with pytest.raises(AccessDenied) as caught:  # Aalborg has no relation to a citizen of København
         plans.list_patient_plans(
             session, world.other_case_worker, clock, patient_id=world.patient.id
         )
-        == []
+    assert (caught.value.patient_id, caught.value.reason) == (
+        world.patient.id,
+        "no current care relation to the patient",
     )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(AccessDenied):
         plans.get_plan(session, world.other_case_worker, clock, plan_id=plan.id)
+    with pytest.raises(AccessDenied) as unknown:  # same answer for a patient that does not exist
+        plans.list_patient_plans(session, world.other_case_worker, clock, patient_id=999999)
+    assert str(unknown.value) == str(caught.value)
+    plans.get_plan(session, world.case_worker, clock, plan_id=plan.id)
     reads = session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action.in_([AuditAction.READ, AuditAction.SEARCH]))
     ).all()
-    assert [(e.actor_id, e.patient_id) for e in reads] == [
-        (world.gp.id, world.patient.id),
-        (world.other_case_worker.id, world.patient.id),
+    assert [(e.actor_id, e.patient_id, e.purpose) for e in reads] == [
+        (world.gp.id, world.patient.id, "general_practice: patient's GP"),
+        (world.case_worker.id, world.patient.id, "read plan"),
     ]
-    with pytest.raises(ValidationFailed) as caught:
+    assert reads[1].details == {"relation": "municipal_case: kommunekode 101"}
+    with pytest.raises(ValidationFailed) as invalid:
         plans.compare_versions(
             session, world.nurse, clock, plan_id=plan.id, from_number=1, to_number=9
         )
-    assert caught.value.fields == ("to",)
-    with pytest.raises(NotFound):
-        plans.list_patient_plans(session, world.nurse, clock, patient_id=999999)
+    assert invalid.value.fields == ("to",)
 
 
 # ---------------------------------------------------------------------------- real concurrency

@@ -1,0 +1,112 @@
+"""§13c: who may see a patient. Access needs a current care relation between the actor's organisation and
+the patient; within it, the role decides what may be done (pathways.permissions).
+
+Relations end; access lasts a configurable grace period after the end (e.g. to finish follow-up), then stops.
+Emergency access ("break the glass") is a relation of its own: it needs a reason, expires, and is reviewed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pathways.people import Actor, ActorKind, Role
+from pathways.permissions import Permission, has_permission
+
+
+class RelationKind(StrEnum):
+    WARD_STAY = "ward_stay"  # a pathway at the actor's ward
+    MUNICIPAL_CASE = "municipal_case"  # the patient lives in the actor's municipality
+    GENERAL_PRACTICE = "general_practice"  # the actor's clinic is the patient's GP
+    PLAN_PARTY = "plan_party"  # a party to the patient's agreement or plan
+    CONTACT_PERSON = "contact_person"  # a fixed contact assignment of the actor's organisation
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True, slots=True)
+class CareRelation:
+    kind: RelationKind
+    organisation_id: int | None
+    started_at: datetime
+    ended_at: datetime | None = None  # None: ongoing
+    reference: str = (
+        ""  # what it rests on, e.g. "pathway 12": goes into the audit entry as the purpose
+    )
+
+    def is_current(self, now: datetime, grace: timedelta) -> bool:
+        if now < self.started_at:
+            return False
+        if self.kind is RelationKind.EMERGENCY:
+            return self.ended_at is None or now < self.ended_at  # no grace after emergency access
+        return self.ended_at is None or now <= self.ended_at + grace
+
+
+class RelationState(StrEnum):
+    """How a relation stands at a moment: the states the authorisation matrix is tested over."""
+
+    NONE = "none"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessDecision:
+    allowed: bool
+    reason: str
+    relation: CareRelation | None = None
+
+    @property
+    def purpose(self) -> str:
+        if self.relation is None:
+            return ""
+        base = self.relation.kind.value
+        return f"{base}: {self.relation.reference}" if self.relation.reference else base
+
+
+# Roles that never see clinical content, whatever the relation: auditors read the logs, administrators
+# manage accounts and organisations.
+_NO_CLINICAL_CONTENT = frozenset({Role.AUDITOR, Role.ORG_ADMIN, Role.SYSTEM_ADMIN})
+
+
+def decide(
+    actor: Actor,
+    permission: Permission,
+    relations: Iterable[CareRelation],
+    *,
+    now: datetime,
+    grace: timedelta,
+) -> AccessDecision:
+    """May ``actor`` do ``permission`` to this patient now? Role first, then a current care relation."""
+    if actor.kind is ActorKind.SYSTEM:
+        return AccessDecision(True, "system")
+    if actor.role in _NO_CLINICAL_CONTENT or not has_permission(actor, permission):
+        return AccessDecision(
+            False,
+            f"role {actor.role.value if actor.role else 'none'} may not "
+            f"{permission.value.replace('_', ' ')}",
+        )
+    current = [r for r in relations if r.is_current(now, grace)]
+    if not current:
+        return AccessDecision(False, "no current care relation to the patient")
+    # Prefer an ordinary relation over emergency access, so emergency use is only logged when needed.
+    current.sort(key=lambda r: r.kind is RelationKind.EMERGENCY)
+    return AccessDecision(True, "care relation", current[0])
+
+
+def relation_state(
+    relations: Iterable[CareRelation], now: datetime, grace: timedelta
+) -> RelationState:
+    listed = list(relations)
+    current = [r for r in listed if r.is_current(now, grace)]
+    if any(r.kind is not RelationKind.EMERGENCY for r in current):
+        return RelationState.ACTIVE
+    if current:
+        return RelationState.EMERGENCY
+    return RelationState.EXPIRED if listed else RelationState.NONE
+
+
+MAX_EMERGENCY = timedelta(hours=12)
+MIN_REASON_LENGTH = 10
