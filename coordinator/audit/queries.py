@@ -1,0 +1,295 @@
+"""Reading the audit log: the auditors' query and export, and the citizen's own access log (like MinLog)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.access.services import require_patient_access
+from coordinator.accounts.models import User
+from coordinator.audit.models import AuditEntry
+from coordinator.audit.services import record
+from coordinator.organisations.models import Organisation
+from pathways.audit import AuditAction, AuditOutcome
+from pathways.clock import COPENHAGEN, Clock
+from pathways.errors import ErrorCollector, PermissionDenied
+from pathways.people import Actor, ActorKind, Role
+from pathways.permissions import Permission
+
+MAX_PAGE = 500
+_AUDIT_READERS = frozenset({Role.AUDITOR, Role.SYSTEM_ADMIN, Role.ORG_ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    patient_id: int | None = None
+    actor_id: int | None = None
+    organisation_id: int | None = None
+    action: AuditAction | None = None
+    outcome: AuditOutcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None  # keyset pagination: entries older than this id
+    limit: int = 100
+
+
+def query_audit(
+    session: Session, actor: Actor, clock: Clock, filters: AuditFilter
+) -> list[AuditEntry]:
+    """Auditors and system administrators see everything; an organisation's administrator sees what the
+    organisation's own staff did. Reading the log is itself logged."""
+    if actor.kind is not ActorKind.SYSTEM and actor.role not in _AUDIT_READERS:
+        raise PermissionDenied("only auditors and administrators read the audit log")
+    errors = ErrorCollector()
+    if not 1 <= filters.limit <= MAX_PAGE:
+        errors.add("limit", f"must be between 1 and {MAX_PAGE}")
+    if filters.since and filters.until and filters.since > filters.until:
+        errors.add("since", "must be before until")
+    errors.raise_if_any()
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(filters.limit)
+    conditions = {
+        AuditEntry.patient_id: filters.patient_id,
+        AuditEntry.actor_id: filters.actor_id,
+        AuditEntry.actor_organisation_id: filters.organisation_id,
+        AuditEntry.action: filters.action,
+        AuditEntry.outcome: filters.outcome,
+    }
+    for column, value in conditions.items():
+        if value is not None:
+            query = query.where(column == value)
+    if filters.since:
+        query = query.where(AuditEntry.occurred_at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.occurred_at < filters.until)
+    if filters.before_id:
+        query = query.where(AuditEntry.id < filters.before_id)
+    if actor.role is Role.ORG_ADMIN and actor.organisation_id is not None:
+        own = sa.select(Organisation.id).where(
+            Organisation.id.in_(_descendants(session, actor.organisation_id))
+        )
+        query = query.where(AuditEntry.actor_organisation_id.in_(own))
+    entries = list(session.scalars(query))
+    used = {k: str(v) for k, v in asdict(filters).items() if v is not None and k != "limit"}
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="AuditLog",
+        patient_id=filters.patient_id,
+        purpose="audit review",
+        details={"filters": used, "count": len(entries)},
+    )
+    return entries
+
+
+def _descendants(session: Session, organisation_id: int) -> set[int]:
+    ids = {organisation_id}
+    frontier = {organisation_id}
+    while frontier:
+        frontier = set(
+            session.scalars(sa.select(Organisation.id).where(Organisation.parent_id.in_(frontier)))
+        )
+        frontier -= ids
+        ids |= frontier
+    return ids
+
+
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "actor_organisation_id",
+    "patient_id",
+    "resource_type",
+    "resource_id",
+    "action",
+    "purpose",
+    "outcome",
+    "channel",
+    "request_id",
+)
+
+
+def audit_csv(entries: Iterable[AuditEntry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        writer.writerow(
+            [
+                e.id,
+                e.occurred_at.isoformat(),
+                e.actor_kind.value,
+                e.actor_id or "",
+                e.actor_name,
+                e.actor_organisation_id or "",
+                e.patient_id or "",
+                e.resource_type,
+                e.resource_id,
+                e.action.value,
+                e.purpose,
+                e.outcome.value,
+                e.channel,
+                e.request_id,
+            ]
+        )
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------- the citizen's log
+_RESOURCE = {
+    "da": {
+        "Plan": "din udskrivningsaftale eller koordinationsplan",
+        "ContactAssignment": "dine faste kontaktpersoner",
+        "Pathway": "dit indlæggelsesforløb",
+        "Patient": "dine stamoplysninger",
+        "EmergencyAccess": "dine oplysninger (nødadgang)",
+    },
+    "en": {
+        "Plan": "your discharge agreement or coordination plan",
+        "ContactAssignment": "your fixed contact persons",
+        "Pathway": "your hospital stay",
+        "Patient": "your personal details",
+        "EmergencyAccess": "your data (emergency access)",
+    },
+}
+_ACTION = {
+    "da": {
+        "read": "så",
+        "search": "så",
+        "create": "oprettede",
+        "update": "ændrede",
+        "transition": "ændrede status på",
+        "export": "udskrev",
+        "delete": "slettede",
+    },
+    "en": {
+        "read": "viewed",
+        "search": "viewed",
+        "create": "created",
+        "update": "changed",
+        "transition": "changed the status of",
+        "export": "exported",
+        "delete": "deleted",
+    },
+}
+_ROLE = {
+    "da": {
+        "discharge_nurse": "sygeplejerske",
+        "chief_physician": "overlæge",
+        "ward_staff": "personale på afsnittet",
+        "case_worker": "sagsbehandler",
+        "support_worker": "støttemedarbejder",
+        "gp": "praktiserende læge",
+        "practice_staff": "personale i lægepraksis",
+    },
+    "en": {
+        "discharge_nurse": "nurse",
+        "chief_physician": "chief physician",
+        "ward_staff": "ward staff",
+        "case_worker": "case worker",
+        "support_worker": "support worker",
+        "gp": "general practitioner",
+        "practice_staff": "practice staff",
+    },
+}
+_SYSTEM = {"da": "carepath (automatisk)", "en": "carepath (automatic)"}
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenLogLine:
+    at: datetime  # Europe/Copenhagen
+    organisation: str
+    role: str
+    staff_name: str | None
+    what: str
+
+
+def citizen_access_log(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient_id: int,
+    language: str = "da",
+    show_staff_names: bool = False,
+) -> list[CitizenLogLine]:
+    """Which organisations and roles looked at or changed the citizen's data, in plain language."""
+    require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
+    lang = "en" if language == "en" else "da"
+    rows = session.execute(
+        sa.select(AuditEntry, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == AuditEntry.actor_organisation_id)
+        .where(
+            AuditEntry.patient_id == patient_id,
+            AuditEntry.outcome == AuditOutcome.ALLOWED,
+            AuditEntry.resource_type != "AuditLog",
+        )
+        .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    ).all()
+    roles = _user_roles(session, {e.actor_id for e, _ in rows if e.actor_id is not None})
+    lines = [
+        CitizenLogLine(
+            at=entry.occurred_at.astimezone(COPENHAGEN),
+            organisation=org_name or _SYSTEM[lang],
+            role=_ROLE[lang].get(roles.get(entry.actor_id or -1, ""), "")
+            if entry.actor_kind is ActorKind.USER
+            else "",
+            staff_name=entry.actor_name
+            if show_staff_names and entry.actor_kind is ActorKind.USER
+            else None,
+            what=f"{_ACTION[lang].get(entry.action.value, entry.action.value)} "
+            f"{_RESOURCE[lang].get(entry.resource_type, entry.resource_type)}",
+        )
+        for entry, org_name in rows
+    ]
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.READ,
+        resource_type="AuditLog",
+        patient_id=patient_id,
+        purpose="citizen access log",
+    )
+    return lines
+
+
+def _user_roles(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return {
+        uid: role.value
+        for uid, role in session.execute(sa.select(User.id, User.role).where(User.id.in_(user_ids)))
+    }
+
+
+def citizen_log_csv(lines: Sequence[CitizenLogLine], language: str = "da") -> str:
+    header = (
+        ("Tidspunkt", "Organisation", "Rolle", "Medarbejder", "Hvad")
+        if language != "en"
+        else ("Time", "Organisation", "Role", "Staff", "What")
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for line in lines:
+        writer.writerow(
+            [
+                line.at.strftime("%Y-%m-%d %H:%M"),
+                line.organisation,
+                line.role,
+                line.staff_name or "",
+                line.what,
+            ]
+        )
+    return out.getvalue()
