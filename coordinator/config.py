@@ -28,5 +28,13 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # A logged-in session that sees no request for this long is ended (coordinator.security).
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        # Flask-Limiter: memory:// counts per process; with several workers use a shared store
+        # (e.g. redis://host:6379) so that the limit holds across them.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed logins (and failed password changes) allowed per remote address.
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SQLALCHEMY_ECHO": env.get("SQLALCHEMY_ECHO", "0") == "1",
     }

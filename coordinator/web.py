@@ -9,6 +9,7 @@ import structlog
 from flask import Blueprint, Flask, render_template
 from sqlalchemy.exc import SQLAlchemyError
 
+from coordinator.accounts import views as accounts_views
 from coordinator.db import get_session
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
@@ -50,3 +51,4 @@ def index() -> str:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(accounts_views.bp)

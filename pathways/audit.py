@@ -13,6 +13,7 @@ class AuditAction(StrEnum):
     DELETE = "delete"
     EXPORT = "export"
     TRANSITION = "transition"
+    LOGIN = "login"
 
 
 class AuditOutcome(StrEnum):

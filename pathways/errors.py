@@ -93,6 +93,26 @@ class PermissionDenied(DomainError):
     code = "permission-denied"
 
 
+class AuthenticationFailed(DomainError):
+    """A refused login: one message for unknown user, wrong password and inactive account alike.
+
+    The answer never tells which usernames exist (the audit entry records the actual reason)."""
+
+    code = "authentication-failed"
+
+    def __init__(self, message: str = "Wrong username or password") -> None:
+        super().__init__(message)
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed logins in a row: the account refuses every password until the lockout ends."""
+
+    code = "account-locked"
+
+    def __init__(self) -> None:
+        super().__init__("Account temporarily locked after too many failed logins; try again later")
+
+
 class ErrorCollector:
     """Gathers every field error of one input before raising, so a form can mark all bad fields at once."""
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from datetime import timedelta
+from functools import cache
+
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -10,13 +14,24 @@ from sqlalchemy.orm import Session
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.organisations.models import Organisation
-from pathways.audit import AuditAction
+from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
-from pathways.errors import Conflict, ValidationFailed
-from pathways.people import Actor, new_staff_member
+from pathways.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from pathways.people import Actor, ActorKind, Role, new_staff_member
 from pathways.permissions import Permission, require
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; the cap keeps a login request cheap to refuse
+MAX_FAILED_LOGINS = 5
+LOCKOUT_MINUTES = 15
 _hasher = PasswordHasher()
 
 
@@ -119,3 +134,207 @@ def set_password(
         resource_id=user.id,
         details={"field": "password"},
     )
+
+
+def actor_for(user: User) -> Actor:
+    """The actor a logged-in user's requests act as; views pass it to every use case."""
+    return Actor(
+        kind=ActorKind.USER,
+        name=user.name,
+        id=user.id,
+        organisation_id=user.organisation_id,
+        role=user.role,
+    )
+
+
+# Whoever types at the login form is nobody yet: failed attempts are recorded against the account they
+# named (resource_id), not as if its owner had made them.
+_ANONYMOUS = Actor(kind=ActorKind.USER, name="anonymous")
+
+
+@cache
+def _timing_hash() -> str:
+    return _hasher.hash("carepath: equal work for unknown usernames")
+
+
+def _spend_verification_time(password: str) -> None:
+    """Verify against a throwaway hash so that an unknown username costs as long as a wrong password."""
+    with suppress(VerificationError, InvalidHashError):
+        _hasher.verify(_timing_hash(), password)
+
+
+def _refuse_login(
+    session: Session,
+    clock: Clock,
+    user: User | None,
+    reason: str,
+    error: AuthenticationFailed,
+    **details: object,
+) -> AuthenticationFailed:
+    # The attempted username is left out of the log on purpose: people type their password into the
+    # username field often enough, and the log must never hold a password.
+    record(
+        session,
+        actor=_ANONYMOUS,
+        at=clock.now(),
+        action=AuditAction.LOGIN,
+        resource_type="User",
+        resource_id=user.id if user is not None else "",
+        outcome=AuditOutcome.DENIED,
+        details={"reason": reason, **details},
+    )
+    session.flush()
+    return error
+
+
+def authenticate(session: Session, clock: Clock, username: str, password: str) -> User:
+    """Check a login. Raises AuthenticationFailed (same message for every cause) or AccountLocked.
+
+    The failed-attempt counter, the lockout and the audit entry of a refusal are written before the
+    error is raised: the caller commits them even though the login failed.
+    """
+    now = clock.now()
+    name = username.strip().lower()
+    # FOR UPDATE: parallel guesses at one account queue up on PostgreSQL instead of racing past the
+    # failed-attempt counter (SQLite has no row locks and ignores it).
+    query = sa.select(User).where(User.username == name).with_for_update()
+    user = session.scalar(query) if name else None
+    if user is None or not user.is_active or not user.password_hash:
+        _spend_verification_time(password)
+        reason = (
+            "unknown_user"
+            if user is None
+            else ("inactive" if not user.is_active else "no_password")
+        )
+        raise _refuse_login(session, clock, user, reason, AuthenticationFailed())
+    if user.locked_until is not None and now < user.locked_until:
+        raise _refuse_login(session, clock, user, "locked", AccountLocked())
+    if len(password) > MAX_PASSWORD_LENGTH or not verify_password(user, password):
+        user.failed_login_count += 1
+        # The counter is not reset when a lockout starts: once it has run out, the next wrong password
+        # locks the account again straight away.
+        if user.failed_login_count >= MAX_FAILED_LOGINS:
+            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+            raise _refuse_login(
+                session,
+                clock,
+                user,
+                "wrong_password",
+                AccountLocked(),
+                failed_login_count=user.failed_login_count,
+                locked_until=user.locked_until.isoformat(),
+            )
+        raise _refuse_login(
+            session,
+            clock,
+            user,
+            "wrong_password",
+            AuthenticationFailed(),
+            failed_login_count=user.failed_login_count,
+        )
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    rehashed = _hasher.check_needs_rehash(user.password_hash)
+    if rehashed:
+        user.password_hash = _hasher.hash(password)
+    record(
+        session,
+        actor=actor_for(user),
+        at=now,
+        action=AuditAction.LOGIN,
+        resource_type="User",
+        resource_id=user.id,
+        details={"rehashed": True} if rehashed else {},
+    )
+    session.flush()
+    return user
+
+
+def _password_errors(field: str, password: str) -> list[FieldError]:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [
+            FieldError(
+                field, f"password must be at least {MIN_PASSWORD_LENGTH} characters", "too-short"
+            )
+        ]
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [
+            FieldError(
+                field, f"password must be at most {MAX_PASSWORD_LENGTH} characters", "too-long"
+            )
+        ]
+    return []
+
+
+def reset_password_by_admin(
+    session: Session, actor: Actor, clock: Clock, user_id: int, new_password: str
+) -> User:
+    """An administrator sets a temporary password; the user must choose their own at the next login.
+
+    An org_admin manages the users of their own organisation only; system admins (and system actors)
+    manage everyone. A reset also lifts a lockout.
+    """
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    everyone = actor.kind is ActorKind.SYSTEM or actor.role is Role.SYSTEM_ADMIN
+    if not everyone and user.organisation_id != actor.organisation_id:
+        raise PermissionDenied(f"{actor.name} may only manage the users of their own organisation")
+    errors = _password_errors("new_password", new_password)
+    if errors:
+        raise ValidationFailed(errors)
+    now = clock.now()
+    user.password_hash = _hasher.hash(new_password)
+    user.must_change_password = True
+    user.password_changed_at = now
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.updated_at = now
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=user.id,
+        details={"field": "password", "reset_by_admin": True},
+    )
+    session.flush()
+    return user
+
+
+def change_own_password(
+    session: Session, actor_user: User, clock: Clock, current_password: str, new_password: str
+) -> None:
+    """A logged-in user replaces their password (also how a temporary one from an admin is replaced)."""
+    errors: list[FieldError] = []
+    if not verify_password(actor_user, current_password):
+        errors.append(FieldError("current_password", "the current password is wrong", "wrong"))
+    new_errors = _password_errors("new_password", new_password)
+    if new_errors:
+        errors.extend(new_errors)
+    elif new_password == current_password:
+        errors.append(
+            FieldError(
+                "new_password", "the new password must differ from the current one", "unchanged"
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    now = clock.now()
+    actor_user.password_hash = _hasher.hash(new_password)
+    actor_user.must_change_password = False
+    actor_user.password_changed_at = now
+    actor_user.updated_at = now
+    record(
+        session,
+        actor=actor_for(actor_user),
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=actor_user.id,
+        details={"field": "password"},
+    )
+    session.flush()

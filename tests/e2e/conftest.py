@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from coordinator import create_app, migrate
 from coordinator.db import get_database
-from coordinator.demo import load_demo
+from coordinator.demo import DemoLogin, DemoResult, load_demo
 from pathways.clock import SystemClock
 from tests.conftest import fresh_database_url
 
@@ -21,21 +21,33 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DemoResult]]:
+    """The server's base URL and what load_demo created (with the demo logins' fresh passwords)."""
     url = fresh_database_url(
         os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("e2e"), "e2e"
     )
     migrate.upgrade(url)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "e2e"})
     with get_database(app).transaction() as session:
-        load_demo(session, SystemClock())
+        demo = load_demo(session, SystemClock())
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}", demo
     server.shutdown()
     thread.join(timeout=5)
     get_database(app).dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_site: tuple[str, DemoResult]) -> str:
+    return live_site[0]
+
+
+@pytest.fixture(scope="session")
+def demo_logins(live_site: tuple[str, DemoResult]) -> dict[str, DemoLogin]:
+    """The live server's demo logins by role value (e.g. "discharge_nurse")."""
+    return {login.role: login for login in live_site[1].logins}
 
 
 @pytest.fixture(scope="session")
