@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from coordinator import cli, db, i18n, logging_setup, security, web
+from coordinator import api, cli, db, i18n, logging_setup, security, web
 from coordinator.config import load_config
 
 
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     return app

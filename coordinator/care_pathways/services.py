@@ -233,3 +233,26 @@ def record_pathway_event(
         # An agreed agreement/plan takes effect at discharge (§13a: agreed before, active from then on).
         activate_agreed_plans(session, _DISCHARGE_ACTOR, clock, pathway)
     return event
+
+
+def get_pathway(session: Session, actor: Actor, clock: Clock, *, pathway_id: int) -> Pathway:
+    """One stay, for an actor with a care relation to the patient (audited)."""
+    from coordinator.access.services import require_patient_access  # noqa: PLC0415 - access reads plans
+
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    decision = require_patient_access(
+        session, actor, clock, pathway.patient_id, Permission.READ_PLAN
+    )
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.READ,
+        resource_type="Pathway",
+        resource_id=pathway.id,
+        patient_id=pathway.patient_id,
+        purpose=decision.purpose,
+    )
+    return pathway

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import check_patient_access, require_patient_access
 from coordinator.audit.services import record
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from pathways.audit import AuditAction
+from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
-from pathways.errors import Conflict, ValidationFailed
+from pathways.errors import Conflict, NotFound, ValidationFailed
+from pathways.identifiers import validate_cpr
 from pathways.organisations import OrganisationKind
 from pathways.patients import new_patient
 from pathways.people import Actor
@@ -82,3 +84,62 @@ def register_patient(
         purpose=purpose,
     )
     return row
+
+
+def get_patient(session: Session, actor: Actor, clock: Clock, *, patient_id: int) -> Patient:
+    """One patient, for an actor with a care relation; the read is audited with the relation used."""
+    decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
+    patient = session.get(Patient, patient_id)
+    if patient is None:  # pragma: no cover - the gate refuses unknown patients
+        raise NotFound("patient", patient_id)
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.READ,
+        resource_type="Patient",
+        resource_id=patient.id,
+        patient_id=patient.id,
+        purpose=decision.purpose,
+    )
+    return patient
+
+
+def find_patient_by_cpr(
+    session: Session, actor: Actor, clock: Clock, *, cpr: object
+) -> Patient | None:
+    """Look a patient up by CPR. Without a care relation the answer is the same as for an unknown number,
+    so a search never reveals who is registered; every search is audited."""
+    clean = validate_cpr(cpr)
+    patient_id = session.scalar(sa.select(Patient.id).where(Patient.cpr == clean))
+    now = clock.now()
+    allowed = (
+        patient_id is not None
+        and check_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN).allowed
+    )
+    if not allowed:
+        # A registered patient without a relation: refused (auditors see it); unknown: nothing to refuse.
+        record(
+            session,
+            actor=actor,
+            at=now,
+            action=AuditAction.SEARCH,
+            resource_type="Patient",
+            patient_id=patient_id,
+            purpose="search by CPR",
+            details={"found": False},
+            outcome=AuditOutcome.DENIED if patient_id is not None else AuditOutcome.ALLOWED,
+        )
+        return None
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.SEARCH,
+        resource_type="Patient",
+        resource_id=patient_id,
+        patient_id=patient_id,
+        purpose="search by CPR",
+        details={"found": True},
+    )
+    return session.get(Patient, patient_id)

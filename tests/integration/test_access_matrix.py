@@ -159,7 +159,7 @@ def arrange(
 
 
 def _operations(
-    w: sc.Scenario, clock: FixedClock, home_org: Organisation
+    w: sc.Scenario, clock: FixedClock
 ) -> dict[str, Callable[[Session, Actor, int], object]]:
     return {
         READ_PLANS: lambda s, a, p: plans.list_patient_plans(s, a, clock, patient_id=p),
@@ -180,10 +180,10 @@ def _operations(
 HOME_FOR = {r: HOME[r] for r in Role}
 
 
-@pytest.mark.parametrize(("role", "state"), list(product(Role, STATES)))
-def test_authorisation_matrix(
+def setup_case(
     session: Session, clock: FixedClock, role: Role, state: RelationState
-) -> None:
+) -> tuple[sc.Scenario, Actor, Patient]:
+    """A world, a user of ``role`` in its home organisation, and a patient in ``state`` to it."""
     w = sc.build(session, clock)
     home_org = {
         "ward": w.ward,
@@ -217,8 +217,16 @@ def test_authorisation_matrix(
             )
         except AccessDenied:
             assert role not in EMERGENCY_ROLES
+    return w, actor, patient
+
+
+@pytest.mark.parametrize(("role", "state"), list(product(Role, STATES)))
+def test_authorisation_matrix(
+    session: Session, clock: FixedClock, role: Role, state: RelationState
+) -> None:
+    w, actor, patient = setup_case(session, clock, role, state)
     outcomes = {}
-    for name, operation in _operations(w, clock, home_org).items():
+    for name, operation in _operations(w, clock).items():
         with session.begin_nested() as savepoint:
             try:
                 operation(session, actor, patient.id)

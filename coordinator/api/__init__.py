@@ -1,0 +1,53 @@
+"""JSON REST API under /api/v1 (flask-smorest, OpenAPI 3.1), one Blueprint per resource, one error shape."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from coordinator.api.core import CarepathApi, require_json_body
+from coordinator.api.errors import register_error_handlers
+
+
+def init_app(app: Flask) -> None:
+    from coordinator.api import audit, contacts, pathways, patients, plans  # noqa: PLC0415
+
+    app.config.setdefault("API_TITLE", "carepath API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "info": {
+                "description": "Discharge agreements (§13a), coordination plans (§13b), fixed contact "
+                "persons and pathways shared across region, municipality and GP. Errors "
+                "are RFC 9457 problem details; writes to plans need If-Match."
+            },
+            "components": {
+                "securitySchemes": {
+                    "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                }
+            },
+            "security": [{"session": []}, {"bearer": []}],
+        },
+    )
+    api = CarepathApi(app)  # one per app: the OpenAPI document belongs to the app
+    app.extensions["carepath.api"] = api
+    app.before_request(_json_only)
+    blueprints = [plans.blp, patients.blp, contacts.blp, pathways.blp, audit.blp]
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
+    register_error_handlers(app)
+    csrf = app.extensions.get("csrf")
+    if (
+        csrf is not None
+    ):  # JSON API: no cookies-only forms, CSRF is stopped by the JSON content type check
+        for blueprint in blueprints:
+            csrf.exempt(blueprint)
+
+
+def _json_only() -> None:
+    if request.path.startswith("/api/"):
+        require_json_body()

@@ -1,0 +1,86 @@
+"""Fixed contact persons per sector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.schemas import (
+    ContactCreateSchema,
+    ContactSchema,
+    EndContactSchema,
+    HandoverSchema,
+    MissingSectorsSchema,
+)
+from coordinator.contacts import services
+from coordinator.db import get_session
+
+blp = Blueprint(
+    "contacts",
+    __name__,
+    url_prefix="",
+    description="Fixed contact persons (faste kontaktpersoner).",
+)
+
+
+@blp.route("/patients/<int:patient_id>/contacts")
+class PatientContacts(MethodView):
+    @blp.response(200, ContactSchema(many=True))
+    @unit_of_work
+    def get(self, patient_id: int) -> list[Any]:
+        """Every contact period of the patient, by sector and date."""
+        return services.list_contacts(
+            get_session(), current_actor(), clock(), patient_id=patient_id
+        )
+
+    @blp.arguments(ContactCreateSchema)
+    @blp.response(201, ContactSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], patient_id: int) -> Any:
+        """Name the fixed contact person of your sector (periods of one sector never overlap)."""
+        return services.assign_contact(
+            get_session(), current_actor(), clock(), patient_id=patient_id, **data
+        )
+
+
+@blp.route("/patients/<int:patient_id>/contacts/missing")
+class MissingContacts(MethodView):
+    @blp.response(200, MissingSectorsSchema)
+    @unit_of_work
+    def get(self, patient_id: int) -> dict[str, Any]:
+        """Sectors without a current fixed contact person today."""
+        services.list_contacts(
+            get_session(), current_actor(), clock(), patient_id=patient_id
+        )  # the gate
+        return {
+            "sectors": services.sectors_lacking_contact(
+                get_session(), clock(), patient_id=patient_id
+            )
+        }
+
+
+@blp.route("/contacts/<int:assignment_id>/handover")
+class Handover(MethodView):
+    @blp.arguments(HandoverSchema)
+    @blp.response(201, ContactSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], assignment_id: int) -> Any:
+        """Hand over to a successor from a day: the old period ends the day before."""
+        return services.hand_over_contact(
+            get_session(), current_actor(), clock(), assignment_id=assignment_id, **data
+        )
+
+
+@blp.route("/contacts/<int:assignment_id>/end")
+class EndContact(MethodView):
+    @blp.arguments(EndContactSchema)
+    @blp.response(200, ContactSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], assignment_id: int) -> Any:
+        """End a contact period on its last day."""
+        return services.end_contact(
+            get_session(), current_actor(), clock(), assignment_id=assignment_id, **data
+        )

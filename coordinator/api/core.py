@@ -1,0 +1,111 @@
+"""The Api object, authentication of API callers, the unit of work and optimistic-concurrency headers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Response, current_app, request
+from flask_smorest import Api
+from werkzeug.exceptions import (
+    HTTPException,
+    PreconditionRequired,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+from coordinator.db import get_session
+from pathways.clock import Clock, SystemClock
+from pathways.errors import StaleVersion
+from pathways.people import Actor
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CarepathApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api with RFC 9457 problem details for every HTTP error, keeping its headers."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
+        from coordinator.api.errors import http_problem  # noqa: PLC0415
+
+        # smorest registers this for the whole app: web pages keep Flask's own error pages.
+        return http_problem(error) if request.path.startswith("/api/") else error
+
+
+def clock() -> Clock:
+    found: Clock = current_app.extensions.get("carepath.clock") or SystemClock()
+    return found
+
+
+def current_actor() -> Actor:
+    """The caller: a system client with a bearer token, or a logged-in user (session cookie)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        resolver = current_app.extensions.get("carepath.token_resolver")
+        actor = resolver(get_session(), clock(), header[7:].strip()) if resolver else None
+        if actor is None:
+            raise Unauthorized("the bearer token is not valid or has expired")
+        return actor
+    from coordinator.accounts.login import current_account  # noqa: PLC0415
+    from coordinator.accounts.services import actor_for  # noqa: PLC0415
+
+    user = current_account()
+    if user is None:
+        raise Unauthorized("log in or send a bearer token")
+    return actor_for(user)
+
+
+def unit_of_work(view: Callable[P, R]) -> Callable[P, R]:
+    """Commit once when the view succeeds; the error handlers roll back otherwise."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and request.content_length
+            and not request.is_json
+        ):
+            raise UnsupportedMediaType("send JSON (application/json)")
+        result = view(*args, **kwargs)
+        get_session().commit()
+        return result
+
+    return wrapper
+
+
+def require_json_body() -> None:
+    """Bodies are JSON. This also stops cross-site form posts riding on a session cookie (no CSRF token
+    is needed on the JSON API: browsers cannot send application/json cross-site without CORS)."""
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and request.content_length
+        and not request.is_json
+    ):
+        raise UnsupportedMediaType("send JSON (application/json)")
+
+
+# ---------------------------------------------------------------------------- ETag / If-Match
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def with_etag(
+    body: Any, version: int, status: int = 200, headers: dict[str, str] | None = None
+) -> tuple[Any, int, dict[str, str]]:
+    return body, status, {"ETag": etag(version), **(headers or {})}
+
+
+def required_version(current: int | None = None) -> int:
+    """The version the client edits, from If-Match (428 when missing, 412 when it is not the current one)."""
+    raw = request.headers.get("If-Match")
+    if not raw:
+        raise PreconditionRequired("send If-Match with the ETag of the version you edit")
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise StaleVersion("resource", 0, current or 0)
+    version = int(tag)
+    if current is not None and version != current:
+        raise StaleVersion("resource", version, current)
+    return version

@@ -1,0 +1,69 @@
+"""Pathways (stays): read with the §13a obligation, record events, the chief physician's assessment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.schemas import (
+    AssessmentSchema,
+    PathwayEventCreateSchema,
+    PathwayEventSchema,
+    PathwaySchema,
+    RequirementSchema,
+)
+from coordinator.care_pathways import services
+from coordinator.db import get_session
+from coordinator.plans.services import assess_requirement, pathway_obligation
+from pathways.stays import EventSource, PathwayEventType
+
+blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays and their events.")
+
+
+@blp.route("/<int:pathway_id>")
+class PathwayById(MethodView):
+    @blp.response(200, PathwaySchema)
+    @unit_of_work
+    def get(self, pathway_id: int) -> dict[str, Any]:
+        """A stay with its leave periods and whether an agreed plan is in place (§13a)."""
+        session = get_session()
+        pathway = services.get_pathway(session, current_actor(), clock(), pathway_id=pathway_id)
+        return {
+            **{c: getattr(pathway, c) for c in PathwaySchema().fields if c != "obligation"},
+            "obligation": pathway_obligation(session, clock(), pathway),
+        }
+
+
+@blp.route("/<int:pathway_id>/events")
+class PathwayEvents(MethodView):
+    @blp.arguments(PathwayEventCreateSchema)
+    @blp.response(201, PathwayEventSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], pathway_id: int) -> Any:
+        """Record leave, planned discharge, discharge or follow-up; a replayed idempotency key changes nothing."""
+        return services.record_pathway_event(
+            get_session(),
+            current_actor(),
+            clock(),
+            pathway_id=pathway_id,
+            event_type=PathwayEventType(data["type"]),
+            occurred_at=data["occurred_at"],
+            idempotency_key=f"rest:{data['idempotency_key']}",
+            source=EventSource.REST,
+            planned_discharge_on=data["planned_discharge_on"],
+        )
+
+
+@blp.route("/<int:pathway_id>/assessment")
+class PathwayAssessment(MethodView):
+    @blp.arguments(AssessmentSchema)
+    @blp.response(200, RequirementSchema)
+    @unit_of_work
+    def put(self, data: dict[str, Any], pathway_id: int) -> Any:
+        """The chief physician's §13a assessment; answers which plan the law requires."""
+        return assess_requirement(
+            get_session(), current_actor(), clock(), pathway_id=pathway_id, **data
+        )

@@ -1,0 +1,75 @@
+"""Patients: read one, search by CPR (in the body, never in a URL), their plans and their access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.schemas import (
+    AccessLogLineSchema,
+    AccessLogQuerySchema,
+    PatientSchema,
+    PatientSearchSchema,
+    PlanSchema,
+)
+from coordinator.audit.queries import citizen_access_log
+from coordinator.db import get_session
+from coordinator.patients import services
+from coordinator.plans.services import list_patient_plans
+
+blp = Blueprint(
+    "patients", __name__, url_prefix="/patients", description="Patients with a care relation."
+)
+
+
+@blp.route("/search")
+class PatientSearch(MethodView):
+    @blp.arguments(PatientSearchSchema)
+    @blp.response(200, PatientSchema(many=True))
+    @unit_of_work
+    def post(self, data: dict[str, Any]) -> list[Any]:
+        """Find a patient by CPR. Empty unless you have a care relation: a search reveals no one else."""
+        found = services.find_patient_by_cpr(
+            get_session(), current_actor(), clock(), cpr=data["cpr"]
+        )
+        return [found] if found else []
+
+
+@blp.route("/<int:patient_id>")
+class PatientById(MethodView):
+    @blp.response(200, PatientSchema)
+    @unit_of_work
+    def get(self, patient_id: int) -> Any:
+        """One patient (403 both for other organisations' patients and for unknown ids)."""
+        return services.get_patient(get_session(), current_actor(), clock(), patient_id=patient_id)
+
+
+@blp.route("/<int:patient_id>/plans")
+class PatientPlans(MethodView):
+    @blp.response(200, PlanSchema(many=True))
+    @unit_of_work
+    def get(self, patient_id: int) -> list[Any]:
+        """The patient's plans, newest first."""
+        return list_patient_plans(get_session(), current_actor(), clock(), patient_id=patient_id)
+
+
+@blp.route("/<int:patient_id>/access-log")
+class PatientAccessLog(MethodView):
+    @blp.arguments(AccessLogQuerySchema, location="query")
+    @blp.response(200, AccessLogLineSchema(many=True))
+    @unit_of_work
+    def get(self, query: dict[str, str], patient_id: int) -> list[Any]:
+        """Who looked at or changed the patient's data, in plain language (the citizen's log)."""
+        from flask import current_app  # noqa: PLC0415
+
+        return citizen_access_log(
+            get_session(),
+            current_actor(),
+            clock(),
+            patient_id=patient_id,
+            language=query["lang"],
+            show_staff_names=bool(current_app.config.get("CITIZEN_LOG_SHOW_STAFF_NAMES")),
+        )

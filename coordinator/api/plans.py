@@ -1,0 +1,190 @@
+"""Plans: discharge agreements (§13a) and coordination plans (§13b). Writes need If-Match (the ETag)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import clock, current_actor, required_version, unit_of_work, with_etag
+from coordinator.api.schemas import (
+    DiffQuerySchema,
+    DiffSchema,
+    EndPlanSchema,
+    ParticipationSchema,
+    PlanCreateSchema,
+    PlanEditSchema,
+    PlanSchema,
+    ReasonSchema,
+    RespondSchema,
+    VersionSchema,
+)
+from coordinator.db import get_session
+from coordinator.plans import services
+from coordinator.plans.models import Plan
+
+blp = Blueprint(
+    "plans",
+    __name__,
+    url_prefix="/plans",
+    description="Discharge agreements (§13a) and coordination plans (§13b).",
+)
+
+Reply = tuple[Any, int, dict[str, str]]
+IF_MATCH = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "the ETag of the plan version being changed",
+        }
+    ]
+}
+CONFLICTS = {
+    "responses": {
+        "409": {"description": "illegal transition or conflict"},
+        "412": {"description": "the plan changed since you read it"},
+        "428": {"description": "If-Match missing"},
+    }
+}
+
+
+def _reply(plan: Plan, status: int = 200) -> Reply:
+    headers = {"Location": url_for("plans.PlanById", plan_id=plan.id)} if status == 201 else None
+    return with_etag(plan, plan.version, status, headers)
+
+
+@blp.route("")
+class Plans(MethodView):
+    @blp.arguments(PlanCreateSchema)
+    @blp.response(201, PlanSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @unit_of_work
+    def post(self, data: dict[str, Any]) -> Reply:
+        """Create a draft for a pathway, prefilled with the parties and the previous plan's content."""
+        plan = services.create_draft(
+            get_session(),
+            current_actor(),
+            clock(),
+            pathway_id=data["pathway_id"],
+            kind=data["kind"],
+        )
+        return _reply(plan, 201)
+
+
+@blp.route("/<int:plan_id>")
+class PlanById(MethodView):
+    @blp.response(200, PlanSchema)
+    @unit_of_work
+    def get(self, plan_id: int) -> Reply:
+        """Read the current version of a plan (audited)."""
+        return _reply(services.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
+
+    @blp.arguments(PlanEditSchema)
+    @blp.response(200, PlanSchema)
+    @blp.doc(**IF_MATCH, **CONFLICTS)
+    @unit_of_work
+    def patch(self, data: dict[str, Any], plan_id: int) -> Reply:
+        """Change sections and dates; a new immutable version is made."""
+        plan = services.edit_plan(
+            get_session(),
+            current_actor(),
+            clock(),
+            plan_id=plan_id,
+            expected_version=required_version(),
+            **data,
+        )
+        return _reply(plan)
+
+
+def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
+    """POST /plans/{id}/<name>: one lifecycle step, guarded by If-Match."""
+
+    def view(*args: Any, plan_id: int) -> Reply:
+        data = args[0] if args else {}
+        plan = call(
+            get_session(),
+            current_actor(),
+            clock(),
+            plan_id=plan_id,
+            expected_version=required_version(),
+            **data,
+        )
+        return _reply(plan, 201 if getattr(plan, "id", plan_id) != plan_id else 200)
+
+    view.__name__ = f"plan_{name}"
+    view.__doc__ = summary
+    decorated = unit_of_work(view)
+    decorated = blp.doc(**IF_MATCH, **CONFLICTS)(decorated)
+    decorated = blp.response(200, PlanSchema)(decorated)
+    if schema is not None:
+        decorated = blp.arguments(schema)(decorated)
+    blp.route(f"/<int:plan_id>/{name}", methods=["POST"], endpoint=f"plan_{name}")(decorated)
+
+
+_action("propose", None, "Send a complete draft to the parties.", services.propose)
+_action(
+    "responses",
+    RespondSchema,
+    "A party accepts, rejects (with a reason) or comments.",
+    services.respond,
+)
+_action(
+    "participation",
+    ParticipationSchema,
+    "Record the patient's choice: refusal makes a §13b plan; consent may create a superseding agreement.",
+    services.record_participation,
+)
+_action(
+    "activation", None, "Activate an agreed plan after discharge.", services.activate_on_discharge
+)
+_action(
+    "revision",
+    ReasonSchema,
+    "Start a revision of an agreed or active plan.",
+    services.start_revision,
+)
+_action(
+    "end",
+    EndPlanSchema,
+    "End the plan (review outcome, death, moved, no longer needed).",
+    services.end_plan,
+)
+_action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", services.withdraw)
+
+
+@blp.route("/<int:plan_id>/versions")
+class PlanVersions(MethodView):
+    @blp.response(200, VersionSchema(many=True))
+    @unit_of_work
+    def get(self, plan_id: int) -> list[Any]:
+        """Every immutable version, oldest first."""
+        return list(
+            services.get_plan(
+                get_session(),
+                current_actor(),
+                clock(),
+                plan_id=plan_id,
+                purpose="list plan versions",
+            ).versions
+        )
+
+
+@blp.route("/<int:plan_id>/diff")
+class PlanDiff(MethodView):
+    @blp.arguments(DiffQuerySchema, location="query")
+    @blp.response(200, DiffSchema)
+    @unit_of_work
+    def get(self, query: dict[str, int], plan_id: int) -> Any:
+        """Field-level differences between two versions."""
+        return services.compare_versions(
+            get_session(),
+            current_actor(),
+            clock(),
+            plan_id=plan_id,
+            from_number=query["from_"],
+            to_number=query["to"],
+        )

@@ -1,0 +1,304 @@
+"""Request and response schemas (marshmallow 4): separate create, update, read and query shapes."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from pathways.agreements import EndReason
+from pathways.audit import AuditAction, AuditOutcome
+from pathways.organisations import Sector
+from pathways.plans import (
+    ParticipantRole,
+    PatientParticipation,
+    PlanKind,
+    PlanStatus,
+    ResponseStatus,
+)
+
+
+def _enum(enum: type, **kw: object) -> fields.Enum:
+    return fields.Enum(enum, by_value=True, **kw)  # type: ignore[arg-type]
+
+
+class StrictSchema(Schema):
+    class Meta:
+        ordered = True
+
+
+# ---------------------------------------------------------------------------- plans
+class ParticipantSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    role = _enum(ParticipantRole, dump_only=True)
+    organisation_id = fields.Int(dump_only=True, allow_none=True)
+    person_name = fields.Str(dump_only=True)
+    is_required = fields.Bool(dump_only=True)
+    response = _enum(ResponseStatus, dump_only=True)
+    response_note = fields.Str(dump_only=True)
+    responded_version_number = fields.Int(dump_only=True, allow_none=True)
+    responded_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class PlanSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    kind = _enum(PlanKind, dump_only=True)
+    status = _enum(PlanStatus, dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    pathway_id = fields.Int(dump_only=True, allow_none=True)
+    responsible_organisation_id = fields.Int(dump_only=True)
+    version = fields.Int(
+        dump_only=True, metadata={"description": "optimistic-lock version (the ETag)"}
+    )
+    current_version_number = fields.Int(dump_only=True)
+    sections = fields.Dict(dump_only=True, attribute="current_version.sections")
+    valid_from = fields.Date(dump_only=True, allow_none=True)
+    valid_to = fields.Date(dump_only=True, allow_none=True)
+    review_on = fields.Date(dump_only=True, allow_none=True)
+    patient_participation = _enum(PatientParticipation, dump_only=True)
+    patient_refused_on = fields.Date(dump_only=True, allow_none=True)
+    supersedes_plan_id = fields.Int(dump_only=True, allow_none=True)
+    agreed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    activated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    ended_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    ended_reason = fields.Str(dump_only=True)
+    participants = fields.List(fields.Nested(ParticipantSchema), dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class PlanCreateSchema(StrictSchema):
+    pathway_id = fields.Int(required=True)
+    kind = _enum(PlanKind, load_default=None, allow_none=True)
+
+
+class PlanEditSchema(StrictSchema):
+    sections = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={"description": "section key -> fields; null removes a section"},
+    )
+    review_on = fields.Date(load_default=None, allow_none=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    change_note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class RespondSchema(StrictSchema):
+    participant_id = fields.Int(required=True)
+    response = fields.Str(
+        required=True, validate=validate.OneOf(["accepted", "rejected", "commented"])
+    )
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+class ParticipationSchema(StrictSchema):
+    participates = fields.Bool(required=True)
+    on = fields.Date(load_default=None, allow_none=True)
+
+
+class ReasonSchema(StrictSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class EndPlanSchema(StrictSchema):
+    reason = fields.Str(required=True, validate=validate.OneOf([r.value for r in EndReason]))
+    note = fields.Str(load_default="", validate=validate.Length(max=150))
+
+
+class VersionSchema(StrictSchema):
+    number = fields.Int(dump_only=True)
+    sections = fields.Dict(dump_only=True)
+    review_on = fields.Date(dump_only=True, allow_none=True)
+    change_note = fields.Str(dump_only=True)
+    created_by_id = fields.Int(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class DiffQuerySchema(StrictSchema):
+    from_ = fields.Int(required=True, data_key="from", validate=validate.Range(min=1))
+    to = fields.Int(required=True, validate=validate.Range(min=1))
+
+
+class FieldChangeSchema(StrictSchema):
+    section = fields.Str()
+    field = fields.Str()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class DiffSchema(StrictSchema):
+    plan_id = fields.Int()
+    from_number = fields.Int(data_key="from")
+    to_number = fields.Int(data_key="to")
+    changes = fields.List(fields.Nested(FieldChangeSchema))
+
+
+# ---------------------------------------------------------------------------- patients
+class PatientSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    cpr = fields.Str(dump_only=True, allow_none=True)
+    replacement_cpr = fields.Str(dump_only=True, allow_none=True)
+    given_name = fields.Str(dump_only=True)
+    family_name = fields.Str(dump_only=True)
+    kommunekode = fields.Str(dump_only=True)
+    gp_organisation_id = fields.Int(dump_only=True, allow_none=True)
+    is_protected = fields.Bool(dump_only=True)
+
+
+class PatientSearchSchema(StrictSchema):
+    cpr = fields.Str(required=True, metadata={"description": "sent in the body, never in a URL"})
+
+
+class AccessLogQuerySchema(StrictSchema):
+    lang = fields.Str(load_default="da", validate=validate.OneOf(["da", "en"]))
+
+
+class AccessLogLineSchema(StrictSchema):
+    at = fields.AwareDateTime()
+    organisation = fields.Str()
+    role = fields.Str()
+    staff_name = fields.Str(allow_none=True)
+    what = fields.Str()
+
+
+# ---------------------------------------------------------------------------- contacts
+class ContactSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    sector = _enum(Sector, dump_only=True)
+    organisation_id = fields.Int(dump_only=True)
+    person_id = fields.Int(dump_only=True, allow_none=True)
+    backup_person_id = fields.Int(dump_only=True, allow_none=True)
+    team_inbox = fields.Str(dump_only=True)
+    valid_from = fields.Date(dump_only=True)
+    valid_to = fields.Date(dump_only=True, allow_none=True)
+    ended_reason = fields.Str(dump_only=True)
+
+
+class ContactCreateSchema(StrictSchema):
+    organisation_id = fields.Int(required=True)
+    person_id = fields.Int(load_default=None, allow_none=True)
+    backup_person_id = fields.Int(load_default=None, allow_none=True)
+    team_inbox = fields.Str(load_default="", validate=validate.Length(max=254))
+    valid_from = fields.Date(required=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+
+
+class HandoverSchema(StrictSchema):
+    person_id = fields.Int(required=True)
+    on = fields.Date(required=True)
+    backup_person_id = fields.Int(load_default=None, allow_none=True)
+    team_inbox = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    reason = fields.Str(load_default="handover", validate=validate.Length(min=1, max=200))
+
+
+class EndContactSchema(StrictSchema):
+    last_day = fields.Date(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class MissingSectorsSchema(StrictSchema):
+    sectors = fields.List(_enum(Sector))
+
+
+# ---------------------------------------------------------------------------- pathways
+class LeavePeriodSchema(StrictSchema):
+    started_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True)
+
+
+class ObligationSchema(StrictSchema):
+    key = fields.Str()
+    status = fields.Str(attribute="status.value")
+    legal_basis = fields.Str(attribute="basis.reference")
+    reason = fields.Str()
+    due_on = fields.Date(allow_none=True)
+    plan_id = fields.Int(allow_none=True)
+
+
+class PathwaySchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    ward_id = fields.Int(dump_only=True)
+    status = fields.Str(dump_only=True, attribute="status.value")
+    admitted_at = fields.AwareDateTime(dump_only=True)
+    planned_discharge_on = fields.Date(dump_only=True, allow_none=True)
+    discharged_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    closed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    readmission_of_id = fields.Int(dump_only=True, allow_none=True)
+    receives_sel_support = fields.Bool(dump_only=True, allow_none=True)
+    presumed_not_to_seek_treatment = fields.Bool(dump_only=True, allow_none=True)
+    leave_periods = fields.List(fields.Nested(LeavePeriodSchema), dump_only=True)
+    obligation = fields.Nested(ObligationSchema, dump_only=True)
+
+
+class AssessmentSchema(StrictSchema):
+    receives_sel_support = fields.Bool(required=True)
+    presumed_not_to_seek_treatment = fields.Bool(required=True)
+
+
+class RequirementSchema(StrictSchema):
+    level = fields.Str(attribute="level.value")
+    kind = fields.Str(attribute="kind.value", allow_none=True)
+    legal_basis = fields.Str(attribute="basis.reference")
+    reason = fields.Str()
+
+
+class PathwayEventCreateSchema(StrictSchema):
+    type = fields.Str(
+        required=True,
+        validate=validate.OneOf(
+            [
+                "leave_started",
+                "leave_ended",
+                "discharge_planned",
+                "discharged",
+                "follow_up_booked",
+                "follow_up_held",
+                "closed",
+                "cancelled",
+            ]
+        ),
+    )
+    occurred_at = fields.AwareDateTime(required=True)
+    planned_discharge_on = fields.Date(load_default=None, allow_none=True)
+    idempotency_key = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PathwayEventSchema(StrictSchema):
+    id = fields.Int()
+    type = fields.Str(attribute="type.value")
+    occurred_at = fields.AwareDateTime()
+    recorded_at = fields.AwareDateTime()
+    source = fields.Str(attribute="source.value")
+
+
+# ---------------------------------------------------------------------------- audit
+class AuditQuerySchema(StrictSchema):
+    patient_id = fields.Int(load_default=None)
+    actor_id = fields.Int(load_default=None)
+    organisation_id = fields.Int(load_default=None)
+    action = fields.Str(load_default=None, validate=validate.OneOf([a.value for a in AuditAction]))
+    outcome = fields.Str(
+        load_default=None, validate=validate.OneOf([o.value for o in AuditOutcome])
+    )
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+    before_id = fields.Int(load_default=None)
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class AuditEntrySchema(StrictSchema):
+    id = fields.Int()
+    occurred_at = fields.AwareDateTime()
+    actor_kind = fields.Str(attribute="actor_kind.value")
+    actor_id = fields.Int(allow_none=True)
+    actor_name = fields.Str()
+    actor_organisation_id = fields.Int(allow_none=True)
+    patient_id = fields.Int(allow_none=True)
+    resource_type = fields.Str()
+    resource_id = fields.Str()
+    action = fields.Str(attribute="action.value")
+    purpose = fields.Str()
+    outcome = fields.Str(attribute="outcome.value")
+    channel = fields.Str()
+    request_id = fields.Str()
