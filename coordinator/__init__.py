@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from coordinator import api, cli, db, i18n, logging_setup, security, web
+from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
 
 
@@ -26,4 +27,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    api_clients.init_app(app)
     return app

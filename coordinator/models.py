@@ -4,6 +4,7 @@ from coordinator.access.models import EmergencyAccess
 from coordinator.accounts.models import User
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
+from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
 from coordinator.organisations.models import Organisation
@@ -12,6 +13,8 @@ from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVe
 from coordinator.reminders.models import Reminder
 
 __all__ = [
+    "ApiClient",
+    "ApiToken",
     "AuditEntry",
     "Base",
     "ContactAssignment",
@@ -26,5 +29,6 @@ __all__ = [
     "PlanResponse",
     "PlanVersion",
     "Reminder",
+    "UsedAssertion",
     "User",
 ]

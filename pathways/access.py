@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission, has_permission
+from pathways.scopes import actor_scope_allows
 
 
 class RelationKind(StrEnum):
@@ -66,9 +68,26 @@ class AccessDecision:
         return f"{base}: {self.relation.reference}" if self.relation.reference else base
 
 
+# The FHIR resource and mode a system client's token must cover for each permission (SMART scopes).
+PERMISSION_SCOPE: dict[Permission, tuple[str, Literal["read", "write"]]] = {
+    Permission.READ_PLAN: ("CarePlan", "read"),
+    Permission.CREATE_PLAN: ("CarePlan", "write"),
+    Permission.EDIT_PLAN: ("CarePlan", "write"),
+    Permission.RESPOND_TO_PLAN: ("CarePlan", "write"),
+    Permission.RECORD_PARTICIPATION: ("CarePlan", "write"),
+    Permission.ACTIVATE_PLAN: ("CarePlan", "write"),
+    Permission.END_PLAN: ("CarePlan", "write"),
+    Permission.ASSESS_REQUIREMENT: ("CarePlan", "write"),
+    Permission.MANAGE_CONTACTS: ("CareTeam", "write"),
+    Permission.RECORD_PATHWAY_EVENT: ("Encounter", "write"),
+    Permission.REGISTER_PATIENT: ("Patient", "write"),
+    Permission.MANAGE_ORGANISATIONS: ("Organization", "write"),
+    Permission.MANAGE_USERS: ("Organization", "write"),
+}
+
 # Roles that never see clinical content, whatever the relation: auditors read the logs, administrators
 # manage accounts and organisations.
-_NO_CLINICAL_CONTENT = frozenset({Role.AUDITOR, Role.ORG_ADMIN, Role.SYSTEM_ADMIN})
+NO_CLINICAL_CONTENT = frozenset({Role.AUDITOR, Role.ORG_ADMIN, Role.SYSTEM_ADMIN})
 
 
 def decide(
@@ -82,12 +101,15 @@ def decide(
     """May ``actor`` do ``permission`` to this patient now? Role first, then a current care relation."""
     if actor.kind is ActorKind.SYSTEM:
         return AccessDecision(True, "system")
-    if actor.role in _NO_CLINICAL_CONTENT or not has_permission(actor, permission):
+    if actor.role in NO_CLINICAL_CONTENT or not has_permission(actor, permission):
         return AccessDecision(
             False,
             f"role {actor.role.value if actor.role else 'none'} may not "
             f"{permission.value.replace('_', ' ')}",
         )
+    resource, mode = PERMISSION_SCOPE[permission]
+    if not actor_scope_allows(actor, resource, mode):
+        return AccessDecision(False, f"the token has no scope for system/{resource}.{mode}")
     current = [r for r in relations if r.is_current(now, grace)]
     if not current:
         return AccessDecision(False, "no current care relation to the patient")

@@ -114,6 +114,7 @@ class Actor:
     id: int | None = None
     organisation_id: int | None = None
     role: Role | None = None
+    scopes: frozenset[str] = frozenset()  # a system client's token scopes (pathways.scopes)
 
     @classmethod
     def system(cls, name: str) -> Actor:

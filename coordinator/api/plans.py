@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,6 +17,7 @@ from coordinator.api.schemas import (
     ParticipationSchema,
     PlanCreateSchema,
     PlanEditSchema,
+    PlanListQuerySchema,
     PlanSchema,
     ReasonSchema,
     RespondSchema,
@@ -60,6 +62,31 @@ def _reply(plan: Plan, status: int = 200) -> Reply:
 
 @blp.route("")
 class Plans(MethodView):
+    @blp.arguments(PlanListQuerySchema, location="query")
+    @blp.response(200, PlanSchema(many=True), headers={"Link": {"schema": {"type": "string"}}})
+    @unit_of_work
+    def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
+        """Plans your organisation is a party to, newest first, filtered; follow the Link header's next."""
+        plans = services.search_plans(
+            get_session(),
+            current_actor(),
+            clock(),
+            services.PlanQuery(
+                statuses=frozenset(query["status"]),
+                kind=query["kind"],
+                kommunekode=query["kommunekode"],
+                patient_id=query["patient_id"],
+                review_before=query["review_before"],
+                after_id=query["after"],
+                limit=query["limit"],
+            ),
+        )
+        headers = {}
+        if len(plans) == query["limit"]:
+            args = request.args.to_dict(flat=False) | {"after": [str(plans[-1].id)]}
+            headers["Link"] = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
+        return plans, 200, headers
+
     @blp.arguments(PlanCreateSchema)
     @blp.response(201, PlanSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @unit_of_work

@@ -302,3 +302,21 @@ class AuditEntrySchema(StrictSchema):
     outcome = fields.Str(attribute="outcome.value")
     channel = fields.Str()
     request_id = fields.Str()
+
+
+class PlanListQuerySchema(StrictSchema):
+    status = fields.List(
+        _enum(PlanStatus),
+        load_default=list,
+        metadata={"description": "repeat for several statuses"},
+    )
+    kind = _enum(PlanKind, load_default=None)
+    kommunekode = fields.Str(
+        load_default=None, metadata={"description": "the patients' municipality"}
+    )
+    patient_id = fields.Int(load_default=None)
+    review_before = fields.Date(load_default=None)
+    after = fields.Int(
+        load_default=None, metadata={"description": "cursor: the last id of the previous page"}
+    )
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))

@@ -34,3 +34,25 @@ def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> boo
     return organisation_id in ancestors_and_self(
         session, actor.organisation_id
     ) or actor.organisation_id in ancestors_and_self(session, organisation_id)
+
+
+def descendants_and_self(session: Session, organisation_id: int) -> set[int]:
+    """The organisation and every unit below it (region -> centres -> wards)."""
+    found = {organisation_id}
+    frontier = {organisation_id}
+    while frontier:
+        frontier = set(
+            session.scalars(sa.select(Organisation.id).where(Organisation.parent_id.in_(frontier)))
+        )
+        frontier -= found
+        found |= frontier
+    return found
+
+
+def organisation_scope(session: Session, actor: Actor) -> set[int]:
+    """Every organisation the actor acts for (see acts_for): above and below its own."""
+    if actor.organisation_id is None:
+        return set()
+    return ancestors_and_self(session, actor.organisation_id) | descendants_and_self(
+        session, actor.organisation_id
+    )

@@ -69,9 +69,21 @@ class Plan(Base):
     def version_number_of(self, number: int) -> PlanVersion | None:
         return next((v for v in self.versions if v.number == number), None)
 
+    # The newest version alone, so lists load one version per plan, not the whole history.
+    current_version_row: Mapped[PlanVersion | None] = relationship(
+        primaryjoin="and_(Plan.id == foreign(PlanVersion.plan_id), "
+        "Plan.current_version_number == foreign(PlanVersion.number))",
+        viewonly=True,
+        uselist=False,
+    )
+
     @property
     def current_version(self) -> PlanVersion:
-        version = self.version_number_of(self.current_version_number)
+        if "versions" in self.__dict__ or self.current_version_row is None:
+            # Loaded history (or a version not flushed yet) is the truth inside a unit of work.
+            version = self.version_number_of(self.current_version_number)
+        else:
+            version = self.current_version_row
         if version is None:  # pragma: no cover - every plan is created with version 1
             raise LookupError(f"plan {self.id} has no version {self.current_version_number}")
         return version

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from coordinator.access.services import AccessDenied, require_patient_access
+from coordinator.access.services import DEFAULT_GRACE, AccessDenied, require_patient_access
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway
-from coordinator.organisations.lineage import acts_for
+from coordinator.organisations.lineage import acts_for, organisation_scope
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
-from pathways.access import AccessDecision
+from pathways.access import NO_CLINICAL_CONTENT, AccessDecision
 from pathways.agreements import (
     EndReason,
     Obligation,
@@ -43,12 +43,14 @@ from pathways.errors import (
     Conflict,
     ErrorCollector,
     NotFound,
+    PermissionDenied,
     StaleVersion,
     ValidationFailed,
 )
+from pathways.identifiers import validate_kommunekode
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
-from pathways.permissions import Permission
+from pathways.permissions import Permission, require
 from pathways.plan_content import (
     FieldChange,
     clean_sections,
@@ -895,4 +897,80 @@ def compare_versions(
     assert new is not None
     return VersionComparison(
         plan_id, from_number, to_number, diff_sections(old.sections, new.sections)
+    )
+
+
+# ---------------------------------------------------------------------------- search
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PlanQuery:
+    statuses: frozenset[PlanStatus] = frozenset()
+    kind: PlanKind | None = None
+    kommunekode: str | None = None
+    patient_id: int | None = None
+    review_before: date | None = None
+    after_id: int | None = None  # keyset pagination: plans with a smaller id (newest first)
+    limit: int = 50
+
+
+def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery) -> list[Plan]:
+    """Plans the actor's organisation is a party to (never anyone else's), newest first, one page.
+
+    A party's access ends a grace period after the plan ended (§13c). Each patient on the page gets an
+    audit entry.
+    """
+    require(actor, Permission.READ_PLAN)
+    errors = ErrorCollector()
+    if not 1 <= query.limit <= MAX_PAGE_SIZE:
+        errors.add("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    kommunekode = errors.check("kommunekode", validate_kommunekode, query.kommunekode)
+    errors.raise_if_any()
+    if actor.role in NO_CLINICAL_CONTENT:
+        raise PermissionDenied(f"role {actor.role} does not read clinical content")
+    now = clock.now()
+    grace = session.info.get("access_grace", DEFAULT_GRACE)
+    party = sa.select(PlanParticipant.plan_id).where(
+        PlanParticipant.organisation_id.in_(organisation_scope(session, actor))
+    )
+    statement = (
+        _list_query()
+        .where(Plan.id.in_(party))
+        .where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
+        .order_by(Plan.id.desc())
+        .limit(query.limit)
+    )
+    if query.statuses:
+        statement = statement.where(Plan.status.in_(query.statuses))
+    if query.kind is not None:
+        statement = statement.where(Plan.kind == query.kind)
+    if query.patient_id is not None:
+        statement = statement.where(Plan.patient_id == query.patient_id)
+    if kommunekode is not None:
+        statement = statement.join(Patient, Patient.id == Plan.patient_id).where(
+            Patient.kommunekode == kommunekode
+        )
+    if query.review_before is not None:
+        statement = statement.where(Plan.review_on < query.review_before)
+    if query.after_id is not None:
+        statement = statement.where(Plan.id < query.after_id)
+    plans = list(session.scalars(statement))
+    for patient_id in sorted({p.patient_id for p in plans}):
+        record(
+            session,
+            actor=actor,
+            at=now,
+            action=AuditAction.SEARCH,
+            resource_type="Plan",
+            patient_id=patient_id,
+            purpose="plan party: plan list",
+            details={"plans": [p.id for p in plans if p.patient_id == patient_id]},
+        )
+    return plans
+
+
+def _list_query() -> sa.Select[tuple[Plan]]:
+    return sa.select(Plan).options(
+        selectinload(Plan.participants), selectinload(Plan.current_version_row)
     )

@@ -83,3 +83,30 @@ def test_system_actor_and_preference_for_ordinary_relations() -> None:
 )
 def test_relation_state(relations: list[CareRelation], state: RelationState) -> None:
     assert relation_state(relations, NOW, GRACE) is state
+
+
+def test_a_client_is_held_to_its_token_scopes() -> None:
+    def client(*scopes: str) -> Actor:
+        return Actor(
+            kind=ActorKind.CLIENT,
+            name="ehr",
+            id=9,
+            organisation_id=1,
+            role=Role.CASE_WORKER,
+            scopes=frozenset(scopes),
+        )
+
+    read_only = client("system/CarePlan.read")
+    assert decide(read_only, Permission.READ_PLAN, [rel()], now=NOW, grace=GRACE).allowed is True
+    refused = decide(read_only, Permission.EDIT_PLAN, [rel()], now=NOW, grace=GRACE)
+    assert (refused.allowed, refused.reason) == (
+        False,
+        "the token has no scope for system/CarePlan.write",
+    )
+    assert (
+        decide(
+            client("system/*.write"), Permission.EDIT_PLAN, [rel()], now=NOW, grace=GRACE
+        ).allowed
+        is True
+    )
+    assert decide(client(), Permission.READ_PLAN, [rel()], now=NOW, grace=GRACE).allowed is False
