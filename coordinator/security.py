@@ -81,11 +81,19 @@ def _unauthorized() -> ResponseReturnValue:
     return redirect(_login_url())
 
 
+def _channel() -> str:
+    """Which door the request came through, for the audit log."""
+    for prefix, channel in (("/api/", "rest"), ("/fhir", "fhir"), ("/oauth/", "oauth")):
+        if request.path.startswith(prefix):
+            return channel
+    return "ui"
+
+
 def _bind_request_id() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
     g.request_id = request_id
-    g.audit_context_token = audit_context.set(AuditContext(channel="ui", request_id=request_id))
+    g.audit_context_token = audit_context.set(AuditContext(channel=_channel(), request_id=request_id))
     g.structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
+from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
@@ -52,6 +53,25 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
+_ADMIN_GRANTED_ROLES = frozenset({Role.SYSTEM_ADMIN.value, Role.AUDITOR.value})
+
+
+def _administers_everyone(actor: Actor) -> bool:
+    return actor.kind is ActorKind.SYSTEM or actor.role is Role.SYSTEM_ADMIN
+
+
+def require_user_administration(session: Session, actor: Actor, organisation_id: int) -> None:
+    """System administrators manage every account; an organisation's administrator manages the accounts
+    of their organisation and of the units below it, nobody else's."""
+    require(actor, Permission.MANAGE_USERS)
+    if _administers_everyone(actor):
+        return
+    if actor.organisation_id is None or organisation_id not in descendants_and_self(
+        session, actor.organisation_id
+    ):
+        raise PermissionDenied(f"{actor.name} may only manage the users of their own organisation")
+
+
 def create_staff_member(
     session: Session,
     actor: Actor,
@@ -72,6 +92,9 @@ def create_staff_member(
         raise ValidationFailed.single(
             "organisation_id", f"organisation {organisation_id} does not exist", "unknown"
         )
+    require_user_administration(session, actor, organisation.id)
+    if role in _ADMIN_GRANTED_ROLES and not _administers_everyone(actor):
+        raise PermissionDenied(f"only a system administrator may create a {role} account")
     staff = new_staff_member(
         name=name,
         role=role,
@@ -279,9 +302,7 @@ def reset_password_by_admin(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user", user_id)
-    everyone = actor.kind is ActorKind.SYSTEM or actor.role is Role.SYSTEM_ADMIN
-    if not everyone and user.organisation_id != actor.organisation_id:
-        raise PermissionDenied(f"{actor.name} may only manage the users of their own organisation")
+    require_user_administration(session, actor, user.organisation_id)
     errors = _password_errors("new_password", new_password)
     if errors:
         raise ValidationFailed(errors)

@@ -9,7 +9,15 @@ from coordinator.api.errors import register_error_handlers
 
 
 def init_app(app: Flask) -> None:
-    from coordinator.api import audit, contacts, pathways, patients, plans  # noqa: PLC0415
+    from coordinator.api import (  # noqa: PLC0415
+        audit,
+        contacts,
+        emergency,
+        pathways,
+        patients,
+        plans,
+        users,
+    )
 
     app.config.setdefault("API_TITLE", "carepath API")
     app.config.setdefault("API_VERSION", "v1")
@@ -36,7 +44,15 @@ def init_app(app: Flask) -> None:
     api = CarepathApi(app)  # one per app: the OpenAPI document belongs to the app
     app.extensions["carepath.api"] = api
     app.before_request(_json_only)
-    blueprints = [plans.blp, patients.blp, contacts.blp, pathways.blp, audit.blp]
+    blueprints = [
+        plans.blp,
+        patients.blp,
+        contacts.blp,
+        pathways.blp,
+        emergency.blp,
+        users.blp,
+        audit.blp,
+    ]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
     register_error_handlers(app)

@@ -9,9 +9,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import clock, current_actor, unit_of_work
-from coordinator.api.schemas import AuditEntrySchema, AuditQuerySchema
+from coordinator.api.schemas import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
+from coordinator.audit.models import AuditEntry
 from coordinator.audit.queries import AuditFilter, audit_csv, query_audit
 from coordinator.db import get_session
+from fhir_adapters.audit_event import AuditRecord, audit_bundle
 from pathways.audit import AuditAction, AuditOutcome
 
 blp = Blueprint(
@@ -40,15 +42,46 @@ class AuditLog(MethodView):
 
 
 @blp.route("/export")
-class AuditCsv(MethodView):
-    @blp.arguments(AuditQuerySchema, location="query")
+class AuditExport(MethodView):
+    @blp.arguments(AuditExportQuerySchema, location="query")
     @blp.response(200, content_type="text/csv")
+    @blp.alt_response(
+        200,
+        content_type="application/fhir+json",
+        description="a Bundle of AuditEvents",
+        success=True,
+    )
     @unit_of_work
     def get(self, query: dict[str, Any]) -> Response:
-        """The same entries as CSV."""
+        """The same entries as CSV, or as FHIR R4 AuditEvents (format=fhir)."""
+        export_format = query.pop("format")
         entries = query_audit(get_session(), current_actor(), clock(), _filters(query))
+        if export_format == "fhir":
+            bundle = audit_bundle([_record(e) for e in entries])
+            return Response(
+                bundle.model_dump_json(exclude_none=True), mimetype="application/fhir+json"
+            )
         return Response(
             audit_csv(entries),
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
+
+
+def _record(entry: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        id=entry.id,
+        occurred_at=entry.occurred_at,
+        actor_kind=entry.actor_kind.value,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        actor_organisation_id=entry.actor_organisation_id,
+        patient_id=entry.patient_id,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        action=entry.action.value,
+        purpose=entry.purpose,
+        outcome=entry.outcome.value,
+        channel=entry.channel,
+        request_id=entry.request_id,
+    )

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from pathways.agreements import EndReason
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.organisations import Sector
+from pathways.people import Role
 from pathways.plans import (
     ParticipantRole,
     PatientParticipation,
@@ -320,3 +321,72 @@ class PlanListQuerySchema(StrictSchema):
         load_default=None, metadata={"description": "cursor: the last id of the previous page"}
     )
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+# ---------------------------------------------------------------------------- users, for administrators
+class UserSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    organisation_id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+    role = _enum(Role, dump_only=True)
+    title = fields.Str(dump_only=True)
+    phone = fields.Str(dump_only=True)
+    email = fields.Str(dump_only=True)
+    username = fields.Str(dump_only=True, allow_none=True)
+    is_active = fields.Bool(dump_only=True)
+    must_change_password = fields.Bool(dump_only=True)
+    last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class UserCreateSchema(StrictSchema):
+    organisation_id = fields.Int(required=True)
+    name = fields.Str(required=True)
+    role = fields.Str(required=True)
+    title = fields.Str(load_default="")
+    phone = fields.Str(load_default="")
+    email = fields.Str(load_default="")
+    username = fields.Str(load_default=None, allow_none=True)
+    password = fields.Str(
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        metadata={"description": "a temporary password; the user must change it"},
+    )
+
+
+class PasswordResetSchema(StrictSchema):
+    new_password = fields.Str(required=True, load_only=True)
+
+
+class UserQuerySchema(StrictSchema):
+    organisation_id = fields.Int(load_default=None)
+
+
+# ---------------------------------------------------------------------------- emergency access
+class EmergencyRequestSchema(StrictSchema):
+    reason = fields.Str(required=True)
+    hours = fields.Int(load_default=4, validate=validate.Range(min=1, max=12))
+
+
+class EmergencyAccessSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    user_id = fields.Int(dump_only=True)
+    organisation_id = fields.Int(dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    reason = fields.Str(dump_only=True)
+    granted_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+    reviewed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    review_note = fields.Str(dump_only=True)
+
+
+class ReviewSchema(StrictSchema):
+    note = fields.Str(required=True)
+
+
+class AuditExportQuerySchema(AuditQuerySchema):
+    format = fields.Str(
+        load_default="csv",
+        validate=validate.OneOf(["csv", "fhir"]),
+        metadata={"description": "csv, or fhir for a Bundle of R4 AuditEvents"},
+    )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
+from fhir.resources.R4B.bundle import Bundle
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -142,6 +143,13 @@ def test_audit_api_for_auditors(
     assert exported.content_type.startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
     assert rows[0][0] == "id"
+    fhir = client.get(f"/api/v1/audit/export?patient_id={world.patient.id}&format=fhir")
+    assert fhir.content_type == "application/fhir+json"
+    bundle = Bundle.model_validate_json(fhir.get_data(as_text=True))
+    assert bundle.type == "collection"
+    assert {e.resource.entity[0].what.reference for e in bundle.entry} == {
+        f"Patient/{world.patient.id}"
+    }
     assert login(world.nurse).get("/api/v1/audit").status_code == 403
     assert client.get("/api/v1/audit?limit=0").status_code == 422
 

@@ -471,3 +471,44 @@ def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock
             idempotency_key="re2",
             readmission_of_id=second.id,
         )
+
+
+def test_organisation_admins_manage_only_their_own_accounts(
+    session: Session, clock: FixedClock
+) -> None:
+    region = create_organisation(
+        session, ADMIN, clock, name="R", kind="region", region_code="DK-84"
+    )
+    centre = create_organisation(
+        session,
+        ADMIN,
+        clock,
+        name="C",
+        kind="psychiatric_centre",
+        parent_id=region.id,
+        sor_code="22222222222",
+    )
+    clinic = OrganisationFactory()
+    region_admin = Actor(
+        kind=ActorKind.USER, name="ra", id=None, organisation_id=region.id, role=Role.ORG_ADMIN
+    )
+    clinic_admin = Actor(
+        kind=ActorKind.USER, name="ca", id=None, organisation_id=clinic.id, role=Role.ORG_ADMIN
+    )
+    made = create_staff_member(
+        session, region_admin, clock, organisation_id=centre.id, name="N", role="discharge_nurse"
+    )
+    assert made.organisation_id == centre.id  # a unit below the region
+    with pytest.raises(PermissionDenied, match="their own organisation"):
+        create_staff_member(
+            session,
+            clinic_admin,
+            clock,
+            organisation_id=centre.id,
+            name="X",
+            role="discharge_nurse",
+        )
+    with pytest.raises(PermissionDenied, match="system administrator"):
+        create_staff_member(
+            session, region_admin, clock, organisation_id=region.id, name="X", role="system_admin"
+        )

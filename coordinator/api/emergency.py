@@ -1,0 +1,63 @@
+"""Emergency access ("break the glass"): time-limited, with a reason, reviewed by auditors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.access import services
+from coordinator.access.models import EmergencyAccess
+from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.schemas import EmergencyAccessSchema, EmergencyRequestSchema, ReviewSchema
+from coordinator.db import get_session
+from pathways.errors import PermissionDenied
+from pathways.people import ActorKind, Role
+
+blp = Blueprint("emergency", __name__, url_prefix="", description="Emergency access to a patient.")
+
+
+@blp.route("/patients/<int:patient_id>/emergency-access")
+class BreakTheGlass(MethodView):
+    @blp.arguments(EmergencyRequestSchema)
+    @blp.response(201, EmergencyAccessSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], patient_id: int) -> EmergencyAccess:
+        """Get access without a care relation, for at most 12 hours. Logged and flagged for review."""
+        return services.grant_emergency_access(
+            get_session(),
+            current_actor(),
+            clock(),
+            patient_id=patient_id,
+            reason=data["reason"],
+            duration=timedelta(hours=data["hours"]),
+        )
+
+
+@blp.route("/emergency-access/unreviewed")
+class Unreviewed(MethodView):
+    @blp.response(200, EmergencyAccessSchema(many=True))
+    @unit_of_work
+    def get(self) -> list[EmergencyAccess]:
+        """Emergency accesses no auditor has reviewed yet."""
+        actor = current_actor()
+        if actor.kind is not ActorKind.SYSTEM and actor.role not in (
+            Role.AUDITOR,
+            Role.SYSTEM_ADMIN,
+        ):
+            raise PermissionDenied("only auditors review emergency access")
+        return services.unreviewed_emergency_access(get_session())
+
+
+@blp.route("/emergency-access/<int:grant_id>/review")
+class Review(MethodView):
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, EmergencyAccessSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], grant_id: int) -> EmergencyAccess:
+        """Record the auditor's review."""
+        return services.review_emergency_access(
+            get_session(), current_actor(), clock(), grant_id=grant_id, note=data["note"]
+        )

@@ -1,0 +1,75 @@
+"""Staff accounts, for organisation and system administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.accounts import services
+from coordinator.accounts.models import User
+from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.schemas import (
+    PasswordResetSchema,
+    UserCreateSchema,
+    UserQuerySchema,
+    UserSchema,
+)
+from coordinator.db import get_session
+from coordinator.organisations.lineage import descendants_and_self
+from pathways.errors import PermissionDenied
+from pathways.people import ActorKind, Role
+
+blp = Blueprint(
+    "users", __name__, url_prefix="/users", description="Staff accounts (administrators)."
+)
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.arguments(UserQuerySchema, location="query")
+    @blp.response(200, UserSchema(many=True))
+    @unit_of_work
+    def get(self, query: dict[str, Any]) -> list[User]:
+        """Accounts you administer: your organisation and the units below it (everyone for system admins)."""
+        actor, session = current_actor(), get_session()
+        org_id = query["organisation_id"] or actor.organisation_id
+        if org_id is None:
+            raise PermissionDenied("no organisation to list")
+        services.require_user_administration(session, actor, org_id)
+        scope = descendants_and_self(session, org_id)
+        if (
+            actor.kind is not ActorKind.SYSTEM
+            and actor.role is not Role.SYSTEM_ADMIN
+            and actor.organisation_id
+        ):
+            scope &= descendants_and_self(session, actor.organisation_id)
+        return list(
+            session.scalars(
+                sa.select(User).where(User.organisation_id.in_(scope)).order_by(User.name)
+            )
+        )
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any]) -> User:
+        """Create an account; with a password it must be changed at the first login."""
+        user = services.create_staff_member(get_session(), current_actor(), clock(), **data)
+        if data["password"] is not None:
+            user.must_change_password = True
+        return user
+
+
+@blp.route("/<int:user_id>/password-reset")
+class PasswordReset(MethodView):
+    @blp.arguments(PasswordResetSchema)
+    @blp.response(200, UserSchema)
+    @unit_of_work
+    def post(self, data: dict[str, Any], user_id: int) -> User:
+        """Set a temporary password (lifts a lockout); the user must choose a new one."""
+        return services.reset_password_by_admin(
+            get_session(), current_actor(), clock(), user_id, data["new_password"]
+        )
