@@ -2,6 +2,7 @@
 
 from coordinator.access.models import EmergencyAccess
 from coordinator.accounts.models import User
+from coordinator.api.idempotency import IdempotencyKey
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "ContactAssignment",
     "EmergencyAccess",
+    "IdempotencyKey",
     "LeavePeriod",
     "Organisation",
     "Pathway",

@@ -93,7 +93,9 @@ def _bind_request_id() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
     g.request_id = request_id
-    g.audit_context_token = audit_context.set(AuditContext(channel=_channel(), request_id=request_id))
+    g.audit_context_token = audit_context.set(
+        AuditContext(channel=_channel(), request_id=request_id)
+    )
     g.structlog_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
 
 

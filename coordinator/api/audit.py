@@ -33,9 +33,9 @@ def _filters(query: dict[str, Any]) -> AuditFilter:
 
 @blp.route("")
 class AuditLog(MethodView):
+    @unit_of_work
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditEntrySchema(many=True))
-    @unit_of_work
     def get(self, query: dict[str, Any]) -> list[Any]:
         """Newest first; page with before_id (the last id you got)."""
         return query_audit(get_session(), current_actor(), clock(), _filters(query))

@@ -28,17 +28,17 @@ blp = Blueprint(
 
 @blp.route("/patients/<int:patient_id>/contacts")
 class PatientContacts(MethodView):
-    @blp.response(200, ContactSchema(many=True))
     @unit_of_work
+    @blp.response(200, ContactSchema(many=True))
     def get(self, patient_id: int) -> list[Any]:
         """Every contact period of the patient, by sector and date."""
         return services.list_contacts(
             get_session(), current_actor(), clock(), patient_id=patient_id
         )
 
+    @unit_of_work
     @blp.arguments(ContactCreateSchema)
     @blp.response(201, ContactSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
         """Name the fixed contact person of your sector (periods of one sector never overlap)."""
         return services.assign_contact(
@@ -48,8 +48,8 @@ class PatientContacts(MethodView):
 
 @blp.route("/patients/<int:patient_id>/contacts/missing")
 class MissingContacts(MethodView):
-    @blp.response(200, MissingSectorsSchema)
     @unit_of_work
+    @blp.response(200, MissingSectorsSchema)
     def get(self, patient_id: int) -> dict[str, Any]:
         """Sectors without a current fixed contact person today."""
         services.list_contacts(
@@ -64,9 +64,9 @@ class MissingContacts(MethodView):
 
 @blp.route("/contacts/<int:assignment_id>/handover")
 class Handover(MethodView):
+    @unit_of_work
     @blp.arguments(HandoverSchema)
     @blp.response(201, ContactSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], assignment_id: int) -> Any:
         """Hand over to a successor from a day: the old period ends the day before."""
         return services.hand_over_contact(
@@ -76,9 +76,9 @@ class Handover(MethodView):
 
 @blp.route("/contacts/<int:assignment_id>/end")
 class EndContact(MethodView):
+    @unit_of_work
     @blp.arguments(EndContactSchema)
     @blp.response(200, ContactSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], assignment_id: int) -> Any:
         """End a contact period on its last day."""
         return services.end_contact(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec
 
-from flask import Response, current_app, request
+from flask import Response, current_app, make_response, request
 from flask_smorest import Api
 from werkzeug.exceptions import (
     HTTPException,
@@ -21,7 +21,6 @@ from pathways.errors import StaleVersion
 from pathways.people import Actor
 
 P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class CarepathApi(Api):  # type: ignore[misc]
@@ -57,20 +56,26 @@ def current_actor() -> Actor:
     return actor_for(user)
 
 
-def unit_of_work(view: Callable[P, R]) -> Callable[P, R]:
-    """Commit once when the view succeeds; the error handlers roll back otherwise."""
+def unit_of_work(view: Callable[P, Any]) -> Callable[P, Response]:
+    """The outermost decorator of every API view: commit once when the view succeeds (the error handlers
+    roll back otherwise), and honour Idempotency-Key on POST within that same transaction."""
 
     @functools.wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if (
-            request.method in ("POST", "PUT", "PATCH")
-            and request.content_length
-            and not request.is_json
-        ):
-            raise UnsupportedMediaType("send JSON (application/json)")
-        result = view(*args, **kwargs)
-        get_session().commit()
-        return result
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        from coordinator.api import idempotency  # noqa: PLC0415 - models module, loaded with the API
+
+        session = get_session()
+        key = idempotency.requested_key()
+        actor = current_actor() if key else None
+        if key and actor is not None:
+            stored = idempotency.replay(session, actor, key)
+            if stored is not None:
+                return stored
+        response = make_response(view(*args, **kwargs))
+        if key and actor is not None and response.status_code < 400:
+            idempotency.remember(session, actor, key, response, clock().now())
+        session.commit()
+        return response
 
     return wrapper
 

@@ -21,9 +21,9 @@ blp = Blueprint("emergency", __name__, url_prefix="", description="Emergency acc
 
 @blp.route("/patients/<int:patient_id>/emergency-access")
 class BreakTheGlass(MethodView):
+    @unit_of_work
     @blp.arguments(EmergencyRequestSchema)
     @blp.response(201, EmergencyAccessSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], patient_id: int) -> EmergencyAccess:
         """Get access without a care relation, for at most 12 hours. Logged and flagged for review."""
         return services.grant_emergency_access(
@@ -38,8 +38,8 @@ class BreakTheGlass(MethodView):
 
 @blp.route("/emergency-access/unreviewed")
 class Unreviewed(MethodView):
-    @blp.response(200, EmergencyAccessSchema(many=True))
     @unit_of_work
+    @blp.response(200, EmergencyAccessSchema(many=True))
     def get(self) -> list[EmergencyAccess]:
         """Emergency accesses no auditor has reviewed yet."""
         actor = current_actor()
@@ -53,9 +53,9 @@ class Unreviewed(MethodView):
 
 @blp.route("/emergency-access/<int:grant_id>/review")
 class Review(MethodView):
+    @unit_of_work
     @blp.arguments(ReviewSchema)
     @blp.response(200, EmergencyAccessSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], grant_id: int) -> EmergencyAccess:
         """Record the auditor's review."""
         return services.review_emergency_access(

@@ -25,8 +25,8 @@ blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays
 
 @blp.route("/<int:pathway_id>")
 class PathwayById(MethodView):
-    @blp.response(200, PathwaySchema)
     @unit_of_work
+    @blp.response(200, PathwaySchema)
     def get(self, pathway_id: int) -> dict[str, Any]:
         """A stay with its leave periods and whether an agreed plan is in place (§13a)."""
         session = get_session()
@@ -39,9 +39,9 @@ class PathwayById(MethodView):
 
 @blp.route("/<int:pathway_id>/events")
 class PathwayEvents(MethodView):
+    @unit_of_work
     @blp.arguments(PathwayEventCreateSchema)
     @blp.response(201, PathwayEventSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], pathway_id: int) -> Any:
         """Record leave, planned discharge, discharge or follow-up; a replayed idempotency key changes nothing."""
         return services.record_pathway_event(
@@ -59,9 +59,9 @@ class PathwayEvents(MethodView):
 
 @blp.route("/<int:pathway_id>/assessment")
 class PathwayAssessment(MethodView):
+    @unit_of_work
     @blp.arguments(AssessmentSchema)
     @blp.response(200, RequirementSchema)
-    @unit_of_work
     def put(self, data: dict[str, Any], pathway_id: int) -> Any:
         """The chief physician's §13a assessment; answers which plan the law requires."""
         return assess_requirement(

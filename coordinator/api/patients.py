@@ -27,9 +27,9 @@ blp = Blueprint(
 
 @blp.route("/search")
 class PatientSearch(MethodView):
+    @unit_of_work
     @blp.arguments(PatientSearchSchema)
     @blp.response(200, PatientSchema(many=True))
-    @unit_of_work
     def post(self, data: dict[str, Any]) -> list[Any]:
         """Find a patient by CPR. Empty unless you have a care relation: a search reveals no one else."""
         found = services.find_patient_by_cpr(
@@ -40,8 +40,8 @@ class PatientSearch(MethodView):
 
 @blp.route("/<int:patient_id>")
 class PatientById(MethodView):
-    @blp.response(200, PatientSchema)
     @unit_of_work
+    @blp.response(200, PatientSchema)
     def get(self, patient_id: int) -> Any:
         """One patient (403 both for other organisations' patients and for unknown ids)."""
         return services.get_patient(get_session(), current_actor(), clock(), patient_id=patient_id)
@@ -49,8 +49,8 @@ class PatientById(MethodView):
 
 @blp.route("/<int:patient_id>/plans")
 class PatientPlans(MethodView):
-    @blp.response(200, PlanSchema(many=True))
     @unit_of_work
+    @blp.response(200, PlanSchema(many=True))
     def get(self, patient_id: int) -> list[Any]:
         """The patient's plans, newest first."""
         return list_patient_plans(get_session(), current_actor(), clock(), patient_id=patient_id)
@@ -58,9 +58,9 @@ class PatientPlans(MethodView):
 
 @blp.route("/<int:patient_id>/access-log")
 class PatientAccessLog(MethodView):
+    @unit_of_work
     @blp.arguments(AccessLogQuerySchema, location="query")
     @blp.response(200, AccessLogLineSchema(many=True))
-    @unit_of_work
     def get(self, query: dict[str, str], patient_id: int) -> list[Any]:
         """Who looked at or changed the patient's data, in plain language (the citizen's log)."""
         from flask import current_app  # noqa: PLC0415

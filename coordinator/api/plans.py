@@ -62,9 +62,9 @@ def _reply(plan: Plan, status: int = 200) -> Reply:
 
 @blp.route("")
 class Plans(MethodView):
+    @unit_of_work
     @blp.arguments(PlanListQuerySchema, location="query")
     @blp.response(200, PlanSchema(many=True), headers={"Link": {"schema": {"type": "string"}}})
-    @unit_of_work
     def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
         """Plans your organisation is a party to, newest first, filtered; follow the Link header's next."""
         plans = services.search_plans(
@@ -87,9 +87,9 @@ class Plans(MethodView):
             headers["Link"] = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
         return plans, 200, headers
 
+    @unit_of_work
     @blp.arguments(PlanCreateSchema)
     @blp.response(201, PlanSchema, headers={"ETag": {"schema": {"type": "string"}}})
-    @unit_of_work
     def post(self, data: dict[str, Any]) -> Reply:
         """Create a draft for a pathway, prefilled with the parties and the previous plan's content."""
         plan = services.create_draft(
@@ -104,16 +104,16 @@ class Plans(MethodView):
 
 @blp.route("/<int:plan_id>")
 class PlanById(MethodView):
-    @blp.response(200, PlanSchema)
     @unit_of_work
+    @blp.response(200, PlanSchema)
     def get(self, plan_id: int) -> Reply:
         """Read the current version of a plan (audited)."""
         return _reply(services.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
 
+    @unit_of_work
     @blp.arguments(PlanEditSchema)
     @blp.response(200, PlanSchema)
     @blp.doc(**IF_MATCH, **CONFLICTS)
-    @unit_of_work
     def patch(self, data: dict[str, Any], plan_id: int) -> Reply:
         """Change sections and dates; a new immutable version is made."""
         plan = services.edit_plan(
@@ -144,11 +144,11 @@ def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
 
     view.__name__ = f"plan_{name}"
     view.__doc__ = summary
-    decorated = unit_of_work(view)
-    decorated = blp.doc(**IF_MATCH, **CONFLICTS)(decorated)
+    decorated = blp.doc(**IF_MATCH, **CONFLICTS)(view)
     decorated = blp.response(200, PlanSchema)(decorated)
     if schema is not None:
         decorated = blp.arguments(schema)(decorated)
+    decorated = unit_of_work(decorated)
     blp.route(f"/<int:plan_id>/{name}", methods=["POST"], endpoint=f"plan_{name}")(decorated)
 
 
@@ -185,8 +185,8 @@ _action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", servic
 
 @blp.route("/<int:plan_id>/versions")
 class PlanVersions(MethodView):
-    @blp.response(200, VersionSchema(many=True))
     @unit_of_work
+    @blp.response(200, VersionSchema(many=True))
     def get(self, plan_id: int) -> list[Any]:
         """Every immutable version, oldest first."""
         return list(
@@ -202,9 +202,9 @@ class PlanVersions(MethodView):
 
 @blp.route("/<int:plan_id>/diff")
 class PlanDiff(MethodView):
+    @unit_of_work
     @blp.arguments(DiffQuerySchema, location="query")
     @blp.response(200, DiffSchema)
-    @unit_of_work
     def get(self, query: dict[str, int], plan_id: int) -> Any:
         """Field-level differences between two versions."""
         return services.compare_versions(

@@ -29,9 +29,9 @@ blp = Blueprint(
 
 @blp.route("")
 class Users(MethodView):
+    @unit_of_work
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserSchema(many=True))
-    @unit_of_work
     def get(self, query: dict[str, Any]) -> list[User]:
         """Accounts you administer: your organisation and the units below it (everyone for system admins)."""
         actor, session = current_actor(), get_session()
@@ -52,9 +52,9 @@ class Users(MethodView):
             )
         )
 
+    @unit_of_work
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any]) -> User:
         """Create an account; with a password it must be changed at the first login."""
         user = services.create_staff_member(get_session(), current_actor(), clock(), **data)
@@ -65,9 +65,9 @@ class Users(MethodView):
 
 @blp.route("/<int:user_id>/password-reset")
 class PasswordReset(MethodView):
+    @unit_of_work
     @blp.arguments(PasswordResetSchema)
     @blp.response(200, UserSchema)
-    @unit_of_work
     def post(self, data: dict[str, Any], user_id: int) -> User:
         """Set a temporary password (lifts a lockout); the user must choose a new one."""
         return services.reset_password_by_admin(
