@@ -9,6 +9,8 @@ FLASK := $(BIN)/flask --app coordinator
 STAMP := $(VENV)/.installed
 # The PostgreSQL run of `make test`. Override for another server; the tests use their own schema in it.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# `make bench` loads its data into the schema carepath_bench of this server (dropped and made again).
+BENCH_DATABASE_URL ?= $(PG_TEST_URL)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -44,6 +46,10 @@ test: install ## Run the whole suite on SQLite, then the database tests on Postg
 .PHONY: test-sqlite
 test-sqlite: install ## Run the whole suite on SQLite only (no server needed)
 	$(BIN)/pytest
+
+.PHONY: bench
+bench: install ## Benchmark the REST API against a raw-SQL floor on PostgreSQL (100k patients; ARGS=--reuse)
+	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.run $(ARGS)
 
 .PHONY: lint
 lint: install ## ruff check, ruff format --check, mypy on the domain and the FHIR mappers

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, json, make_response, request
 from flask_smorest import Api
 from werkzeug.exceptions import (
     HTTPException,
@@ -23,8 +23,64 @@ from pathways.people import Actor
 P = ParamSpec("P")
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "code"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI document what the API really sends on errors: application/problem+json with the
+    problem schema (flask-smorest documents its own JSON error shape)."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = PROBLEM_SCHEMA
+    for section in ("responses",):
+        for response in document["components"].get(section, {}).values():
+            _problem_content(response)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith(("4", "5")) or status == "default":
+                    _problem_content(response)
+    return document
+
+
+def _problem_content(response: dict[str, Any]) -> None:
+    if "$ref" in response:
+        return
+    response["content"] = {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}}
+    }
+
+
 class CarepathApi(Api):  # type: ignore[misc]
     """flask-smorest's Api with RFC 9457 problem details for every HTTP error, keeping its headers."""
+
+    def _openapi_json(self) -> Response:
+        return current_app.response_class(
+            json.dumps(document_problems(self.spec.to_dict())), mimetype="application/json"
+        )
 
     def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
         from coordinator.api.errors import http_problem  # noqa: PLC0415

@@ -196,6 +196,7 @@ class PlanVersions(MethodView):
                 clock(),
                 plan_id=plan_id,
                 purpose="list plan versions",
+                with_history=True,
             ).versions
         )
 

@@ -29,11 +29,9 @@ def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> boo
     """
     if actor.kind is ActorKind.SYSTEM:
         return True
-    if actor.organisation_id is None or organisation_id is None:
+    if organisation_id is None:
         return False
-    return organisation_id in ancestors_and_self(
-        session, actor.organisation_id
-    ) or actor.organisation_id in ancestors_and_self(session, organisation_id)
+    return organisation_id in organisation_scope(session, actor)
 
 
 def descendants_and_self(session: Session, organisation_id: int) -> set[int]:
@@ -49,10 +47,20 @@ def descendants_and_self(session: Session, organisation_id: int) -> set[int]:
     return found
 
 
-def organisation_scope(session: Session, actor: Actor) -> set[int]:
-    """Every organisation the actor acts for (see acts_for): above and below its own."""
+SCOPE_CACHE = "organisation_scopes"
+
+
+def organisation_scope(session: Session, actor: Actor) -> frozenset[int]:
+    """Every organisation the actor acts for (see acts_for): above and below its own. Computed once per
+    session (one request or job); creating an organisation clears the cache."""
     if actor.organisation_id is None:
-        return set()
-    return ancestors_and_self(session, actor.organisation_id) | descendants_and_self(
-        session, actor.organisation_id
-    )
+        return frozenset()
+    cache: dict[int, frozenset[int]] = session.info.setdefault(SCOPE_CACHE, {})
+    scope = cache.get(actor.organisation_id)
+    if scope is None:
+        scope = frozenset(
+            ancestors_and_self(session, actor.organisation_id)
+            | descendants_and_self(session, actor.organisation_id)
+        )
+        cache[actor.organisation_id] = scope
+    return scope

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.audit.services import record
+from coordinator.organisations.lineage import SCOPE_CACHE
 from coordinator.organisations.models import Organisation
 from pathways import organisations as domain
 from pathways.audit import AuditAction
@@ -74,6 +75,7 @@ def create_organisation(
     )
     session.add(row)
     session.flush()
+    session.info.pop(SCOPE_CACHE, None)  # the hierarchy changed
     record(
         session,
         actor=actor,

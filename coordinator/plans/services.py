@@ -80,8 +80,12 @@ def _plan_query() -> sa.Select[tuple[Plan]]:
     )
 
 
-def _load(session: Session, plan_id: int, expected_version: int | None = None) -> Plan:
-    plan = session.scalar(_plan_query().where(Plan.id == plan_id))
+def _load(
+    session: Session, plan_id: int, expected_version: int | None = None, *, full: bool = True
+) -> Plan:
+    """The plan; ``full`` loads the whole version history (for changes), otherwise the current version."""
+    query = _plan_query() if full else _list_query()
+    plan = session.scalar(query.where(Plan.id == plan_id))
     if plan is None:
         raise NotFound("plan", plan_id)
     if expected_version is not None and plan.version != expected_version:
@@ -835,9 +839,15 @@ def withdraw(
 
 # ---------------------------------------------------------------------------- read
 def get_plan(
-    session: Session, actor: Actor, clock: Clock, *, plan_id: int, purpose: str = "read plan"
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    purpose: str = "read plan",
+    with_history: bool = False,
 ) -> Plan:
-    plan = _load(session, plan_id)
+    plan = _load(session, plan_id, full=with_history)
     decision = _authorise(session, actor, clock, plan, Permission.READ_PLAN, party=None)
     _audit(
         session,
@@ -885,7 +895,9 @@ class VersionComparison:
 def compare_versions(
     session: Session, actor: Actor, clock: Clock, *, plan_id: int, from_number: int, to_number: int
 ) -> VersionComparison:
-    plan = get_plan(session, actor, clock, plan_id=plan_id, purpose="compare plan versions")
+    plan = get_plan(
+        session, actor, clock, plan_id=plan_id, purpose="compare plan versions", with_history=True
+    )
     old, new = plan.version_number_of(from_number), plan.version_number_of(to_number)
     errors = ErrorCollector()
     if old is None:

@@ -1,0 +1,466 @@
+"""`make bench`: the REST API against a floor, on PostgreSQL with 100,000 patients and 200,000 plans.
+
+For each case the API is called through Flask's test client of a real app, logged in as a benchmark user with
+a care relation; the floor fetches the same data with raw SQL (one psycopg connection, a prepared statement)
+and turns the rows into JSON with ``json.dumps``, in the same process. API and floor calls alternate, so that
+a busy machine slows both alike. Printed: median and p95 latency, the ratio API/floor of the medians against
+the issue's target, and the SQL statements one API request runs (to expose N+1 patterns).
+
+Benchmarks never gate: the exit code is 0 whether a target is met or not. Results also go to
+``bench/results/<timestamp>.json``.
+
+    python -m bench.run                 # load the data set (about 20-30 s), then measure
+    python -m bench.run --reuse         # measure on the data set the previous run loaded
+                                        # (make bench ARGS=--reuse)
+    python -m bench.run --profile       # and print where the API time goes (cProfile, top functions)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import pstats
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from flask import Flask
+from flask.testing import FlaskClient
+from psycopg.rows import dict_row
+from sqlalchemy import event
+
+from bench import load as loader
+from coordinator import create_app
+from coordinator.db import get_database
+from coordinator.security import LAST_SEEN_KEY
+from pathways.organisations import Sector
+from pathways.plans import PlanStatus
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCHEMA = "carepath_bench"
+RESULTS = Path(__file__).resolve().parent / "results"
+PAGE = 50
+
+# The API's plan representation (coordinator.api.schemas.PlanSchema), read in one statement.
+_PLAN_SELECT = """
+SELECT p.id, p.kind, p.status, p.patient_id, p.pathway_id, p.responsible_organisation_id, p.version,
+       p.current_version_number, v.sections, p.valid_from, p.valid_to, p.review_on,
+       p.patient_participation, p.patient_refused_on, p.supersedes_plan_id, p.agreed_at,
+       p.activated_at, p.ended_at, p.ended_reason,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', pp.id, 'role', pp.role, 'organisation_id', pp.organisation_id,
+                   'person_name', pp.person_name, 'is_required', pp.is_required,
+                   'response', pp.response, 'response_note', pp.response_note,
+                   'responded_version_number', pp.responded_version_number,
+                   'responded_at', pp.responded_at) ORDER BY pp.id), '[]')
+          FROM plan_participants pp WHERE pp.plan_id = p.id) AS participants,
+       p.created_at, p.updated_at
+FROM plans p
+JOIN plan_versions v ON v.plan_id = p.id AND v.number = p.current_version_number
+"""
+FLOOR_PLAN = _PLAN_SELECT + "WHERE p.id = %s"
+FLOOR_PATIENT_PLANS = _PLAN_SELECT + "WHERE p.patient_id = %s ORDER BY p.created_at DESC, p.id DESC"
+# The plans the caller's organisation is a party to (what the endpoint may show), in the patients'
+# municipality, in the given statuses: the first page, newest (highest id) first.
+FLOOR_MUNICIPALITY_PLANS = (
+    _PLAN_SELECT
+    + "JOIN patients pt ON pt.id = p.patient_id "
+    + "WHERE pt.kommunekode = %s AND p.status = ANY(%s) AND EXISTS ("
+    + "SELECT 1 FROM plan_participants party "
+    + "WHERE party.plan_id = p.id AND party.organisation_id = ANY(%s)) "
+    + f"ORDER BY p.id DESC LIMIT {PAGE}"
+)
+OPEN_STATUSES = [s.value for s in PlanStatus if s.is_open]
+
+
+# ---------------------------------------------------------------------------- measuring
+@dataclass
+class Stats:
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> Stats:
+        ordered = sorted(samples_ms)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return cls(statistics.median(ordered), p95, ordered[0], ordered[-1])
+
+
+@dataclass
+class Case:
+    name: str
+    target: float  # the issue's goal for API/floor: printed, never asserted
+    client: FlaskClient
+    paths: list[str]  # cycled through, one per iteration
+    floor_sql: str
+    floor_params: list[tuple[Any, ...]]  # the same data as paths[i]
+    api: Stats | None = None
+    floor: Stats | None = None
+    statements: int | None = None
+    repeated: list[tuple[int, str]] = field(default_factory=list)
+    skipped: str = ""
+    differs: str = ""  # the API and the floor disagree on the data: the ratio means little
+
+    @property
+    def ratio(self) -> float | None:
+        if self.api is None or self.floor is None:
+            return None
+        return self.api.median_ms / self.floor.median_ms
+
+    def call_api(self, i: int) -> None:
+        path = self.paths[i % len(self.paths)]
+        response = self.client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{self.name}: GET {path} answered {response.status_code}: {response.text[:300]}"
+            )
+
+    def call_floor(self, cursor: psycopg.Cursor[dict[str, Any]], i: int) -> str:
+        cursor.execute(self.floor_sql, self.floor_params[i % len(self.floor_params)], prepare=True)
+        return json.dumps(cursor.fetchall(), default=_json_default)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _elapsed_ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
+def measure(
+    case: Case, cursor: psycopg.Cursor[dict[str, Any]], iterations: int, warmup: int
+) -> None:
+    """Warm both up, then alternate API and floor calls on the same inputs."""
+    for i in range(warmup):
+        if not case.skipped:
+            case.call_api(i)
+        case.call_floor(cursor, i)
+    api: list[float] = []
+    floor: list[float] = []
+    for i in range(iterations):
+        if not case.skipped:
+            api.append(_elapsed_ms(partial(case.call_api, i)))
+        floor.append(_elapsed_ms(partial(case.call_floor, cursor, i)))
+    case.api = Stats.of(api) if api else None
+    case.floor = Stats.of(floor)
+
+
+class StatementCounter:
+    """Counts the SQL statements the app's engine runs (``before_cursor_execute``) while attached."""
+
+    def __init__(self, app: Flask) -> None:
+        self.engine = get_database(app).engine
+        self.statements: list[str] = []
+
+    def _seen(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def _shape(statement: str) -> str:
+    """A statement with its parameters and extra whitespace gone, shortened for a table cell."""
+    text = re.sub(r"\s+", " ", statement).strip()
+    text = re.sub(r"%\(\w+\)s|\$\d+|%s", "?", text)
+    return text if len(text) <= 110 else text[:107] + "..."
+
+
+def same_data(case: Case, cursor: psycopg.Cursor[dict[str, Any]]) -> str:
+    """An empty string when the API and the floor answer the first input with the same plans, in the
+    same order; otherwise what differs. A floor that fetches something else would measure nothing."""
+    body = case.client.get(case.paths[0]).get_json()
+    api_ids = [plan["id"] for plan in (body if isinstance(body, list) else [body])]
+    cursor.execute(case.floor_sql, case.floor_params[0])
+    floor_ids = [row["id"] for row in cursor.fetchall()]
+    if api_ids == floor_ids:
+        return ""
+    return f"the API answered plans {api_ids[:5]}..., the floor {floor_ids[:5]}..."
+
+
+def count_statements(case: Case, app: Flask) -> None:
+    """Statements of one request (the second: the first may still fill caches), and the repeated ones."""
+    case.call_api(0)
+    with StatementCounter(app) as counter:
+        case.call_api(1)
+    case.statements = len(counter.statements)
+    shapes = Counter(_shape(s) for s in counter.statements)
+    case.repeated = [(n, shape) for shape, n in shapes.most_common(3) if n > 1]
+
+
+def profile(case: Case, requests: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(requests):
+        case.call_api(i)
+    profiler.disable()
+    print(f"\n--- where the time of {requests} x {case.name} goes (cProfile, cumulative) ---")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+
+
+# ---------------------------------------------------------------------------- set-up
+def login(app: Flask, user_id: int) -> FlaskClient:
+    """A test client with the session cookie a login makes (as tests/api/conftest.py does)."""
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = str(user_id)
+        cookie["_fresh"] = True
+        cookie[LAST_SEEN_KEY] = time.time()
+    return client
+
+
+@dataclass
+class DataSet:
+    users: dict[Sector, tuple[int, int]]  # sector -> (user id, organisation id)
+    kommunekode: str
+    counts: dict[str, int]
+    server: str
+
+
+def inspect(cursor: psycopg.Cursor[dict[str, Any]]) -> DataSet:
+    cursor.execute("SELECT username, id, organisation_id FROM users WHERE username LIKE 'bench.%'")
+    by_name = {row["username"]: (row["id"], row["organisation_id"]) for row in cursor.fetchall()}
+    users = {s: by_name[f"bench.{s.value}"] for s in Sector if f"bench.{s.value}" in by_name}
+    if len(users) != len(Sector):
+        raise SystemExit(f"schema {SCHEMA} holds no benchmark data: run without --reuse first")
+    counts = {}
+    for table in loader.TABLES:
+        cursor.execute(f"SELECT count(*) AS n FROM {table}")
+        counts[table] = cursor.fetchone()["n"]  # type: ignore[index]
+    cursor.execute(
+        "SELECT kommunekode FROM organisations WHERE id = %s",
+        [users[Sector.MUNICIPALITY][1]],
+    )
+    kommunekode = cursor.fetchone()["kommunekode"]  # type: ignore[index]
+    cursor.execute("SHOW server_version")
+    server = cursor.fetchone()["server_version"]  # type: ignore[index]
+    return DataSet(users, kommunekode, counts, server)
+
+
+def _sample(rng: random.Random, population: list[int], k: int) -> list[int]:
+    return rng.sample(sorted(population), min(k, len(population)))
+
+
+def build_cases(
+    app: Flask,
+    cursor: psycopg.Cursor[dict[str, Any]],
+    data: DataSet,
+    *,
+    samples: int,
+    statuses: Sequence[str],
+    seed: int,
+) -> list[Case]:
+    rng = random.Random(seed)
+    nurse, ward = data.users[Sector.REGION]
+    case_worker, municipality = data.users[Sector.MUNICIPALITY]
+    # Plans and patients of the nurse's ward: she has a care relation to every one of them.
+    cursor.execute(
+        "SELECT p.id FROM plans p JOIN pathways w ON w.id = p.pathway_id WHERE w.ward_id = %s",
+        [ward],
+    )
+    plan_ids = _sample(rng, [row["id"] for row in cursor.fetchall()], samples)
+    cursor.execute("SELECT patient_id FROM pathways WHERE ward_id = %s", [ward])
+    patient_ids = _sample(rng, [row["patient_id"] for row in cursor.fetchall()], samples)
+    nurse_client = login(app, nurse)
+    label = "<open>" if sorted(statuses) == sorted(OPEN_STATUSES) else "+".join(statuses)
+    query = "&".join(
+        [*(f"status={s}" for s in statuses), f"kommunekode={data.kommunekode}", f"limit={PAGE}"]
+    )
+    cases = [
+        Case(
+            "GET /plans/{id}",
+            2.0,
+            nurse_client,
+            [f"/api/v1/plans/{i}" for i in plan_ids],
+            FLOOR_PLAN,
+            [(i,) for i in plan_ids],
+        ),
+        Case(
+            "GET /patients/{id}/plans",
+            3.0,
+            nurse_client,
+            [f"/api/v1/patients/{i}/plans" for i in patient_ids],
+            FLOOR_PATIENT_PLANS,
+            [(i,) for i in patient_ids],
+        ),
+        Case(
+            f"GET /plans?status={label}&kommunekode={data.kommunekode}&limit={PAGE}",
+            3.0,
+            login(app, case_worker),
+            [f"/api/v1/plans?{query}"],
+            FLOOR_MUNICIPALITY_PLANS,
+            # The loader makes no municipal units: the case worker's municipality is all she acts for.
+            [(data.kommunekode, statuses, [municipality])],
+        ),
+    ]
+    probe = cases[2].client.get(cases[2].paths[0])
+    if probe.status_code in (404, 405):
+        cases[2].skipped = (
+            f"GET /api/v1/plans answered {probe.status_code}: the list endpoint is not there yet; "
+            "this case measures itself once it lands"
+        )
+    elif probe.status_code != 200:
+        answer = f"{probe.status_code}: {probe.text[:200]}"
+        cases[2].skipped = f"GET /api/v1/plans?{query} answered {answer}"
+    return cases
+
+
+# ---------------------------------------------------------------------------- report
+def _ms(stats: Stats | None) -> str:
+    return f"{stats.median_ms:8.2f} {stats.p95_ms:8.2f}" if stats else f"{'skipped':>17}"
+
+
+def print_table(cases: Sequence[Case], iterations: int) -> None:
+    width = max(len(c.name) for c in cases)
+    print(
+        f"\n{'case':<{width}}  {'API ms':>8} {'p95':>8}  {'floor ms':>8} {'p95':>8}  "
+        f"{'API/floor':>9}  {'target':>7}  {'':6}  {'SQL/req':>7}"
+    )
+    print("-" * (width + 76))
+    for case in cases:
+        ratio = case.ratio
+        verdict = "" if ratio is None else ("ok" if ratio <= case.target else "MISSED")
+        print(
+            f"{case.name:<{width}}  {_ms(case.api)}  {_ms(case.floor)}  "
+            f"{(f'{ratio:.1f}x' if ratio else '-'):>9}  {f'<= {case.target:g}x':>7}  {verdict:6}  "
+            f"{case.statements if case.statements is not None else '-':>7}"
+        )
+    print(f"(median and p95 of {iterations} calls each; targets are printed, never enforced)")
+    for case in cases:
+        if case.skipped:
+            print(f"\n{case.name}: skipped: {case.skipped}")
+        if case.repeated:
+            print(f"\n{case.name}: statements run more than once in one request:")
+            for n, shape in case.repeated:
+                print(f"  {n:3d} x {shape}")
+
+
+def write_results(
+    cases: Sequence[Case], data: DataSet, args: argparse.Namespace, load: dict[str, Any]
+) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    now = datetime.now(UTC)
+    path = RESULTS / f"{now:%Y%m%dT%H%M%SZ}.json"
+    document = {
+        "at": now.isoformat(),
+        "postgresql": data.server,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "iterations": args.iterations,
+        "warmup": args.warmup,
+        "rows": data.counts,
+        "load": load,
+        "cases": [
+            {
+                "name": case.name,
+                "request": case.paths[0],
+                "api": vars(case.api) if case.api else None,
+                "floor": vars(case.floor) if case.floor else None,
+                "ratio": case.ratio,
+                "target": case.target,
+                "met": None if case.ratio is None else case.ratio <= case.target,
+                "statements_per_request": case.statements,
+                "repeated_statements": [{"times": n, "sql": s} for n, s in case.repeated],
+                "skipped": case.skipped or None,
+                "differs": case.differs or None,
+            }
+            for case in cases
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL,
+        help="PostgreSQL server as a SQLAlchemy URL (BENCH_DATABASE_URL)",
+    )
+    parser.add_argument("--reuse", action="store_true", help="skip the loader: reuse its data")
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--patients", type=int, default=loader.DEFAULT_PATIENTS)
+    parser.add_argument("--plans", type=int, default=loader.DEFAULT_PLANS)
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=[s.value for s in PlanStatus],
+        help="the statuses the municipality list asks for (repeat; default: every open status)",
+    )
+    parser.add_argument("--seed", type=int, default=loader.DEFAULT_SEED)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of each API case")
+    args = parser.parse_args(argv)
+
+    url = loader.with_schema(args.url, SCHEMA)
+    load: dict[str, Any] = {"reused": args.reuse}
+    if not args.reuse:
+        print(f"loading {args.patients} patients and {args.plans} plans into schema {SCHEMA}...")
+        report = loader.load(url, patients=args.patients, plans=args.plans, seed=args.seed)
+        phases = ", ".join(f"{phase} {s:.1f}" for phase, s in report.phases.items())
+        print(f"loaded in {report.seconds:.1f} s ({phases})")
+        load |= {"seconds": report.seconds, "phases": report.phases}
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    with psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn:
+        conn.autocommit = True  # the floor reads, like the API, from committed data
+        with conn.cursor() as cursor:
+            data = inspect(cursor)
+            cases = build_cases(
+                app,
+                cursor,
+                data,
+                samples=min(args.iterations, 1000),
+                statuses=args.status or OPEN_STATUSES,
+                seed=args.seed,
+            )
+            for case in cases:
+                if not case.skipped:
+                    count_statements(case, app)
+                    difference = same_data(case, cursor)
+                    if difference:
+                        print(f"WARNING: {case.name}: API and floor disagree: {difference}")
+                        case.differs = difference
+                print(f"measuring {case.name}...")
+                measure(case, cursor, args.iterations, args.warmup)
+    rows = ", ".join(f"{n} {table}" for table, n in data.counts.items())
+    print(f"\nPostgreSQL {data.server}, Python {platform.python_version()}; {rows}")
+    print_table(cases, args.iterations)
+    path = write_results(cases, data, args, load)
+    print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    if args.profile:
+        for case in cases:
+            if not case.skipped:
+                profile(case, min(args.iterations, 100))
+    get_database(app).dispose()
+    return 0  # benchmarks never gate
+
+
+if __name__ == "__main__":
+    sys.exit(main())
