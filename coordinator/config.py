@@ -37,4 +37,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Failed logins (and failed password changes) allowed per remote address.
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SQLALCHEMY_ECHO": env.get("SQLALCHEMY_ECHO", "0") == "1",
+        # §13c: a care relation gives access this many days after it ended (follow-up), then stops.
+        "ACCESS_GRACE_DAYS": int(env.get("ACCESS_GRACE_DAYS", "30")),
+        # Lifetime of a system client's bearer token, in seconds.
+        "OAUTH2_TOKEN_EXPIRES_IN": int(env.get("OAUTH2_TOKEN_EXPIRES_IN", "300")),
+        # The citizen's access log shows organisations and roles; staff names only where policy says so.
+        "CITIZEN_LOG_SHOW_STAFF_NAMES": env.get("CITIZEN_LOG_SHOW_STAFF_NAMES", "0") == "1",
     }

@@ -621,6 +621,25 @@ def _agree_if_complete(session: Session, actor: Actor, plan: Plan, now: datetime
 
 
 # ---------------------------------------------------------------------------- participation (§13b)
+def _switch_kind(
+    plan: Plan,
+    actor: Actor,
+    now: datetime,
+    *,
+    kind: PlanKind,
+    participation: PatientParticipation,
+    note: str,
+) -> None:
+    """Turn an unagreed plan into the other kind: back to draft if proposed, content kept, and a new
+    version that says why."""
+    plan.kind = kind
+    plan.patient_participation = participation
+    plan.participation_recorded_by_id = actor.id
+    if plan.status is PlanStatus.PROPOSED:
+        _transition(plan, PlanStatus.DRAFT, now)
+    _new_version(plan, actor, now, dict(plan.current_version.sections), note)
+
+
 def record_participation(
     session: Session,
     actor: Actor,
@@ -647,19 +666,15 @@ def record_participation(
             raise Conflict(
                 f"plan {plan.id} is {plan.status.value}; end it or start a revision first"
             )
-        plan.kind = PlanKind.COORDINATION_PLAN
-        plan.patient_participation = PatientParticipation.REFUSED
         plan.patient_refused_on = day
-        plan.participation_recorded_by_id = actor.id
         plan.participants = [p for p in plan.participants if p.role is not ParticipantRole.PATIENT]
-        if plan.status is PlanStatus.PROPOSED:
-            _transition(plan, PlanStatus.DRAFT, now)
-        _new_version(
+        _switch_kind(
             plan,
             actor,
             now,
-            dict(plan.current_version.sections),
-            f"patient refused to take part on {day.isoformat()}: coordination plan (§13b)",
+            kind=PlanKind.COORDINATION_PLAN,
+            participation=PatientParticipation.REFUSED,
+            note=f"patient refused to take part on {day.isoformat()}: coordination plan (§13b)",
         )
         _flush(session, plan, expected_version)
         _audit(
@@ -681,18 +696,14 @@ def record_participation(
         return plan
     if plan.status in (PlanStatus.DRAFT, PlanStatus.PROPOSED):
         # Not agreed yet: the plan simply becomes a discharge agreement again, with the patient as a party.
-        plan.kind = PlanKind.DISCHARGE_AGREEMENT
-        plan.patient_participation = PatientParticipation.PARTICIPATES
-        plan.participation_recorded_by_id = actor.id
         plan.participants.insert(0, _patient_party(plan.patient))
-        if plan.status is PlanStatus.PROPOSED:
-            _transition(plan, PlanStatus.DRAFT, now)
-        _new_version(
+        _switch_kind(
             plan,
             actor,
             now,
-            dict(plan.current_version.sections),
-            f"patient consented on {day.isoformat()}: discharge agreement (§13a)",
+            kind=PlanKind.DISCHARGE_AGREEMENT,
+            participation=PatientParticipation.PARTICIPATES,
+            note=f"patient consented on {day.isoformat()}: discharge agreement (§13a)",
         )
         _flush(session, plan, expected_version)
         _audit(
