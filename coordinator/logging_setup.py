@@ -10,7 +10,9 @@ from flask import Flask
 
 def configure(app: Flask) -> None:
     renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer(colors=False)
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
         if app.debug or app.testing
         else structlog.processors.JSONRenderer()
     )

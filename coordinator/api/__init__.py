@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from coordinator.api.core import CarepathApi, require_json_body
+from coordinator.api.core import CarepathApi, IdConverter, require_json_body
 from coordinator.api.errors import register_error_handlers
 
 
@@ -41,7 +41,11 @@ def init_app(app: Flask) -> None:
             "security": [{"session": []}, {"bearer": []}],
         },
     )
+    app.url_map.converters["id"] = IdConverter
     api = CarepathApi(app)  # one per app: the OpenAPI document belongs to the app
+    api.register_converter(
+        IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    )
     app.extensions["carepath.api"] = api
     app.before_request(_json_only)
     blueprints = [

@@ -26,7 +26,7 @@ blp = Blueprint(
 )
 
 
-@blp.route("/patients/<int:patient_id>/contacts")
+@blp.route("/patients/<id:patient_id>/contacts")
 class PatientContacts(MethodView):
     @unit_of_work
     @blp.response(200, ContactSchema(many=True))
@@ -46,7 +46,7 @@ class PatientContacts(MethodView):
         )
 
 
-@blp.route("/patients/<int:patient_id>/contacts/missing")
+@blp.route("/patients/<id:patient_id>/contacts/missing")
 class MissingContacts(MethodView):
     @unit_of_work
     @blp.response(200, MissingSectorsSchema)
@@ -62,7 +62,7 @@ class MissingContacts(MethodView):
         }
 
 
-@blp.route("/contacts/<int:assignment_id>/handover")
+@blp.route("/contacts/<id:assignment_id>/handover")
 class Handover(MethodView):
     @unit_of_work
     @blp.arguments(HandoverSchema)
@@ -74,7 +74,7 @@ class Handover(MethodView):
         )
 
 
-@blp.route("/contacts/<int:assignment_id>/end")
+@blp.route("/contacts/<id:assignment_id>/end")
 class EndContact(MethodView):
     @unit_of_work
     @blp.arguments(EndContactSchema)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from werkzeug.routing import IntegerConverter
 
 from coordinator.db import get_session
 from pathways.clock import Clock, SystemClock
@@ -72,6 +73,13 @@ def _problem_content(response: dict[str, Any]) -> None:
     response["content"] = {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}}
     }
+
+
+class IdConverter(IntegerConverter):
+    """``<id:plan_id>``: a positive id that fits a PostgreSQL integer; anything else is a 404."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 class CarepathApi(Api):  # type: ignore[misc]

@@ -19,7 +19,7 @@ from pathways.people import ActorKind, Role
 blp = Blueprint("emergency", __name__, url_prefix="", description="Emergency access to a patient.")
 
 
-@blp.route("/patients/<int:patient_id>/emergency-access")
+@blp.route("/patients/<id:patient_id>/emergency-access")
 class BreakTheGlass(MethodView):
     @unit_of_work
     @blp.arguments(EmergencyRequestSchema)
@@ -51,7 +51,7 @@ class Unreviewed(MethodView):
         return services.unreviewed_emergency_access(get_session())
 
 
-@blp.route("/emergency-access/<int:grant_id>/review")
+@blp.route("/emergency-access/<id:grant_id>/review")
 class Review(MethodView):
     @unit_of_work
     @blp.arguments(ReviewSchema)

@@ -23,7 +23,7 @@ from pathways.stays import EventSource, PathwayEventType
 blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays and their events.")
 
 
-@blp.route("/<int:pathway_id>")
+@blp.route("/<id:pathway_id>")
 class PathwayById(MethodView):
     @unit_of_work
     @blp.response(200, PathwaySchema)
@@ -37,7 +37,7 @@ class PathwayById(MethodView):
         }
 
 
-@blp.route("/<int:pathway_id>/events")
+@blp.route("/<id:pathway_id>/events")
 class PathwayEvents(MethodView):
     @unit_of_work
     @blp.arguments(PathwayEventCreateSchema)
@@ -57,7 +57,7 @@ class PathwayEvents(MethodView):
         )
 
 
-@blp.route("/<int:pathway_id>/assessment")
+@blp.route("/<id:pathway_id>/assessment")
 class PathwayAssessment(MethodView):
     @unit_of_work
     @blp.arguments(AssessmentSchema)

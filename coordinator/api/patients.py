@@ -38,7 +38,7 @@ class PatientSearch(MethodView):
         return [found] if found else []
 
 
-@blp.route("/<int:patient_id>")
+@blp.route("/<id:patient_id>")
 class PatientById(MethodView):
     @unit_of_work
     @blp.response(200, PatientSchema)
@@ -47,7 +47,7 @@ class PatientById(MethodView):
         return services.get_patient(get_session(), current_actor(), clock(), patient_id=patient_id)
 
 
-@blp.route("/<int:patient_id>/plans")
+@blp.route("/<id:patient_id>/plans")
 class PatientPlans(MethodView):
     @unit_of_work
     @blp.response(200, PlanSchema(many=True))
@@ -56,7 +56,7 @@ class PatientPlans(MethodView):
         return list_patient_plans(get_session(), current_actor(), clock(), patient_id=patient_id)
 
 
-@blp.route("/<int:patient_id>/access-log")
+@blp.route("/<id:patient_id>/access-log")
 class PatientAccessLog(MethodView):
     @unit_of_work
     @blp.arguments(AccessLogQuerySchema, location="query")

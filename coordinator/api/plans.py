@@ -102,7 +102,7 @@ class Plans(MethodView):
         return _reply(plan, 201)
 
 
-@blp.route("/<int:plan_id>")
+@blp.route("/<id:plan_id>")
 class PlanById(MethodView):
     @unit_of_work
     @blp.response(200, PlanSchema)
@@ -149,7 +149,7 @@ def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
     if schema is not None:
         decorated = blp.arguments(schema)(decorated)
     decorated = unit_of_work(decorated)
-    blp.route(f"/<int:plan_id>/{name}", methods=["POST"], endpoint=f"plan_{name}")(decorated)
+    blp.route(f"/<id:plan_id>/{name}", methods=["POST"], endpoint=f"plan_{name}")(decorated)
 
 
 _action("propose", None, "Send a complete draft to the parties.", services.propose)
@@ -183,7 +183,7 @@ _action(
 _action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", services.withdraw)
 
 
-@blp.route("/<int:plan_id>/versions")
+@blp.route("/<id:plan_id>/versions")
 class PlanVersions(MethodView):
     @unit_of_work
     @blp.response(200, VersionSchema(many=True))
@@ -201,7 +201,7 @@ class PlanVersions(MethodView):
         )
 
 
-@blp.route("/<int:plan_id>/diff")
+@blp.route("/<id:plan_id>/diff")
 class PlanDiff(MethodView):
     @unit_of_work
     @blp.arguments(DiffQuerySchema, location="query")

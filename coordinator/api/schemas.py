@@ -16,6 +16,10 @@ from pathways.plans import (
     ResponseStatus,
 )
 
+# Identifiers are PostgreSQL integers: anything outside 1..2^31-1 is no id of ours (422, not a crash).
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(min=1, max=MAX_ID)
+
 
 def _enum(enum: type, **kw: object) -> fields.Enum:
     return fields.Enum(enum, by_value=True, **kw)  # type: ignore[arg-type]
@@ -67,7 +71,7 @@ class PlanSchema(StrictSchema):
 
 
 class PlanCreateSchema(StrictSchema):
-    pathway_id = fields.Int(required=True)
+    pathway_id = fields.Int(validate=ID_RANGE, required=True)
     kind = _enum(PlanKind, load_default=None, allow_none=True)
 
 
@@ -84,7 +88,7 @@ class PlanEditSchema(StrictSchema):
 
 
 class RespondSchema(StrictSchema):
-    participant_id = fields.Int(required=True)
+    participant_id = fields.Int(validate=ID_RANGE, required=True)
     response = fields.Str(
         required=True, validate=validate.OneOf(["accepted", "rejected", "commented"])
     )
@@ -115,8 +119,8 @@ class VersionSchema(StrictSchema):
 
 
 class DiffQuerySchema(StrictSchema):
-    from_ = fields.Int(required=True, data_key="from", validate=validate.Range(min=1))
-    to = fields.Int(required=True, validate=validate.Range(min=1))
+    from_ = fields.Int(required=True, data_key="from", validate=ID_RANGE)
+    to = fields.Int(required=True, validate=ID_RANGE)
 
 
 class FieldChangeSchema(StrictSchema):
@@ -176,18 +180,18 @@ class ContactSchema(StrictSchema):
 
 
 class ContactCreateSchema(StrictSchema):
-    organisation_id = fields.Int(required=True)
-    person_id = fields.Int(load_default=None, allow_none=True)
-    backup_person_id = fields.Int(load_default=None, allow_none=True)
+    organisation_id = fields.Int(validate=ID_RANGE, required=True)
+    person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
+    backup_person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
     team_inbox = fields.Str(load_default="", validate=validate.Length(max=254))
     valid_from = fields.Date(required=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
 
 
 class HandoverSchema(StrictSchema):
-    person_id = fields.Int(required=True)
+    person_id = fields.Int(validate=ID_RANGE, required=True)
     on = fields.Date(required=True)
-    backup_person_id = fields.Int(load_default=None, allow_none=True)
+    backup_person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
     team_inbox = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=254))
     reason = fields.Str(load_default="handover", validate=validate.Length(min=1, max=200))
 
@@ -275,16 +279,16 @@ class PathwayEventSchema(StrictSchema):
 
 # ---------------------------------------------------------------------------- audit
 class AuditQuerySchema(StrictSchema):
-    patient_id = fields.Int(load_default=None)
-    actor_id = fields.Int(load_default=None)
-    organisation_id = fields.Int(load_default=None)
+    patient_id = fields.Int(validate=ID_RANGE, load_default=None)
+    actor_id = fields.Int(validate=ID_RANGE, load_default=None)
+    organisation_id = fields.Int(validate=ID_RANGE, load_default=None)
     action = fields.Str(load_default=None, validate=validate.OneOf([a.value for a in AuditAction]))
     outcome = fields.Str(
         load_default=None, validate=validate.OneOf([o.value for o in AuditOutcome])
     )
     since = fields.AwareDateTime(load_default=None)
     until = fields.AwareDateTime(load_default=None)
-    before_id = fields.Int(load_default=None)
+    before_id = fields.Int(validate=ID_RANGE, load_default=None)
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
 
 
@@ -315,10 +319,12 @@ class PlanListQuerySchema(StrictSchema):
     kommunekode = fields.Str(
         load_default=None, metadata={"description": "the patients' municipality"}
     )
-    patient_id = fields.Int(load_default=None)
+    patient_id = fields.Int(validate=ID_RANGE, load_default=None)
     review_before = fields.Date(load_default=None)
     after = fields.Int(
-        load_default=None, metadata={"description": "cursor: the last id of the previous page"}
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
     )
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
 
@@ -339,7 +345,7 @@ class UserSchema(StrictSchema):
 
 
 class UserCreateSchema(StrictSchema):
-    organisation_id = fields.Int(required=True)
+    organisation_id = fields.Int(validate=ID_RANGE, required=True)
     name = fields.Str(required=True)
     role = fields.Str(required=True)
     title = fields.Str(load_default="")
@@ -359,7 +365,7 @@ class PasswordResetSchema(StrictSchema):
 
 
 class UserQuerySchema(StrictSchema):
-    organisation_id = fields.Int(load_default=None)
+    organisation_id = fields.Int(validate=ID_RANGE, load_default=None)
 
 
 # ---------------------------------------------------------------------------- emergency access

@@ -63,7 +63,7 @@ class Users(MethodView):
         return user
 
 
-@blp.route("/<int:user_id>/password-reset")
+@blp.route("/<id:user_id>/password-reset")
 class PasswordReset(MethodView):
     @unit_of_work
     @blp.arguments(PasswordResetSchema)
