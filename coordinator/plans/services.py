@@ -276,16 +276,8 @@ def _participation_of_open_plan(session: Session, pathway_id: int) -> PatientPar
 def pathway_obligation(session: Session, clock: Clock, pathway: Pathway) -> Obligation:
     """Is an agreed agreement/plan in place for this stay (before discharge)?"""
     plans = session.scalars(sa.select(Plan).where(Plan.pathway_id == pathway.id)).all()
-    participation = (
-        PatientParticipation.REFUSED
-        if any(
-            p.patient_participation is PatientParticipation.REFUSED and p.status.is_open
-            for p in plans
-        )
-        else PatientParticipation.UNKNOWN
-    )
     return plan_obligation(
-        pathway_requirement(pathway, participation),
+        pathway_requirement(pathway, _participation_of_open_plan(session, pathway.id)),
         [PlanSnapshot(p.id, p.kind, p.status, p.agreed_at) for p in plans],
         now=clock.now(),
         discharged_at=pathway.discharged_at,
