@@ -15,6 +15,7 @@ from coordinator.access.services import require_patient_access
 from coordinator.accounts.models import User
 from coordinator.audit.models import AuditEntry
 from coordinator.audit.services import record
+from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
@@ -70,9 +71,7 @@ def query_audit(
     if filters.before_id:
         query = query.where(AuditEntry.id < filters.before_id)
     if actor.role is Role.ORG_ADMIN and actor.organisation_id is not None:
-        own = sa.select(Organisation.id).where(
-            Organisation.id.in_(_descendants(session, actor.organisation_id))
-        )
+        own = descendants_and_self(session, actor.organisation_id)
         query = query.where(AuditEntry.actor_organisation_id.in_(own))
     entries = list(session.scalars(query))
     used = {k: str(v) for k, v in asdict(filters).items() if v is not None and k != "limit"}
@@ -87,18 +86,6 @@ def query_audit(
         details={"filters": used, "count": len(entries)},
     )
     return entries
-
-
-def _descendants(session: Session, organisation_id: int) -> set[int]:
-    ids = {organisation_id}
-    frontier = {organisation_id}
-    while frontier:
-        frontier = set(
-            session.scalars(sa.select(Organisation.id).where(Organisation.parent_id.in_(frontier)))
-        )
-        frontier -= ids
-        ids |= frontier
-    return ids
 
 
 CSV_COLUMNS = (
