@@ -43,4 +43,22 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "OAUTH2_TOKEN_EXPIRES_IN": int(env.get("OAUTH2_TOKEN_EXPIRES_IN", "300")),
         # The citizen's access log shows organisations and roles; staff names only where policy says so.
         "CITIZEN_LOG_SHOW_STAFF_NAMES": env.get("CITIZEN_LOG_SHOW_STAFF_NAMES", "0") == "1",
+        # Outgoing mail (reminders and digests). SMTP_SECURITY: none | starttls | ssl.
+        "SMTP_HOST": env.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(env.get("SMTP_PORT", "25")),
+        "SMTP_SECURITY": env.get("SMTP_SECURITY", "none"),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "carepath <carepath@localhost>"),
+        "MAIL_MESSAGE_ID_DOMAIN": env.get("MAIL_MESSAGE_ID_DOMAIN", "carepath.local"),
+        # Links in mails point here; mails carry a link and a reference, never a CPR or clinical text.
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # MedCom messages (CareCommunication) are posted to this gateway (the site's VANS adapter).
+        "MESSAGING_GATEWAY_URL": env.get("MESSAGING_GATEWAY_URL", ""),
+        # Scheduler (its own process: `flask --app coordinator scheduler run`).
+        "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
+        "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
+        "SCHEDULER_ESCALATION_MINUTES": int(env.get("SCHEDULER_ESCALATION_MINUTES", "15")),
+        # Local times (Europe/Copenhagen) at which each person gets a digest of their open reminders.
+        "DIGEST_TIMES": env.get("DIGEST_TIMES", "07:30"),
     }

@@ -9,6 +9,7 @@ from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
 from coordinator.organisations.models import Organisation
+from coordinator.outbox.models import OutboxMessage
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
 from coordinator.reminders.models import Reminder
@@ -23,6 +24,7 @@ __all__ = [
     "IdempotencyKey",
     "LeavePeriod",
     "Organisation",
+    "OutboxMessage",
     "Pathway",
     "PathwayEvent",
     "Patient",

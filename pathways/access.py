@@ -83,6 +83,8 @@ PERMISSION_SCOPE: dict[Permission, tuple[str, Literal["read", "write"]]] = {
     Permission.REGISTER_PATIENT: ("Patient", "write"),
     Permission.MANAGE_ORGANISATIONS: ("Organization", "write"),
     Permission.MANAGE_USERS: ("Organization", "write"),
+    Permission.HANDLE_REMINDERS: ("Task", "write"),
+    Permission.MANAGE_OUTBOX: ("Communication", "write"),
 }
 
 # Roles that never see clinical content, whatever the relation: auditors read the logs, administrators

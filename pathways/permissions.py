@@ -22,10 +22,12 @@ class Permission(StrEnum):
     ACTIVATE_PLAN = "activate_plan"
     END_PLAN = "end_plan"
     MANAGE_CONTACTS = "manage_contacts"
+    HANDLE_REMINDERS = "handle_reminders"  # acknowledge, snooze, dismiss a reminder in one's inbox
+    MANAGE_OUTBOX = "manage_outbox"  # see and requeue failed messages (system administrators)
 
 
 _P = Permission
-_READ_AND_TAKE_PART = {_P.READ_PLAN, _P.EDIT_PLAN, _P.RESPOND_TO_PLAN}
+_READ_AND_TAKE_PART = {_P.READ_PLAN, _P.EDIT_PLAN, _P.RESPOND_TO_PLAN, _P.HANDLE_REMINDERS}
 _REGION_CLINICAL = {
     _P.REGISTER_PATIENT,
     _P.RECORD_PATHWAY_EVENT,
@@ -40,14 +42,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DISCHARGE_NURSE: frozenset(_REGION_CLINICAL),
     Role.CHIEF_PHYSICIAN: frozenset({*_REGION_CLINICAL, _P.ASSESS_REQUIREMENT}),
     Role.WARD_STAFF: frozenset(
-        {_P.REGISTER_PATIENT, _P.RECORD_PATHWAY_EVENT, _P.READ_PLAN, _P.EDIT_PLAN}
+        {
+            _P.REGISTER_PATIENT,
+            _P.RECORD_PATHWAY_EVENT,
+            _P.READ_PLAN,
+            _P.EDIT_PLAN,
+            _P.HANDLE_REMINDERS,
+        }
     ),
     Role.CASE_WORKER: frozenset(
         {_P.REGISTER_PATIENT, _P.END_PLAN, _P.MANAGE_CONTACTS, *_READ_AND_TAKE_PART}
     ),
-    Role.SUPPORT_WORKER: frozenset({_P.READ_PLAN}),
+    Role.SUPPORT_WORKER: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS}),
     Role.GP: frozenset({*_READ_AND_TAKE_PART, _P.MANAGE_CONTACTS}),
-    Role.PRACTICE_STAFF: frozenset({_P.READ_PLAN}),
+    Role.PRACTICE_STAFF: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS}),
     Role.ORG_ADMIN: frozenset({_P.MANAGE_USERS}),
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.AUDITOR: frozenset(),
