@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    # Swagger UI at /api/v1/docs, served from vendored files (coordinator/static/vendor): no CDN.
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/static/vendor/swagger-ui-5.35.0/")
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {
