@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         audit,
         contacts,
         emergency,
+        organisations,
         pathways,
         patients,
         plans,
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
         pathways.blp,
         emergency.blp,
         users.blp,
+        organisations.blp,
         audit.blp,
     ]
     for blueprint in blueprints:

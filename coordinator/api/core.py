@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec
+from urllib.parse import urlencode
 
 from flask import Response, current_app, json, make_response, request
 from flask_smorest import Api
@@ -153,6 +154,20 @@ def require_json_body() -> None:
         and not request.is_json
     ):
         raise UnsupportedMediaType("send JSON (application/json)")
+
+
+# ---------------------------------------------------------------------------- pagination
+LINK_HEADER = {"Link": {"schema": {"type": "string"}, "description": 'RFC 8288: rel="next"'}}
+
+
+def keyset_page(items: list[Any], limit: int, cursor: Callable[[Any], object] | None = None) -> Any:
+    """A full page gets a ``Link: <...after=last>; rel="next"`` header; the last page gets none."""
+    headers: dict[str, str] = {}
+    if items and len(items) == limit:
+        last = cursor(items[-1]) if cursor else items[-1].id
+        args = request.args.to_dict(flat=False) | {"after": [str(last)]}
+        headers["Link"] = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
+    return items, 200, headers
 
 
 # ---------------------------------------------------------------------------- ETag / If-Match

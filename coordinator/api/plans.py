@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import clock, current_actor, required_version, unit_of_work, with_etag
+from coordinator.api.core import (
+    LINK_HEADER,
+    clock,
+    current_actor,
+    keyset_page,
+    required_version,
+    unit_of_work,
+    with_etag,
+)
 from coordinator.api.schemas import (
     DiffQuerySchema,
     DiffSchema,
@@ -64,7 +71,7 @@ def _reply(plan: Plan, status: int = 200) -> Reply:
 class Plans(MethodView):
     @unit_of_work
     @blp.arguments(PlanListQuerySchema, location="query")
-    @blp.response(200, PlanSchema(many=True), headers={"Link": {"schema": {"type": "string"}}})
+    @blp.response(200, PlanSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
         """Plans your organisation is a party to, newest first, filtered; follow the Link header's next."""
         plans = services.search_plans(
@@ -81,11 +88,7 @@ class Plans(MethodView):
                 limit=query["limit"],
             ),
         )
-        headers = {}
-        if len(plans) == query["limit"]:
-            args = request.args.to_dict(flat=False) | {"after": [str(plans[-1].id)]}
-            headers["Link"] = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
-        return plans, 200, headers
+        return keyset_page(plans, query["limit"])
 
     @unit_of_work
     @blp.arguments(PlanCreateSchema)

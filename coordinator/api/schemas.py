@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from pathways.agreements import EndReason
 from pathways.audit import AuditAction, AuditOutcome
-from pathways.organisations import Sector
+from pathways.geography import Region
+from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
 from pathways.plans import (
     ParticipantRole,
@@ -396,3 +397,52 @@ class AuditExportQuerySchema(AuditQuerySchema):
         validate=validate.OneOf(["csv", "fhir"]),
         metadata={"description": "csv, or fhir for a Bundle of R4 AuditEvents"},
     )
+
+
+# ---------------------------------------------------------------------------- organisations
+class OrganisationSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+    kind = _enum(OrganisationKind, dump_only=True)
+    sector = _enum(Sector, dump_only=True)
+    parent_id = fields.Int(dump_only=True, allow_none=True)
+    sor_code = fields.Str(dump_only=True, allow_none=True)
+    kommunekode = fields.Str(dump_only=True, allow_none=True)
+    ydernummer = fields.Str(dump_only=True, allow_none=True)
+    gln = fields.Str(dump_only=True, allow_none=True)
+    region_code = _enum(Region, dump_only=True, allow_none=True)
+    email = fields.Str(dump_only=True)
+    is_active = fields.Bool(dump_only=True)
+
+
+class OrganisationCreateSchema(StrictSchema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    kind = _enum(OrganisationKind, required=True)
+    parent_id = fields.Int(validate=ID_RANGE, load_default=None)
+    sor_code = fields.Str(load_default=None)
+    kommunekode = fields.Str(load_default=None)
+    ydernummer = fields.Str(load_default=None)
+    gln = fields.Str(load_default=None)
+    region_code = fields.Str(load_default=None)
+    email = fields.Email(load_default=None, metadata={"description": "team or messaging inbox"})
+
+
+class OrganisationQuerySchema(StrictSchema):
+    kind = _enum(OrganisationKind, load_default=None)
+    sector = _enum(Sector, load_default=None)
+    kommunekode = fields.Str(load_default=None)
+    sor_code = fields.Str(load_default=None)
+    gln = fields.Str(load_default=None)
+    parent_id = fields.Int(validate=ID_RANGE, load_default=None)
+    name = fields.Str(
+        load_default=None,
+        validate=validate.Length(max=200),
+        metadata={"description": "part of the name"},
+    )
+    include_inactive = fields.Bool(load_default=False)
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))

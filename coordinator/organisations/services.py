@@ -11,7 +11,7 @@ from coordinator.organisations.models import Organisation
 from pathways import organisations as domain
 from pathways.audit import AuditAction
 from pathways.clock import Clock
-from pathways.errors import Conflict, ValidationFailed
+from pathways.errors import Conflict, NotFound, ValidationFailed
 from pathways.people import Actor
 from pathways.permissions import Permission, require
 
@@ -85,3 +85,48 @@ def create_organisation(
         resource_id=row.id,
     )
     return row
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    """The directory is shared knowledge (names, SOR, GLN): any signed-in party may read it."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("organisation", organisation_id)
+    return org
+
+
+def search_organisations(
+    session: Session,
+    *,
+    kind: domain.OrganisationKind | None = None,
+    sector: domain.Sector | None = None,
+    kommunekode: str | None = None,
+    sor_code: str | None = None,
+    gln: str | None = None,
+    parent_id: int | None = None,
+    name: str | None = None,
+    include_inactive: bool = False,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[Organisation]:
+    """The organisation directory, filtered, by id (keyset pagination: ``after_id`` is the cursor)."""
+    query = sa.select(Organisation).order_by(Organisation.id).limit(limit)
+    filters = {
+        Organisation.kind: kind,
+        Organisation.sector: sector,
+        Organisation.kommunekode: kommunekode,
+        Organisation.sor_code: sor_code,
+        Organisation.gln: gln,
+        Organisation.parent_id: parent_id,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Organisation.name.ilike(f"%{escaped}%", escape="\\"))
+    if not include_inactive:
+        query = query.where(Organisation.is_active.is_(True))
+    if after_id is not None:
+        query = query.where(Organisation.id > after_id)
+    return list(session.scalars(query))

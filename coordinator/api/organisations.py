@@ -1,0 +1,64 @@
+"""The organisation directory: regions, psychiatric centres, wards, municipalities and GP clinics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
+from coordinator.api.schemas import (
+    OrganisationCreateSchema,
+    OrganisationQuerySchema,
+    OrganisationSchema,
+)
+from coordinator.db import get_session
+from coordinator.organisations import services
+from coordinator.organisations.models import Organisation
+
+blp = Blueprint(
+    "organisations",
+    __name__,
+    url_prefix="/organisations",
+    description="The directory of organisations (SOR, kommunekode, ydernummer, GLN).",
+)
+
+
+@blp.route("")
+class Organisations(MethodView):
+    @unit_of_work
+    @blp.arguments(OrganisationQuerySchema, location="query")
+    @blp.response(200, OrganisationSchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
+        """Search the directory (any signed-in party: it holds no patient data)."""
+        current_actor()
+        limit = query.pop("limit")
+        found = services.search_organisations(
+            get_session(), after_id=query.pop("after"), limit=limit, **query
+        )
+        return keyset_page(found, limit)
+
+    @unit_of_work
+    @blp.arguments(OrganisationCreateSchema)
+    @blp.response(201, OrganisationSchema)
+    def post(self, data: dict[str, Any]) -> tuple[Organisation, int, dict[str, str]]:
+        """Register an organisation (system administrators)."""
+        data["email"] = data["email"] or ""
+        org = services.create_organisation(get_session(), current_actor(), clock(), **data)
+        return (
+            org,
+            201,
+            {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)},
+        )
+
+
+@blp.route("/<id:organisation_id>")
+class OrganisationById(MethodView):
+    @unit_of_work
+    @blp.response(200, OrganisationSchema)
+    def get(self, organisation_id: int) -> Organisation:
+        """One organisation."""
+        current_actor()
+        return services.get_organisation(get_session(), organisation_id)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from coordinator.accounts.services import create_staff_member
+from pathways.clock import FixedClock
+from pathways.people import Actor
+from tests import scenario as sc
+
+Login = Callable[[Actor], FlaskClient]
+
+
+def test_search_the_directory_by_kind_and_sor(world: sc.Scenario, login: Login) -> None:
+    client = login(world.case_worker)
+    wards = client.get("/api/v1/organisations?kind=ward")
+    assert wards.status_code == 200
+    assert {o["name"] for o in wards.json} == {"Afsnit 1", "Afsnit 2"}
+    by_sor = client.get("/api/v1/organisations?sor_code=90000000000002").json
+    assert [o["id"] for o in by_sor] == [world.ward.id]
+    assert by_sor[0]["sector"] == "region"
+    assert by_sor[0]["parent_id"] == world.centre.id
+    by_name = client.get("/api/v1/organisations?name=kommune").json
+    assert world.municipality.id in {o["id"] for o in by_name}
+
+
+def test_pages_follow_the_link_header(world: sc.Scenario, login: Login) -> None:
+    client = login(world.gp)
+    seen: list[int] = []
+    url: str | None = "/api/v1/organisations?limit=3"
+    pages = 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [o["id"] for o in response.json]
+        link = response.headers.get("Link")
+        url = link[1 : link.index(">")] if link else None
+        pages += 1
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) >= 8
+    assert pages >= 3
+
+
+def test_one_organisation_and_a_missing_one(world: sc.Scenario, login: Login) -> None:
+    client = login(world.nurse)
+    assert client.get(f"/api/v1/organisations/{world.gp_clinic.id}").json["ydernummer"]
+    missing = client.get("/api/v1/organisations/999999")
+    assert missing.status_code == 404
+    assert missing.content_type == "application/problem+json"
+
+
+def test_only_administrators_register_organisations(world: sc.Scenario, login: Login) -> None:
+    body = {"name": "Ny Kommune", "kind": "municipality", "kommunekode": "147"}
+    refused = login(world.case_worker).post("/api/v1/organisations", json=body)
+    assert refused.status_code == 403
+    assert refused.content_type == "application/problem+json"
+
+
+def test_the_directory_needs_a_login(world: sc.Scenario, client: FlaskClient) -> None:
+    assert client.get("/api/v1/organisations").status_code == 401
+
+
+def test_bad_filters_are_problem_details(world: sc.Scenario, login: Login) -> None:
+    response = login(world.gp).get("/api/v1/organisations?kind=castle&limit=500")
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json["errors"]} == {"kind", "limit"}
+
+
+def test_a_system_administrator_registers_an_organisation(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    admin = sc.actor(
+        create_staff_member(
+            session,
+            sc.SYSTEM,
+            clock,
+            organisation_id=world.region.id,
+            name="Admin",
+            role="system_admin",
+        )
+    )
+    body = {"name": "Gladsaxe Kommune", "kind": "municipality", "kommunekode": "159"}
+    created = login(admin).post("/api/v1/organisations", json=body)
+    assert created.status_code == 201, created.json
+    assert created.json["sector"] == "municipality"
+    assert created.headers["Location"].endswith(f"/api/v1/organisations/{created.json['id']}")
+    invalid = login(admin).post(
+        "/api/v1/organisations", json={"name": "X", "kind": "municipality", "kommunekode": "999"}
+    )
+    assert invalid.status_code == 422
