@@ -7,7 +7,8 @@ then persists the denial, so a refused attempt is logged even though nothing els
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from coordinator.access.models import EmergencyAccess
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
+from coordinator.db import UTCDateTime
 from coordinator.organisations.lineage import acts_for
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
@@ -86,92 +88,130 @@ def _action_for(permission: Permission) -> AuditAction:
     return AuditAction.READ if permission is Permission.READ_PLAN else AuditAction.UPDATE
 
 
-def care_relations(session: Session, actor: Actor, patient: Patient) -> list[CareRelation]:
-    """Every relation between the actor's organisation and the patient, current or ended."""
-    relations: list[CareRelation] = []
+def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Result[Any]:
+    """Every organisation related to the patient, in one UNION ALL (one round trip per access check)."""
+    no_time = sa.cast(sa.null(), UTCDateTime())
+    no_day = sa.cast(sa.null(), sa.Date())
+    no_text = sa.cast(sa.null(), sa.String())
 
-    def add(
-        kind: RelationKind,
-        org_id: int | None,
-        started: datetime,
-        ended: datetime | None,
-        reference: str,
-    ) -> None:
-        if acts_for(session, actor, org_id):
-            relations.append(CareRelation(kind, org_id, started, ended, reference))
+    def kind(value: RelationKind) -> sa.ColumnElement[str]:
+        return sa.cast(sa.literal(value.value), sa.String(20))
 
-    for pathway in session.scalars(sa.select(Pathway).where(Pathway.patient_id == patient.id)):
-        add(
-            RelationKind.WARD_STAY,
-            pathway.ward_id,
-            pathway.admitted_at,
-            pathway.closed_at,
-            f"pathway {pathway.id}",
-        )
-    municipalities = session.scalars(
-        sa.select(Organisation).where(
-            Organisation.kind == OrganisationKind.MUNICIPALITY,
-            Organisation.kommunekode == patient.kommunekode,
-        )
+    stays = sa.select(
+        kind(RelationKind.WARD_STAY).label("kind"),
+        Pathway.ward_id.label("org_id"),
+        Pathway.admitted_at.label("started"),
+        Pathway.closed_at.label("ended"),
+        no_day.label("valid_from"),
+        no_day.label("valid_to"),
+        Pathway.id.label("ref"),
+        no_text.label("note"),
+    ).where(Pathway.patient_id == patient.id)
+    municipalities = sa.select(
+        kind(RelationKind.MUNICIPAL_CASE),
+        Organisation.id,
+        no_time,
+        no_time,
+        no_day,
+        no_day,
+        Organisation.id,
+        no_text,
+    ).where(
+        Organisation.kind == OrganisationKind.MUNICIPALITY,
+        Organisation.kommunekode == patient.kommunekode,
     )
-    for municipality in municipalities:
-        add(
-            RelationKind.MUNICIPAL_CASE,
-            municipality.id,
-            patient.created_at,
-            None,
-            f"kommunekode {patient.kommunekode}",
+    parties = (
+        sa.select(
+            kind(RelationKind.PLAN_PARTY),
+            PlanParticipant.organisation_id,
+            Plan.created_at,
+            Plan.ended_at,
+            no_day,
+            no_day,
+            Plan.id,
+            no_text,
         )
-    if patient.gp_organisation_id is not None:
-        add(
-            RelationKind.GENERAL_PRACTICE,
-            patient.gp_organisation_id,
-            patient.created_at,
-            None,
-            "patient's GP",
-        )
-    parties = session.execute(
-        sa.select(PlanParticipant.organisation_id, Plan.id, Plan.created_at, Plan.ended_at)
         .join(Plan, Plan.id == PlanParticipant.plan_id)
         .where(Plan.patient_id == patient.id, PlanParticipant.organisation_id.is_not(None))
     )
-    for org_id, plan_id, created_at, ended_at in parties:
-        add(RelationKind.PLAN_PARTY, org_id, created_at, ended_at, f"plan {plan_id}")
-    for contact in session.scalars(
-        sa.select(ContactAssignment).where(ContactAssignment.patient_id == patient.id)
-    ):
-        ended = (
-            datetime.combine(
-                contact.valid_to + timedelta(days=1), datetime.min.time(), tzinfo=COPENHAGEN
-            )
-            if contact.valid_to
-            else None
-        )
-        started = datetime.combine(contact.valid_from, datetime.min.time(), tzinfo=COPENHAGEN)
-        add(
-            RelationKind.CONTACT_PERSON,
-            contact.organisation_id,
-            started,
-            ended,
-            f"contact {contact.id}",
-        )
+    contacts = sa.select(
+        kind(RelationKind.CONTACT_PERSON),
+        ContactAssignment.organisation_id,
+        no_time,
+        no_time,
+        ContactAssignment.valid_from,
+        ContactAssignment.valid_to,
+        ContactAssignment.id,
+        no_text,
+    ).where(ContactAssignment.patient_id == patient.id)
+    parts = [stays, municipalities, parties, contacts]
     if actor.kind is ActorKind.USER and actor.id is not None:
-        grants = session.scalars(
-            sa.select(EmergencyAccess).where(
-                EmergencyAccess.patient_id == patient.id, EmergencyAccess.user_id == actor.id
-            )
+        parts.append(
+            sa.select(
+                kind(RelationKind.EMERGENCY),
+                EmergencyAccess.organisation_id,
+                EmergencyAccess.granted_at,
+                EmergencyAccess.expires_at,
+                no_day,
+                no_day,
+                EmergencyAccess.id,
+                EmergencyAccess.reason,
+            ).where(EmergencyAccess.patient_id == patient.id, EmergencyAccess.user_id == actor.id)
         )
-        relations.extend(
+    return session.execute(sa.union_all(*parts))
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=COPENHAGEN)
+
+
+def care_relations(session: Session, actor: Actor, patient: Patient) -> list[CareRelation]:
+    """Every relation between the actor's organisation and the patient, current or ended."""
+    relations: list[CareRelation] = []
+    for row in _relation_rows(session, actor, patient):
+        relation_kind = RelationKind(row.kind)
+        if relation_kind is not RelationKind.EMERGENCY and not acts_for(session, actor, row.org_id):
+            continue  # emergency access is personal: it counts whatever the organisation
+        started, ended, reference = row.started, row.ended, ""
+        match relation_kind:
+            case RelationKind.WARD_STAY:
+                reference = f"pathway {row.ref}"
+            case RelationKind.MUNICIPAL_CASE:
+                started, reference = patient.created_at, f"kommunekode {patient.kommunekode}"
+            case RelationKind.PLAN_PARTY:
+                reference = f"plan {row.ref}"
+            case RelationKind.CONTACT_PERSON:
+                started = _local_midnight(row.valid_from)
+                ended = _local_midnight(row.valid_to + timedelta(days=1)) if row.valid_to else None
+                reference = f"contact {row.ref}"
+            case RelationKind.EMERGENCY:
+                reference = f"emergency access {row.ref}: {row.note}"
+        relations.append(CareRelation(relation_kind, row.org_id, started, ended, reference))
+    if patient.gp_organisation_id is not None and acts_for(
+        session, actor, patient.gp_organisation_id
+    ):
+        relations.append(
             CareRelation(
-                RelationKind.EMERGENCY,
-                g.organisation_id,
-                g.granted_at,
-                g.expires_at,
-                f"emergency access {g.id}: {g.reason}",
+                RelationKind.GENERAL_PRACTICE,
+                patient.gp_organisation_id,
+                patient.created_at,
+                None,
+                "patient's GP",
             )
-            for g in grants
         )
+    relations.sort(key=lambda r: _RELATION_ORDER.index(r.kind))
     return relations
+
+
+# The order in which relations are named (the first current one is the one the audit entry cites).
+_RELATION_ORDER = (
+    RelationKind.WARD_STAY,
+    RelationKind.MUNICIPAL_CASE,
+    RelationKind.GENERAL_PRACTICE,
+    RelationKind.PLAN_PARTY,
+    RelationKind.CONTACT_PERSON,
+    RelationKind.EMERGENCY,
+)
 
 
 def _grace(session: Session) -> timedelta:

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from coordinator.organisations.models import Organisation
 from pathways.people import Actor, ActorKind
 
 
+def _ancestors(organisation_id: int) -> sa.CTE:
+    start = sa.select(Organisation.id, Organisation.parent_id).where(
+        Organisation.id == organisation_id
+    )
+    up = start.cte("ancestors", recursive=True)
+    parent = sa.orm.aliased(Organisation)
+    return up.union(sa.select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
+
+
+def _descendants(organisation_id: int) -> sa.CTE:
+    start = sa.select(Organisation.id).where(Organisation.id == organisation_id)
+    down = start.cte("descendants", recursive=True)
+    child = sa.orm.aliased(Organisation)
+    return down.union(sa.select(child.id).join(down, child.parent_id == down.c.id))
+
+
 def ancestors_and_self(session: Session, organisation_id: int) -> set[int]:
-    """The organisation and every parent up to the top (ward -> centre -> region)."""
-    seen: set[int] = set()
-    current: int | None = organisation_id
-    while current is not None and current not in seen:
-        seen.add(current)
-        current = session.scalar(
-            sa.select(Organisation.parent_id).where(Organisation.id == current)
-        )
-    return seen
+    """The organisation and every parent up to the top (ward -> centre -> region), in one query."""
+    up = _ancestors(organisation_id)
+    return set(session.scalars(sa.select(up.c.id)))
 
 
 def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> bool:
@@ -35,16 +46,9 @@ def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> boo
 
 
 def descendants_and_self(session: Session, organisation_id: int) -> set[int]:
-    """The organisation and every unit below it (region -> centres -> wards)."""
-    found = {organisation_id}
-    frontier = {organisation_id}
-    while frontier:
-        frontier = set(
-            session.scalars(sa.select(Organisation.id).where(Organisation.parent_id.in_(frontier)))
-        )
-        frontier -= found
-        found |= frontier
-    return found
+    """The organisation and every unit below it (region -> centres -> wards), in one query."""
+    down = _descendants(organisation_id)
+    return set(session.scalars(sa.select(down.c.id)))
 
 
 SCOPE_CACHE = "organisation_scopes"
@@ -58,9 +62,7 @@ def organisation_scope(session: Session, actor: Actor) -> frozenset[int]:
     cache: dict[int, frozenset[int]] = session.info.setdefault(SCOPE_CACHE, {})
     scope = cache.get(actor.organisation_id)
     if scope is None:
-        scope = frozenset(
-            ancestors_and_self(session, actor.organisation_id)
-            | descendants_and_self(session, actor.organisation_id)
-        )
+        up, down = _ancestors(actor.organisation_id), _descendants(actor.organisation_id)
+        scope = frozenset(session.scalars(sa.union(sa.select(up.c.id), sa.select(down.c.id))))
         cache[actor.organisation_id] = scope
     return scope
