@@ -63,11 +63,47 @@ PATHWAY_TRANSITIONS: dict[tuple[PathwayStatus, PathwayEventType], PathwayStatus]
 }
 
 
-def next_status(current: PathwayStatus, event: PathwayEventType) -> PathwayStatus:
-    try:
-        return PATHWAY_TRANSITIONS[(current, event)]
-    except KeyError:
-        raise IllegalTransition("pathway", current.value, event.value) from None
+class PathwayFactType(StrEnum):
+    """Coordination facts recorded on a pathway. They never move its status; the reminder rules read them.
+
+    Kept apart from PathwayEventType so that enum (and its pinned transition table) stays as it is; the values
+    of the two enums never collide, so one text column can hold either (see ``parse_event_type``)."""
+
+    MUNICIPALITY_NOTIFIED = "municipality_notified"  # the municipality was told the discharge date
+    NETWORK_MEETING_REQUESTED = "network_meeting_requested"
+    NETWORK_MEETING_HELD = "network_meeting_held"
+    PLAN_SHARED = "plan_shared"  # an agreed plan was sent to a party
+    PLAN_DELIVERED = "plan_delivered"  # MedCom acknowledgement "ok": technically received, not read
+    PLAN_READ = "plan_read"
+
+
+_OPEN_STATUSES = (_S.ADMITTED, _S.ON_LEAVE, _S.DISCHARGED)
+# Every fact may be recorded while the pathway is open (a plan can be shared, read or a meeting held before
+# or after discharge) and keeps the status; a closed or cancelled pathway takes no more facts.
+FACT_TRANSITIONS: dict[tuple[PathwayStatus, PathwayFactType], PathwayStatus] = {
+    (status, fact): status for status in _OPEN_STATUSES for fact in PathwayFactType
+}
+
+
+def next_status(current: PathwayStatus, event: PathwayEventType | PathwayFactType) -> PathwayStatus:
+    found = (
+        FACT_TRANSITIONS.get((current, event))
+        if isinstance(event, PathwayFactType)
+        else PATHWAY_TRANSITIONS.get((current, event))
+    )
+    if found is None:
+        raise IllegalTransition("pathway", current.value, event.value)
+    return found
+
+
+def parse_event_type(value: str) -> PathwayEventType | PathwayFactType:
+    """The event or fact type stored as ``value``; ValueError for anything else."""
+    for enum in (PathwayEventType, PathwayFactType):
+        try:
+            return enum(value)
+        except ValueError:
+            continue
+    raise ValueError(f"'{value}' is neither a pathway event nor a pathway fact type")
 
 
 @dataclass(frozen=True, slots=True)
