@@ -4,7 +4,7 @@ from coordinator.access.models import EmergencyAccess
 from coordinator.accounts.models import User
 from coordinator.api.idempotency import IdempotencyKey
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
+from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
@@ -27,6 +27,7 @@ __all__ = [
     "OutboxMessage",
     "Pathway",
     "PathwayEvent",
+    "PathwayFact",
     "Patient",
     "Plan",
     "PlanParticipant",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coordinator.db import Base, IntPK
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from pathways.stays import EventSource, PathwayEventType, PathwayStatus
+from pathways.stays import EventSource, PathwayEventType, PathwayFactType, PathwayStatus
 
 
 class Pathway(Base):
@@ -84,3 +84,26 @@ class PathwayEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     pathway: Mapped[Pathway] = relationship(back_populates="events")
+
+
+class PathwayFact(Base):
+    """A coordination fact on a pathway that does not move its status (see pathways.stays.PathwayFactType):
+    the municipality was told the discharge date, a network meeting was requested or held, a plan was
+    shared with, delivered to or read by a party. The reminder rules read them."""
+
+    __tablename__ = "pathway_facts"
+
+    id: Mapped[IntPK]
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), index=True)
+    type: Mapped[PathwayFactType]
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    source: Mapped[EventSource]
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id"))
+    # The party concerned (e.g. the GP clinic that read the plan), when there is one.
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (sa.Index("ix_pathway_facts_pathway_type", "pathway_id", "type"),)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,19 +25,30 @@ class Reminder(Base):
     severity: Mapped[Severity]
     legal_basis: Mapped[str] = mapped_column(sa.String(200), default="")
     message: Mapped[str] = mapped_column(sa.Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     due_at: Mapped[datetime]
     owner_organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     owner_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Who hears of it when nobody answers (backup person, team or chief physician).
+    escalate_to_organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id")
+    )
+    escalate_to_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     escalation_level: Mapped[int] = mapped_column(default=0)
     snoozed_until: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None]
     dismissed_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     __table_args__ = (
         sa.UniqueConstraint("rule", "pathway_id", "obligation_key"),
         sa.Index("ix_reminders_owner_open", "owner_organisation_id", "status", "due_at"),
+        sa.Index("ix_reminders_person_open", "owner_person_id", "status"),
     )
