@@ -7,9 +7,13 @@ from typing import Any
 
 from flask import Flask
 
-from coordinator import api, cli, db, i18n, logging_setup, security, web
+from coordinator import api, cli, db, i18n, logging_setup, scheduler, security, web
 from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
+from coordinator.reminders import triggers as reminder_triggers
+
+# Reminders follow every committed change, in any process that uses the models (app, scheduler, CLI, tests).
+reminder_triggers.install()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -27,5 +31,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    scheduler.init_app(app)
     api_clients.init_app(app)
     return app

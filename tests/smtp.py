@@ -6,8 +6,8 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from threading import Lock
 from typing import Any
 
@@ -16,20 +16,22 @@ from aiosmtpd.controller import Controller
 
 @dataclass
 class Inbox:
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     lock: Lock = field(default_factory=Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.original_content))
+            self.messages.append(
+                message_from_bytes(envelope.original_content, policy=policy.default)  # type: ignore[arg-type]
+            )
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
 
-    def to(self, address: str) -> list[Message]:
+    def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m["To"])]
 
 

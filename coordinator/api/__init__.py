@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         pathways,
         patients,
         plans,
+        reminders,
         users,
     )
 
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
         emergency.blp,
         users.blp,
         organisations.blp,
+        reminders.blp,
         audit.blp,
     ]
     for blueprint in blueprints:

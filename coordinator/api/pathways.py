@@ -12,12 +12,15 @@ from coordinator.api.schemas import (
     AssessmentSchema,
     PathwayEventCreateSchema,
     PathwayEventSchema,
+    PathwayFactCreateSchema,
+    PathwayFactSchema,
     PathwaySchema,
     RequirementSchema,
 )
 from coordinator.care_pathways import services
 from coordinator.db import get_session
 from coordinator.plans.services import assess_requirement, pathway_obligation
+from coordinator.reminders.services import record_pathway_fact
 from pathways.stays import EventSource, PathwayEventType
 
 blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays and their events.")
@@ -54,6 +57,28 @@ class PathwayEvents(MethodView):
             idempotency_key=f"rest:{data['idempotency_key']}",
             source=EventSource.REST,
             planned_discharge_on=data["planned_discharge_on"],
+        )
+
+
+@blp.route("/<id:pathway_id>/facts")
+class PathwayFacts(MethodView):
+    @unit_of_work
+    @blp.arguments(PathwayFactCreateSchema)
+    @blp.response(201, PathwayFactSchema)
+    def post(self, data: dict[str, Any], pathway_id: int) -> Any:
+        """Record a coordination fact (municipality notified, network meeting requested or held, plan
+        shared, delivered or read); the pathway's reminders follow at once. Replays change nothing."""
+        return record_pathway_fact(
+            get_session(),
+            current_actor(),
+            clock(),
+            pathway_id=pathway_id,
+            fact=data["type"],
+            occurred_at=data["occurred_at"],
+            idempotency_key=f"rest:{data['idempotency_key']}",
+            source=EventSource.REST,
+            plan_id=data["plan_id"],
+            organisation_id=data["organisation_id"],
         )
 
 

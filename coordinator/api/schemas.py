@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from pathways.agreements import EndReason
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.geography import Region
+from pathways.legal import legal_basis
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
 from pathways.plans import (
@@ -16,6 +17,8 @@ from pathways.plans import (
     PlanStatus,
     ResponseStatus,
 )
+from pathways.reminders import ReminderStatus, Severity
+from pathways.stays import PathwayFactType
 
 # Identifiers are PostgreSQL integers: anything outside 1..2^31-1 is no id of ours (422, not a crash).
 MAX_ID = 2**31 - 1
@@ -446,3 +449,90 @@ class OrganisationQuerySchema(StrictSchema):
         metadata={"description": "cursor: the last id of the previous page"},
     )
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+# ---------------------------------------------------------------------------- reminders
+def legal_text(key: str) -> str | None:
+    """The legal basis shown with a reminder (Danish, the reference first); None for an unknown key."""
+    try:
+        basis = legal_basis(key)
+    except KeyError:
+        return None
+    return f"{basis.reference}: {basis.text('da')}"
+
+
+class ReminderSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    reference = fields.Function(lambda r: f"R-{r.id}", dump_only=True)
+    rule = fields.Str(dump_only=True)
+    obligation_key = fields.Str(dump_only=True)
+    status = _enum(ReminderStatus, dump_only=True)
+    severity = _enum(Severity, dump_only=True)
+    legal_basis = fields.Str(dump_only=True, metadata={"description": "key of the legal basis"})
+    legal_text = fields.Function(
+        lambda r: legal_text(r.legal_basis), dump_only=True, allow_none=True
+    )
+    message = fields.Str(dump_only=True)
+    params = fields.Dict(keys=fields.Str(), values=fields.Str(), dump_only=True)
+    due_at = fields.AwareDateTime(dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    pathway_id = fields.Int(dump_only=True)
+    plan_id = fields.Int(dump_only=True, allow_none=True)
+    owner_organisation_id = fields.Int(dump_only=True)
+    owner_person_id = fields.Int(dump_only=True, allow_none=True)
+    escalate_to_person_id = fields.Int(dump_only=True, allow_none=True)
+    escalation_level = fields.Int(dump_only=True)
+    snoozed_until = fields.AwareDateTime(dump_only=True, allow_none=True)
+    acknowledged_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    resolved_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    dismissed_reason = fields.Str(dump_only=True)
+    version = fields.Int(dump_only=True)
+
+
+class ReminderQuerySchema(StrictSchema):
+    status = fields.List(
+        _enum(ReminderStatus),
+        load_default=list,
+        metadata={"description": "repeat for several; default: open, acknowledged, snoozed"},
+    )
+    mine = fields.Bool(
+        load_default=False, metadata={"description": "only those addressed to me personally"}
+    )
+    patient_id = fields.Int(validate=ID_RANGE, load_default=None)
+    severity = _enum(Severity, load_default=None)
+    due_before = fields.AwareDateTime(load_default=None)
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class SnoozeSchema(StrictSchema):
+    until = fields.AwareDateTime(required=True)
+
+
+class DismissSchema(StrictSchema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PathwayFactCreateSchema(StrictSchema):
+    type = _enum(PathwayFactType, required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    plan_id = fields.Int(validate=ID_RANGE, load_default=None)
+    organisation_id = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "the party concerned, e.g. the GP clinic that read the plan"},
+    )
+    idempotency_key = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PathwayFactSchema(StrictSchema):
+    id = fields.Int()
+    type = fields.Str(attribute="type.value")
+    occurred_at = fields.AwareDateTime()
+    recorded_at = fields.AwareDateTime()
+    plan_id = fields.Int(allow_none=True)
+    organisation_id = fields.Int(allow_none=True)

@@ -9,9 +9,9 @@ def test_swagger_ui_renders_the_openapi_document_from_vendored_files(
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith(live_server)
-        else None,
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(live_server) else None
+        ),
     )
     page.goto(live_server + "/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("carepath API")

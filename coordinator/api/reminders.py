@@ -1,0 +1,134 @@
+"""Reminders: the inbox of a person and their team; acknowledge, snooze, dismiss (resolving is automatic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from coordinator.api.core import (
+    LINK_HEADER,
+    clock,
+    current_actor,
+    keyset_page,
+    unit_of_work,
+    with_etag,
+)
+from coordinator.api.schemas import DismissSchema, ReminderQuerySchema, ReminderSchema, SnoozeSchema
+from coordinator.db import get_session
+from coordinator.reminders import services
+from coordinator.reminders.models import Reminder
+from pathways.errors import StaleVersion
+
+blp = Blueprint(
+    "reminders",
+    __name__,
+    url_prefix="/reminders",
+    description="Gaps in transitions that somebody must close, with their legal basis.",
+)
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
+
+
+def _if_match() -> int | None:
+    """If-Match is optional on reminder actions; when sent, it must name the current version."""
+    raw = request.headers.get("If-Match")
+    if not raw:
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise StaleVersion("reminder", 0, 0)
+    return int(tag)
+
+
+@blp.route("")
+class Reminders(MethodView):
+    @unit_of_work
+    @blp.arguments(ReminderQuerySchema, location="query")
+    @blp.response(200, ReminderSchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
+        """Your inbox: yours and your organisation's open reminders (filter by status, patient, severity)."""
+        found = services.list_reminders(
+            get_session(),
+            current_actor(),
+            clock(),
+            services.ReminderQuery(
+                statuses=frozenset(query["status"]) or services.OPEN_STATES,
+                mine_only=query["mine"],
+                patient_id=query["patient_id"],
+                severity=query["severity"],
+                due_before=query["due_before"],
+                after_id=query["after"],
+                limit=query["limit"],
+            ),
+        )
+        return keyset_page(found, query["limit"])
+
+
+def _reply(reminder: Reminder) -> Any:
+    return with_etag(reminder, reminder.version)
+
+
+@blp.route("/<id:reminder_id>")
+class ReminderById(MethodView):
+    @unit_of_work
+    @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
+    def get(self, reminder_id: int) -> Any:
+        """One reminder with its legal basis."""
+        return _reply(services.get_reminder(get_session(), current_actor(), clock(), reminder_id))
+
+
+@blp.route("/<id:reminder_id>/acknowledge")
+class Acknowledge(MethodView):
+    @unit_of_work
+    @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
+    def post(self, reminder_id: int) -> Any:
+        """I have seen it and I am on it (it stays until the gap closes)."""
+        return _reply(
+            services.acknowledge_reminder(
+                get_session(),
+                current_actor(),
+                clock(),
+                reminder_id=reminder_id,
+                expected_version=_if_match(),
+            )
+        )
+
+
+@blp.route("/<id:reminder_id>/snooze")
+class Snooze(MethodView):
+    @unit_of_work
+    @blp.arguments(SnoozeSchema)
+    @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
+    def post(self, data: dict[str, Any], reminder_id: int) -> Any:
+        """Hide it until a time in the next 30 days; it comes back then if the gap is still open."""
+        return _reply(
+            services.snooze_reminder(
+                get_session(),
+                current_actor(),
+                clock(),
+                reminder_id=reminder_id,
+                until=data["until"],
+                expected_version=_if_match(),
+            )
+        )
+
+
+@blp.route("/<id:reminder_id>/dismiss")
+class Dismiss(MethodView):
+    @unit_of_work
+    @blp.arguments(DismissSchema)
+    @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
+    def post(self, data: dict[str, Any], reminder_id: int) -> Any:
+        """Not relevant here, with a reason (audited); resolved automatically when the gap closes."""
+        return _reply(
+            services.dismiss_reminder(
+                get_session(),
+                current_actor(),
+                clock(),
+                reminder_id=reminder_id,
+                reason=data["reason"],
+                expected_version=_if_match(),
+            )
+        )

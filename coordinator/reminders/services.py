@@ -1,0 +1,294 @@
+"""Use cases on reminders: the inbox (a person's and their team's), acknowledge, snooze, dismiss.
+
+A reminder belongs to its owner organisation (the team inbox) and, where a fixed contact person is known,
+to that person. Everyone acting for the owner organisation may see and handle it (organisation scope, as
+for plans); the audit log records each patient whose reminders were read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.audit.services import record
+from coordinator.care_pathways.models import Pathway, PathwayFact
+from coordinator.organisations.lineage import organisation_scope
+from coordinator.reminders.models import Reminder
+from coordinator.reminders.scan import evaluate_pathways, stored, sync_state
+from pathways import reminders as rules
+from pathways.access import NO_CLINICAL_CONTENT
+from pathways.audit import AuditAction
+from pathways.clock import Clock, ensure_utc
+from pathways.errors import ErrorCollector, NotFound, PermissionDenied, StaleVersion
+from pathways.people import Actor, ActorKind
+from pathways.permissions import Permission, require
+from pathways.stays import EventSource, PathwayFactType
+
+MAX_PAGE_SIZE = 100
+OPEN_STATES = frozenset(
+    {rules.ReminderStatus.OPEN, rules.ReminderStatus.ACKNOWLEDGED, rules.ReminderStatus.SNOOZED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderQuery:
+    statuses: frozenset[rules.ReminderStatus] = OPEN_STATES
+    mine_only: bool = False  # only those addressed to me personally (not the team's)
+    patient_id: int | None = None
+    severity: rules.Severity | None = None
+    due_before: datetime | None = None
+    after_id: int | None = None
+    limit: int = 50
+
+
+def _visible(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
+    if actor.kind is ActorKind.SYSTEM:
+        return sa.true()
+    mine = Reminder.owner_person_id == actor.id if actor.id is not None else sa.false()
+    team = Reminder.owner_organisation_id.in_(organisation_scope(session, actor))
+    escalated = Reminder.escalate_to_person_id == actor.id if actor.id is not None else sa.false()
+    return sa.or_(mine, team, escalated)
+
+
+def _audit_read(
+    session: Session, actor: Actor, at: datetime, reminders: list[Reminder], action: AuditAction
+) -> None:
+    for patient_id in sorted({r.patient_id for r in reminders}):
+        record(
+            session,
+            actor=actor,
+            at=at,
+            action=action,
+            resource_type="Reminder",
+            patient_id=patient_id,
+            purpose="reminder owner: inbox",
+            details={"reminders": [r.id for r in reminders if r.patient_id == patient_id]},
+        )
+
+
+def _require_inbox(actor: Actor) -> None:
+    require(actor, Permission.HANDLE_REMINDERS)
+    if actor.role in NO_CLINICAL_CONTENT and actor.kind is not ActorKind.SYSTEM:
+        raise PermissionDenied(f"role {actor.role} does not read clinical content")
+
+
+def list_reminders(
+    session: Session, actor: Actor, clock: Clock, query: ReminderQuery
+) -> list[Reminder]:
+    """One page of the inbox, most urgent first within due time order (keyset by id for paging)."""
+    _require_inbox(actor)
+    errors = ErrorCollector()
+    if not 1 <= query.limit <= MAX_PAGE_SIZE:
+        errors.add("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    errors.raise_if_any()
+    statement = (
+        sa.select(Reminder)
+        .where(_visible(session, actor), Reminder.status.in_(query.statuses))
+        .order_by(Reminder.id)
+        .limit(query.limit)
+    )
+    if query.mine_only:
+        statement = statement.where(Reminder.owner_person_id == actor.id)
+    if query.patient_id is not None:
+        statement = statement.where(Reminder.patient_id == query.patient_id)
+    if query.severity is not None:
+        statement = statement.where(Reminder.severity == query.severity)
+    if query.due_before is not None:
+        statement = statement.where(Reminder.due_at < ensure_utc(query.due_before))
+    if query.after_id is not None:
+        statement = statement.where(Reminder.id > query.after_id)
+    found = list(session.scalars(statement))
+    _audit_read(session, actor, clock.now(), found, AuditAction.SEARCH)
+    return found
+
+
+def get_reminder(session: Session, actor: Actor, clock: Clock, reminder_id: int) -> Reminder:
+    _require_inbox(actor)
+    reminder = session.scalar(
+        sa.select(Reminder).where(Reminder.id == reminder_id, _visible(session, actor))
+    )
+    if reminder is None:
+        raise NotFound("reminder", reminder_id)  # also when it is someone else's: no oracle
+    _audit_read(session, actor, clock.now(), [reminder], AuditAction.READ)
+    return reminder
+
+
+def _change(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    reminder_id: int,
+    expected_version: int | None,
+    change: str,
+    apply: Any,
+    details: Mapping[str, Any] | None = None,
+) -> Reminder:
+    _require_inbox(actor)
+    reminder = session.scalar(
+        sa.select(Reminder).where(Reminder.id == reminder_id, _visible(session, actor))
+    )
+    if reminder is None:
+        raise NotFound("reminder", reminder_id)
+    if expected_version is not None and expected_version != reminder.version:
+        raise StaleVersion("reminder", expected_version, reminder.version)
+    now = clock.now()
+    sync_state(reminder, apply(stored(reminder), now), now)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.TRANSITION,
+        resource_type="Reminder",
+        resource_id=reminder.id,
+        patient_id=reminder.patient_id,
+        purpose=change,
+        details=dict(details or {}),
+    )
+    return reminder
+
+
+def acknowledge_reminder(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    reminder_id: int,
+    expected_version: int | None = None,
+) -> Reminder:
+    """ "I have seen it and I am on it": it stays in the inbox until the gap closes."""
+    reminder = _change(
+        session,
+        actor,
+        clock,
+        reminder_id=reminder_id,
+        expected_version=expected_version,
+        change="acknowledge",
+        apply=lambda r, now: rules.acknowledge(r, now=now, by_id=actor.id),
+    )
+    reminder.acknowledged_by_id = actor.id
+    return reminder
+
+
+def snooze_reminder(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    reminder_id: int,
+    until: datetime,
+    expected_version: int | None = None,
+) -> Reminder:
+    until = ensure_utc(until)
+    return _change(
+        session,
+        actor,
+        clock,
+        reminder_id=reminder_id,
+        expected_version=expected_version,
+        change="snooze",
+        apply=lambda r, now: rules.snooze(r, until=until, now=now),
+        details={"until": until.isoformat()},
+    )
+
+
+def dismiss_reminder(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    reminder_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> Reminder:
+    """Not relevant for this patient (with a reason, kept in the audit log); it stays dismissed while the
+    gap persists and is resolved when the gap closes."""
+    reminder = _change(
+        session,
+        actor,
+        clock,
+        reminder_id=reminder_id,
+        expected_version=expected_version,
+        change="dismiss",
+        apply=lambda r, now: rules.dismiss(r, reason=reason),
+        details={"reason": reason},
+    )
+    reminder.dismissed_by_id = actor.id
+    return reminder
+
+
+# ---------------------------------------------------------------------------- coordination facts
+def record_pathway_fact(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    pathway_id: int,
+    fact: PathwayFactType,
+    occurred_at: datetime,
+    idempotency_key: str,
+    source: EventSource = EventSource.USER,
+    plan_id: int | None = None,
+    organisation_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> PathwayFact:
+    """Record that the municipality was told, a network meeting was requested or held, a plan was shared,
+    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing."""
+    from coordinator.access.services import require_patient_access  # noqa: PLC0415
+
+    previous = session.scalar(
+        sa.select(PathwayFact).where(PathwayFact.idempotency_key == idempotency_key)
+    )
+    if previous is not None:
+        return previous
+    require(actor, Permission.HANDLE_REMINDERS)
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    decision = require_patient_access(
+        session, actor, clock, pathway.patient_id, Permission.HANDLE_REMINDERS
+    )
+    occurred_at = ensure_utc(occurred_at)
+    now = clock.now()
+    errors = ErrorCollector()
+    if occurred_at < pathway.admitted_at:
+        errors.add("occurred_at", "the fact cannot be older than the admission")
+    if occurred_at > now:
+        errors.add("occurred_at", "the fact cannot lie in the future")
+    if not pathway.status.is_open:
+        errors.add("pathway_id", f"the pathway is {pathway.status.value}", "closed")
+    errors.raise_if_any()
+    row = PathwayFact(
+        pathway_id=pathway.id,
+        type=fact,
+        occurred_at=occurred_at,
+        recorded_at=now,
+        source=source,
+        idempotency_key=idempotency_key,
+        plan_id=plan_id,
+        organisation_id=organisation_id,
+        recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+        payload=payload or {},
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="Pathway",
+        resource_id=pathway.id,
+        patient_id=pathway.patient_id,
+        purpose=decision.purpose,
+        details={"fact": fact.value},
+    )
+    evaluate_pathways(session, clock, [pathway.id], config=config)
+    return row

@@ -1,0 +1,192 @@
+"""The scheduler process: `flask --app coordinator scheduler run` (never inside the web workers).
+
+Jobs: scan every open pathway for gaps, send the outbox, send digests at the configured local times and
+escalate unanswered reminders. Several scheduler processes may run at once on PostgreSQL: the scan, the
+digests and the escalation each take an advisory lock and skip their round when another process holds it;
+the outbox sender claims rows with ``SKIP LOCKED`` and needs no lock. On SQLite run a single scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import time
+from typing import Any
+
+import click
+import sqlalchemy as sa
+import structlog
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from coordinator.audit.services import AuditContext, audit_context
+from coordinator.db import Database, get_database
+from coordinator.outbox.sender import send_due
+from coordinator.outbox.transports import transports_from_config
+from pathways.clock import COPENHAGEN, Clock, SystemClock
+
+log = structlog.get_logger("carepath.scheduler")
+scheduler_cli = AppGroup("scheduler", help="The background process: gap scan, outbox, digests.")
+
+
+@contextmanager
+def job_lock(database: Database, name: str) -> Iterator[bool]:
+    """A PostgreSQL session advisory lock named after the job; always granted on SQLite."""
+    if database.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"carepath.job.{name}".encode())
+    with database.engine.connect() as connection:
+        granted = bool(connection.scalar(sa.select(sa.func.pg_try_advisory_lock(key))))
+        connection.commit()
+        try:
+            yield granted
+        finally:
+            if granted:
+                connection.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                connection.commit()
+
+
+def _clock(app: Flask) -> Clock:
+    found: Clock = app.extensions.get("carepath.clock") or SystemClock()
+    return found
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def send_outbox(app: Flask) -> dict[str, Any]:
+    summary = send_due(
+        get_database(app),
+        _clock(app),
+        transports_from_config(app.config),
+        worker=_worker_name(),
+    )
+    return summary.as_log()
+
+
+def scan_gaps(app: Flask) -> dict[str, Any]:
+    from coordinator.reminders.scan import scan_all  # noqa: PLC0415 - jobs import their feature late
+
+    database = get_database(app)
+    with job_lock(database, "scan_gaps") as granted:
+        if not granted:
+            return {"skipped": "another scheduler holds the lock"}
+        return scan_all(database, _clock(app), app.config).as_log()
+
+
+def escalate(app: Flask) -> dict[str, Any]:
+    from coordinator.reminders.delivery import escalate_due  # noqa: PLC0415
+
+    database = get_database(app)
+    with job_lock(database, "escalate") as granted:
+        if not granted:
+            return {"skipped": "another scheduler holds the lock"}
+        with database.transaction() as session:
+            return escalate_due(session, _clock(app), app.config)
+
+
+def send_digests(app: Flask) -> dict[str, Any]:
+    from coordinator.reminders.delivery import queue_digests  # noqa: PLC0415
+
+    database = get_database(app)
+    with job_lock(database, "send_digests") as granted:
+        if not granted:
+            return {"skipped": "another scheduler holds the lock"}
+        with database.transaction() as session:
+            return queue_digests(session, _clock(app), app.config)
+
+
+JOBS: dict[str, Callable[[Flask], dict[str, Any]]] = {
+    "scan_gaps": scan_gaps,
+    "send_outbox": send_outbox,
+    "escalate": escalate,
+    "send_digests": send_digests,
+}
+
+
+def run_job(app: Flask, name: str) -> dict[str, Any]:
+    """Run one job in an app context with the audit channel ``scheduler``; log a structured summary."""
+    with app.app_context():
+        token = audit_context.set(AuditContext(channel="scheduler", request_id=name))
+        try:
+            summary = JOBS[name](app)
+        except Exception:
+            log.exception("scheduler.job_failed", job=name)
+            raise
+        finally:
+            audit_context.reset(token)
+    log.info("scheduler.job_done", job=name, **summary)
+    return summary
+
+
+def _digest_times(value: str) -> list[time]:
+    try:
+        return [time.fromisoformat(part.strip()) for part in value.split(",") if part.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"DIGEST_TIMES must be HH:MM[,HH:MM...]: {value!r}") from exc
+
+
+def build_scheduler(app: Flask) -> Any:
+    from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: PLC0415
+
+    scheduler = BlockingScheduler(timezone=COPENHAGEN)
+    cfg = app.config
+
+    def add(name: str, **trigger: Any) -> None:
+        scheduler.add_job(
+            run_job,
+            args=(app, name),
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            **trigger,
+        )
+
+    add("scan_gaps", trigger="interval", minutes=cfg["SCHEDULER_GAP_SCAN_MINUTES"])
+    add("send_outbox", trigger="interval", seconds=cfg["SCHEDULER_OUTBOX_SECONDS"])
+    add("escalate", trigger="interval", minutes=cfg["SCHEDULER_ESCALATION_MINUTES"])
+    for at in _digest_times(cfg["DIGEST_TIMES"]):
+        scheduler.add_job(
+            run_job,
+            args=(app, "send_digests"),
+            id=f"send_digests@{at.isoformat('minutes')}",
+            trigger="cron",
+            day_of_week="mon-fri",
+            hour=at.hour,
+            minute=at.minute,
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+@scheduler_cli.command("run")
+def run_command() -> None:
+    """Run the scheduler until stopped (Ctrl-C or SIGTERM)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = build_scheduler(app)
+    log.info("scheduler.started", jobs=[job.id for job in scheduler.get_jobs()])
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler.stopped")
+
+
+@scheduler_cli.command("run-once")
+@click.argument("job", type=click.Choice(sorted(JOBS)))
+def run_once_command(job: str) -> None:
+    """Run one job now and print its summary as JSON."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(json.dumps(run_job(app, job), default=str))
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(scheduler_cli)

@@ -1,0 +1,248 @@
+"""Reminders against the database: evaluation, no duplicates, triggers, the inbox and its audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.audit.models import AuditEntry
+from coordinator.care_pathways.services import record_pathway_event
+from coordinator.contacts.services import assign_contact
+from coordinator.outbox.models import OutboxMessage
+from coordinator.plans import services as plans
+from coordinator.reminders import services as inbox
+from coordinator.reminders.models import Reminder
+from coordinator.reminders.scan import evaluate_pathways
+from pathways.clock import FixedClock
+from pathways.errors import NotFound, PermissionDenied, ValidationFailed
+from pathways.plans import PlanKind
+from pathways.reminders import GapRule, ReminderStatus, Severity
+from pathways.stays import PathwayEventType, PathwayFactType
+from tests import scenario as sc
+
+
+def _reminders(session: Session) -> dict[str, Reminder]:
+    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
+    return {f"{r.rule}|{r.obligation_key}": r for r in rows}
+
+
+def _assess(session: Session, world: sc.Scenario, clock: FixedClock) -> None:
+    plans.assess_requirement(
+        session,
+        world.chief,
+        clock,
+        pathway_id=world.pathway.id,
+        receives_sel_support=True,
+        presumed_not_to_seek_treatment=False,
+    )
+
+
+def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    first = evaluate_pathways(session, clock, [world.pathway.id])
+    again = evaluate_pathways(session, clock, [world.pathway.id])
+    found = _reminders(session)
+    assert list(found) == ["requirement_not_assessed|assessment"]
+    reminder = found["requirement_not_assessed|assessment"]
+    assert reminder.owner_organisation_id == world.ward.id
+    assert reminder.escalate_to_person_id == world.chief.id
+    assert reminder.severity is Severity.WARNING
+    assert (first.created, again.created, again.updated) == (1, 0, 0)
+
+
+def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: FixedClock) -> None:
+    world = sc.build(session, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    _assess(session, world, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    found = _reminders(session)
+    assert found["requirement_not_assessed|assessment"].status is ReminderStatus.RESOLVED
+    assert found["plan_not_started|plan_start"].status is ReminderStatus.OPEN
+    plans.create_draft(
+        session, world.nurse, clock, pathway_id=world.pathway.id, kind=PlanKind.DISCHARGE_AGREEMENT
+    )
+    summary = evaluate_pathways(session, clock, [world.pathway.id])
+    assert summary.resolved == 1
+    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+
+
+def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    _assess(session, world, clock)
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - timedelta(hours=1),
+        idempotency_key="discharge-1",
+    )
+    evaluate_pathways(session, clock, [world.pathway.id])
+    found = _reminders(session)
+    breach = found["discharged_without_plan|plan_before_discharge"]
+    assert breach.severity is Severity.BREACH
+    assert breach.escalate_to_person_id == world.chief.id
+    assert {k.split("|")[1] for k in found if k.startswith("contact_person_missing")} == {
+        "sector:region",
+        "sector:municipality",
+        "sector:general_practice",
+    }
+    mails = session.scalars(sa.select(OutboxMessage)).all()
+    assert [m.recipient for m in mails if m.reminder_id == breach.id] == ["afsnit1@test.example"]
+    mail = next(m for m in mails if m.reminder_id == breach.id)
+    assert "0101701235" not in mail.body
+    assert "Mette" not in mail.body
+    assert f"R-{breach.id}" in mail.subject
+    # Evaluating again queues no second mail.
+    evaluate_pathways(session, clock, [world.pathway.id])
+    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == len(mails)
+
+
+def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    _assess(session, world, clock)
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - timedelta(hours=1),
+        idempotency_key="discharge-2",
+    )
+    session.commit()  # the trigger evaluates before the commit
+    assert _reminders(session)["contact_person_missing|sector:municipality"].status is (
+        ReminderStatus.OPEN
+    )
+    assign_contact(
+        session,
+        world.case_worker,
+        clock,
+        patient_id=world.patient.id,
+        organisation_id=world.municipality.id,
+        person_id=world.case_worker.id,
+        valid_from=clock.now().date(),
+    )
+    session.commit()
+    found = _reminders(session)
+    assert found["contact_person_missing|sector:municipality"].status is ReminderStatus.RESOLVED
+    assert found["contact_person_missing|sector:general_practice"].status is ReminderStatus.OPEN
+
+
+def test_the_inbox_shows_the_ward_its_reminders_and_nobody_else(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    query = inbox.ReminderQuery()
+    mine = inbox.list_reminders(session, world.nurse, clock, query)
+    assert [r.rule for r in mine] == [GapRule.REQUIREMENT_NOT_ASSESSED.value]
+    assert inbox.list_reminders(session, world.other_case_worker, clock, query) == []
+    with pytest.raises(NotFound):
+        inbox.get_reminder(session, world.other_case_worker, clock, mine[0].id)
+    audited = session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.resource_type == "Reminder", AuditEntry.actor_id == world.nurse.id
+        )
+    ).all()
+    assert [a.patient_id for a in audited] == [world.patient.id]
+
+
+def test_acknowledge_snooze_and_dismiss(session: Session, clock: FixedClock) -> None:
+    world = sc.build(session, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    [reminder] = inbox.list_reminders(session, world.nurse, clock, inbox.ReminderQuery())
+    inbox.acknowledge_reminder(session, world.nurse, clock, reminder_id=reminder.id)
+    assert reminder.status is ReminderStatus.ACKNOWLEDGED
+    assert reminder.acknowledged_by_id == world.nurse.id
+    with pytest.raises(ValidationFailed) as bad:
+        inbox.snooze_reminder(
+            session, world.nurse, clock, reminder_id=reminder.id, until=clock.now() - timedelta(1)
+        )
+    assert bad.value.fields == ("snoozed_until",)
+    inbox.snooze_reminder(
+        session, world.nurse, clock, reminder_id=reminder.id, until=clock.now() + timedelta(days=1)
+    )
+    assert reminder.status is ReminderStatus.SNOOZED
+    with pytest.raises(ValidationFailed):
+        inbox.dismiss_reminder(session, world.nurse, clock, reminder_id=reminder.id, reason=" ")
+    inbox.dismiss_reminder(
+        session, world.nurse, clock, reminder_id=reminder.id, reason="assessed on paper"
+    )
+    assert reminder.status is ReminderStatus.DISMISSED
+    assert reminder.dismissed_by_id == world.nurse.id
+    # Dismissed stays dismissed while the gap persists.
+    evaluate_pathways(session, clock, [world.pathway.id])
+    assert reminder.status is ReminderStatus.DISMISSED
+    purposes = session.scalars(
+        sa.select(AuditEntry.purpose).where(
+            AuditEntry.resource_type == "Reminder", AuditEntry.resource_id == str(reminder.id)
+        )
+    ).all()
+    assert purposes == ["acknowledge", "snooze", "dismiss"]
+
+
+def test_administrators_have_no_inbox(session: Session, clock: FixedClock) -> None:
+    world = sc.build(session, clock)
+    from coordinator.accounts.services import create_staff_member
+
+    admin = sc.actor(
+        create_staff_member(
+            session,
+            sc.SYSTEM,
+            clock,
+            organisation_id=world.ward.id,
+            name="Admin",
+            role="org_admin",
+        )
+    )
+    with pytest.raises(PermissionDenied):
+        inbox.list_reminders(session, admin, clock, inbox.ReminderQuery())
+
+
+def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    asked = clock.now() - timedelta(days=10)
+    inbox.record_pathway_fact(
+        session,
+        world.case_worker,
+        clock,
+        pathway_id=world.pathway.id,
+        fact=PathwayFactType.NETWORK_MEETING_REQUESTED,
+        occurred_at=asked if asked > world.pathway.admitted_at else world.pathway.admitted_at,
+        idempotency_key="meeting-1",
+    )
+    assert "network_meeting_not_held|network_meeting" in _reminders(session)
+    inbox.record_pathway_fact(
+        session,
+        world.case_worker,
+        clock,
+        pathway_id=world.pathway.id,
+        fact=PathwayFactType.NETWORK_MEETING_HELD,
+        occurred_at=clock.now(),
+        idempotency_key="meeting-2",
+    )
+    found = _reminders(session)["network_meeting_not_held|network_meeting"]
+    assert found.status is ReminderStatus.RESOLVED
+    with pytest.raises(ValidationFailed):
+        inbox.record_pathway_fact(
+            session,
+            world.case_worker,
+            clock,
+            pathway_id=world.pathway.id,
+            fact=PathwayFactType.NETWORK_MEETING_HELD,
+            occurred_at=clock.now() + timedelta(days=1),
+            idempotency_key="meeting-3",
+        )
