@@ -32,11 +32,17 @@ translations: $(STAMP) ## Compile the UI translations (Danish, English)
 	@$(BIN)/pybabel compile -d coordinator/translations >/dev/null
 
 .PHONY: run
-run: install ## Migrate, load demo data, print demo logins and serve on http://127.0.0.1:5000
+run: install ## Migrate, load demo data, print demo logins, serve on http://127.0.0.1:5000 with the scheduler
 	$(FLASK) db upgrade
 	$(FLASK) demo load --reset-passwords
-	@echo "carepath on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@echo "carepath on http://$(HOST):$(PORT), scheduler beside it  (Ctrl-C stops both)"
+	@$(FLASK) scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+.PHONY: scheduler
+scheduler: install ## Run the scheduler process alone (gap scan, outbox, digests, escalation)
+	$(FLASK) scheduler run
 
 .PHONY: test
 test: install ## Run the whole suite on SQLite, then the database tests on PostgreSQL

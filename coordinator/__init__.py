@@ -10,6 +10,7 @@ from flask import Flask
 from coordinator import api, cli, db, i18n, logging_setup, scheduler, security, web
 from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
+from coordinator.messaging import views as messaging
 from coordinator.reminders import triggers as reminder_triggers
 
 # Reminders follow every committed change, in any process that uses the models (app, scheduler, CLI, tests).
@@ -33,4 +34,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     scheduler.init_app(app)
     api_clients.init_app(app)
+    messaging.init_app(app)
     return app

@@ -55,6 +55,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # MedCom messages (CareCommunication) are posted to this gateway (the site's VANS adapter).
         "MESSAGING_GATEWAY_URL": env.get("MESSAGING_GATEWAY_URL", ""),
+        # Our own messaging identity in MedCom messages (Acknowledgements, CareCommunications). The
+        # defaults are synthetic development values: production sets the site's SOR code and GLN.
+        "MESSAGING_SOR": env.get("MESSAGING_SOR", "990000000000001"),
+        "MESSAGING_GLN": env.get("MESSAGING_GLN", "5790000000012"),
+        "MESSAGING_NAME": env.get("MESSAGING_NAME", "carepath"),
         # Scheduler (its own process: `flask --app coordinator scheduler run`).
         "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),

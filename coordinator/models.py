@@ -8,6 +8,7 @@ from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent,
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
+from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxMessage
 from coordinator.patients.models import Patient
@@ -22,6 +23,7 @@ __all__ = [
     "ContactAssignment",
     "EmergencyAccess",
     "IdempotencyKey",
+    "InboundMessage",
     "LeavePeriod",
     "Organisation",
     "OutboxMessage",

@@ -14,7 +14,7 @@ import socket
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 import click
@@ -139,6 +139,7 @@ def build_scheduler(app: Flask) -> Any:
     cfg = app.config
 
     def add(name: str, **trigger: Any) -> None:
+        # Interval jobs run once at start, then every interval (a restart never waits a whole interval).
         scheduler.add_job(
             run_job,
             args=(app, name),
@@ -146,6 +147,7 @@ def build_scheduler(app: Flask) -> Any:
             max_instances=1,
             coalesce=True,
             replace_existing=True,
+            next_run_time=datetime.now(COPENHAGEN),
             **trigger,
         )
 
