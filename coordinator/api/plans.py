@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -28,9 +28,12 @@ from coordinator.api.schemas import (
     PlanSchema,
     ReasonSchema,
     RespondSchema,
+    SharedSchema,
+    ShareSchema,
     VersionSchema,
 )
 from coordinator.db import get_session
+from coordinator.messaging.outbound import share_plan
 from coordinator.plans import services
 from coordinator.plans.models import Plan
 
@@ -218,4 +221,23 @@ class PlanDiff(MethodView):
             plan_id=plan_id,
             from_number=query["from_"],
             to_number=query["to"],
+        )
+
+
+@blp.route("/<id:plan_id>/share")
+class SharePlan(MethodView):
+    @unit_of_work
+    @blp.arguments(ShareSchema)
+    @blp.response(202, SharedSchema)
+    def post(self, data: dict[str, Any], plan_id: int) -> Any:
+        """Send the plan to an organisation as a MedCom CareCommunication (queued; 202). A MedCom
+        Acknowledgement later marks it delivered, which is not read and not accepted."""
+        return share_plan(
+            get_session(),
+            current_actor(),
+            clock(),
+            plan_id=plan_id,
+            organisation_id=data["organisation_id"],
+            category=data["category"],
+            config=current_app.config,
         )

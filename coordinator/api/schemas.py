@@ -536,3 +536,21 @@ class PathwayFactSchema(StrictSchema):
     recorded_at = fields.AwareDateTime()
     plan_id = fields.Int(allow_none=True)
     organisation_id = fields.Int(allow_none=True)
+
+
+class ShareSchema(StrictSchema):
+    organisation_id = fields.Int(
+        required=True, validate=ID_RANGE, metadata={"description": "the receiving organisation"}
+    )
+    category = fields.Str(
+        load_default="carecoordination",
+        validate=validate.OneOf(["carecoordination", "discharge", "psychiatry-social-disability"]),
+        metadata={"description": "MedCom CareCommunication category"},
+    )
+
+
+class SharedSchema(StrictSchema):
+    message_id = fields.Str(metadata={"description": "MedCom MessageHeader id"})
+    recipient = fields.Str(metadata={"description": "the receiver's GLN"})
+    status = fields.Str(attribute="status.value")
+    created_at = fields.AwareDateTime()

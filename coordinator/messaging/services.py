@@ -28,7 +28,7 @@ from coordinator.patients.services import register_patient
 from fhir_adapters import medcom
 from pathways.audit import AuditAction
 from pathways.clock import Clock
-from pathways.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
+from pathways.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
@@ -246,6 +246,8 @@ def process_message(
     )
     if seen is not None:
         return Receipt(seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id)
+    if str(envelope.event) == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
+        return _acknowledgement(session, clock, bundle, envelope)
     try:
         with session.begin_nested():
             notice = medcom.parse_hospital_notification(bundle)  # type: ignore[arg-type]
@@ -302,3 +304,27 @@ def _fatal(
         pathway_id=None,
     )
     return Receipt(ack, medcom.AckCode.FATAL_ERROR)
+
+
+def _acknowledgement(
+    session: Session, clock: Clock, bundle: object, envelope: medcom.MessageEnvelope
+) -> Receipt:
+    """An Acknowledgement of one of our messages: recorded, never acknowledged back (MedCom)."""
+    from coordinator.messaging.outbound import record_acknowledgement  # noqa: PLC0415 - cycle
+
+    ack = medcom.parse_acknowledgement(bundle)  # type: ignore[arg-type]
+    ours = record_acknowledgement(session, clock, ack)
+    _remember(
+        session,
+        clock,
+        message_id=envelope.message_id,
+        event=str(envelope.event),
+        activity=ack.code.value,
+        sender_sor=envelope.sender.sor if envelope.sender else "",
+        code=medcom.AckCode.OK,
+        ack={},
+        pathway_id=None,
+    )
+    if not ours:
+        raise NotFound("message", ack.acknowledged_message_id)
+    return Receipt({}, medcom.AckCode.OK)

@@ -12,7 +12,7 @@ from coordinator.db import get_session
 from coordinator.messaging.services import process_message
 from fhir_adapters.common import to_json
 from fhir_adapters.operation_outcome import outcome, outcome_from_errors
-from pathways.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
+from pathways.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationFailed
 
 FHIR_JSON = "application/fhir+json; fhirVersion=4.0"
 blp = Blueprint("messaging", __name__)
@@ -23,7 +23,7 @@ def _fhir(body: dict[str, Any], status: int) -> Response:
 
 
 @blp.post("/fhir/$process-message")
-def process() -> Response:
+def process() -> Response:  # noqa: PLR0911 - one early answer per kind of failure
     """Synchronous processing: the answer is the Acknowledgement (ok | fatal-error) with HTTP 200; a body
     that is no message at all gets 400 with an OperationOutcome."""
     from werkzeug.exceptions import Unauthorized  # noqa: PLC0415
@@ -46,7 +46,16 @@ def process() -> Response:
     except ValidationFailed as exc:
         session.rollback()
         return _fhir(to_json(outcome_from_errors(exc)), 400)
+    except NotFound as exc:
+        session.commit()  # the acknowledgement is remembered even so: a resend changes nothing
+        return _fhir(to_json(outcome("error", "not-found", exc.message)), 404)
     session.commit()
+    if (
+        not receipt.acknowledgement
+    ):  # an Acknowledgement of ours: recorded, not answered with another
+        return _fhir(
+            to_json(outcome("information", "informational", "acknowledgement recorded")), 200
+        )
     return _fhir(receipt.acknowledgement, 200)
 
 

@@ -1,0 +1,200 @@
+"""MedCom CareCommunication out: share a plan with a receiving organisation, through the outbox.
+
+The message is queued in the transaction that decides to send it; the sender delivers it to the messaging
+gateway after commit. A MedCom Acknowledgement (``ok``) later marks it delivered, which the reminder rules
+read as the first step of the GP ladder (delivered -> read -> accepted); it never means read or accepted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.accounts.models import User
+from coordinator.care_pathways.models import PathwayFact
+from coordinator.messaging.services import our_party
+from coordinator.organisations.models import Organisation
+from coordinator.outbox.models import OutboxChannel, OutboxMessage
+from coordinator.outbox.services import enqueue, record_delivery
+from coordinator.plans.services import get_plan
+from fhir_adapters import medcom
+from pathways.clock import Clock
+from pathways.errors import ErrorCollector, NotFound, ValidationFailed
+from pathways.people import Actor, ActorKind
+from pathways.plans import PlanKind, SectionKey
+from pathways.stays import EventSource, PathwayFactType
+
+SECTION_TITLES_DA = {
+    SectionKey.TREATMENT: "Behandling efter udskrivelse",
+    SectionKey.MEDICATION: "Medicin",
+    SectionKey.SOCIAL_SUPPORT: "Social støtte",
+    SectionKey.HOUSING: "Bolig",
+    SectionKey.EMPLOYMENT_EDUCATION: "Beskæftigelse og uddannelse",
+    SectionKey.ECONOMY: "Økonomi",
+    SectionKey.RELATIVES_NETWORK: "Pårørende og netværk",
+    SectionKey.CRISIS_PLAN: "Kriseplan",
+    SectionKey.ADVANCE_STATEMENT: "Forhåndstilkendegivelse",
+    SectionKey.IF_TREATMENT_STOPS: "Hvis behandlingen ophører",
+    SectionKey.FIRST_FOLLOW_UP: "Første opfølgning",
+    SectionKey.CITIZEN_GOALS: "Borgerens egne mål",
+}
+KIND_DA = {
+    PlanKind.DISCHARGE_AGREEMENT: "Udskrivningsaftale (psykiatriloven § 13 a)",
+    PlanKind.COORDINATION_PLAN: "Koordinationsplan (psykiatriloven § 13 b)",
+}
+
+
+def _render(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(_render(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_render(v)}" for k, v in value.items())
+    return str(value)
+
+
+def plan_text(kind: PlanKind, version: int, sections: Mapping[str, Mapping[str, Any]]) -> str:
+    lines = [f"{KIND_DA[kind]}, version {version}.", ""]
+    for key in SectionKey:
+        content = sections.get(key.value) or {}
+        filled = {k: v for k, v in content.items() if v not in (None, "", [], {})}
+        if not filled:
+            continue
+        lines.append(f"{SECTION_TITLES_DA[key]}:")
+        lines += [f"  {field}: {_render(value)}" for field, value in filled.items()]
+    return "\n".join(lines).strip()
+
+
+def _party(org: Organisation, where: str) -> medcom.MedComOrganization:
+    if not org.sor_code or not org.gln:
+        raise ValidationFailed.single(
+            where, f"{org.name} has no messaging address (SOR code and GLN) in carepath", "unknown"
+        )
+    return medcom.MedComOrganization(sor=org.sor_code, gln=org.gln, name=org.name)
+
+
+def share_plan(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    organisation_id: int,
+    category: str = "carecoordination",
+    config: Mapping[str, Any],
+) -> OutboxMessage:
+    """Send the plan's current version to an organisation as a MedCom CareCommunication (§13c: to a
+    party, for the plan's purpose). Records the fact "plan shared" with that organisation."""
+    plan = get_plan(
+        session, actor, clock, plan_id=plan_id, purpose="share plan (CareCommunication)"
+    )
+    receiver_org = session.get(Organisation, organisation_id)
+    if receiver_org is None:
+        raise NotFound("organisation", organisation_id)
+    errors = ErrorCollector()
+    chosen = errors.choice("category", medcom.CareCommunicationCategory, category)
+    errors.raise_if_any()
+    receiver = _party(receiver_org, "organisation_id")
+    own = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
+    sender = (
+        _party(own, "organisation_id") if own and own.sor_code and own.gln else our_party(config)
+    )
+    user = session.get(User, actor.id) if actor.kind is ActorKind.USER and actor.id else None
+    given, _, family = (user.name if user else actor.name).rpartition(" ")
+    author = medcom.CareCommunicationAuthor(
+        given_name=given or actor.name,
+        family_name=family or "-",
+        phone=(
+            user.phone if user and user.phone else str(config.get("MESSAGING_PHONE", "70000000"))
+        ),
+        role_text=user.title if user and user.title else (actor.role.value if actor.role else None),
+    )
+    patient = plan.patient
+    message_id = str(uuid.uuid4())
+    now = clock.now()
+    bundle = medcom.build_care_communication(
+        message_id=message_id,
+        now=now,
+        sender=sender,
+        receiver=receiver,
+        patient=medcom.CareCommunicationPatient(
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            cpr=patient.cpr,
+            replacement_cpr=None if patient.cpr else patient.replacement_cpr,
+        ),
+        author=author,
+        category=chosen or medcom.CareCommunicationCategory.CARE_COORDINATION,
+        text=plan_text(plan.kind, plan.current_version_number, plan.current_version.sections),
+        topic=KIND_DA[plan.kind],
+    )
+    message = enqueue(
+        session,
+        channel=OutboxChannel.FHIR_MESSAGE,
+        idempotency_key=f"carecommunication:{message_id}",
+        message_id=message_id,
+        recipient=receiver.gln,
+        subject=KIND_DA[plan.kind],
+        payload=bundle,
+        now=now,
+        patient_id=patient.id,
+    )
+    if plan.pathway_id is not None:
+        session.add(
+            PathwayFact(
+                pathway_id=plan.pathway_id,
+                type=PathwayFactType.PLAN_SHARED,
+                occurred_at=now,
+                recorded_at=now,
+                source=EventSource.MEDCOM,
+                idempotency_key=f"shared:{message_id}",
+                plan_id=plan.id,
+                organisation_id=receiver_org.id,
+                recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+                payload={"message_id": message_id},
+            )
+        )
+        session.flush()
+    return message
+
+
+def record_acknowledgement(session: Session, clock: Clock, ack: medcom.AckNotice) -> bool:
+    """An Acknowledgement for one of our messages: ``ok`` marks it delivered (and, for a shared plan,
+    records "plan delivered" for the pathway). Unknown ids are ignored (True: it was one of ours)."""
+    if not ack.delivered:
+        return (
+            session.scalar(
+                sa.select(OutboxMessage.id).where(
+                    OutboxMessage.message_id == ack.acknowledged_message_id
+                )
+            )
+            is not None
+        )
+    message = record_delivery(session, message_id=ack.acknowledged_message_id, at=clock.now())
+    if message is None:
+        return False
+    shared = session.scalar(
+        sa.select(PathwayFact).where(PathwayFact.idempotency_key == f"shared:{message.message_id}")
+    )
+    if shared is not None:
+        key = f"delivered:{message.message_id}"
+        exists = session.scalar(sa.select(PathwayFact.id).where(PathwayFact.idempotency_key == key))
+        if exists is None:
+            session.add(
+                PathwayFact(
+                    pathway_id=shared.pathway_id,
+                    type=PathwayFactType.PLAN_DELIVERED,
+                    occurred_at=ack.sent_at or clock.now(),
+                    recorded_at=clock.now(),
+                    source=EventSource.MEDCOM,
+                    idempotency_key=key,
+                    plan_id=shared.plan_id,
+                    organisation_id=shared.organisation_id,
+                    payload={"acknowledgement": ack.message_id},
+                )
+            )
+            session.flush()
+    return True

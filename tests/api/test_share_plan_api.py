@@ -1,0 +1,101 @@
+"""Sharing a plan as a MedCom CareCommunication, and the Acknowledgement that marks it delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from coordinator.care_pathways.models import PathwayFact
+from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
+from coordinator.plans import services as plans
+from fhir_adapters.medcom import (
+    AckCode,
+    MedComOrganization,
+    build_acknowledgement,
+    parse_care_communication,
+    read_envelope,
+)
+from pathways.clock import FixedClock
+from pathways.people import Actor
+from pathways.plans import PlanKind
+from pathways.stays import PathwayFactType
+from tests import scenario as sc
+
+Login = Callable[[Actor], FlaskClient]
+GP_SOR, GP_GLN = "990200000016003", "5790000000029"
+
+
+def _plan(session: Session, world: sc.Scenario, clock: FixedClock) -> int:
+    world.gp_clinic.sor_code, world.gp_clinic.gln = GP_SOR, GP_GLN
+    plan = plans.create_draft(
+        session, world.nurse, clock, pathway_id=world.pathway.id, kind=PlanKind.DISCHARGE_AGREEMENT
+    )
+    session.flush()
+    return plan.id
+
+
+def test_share_queues_a_care_communication_and_an_ack_marks_it_delivered(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    plan_id = _plan(session, world, clock)
+    client = login(world.nurse)
+    shared = client.post(
+        f"/api/v1/plans/{plan_id}/share",
+        json={"organisation_id": world.gp_clinic.id, "category": "discharge"},
+    )
+    assert shared.status_code == 202, shared.json
+    assert shared.json["recipient"] == GP_GLN
+    message = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.FHIR_MESSAGE)
+    ).one()
+    notice = parse_care_communication(message.payload)
+    assert notice.category == "discharge"
+    assert notice.cpr == "0101701235"
+    assert "Udskrivningsaftale" in notice.segments[0].text
+    facts = session.scalars(sa.select(PathwayFact.type)).all()
+    assert facts == [PathwayFactType.PLAN_SHARED]
+
+    message.status = OutboxStatus.SENT  # as if the gateway took it
+    session.flush()
+    gp = MedComOrganization(sor=GP_SOR, gln=GP_GLN, name="Lægehuset")
+    ack = build_acknowledgement(
+        read_envelope(message.payload),
+        code=AckCode.OK,
+        outcome=None,
+        sender=gp,
+        now=clock.now(),
+        message_id="5d0c2d5e-7c5b-4e63-9d0e-0d9b7a1e0001",
+    )
+    answer = client.post("/fhir/$process-message", json=ack)
+    assert answer.status_code == 200
+    assert answer.json["resourceType"] == "OperationOutcome"  # an ack is never acknowledged
+    session.refresh(message)
+    assert message.status is OutboxStatus.DELIVERED
+    assert PathwayFactType.PLAN_DELIVERED in session.scalars(sa.select(PathwayFact.type)).all()
+    again = client.post("/fhir/$process-message", json=ack)
+    assert again.status_code == 200
+    assert session.scalar(sa.select(sa.func.count(PathwayFact.id))) == 2
+
+
+def test_an_organisation_without_a_messaging_address_cannot_receive(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    plan_id = _plan(session, world, clock)
+    refused = login(world.nurse).post(
+        f"/api/v1/plans/{plan_id}/share", json={"organisation_id": world.municipality.id}
+    )
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["field"] == "organisation_id"
+
+
+def test_only_parties_share(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    plan_id = _plan(session, world, clock)
+    denied = login(world.other_nurse).post(
+        f"/api/v1/plans/{plan_id}/share", json={"organisation_id": world.gp_clinic.id}
+    )
+    assert denied.status_code == 403
