@@ -246,3 +246,52 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
             occurred_at=clock.now() + timedelta(days=1),
             idempotency_key="meeting-3",
         )
+
+
+def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
+    session: Session, clock: FixedClock
+) -> None:
+    from coordinator.care_pathways.corrections import Correction, correct_pathway_event
+
+    world = sc.build(session, clock)
+    _assess(session, world, clock)
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - timedelta(hours=1),
+        idempotency_key="discharge-3",
+    )
+    session.commit()
+    breach = _reminders(session)["discharged_without_plan|plan_before_discharge"]
+    assert breach.status is ReminderStatus.OPEN
+    mails = session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+    correct_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        corrects_key="discharge-3",
+        correction=Correction.CANCEL,
+        idempotency_key="cancel-discharge-3",
+    )
+    session.commit()
+    session.refresh(breach)
+    assert breach.status is ReminderStatus.RESOLVED
+    # Discharged again (revised time): the same reminder reopens, no second row, no second mail.
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - timedelta(minutes=30),
+        idempotency_key="discharge-4",
+    )
+    session.commit()
+    session.refresh(breach)
+    assert breach.status is ReminderStatus.OPEN
+    rows = session.scalars(sa.select(Reminder).where(Reminder.rule == breach.rule)).all()
+    assert len(rows) == 1
+    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == mails
