@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
 
-from flask import Response, current_app, json, make_response, request
+from flask import Response, current_app, g, json, make_response, request
 from flask_smorest import Api
 from werkzeug.exceptions import (
     HTTPException,
@@ -104,7 +104,15 @@ def clock() -> Clock:
 
 
 def current_actor() -> Actor:
-    """The caller: a system client with a bearer token, or a logged-in user (session cookie)."""
+    """The caller: a system client with a bearer token, or a logged-in user (session cookie). Resolved once
+    per request (the unit of work and the view both ask)."""
+    found: Actor | None = g.get("carepath_actor")
+    if found is None:
+        found = g.carepath_actor = _resolve_actor()
+    return found
+
+
+def _resolve_actor() -> Actor:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         resolver = current_app.extensions.get("carepath.token_resolver")
