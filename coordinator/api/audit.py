@@ -8,7 +8,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
 from coordinator.api.schemas import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
 from coordinator.audit.models import AuditEntry
 from coordinator.audit.queries import AuditFilter, audit_csv, query_audit
@@ -35,10 +35,11 @@ def _filters(query: dict[str, Any]) -> AuditFilter:
 class AuditLog(MethodView):
     @unit_of_work
     @blp.arguments(AuditQuerySchema, location="query")
-    @blp.response(200, AuditEntrySchema(many=True))
-    def get(self, query: dict[str, Any]) -> list[Any]:
-        """Newest first; page with before_id (the last id you got)."""
-        return query_audit(get_session(), current_actor(), clock(), _filters(query))
+    @blp.response(200, AuditEntrySchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
+        """Newest first; follow the Link header (or pass before_id, the last id you got)."""
+        found = query_audit(get_session(), current_actor(), clock(), _filters(query))
+        return keyset_page(found, query["limit"], param="before_id")
 
 
 @blp.route("/export")

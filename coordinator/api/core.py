@@ -168,12 +168,18 @@ def require_json_body() -> None:
 LINK_HEADER = {"Link": {"schema": {"type": "string"}, "description": 'RFC 8288: rel="next"'}}
 
 
-def keyset_page(items: list[Any], limit: int, cursor: Callable[[Any], object] | None = None) -> Any:
-    """A full page gets a ``Link: <...after=last>; rel="next"`` header; the last page gets none."""
+def keyset_page(
+    items: list[Any],
+    limit: int,
+    cursor: Callable[[Any], object] | None = None,
+    *,
+    param: str = "after",
+) -> Any:
+    """A full page gets a ``Link: <...?{param}=last>; rel="next"`` header; the last page gets none."""
     headers: dict[str, str] = {}
     if items and len(items) == limit:
         last = cursor(items[-1]) if cursor else items[-1].id
-        args = request.args.to_dict(flat=False) | {"after": [str(last)]}
+        args = request.args.to_dict(flat=False) | {param: [str(last)]}
         headers["Link"] = f'<{request.base_url}?{urlencode(args, doseq=True)}>; rel="next"'
     return items, 200, headers
 

@@ -370,6 +370,12 @@ class PasswordResetSchema(StrictSchema):
 
 class UserQuerySchema(StrictSchema):
     organisation_id = fields.Int(validate=ID_RANGE, load_default=None)
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 # ---------------------------------------------------------------------------- emergency access

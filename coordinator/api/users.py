@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from coordinator.accounts import services
 from coordinator.accounts.models import User
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
 from coordinator.api.schemas import (
     PasswordResetSchema,
     UserCreateSchema,
@@ -31,8 +31,8 @@ blp = Blueprint(
 class Users(MethodView):
     @unit_of_work
     @blp.arguments(UserQuerySchema, location="query")
-    @blp.response(200, UserSchema(many=True))
-    def get(self, query: dict[str, Any]) -> list[User]:
+    @blp.response(200, UserSchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
         """Accounts you administer: your organisation and the units below it (everyone for system admins)."""
         actor, session = current_actor(), get_session()
         org_id = query["organisation_id"] or actor.organisation_id
@@ -46,11 +46,15 @@ class Users(MethodView):
             and actor.organisation_id
         ):
             scope &= descendants_and_self(session, actor.organisation_id)
-        return list(
-            session.scalars(
-                sa.select(User).where(User.organisation_id.in_(scope)).order_by(User.name)
-            )
+        statement = (
+            sa.select(User)
+            .where(User.organisation_id.in_(scope))
+            .order_by(User.id)
+            .limit(query["limit"])
         )
+        if query["after"] is not None:
+            statement = statement.where(User.id > query["after"])
+        return keyset_page(list(session.scalars(statement)), query["limit"])
 
     @unit_of_work
     @blp.arguments(UserCreateSchema)
