@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,9 +17,11 @@ from coordinator.api.schemas import (
     PathwayFactSchema,
     PathwaySchema,
     RequirementSchema,
+    SharedSchema,
 )
 from coordinator.care_pathways import services
 from coordinator.db import get_session
+from coordinator.messaging.outbound import notify_municipality_of_discharge
 from coordinator.plans.services import assess_requirement, pathway_obligation
 from coordinator.reminders.services import record_pathway_fact
 from pathways.stays import EventSource, PathwayEventType
@@ -79,6 +82,22 @@ class PathwayFacts(MethodView):
             source=EventSource.REST,
             plan_id=data["plan_id"],
             organisation_id=data["organisation_id"],
+        )
+
+
+@blp.route("/<id:pathway_id>/notify-municipality")
+class NotifyMunicipality(MethodView):
+    @unit_of_work
+    @blp.response(202, SharedSchema)
+    def post(self, pathway_id: int) -> Any:
+        """Tell the home municipality the planned discharge date (MedCom CareCommunication, category
+        discharge), queued; once per date. Closes the "municipality not notified" reminder."""
+        return notify_municipality_of_discharge(
+            get_session(),
+            current_actor(),
+            clock(),
+            pathway_id=pathway_id,
+            config=current_app.config,
         )
 
 

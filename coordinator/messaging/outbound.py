@@ -24,7 +24,9 @@ from coordinator.plans.services import get_plan
 from fhir_adapters import medcom
 from pathways.clock import Clock
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
+from pathways.organisations import OrganisationKind
 from pathways.people import Actor, ActorKind
+from pathways.permissions import Permission
 from pathways.plans import PlanKind, SectionKey
 from pathways.stays import EventSource, PathwayFactType
 
@@ -159,6 +161,114 @@ def share_plan(
         )
         session.flush()
     return message
+
+
+def notify_municipality_of_discharge(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    pathway_id: int,
+    config: Mapping[str, Any],
+) -> OutboxMessage:
+    """Tell the patient's home municipality the planned discharge date (regional collaboration
+    agreements: as soon as it is known), as a MedCom CareCommunication of category ``discharge``.
+    Records the fact "municipality notified", which closes that reminder."""
+    from coordinator.access.services import require_patient_access  # noqa: PLC0415
+    from coordinator.care_pathways.models import Pathway  # noqa: PLC0415
+
+    pathway = session.get(Pathway, pathway_id)
+    if pathway is None:
+        raise NotFound("pathway", pathway_id)
+    require_patient_access(
+        session, actor, clock, pathway.patient_id, Permission.RECORD_PATHWAY_EVENT
+    )
+    if pathway.planned_discharge_on is None:
+        raise ValidationFailed.single(
+            "planned_discharge_on", "record the planned discharge date first", "required"
+        )
+    patient = pathway.patient
+    municipality = session.scalar(
+        sa.select(Organisation).where(
+            Organisation.kind == OrganisationKind.MUNICIPALITY,
+            Organisation.kommunekode == patient.kommunekode,
+        )
+    )
+    if municipality is None:
+        raise ValidationFailed.single(
+            "kommunekode", f"municipality {patient.kommunekode} is not registered", "unknown"
+        )
+    receiver = _party(municipality, "municipality")
+    ward = pathway.ward
+    sender = _party(ward, "ward") if ward.sor_code and ward.gln else our_party(config)
+    message_id = str(uuid.uuid4())
+    now = clock.now()
+    day = pathway.planned_discharge_on.strftime("%d.%m.%Y")
+    bundle = medcom.build_care_communication(
+        message_id=message_id,
+        now=now,
+        sender=sender,
+        receiver=receiver,
+        patient=medcom.CareCommunicationPatient(
+            family_name=patient.family_name,
+            given_name=patient.given_name,
+            cpr=patient.cpr,
+            replacement_cpr=None if patient.cpr else patient.replacement_cpr,
+        ),
+        author=_author(session, actor, config),
+        category=medcom.CareCommunicationCategory.DISCHARGE,
+        text=(
+            f"Forventet udskrivelse fra {ward.name}: {day}.\n"
+            "Kontakt afsnittet om udskrivningsaftale/koordinationsplan, netværksmøde og opfølgning."
+        ),
+        topic="Forventet udskrivelsesdato",
+    )
+    message = enqueue(
+        session,
+        channel=OutboxChannel.FHIR_MESSAGE,
+        idempotency_key=f"discharge-notice:{pathway.id}:{pathway.planned_discharge_on.isoformat()}",
+        message_id=message_id,
+        recipient=receiver.gln,
+        subject="Forventet udskrivelsesdato",
+        payload=bundle,
+        now=now,
+        patient_id=patient.id,
+    )
+    key = f"municipality-notified:{message.message_id}"
+    if session.scalar(sa.select(PathwayFact.id).where(PathwayFact.idempotency_key == key)) is None:
+        session.add(
+            PathwayFact(
+                pathway_id=pathway.id,
+                type=PathwayFactType.MUNICIPALITY_NOTIFIED,
+                occurred_at=now,
+                recorded_at=now,
+                source=EventSource.MEDCOM,
+                idempotency_key=key,
+                organisation_id=municipality.id,
+                recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+                payload={
+                    "message_id": message.message_id,
+                    "date": pathway.planned_discharge_on.isoformat(),
+                },
+            )
+        )
+        session.flush()
+    return message
+
+
+def _author(
+    session: Session, actor: Actor, config: Mapping[str, Any]
+) -> medcom.CareCommunicationAuthor:
+    user = session.get(User, actor.id) if actor.kind is ActorKind.USER and actor.id else None
+    given, _, family = (user.name if user else actor.name).rpartition(" ")
+    return medcom.CareCommunicationAuthor(
+        given_name=given or actor.name,
+        family_name=family or "-",
+        phone=(
+            user.phone if user and user.phone else str(config.get("MESSAGING_PHONE", "70000000"))
+        ),
+        role_text=user.title if user and user.title else (actor.role.value if actor.role else None),
+    )
 
 
 def record_acknowledgement(session: Session, clock: Clock, ack: medcom.AckNotice) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from coordinator.care_pathways.models import PathwayFact
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from coordinator.plans import services as plans
+from coordinator.reminders.models import Reminder
 from fhir_adapters.medcom import (
     AckCode,
     MedComOrganization,
@@ -99,3 +101,47 @@ def test_only_parties_share(
         f"/api/v1/plans/{plan_id}/share", json={"organisation_id": world.gp_clinic.id}
     )
     assert denied.status_code == 403
+
+
+def test_the_municipality_is_told_the_discharge_date_once(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    from coordinator.care_pathways.services import record_pathway_event
+    from coordinator.reminders.scan import evaluate_pathways
+    from pathways.stays import PathwayEventType
+
+    world.municipality.sor_code, world.municipality.gln = "990300000016001", "5790000000036"
+    client = login(world.nurse)
+    url = f"/api/v1/pathways/{world.pathway.id}/notify-municipality"
+    early = client.post(url)
+    assert early.status_code == 422
+    assert early.json["errors"][0]["field"] == "planned_discharge_on"
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGE_PLANNED,
+        occurred_at=clock.now(),
+        planned_discharge_on=(clock.now() + timedelta(days=7)).date(),
+        idempotency_key="planned",
+    )
+    evaluate_pathways(session, clock, [world.pathway.id])
+    rules = {r.rule for r in session.scalars(sa.select(Reminder)) if r.status.value == "open"}
+    assert "municipality_not_notified" in rules
+    first = client.post(url)
+    assert first.status_code == 202, first.json
+    again = client.post(url)
+    assert again.json["message_id"] == first.json["message_id"]
+    message = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.FHIR_MESSAGE)
+    ).one()
+    notice = parse_care_communication(message.payload)
+    assert notice.category == "discharge"
+    evaluate_pathways(session, clock, [world.pathway.id])
+    closed = session.scalars(
+        sa.select(Reminder).where(Reminder.rule == "municipality_not_notified")
+    ).one()
+    session.refresh(closed)
+    assert closed.status.value == "resolved"
+    assert login(world.other_nurse).post(url).status_code == 403
