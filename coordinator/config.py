@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -66,4 +67,14 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SCHEDULER_ESCALATION_MINUTES": int(env.get("SCHEDULER_ESCALATION_MINUTES", "15")),
         # Local times (Europe/Copenhagen) at which each person gets a digest of their open reminders.
         "DIGEST_TIMES": env.get("DIGEST_TIMES", "07:30"),
+        # Local deadlines of the reminder rules (same shape as pathways/data/reminder_rules.toml, any
+        # subset): a TOML file laid over the packaged defaults, checked at start.
+        "REMINDER_RULES_OVERRIDES": _toml(env.get("REMINDER_RULES_FILE")),
     }
+
+
+def _toml(path: str | None) -> dict[str, Any] | None:
+    if not path:
+        return None
+    with Path(path).open("rb") as handle:
+        return tomllib.load(handle)

@@ -191,4 +191,9 @@ def run_once_command(job: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    overrides = app.config.get("REMINDER_RULES_OVERRIDES")
+    if overrides is not None:
+        from pathways.reminders import parse_reminder_rules  # noqa: PLC0415
+
+        parse_reminder_rules(overrides)  # a wrong local deadline stops the start, with the field named
     app.cli.add_command(scheduler_cli)

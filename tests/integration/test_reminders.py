@@ -295,3 +295,29 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     rows = session.scalars(sa.select(Reminder).where(Reminder.rule == breach.rule)).all()
     assert len(rows) == 1
     assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == mails
+
+
+def test_local_deadlines_come_from_configuration_and_are_checked_at_start(
+    session: Session, clock: FixedClock, database_url: str
+) -> None:
+    from coordinator import create_app
+
+    with pytest.raises(ValidationFailed) as bad:
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": database_url,
+                "REMINDER_RULES_OVERRIDES": {"defaults": {"follow_up_days": -1}},
+            }
+        )
+    assert bad.value.fields == ("defaults.follow_up_days",)
+    world = sc.build(session, clock)
+    _assess(session, world, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    assert "plan_not_started|plan_start" in _reminders(session)
+    relaxed = {"municipalities": {"0101": {"plan_start_working_days": 30}}}
+    evaluate_pathways(
+        session, clock, [world.pathway.id], config={"REMINDER_RULES_OVERRIDES": relaxed}
+    )
+    # Copenhagen's local deadline is 30 working days: the reminder is withdrawn (not due for weeks).
+    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
