@@ -359,3 +359,12 @@ def change_own_password(
         details={"field": "password"},
     )
     session.flush()
+
+
+def get_staff_member(session: Session, user_id: int) -> User:
+    """A member of staff as the directory shows them (name, role, organisation, work contact details).
+    Like the organisation directory it holds no patient data: any signed-in party may read it."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("staff member", user_id)
+    return user

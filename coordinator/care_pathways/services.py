@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
@@ -151,7 +151,7 @@ def _add_event(
         recorded_at=recorded_at,
         source=source,
         idempotency_key=idempotency_key,
-        recorded_by_id=actor.id,
+        recorded_by_id=actor.user_id,
         payload=payload,
     )
     session.add(event)
@@ -256,3 +256,32 @@ def get_pathway(session: Session, actor: Actor, clock: Clock, *, pathway_id: int
         purpose=decision.purpose,
     )
     return pathway
+
+
+def list_patient_pathways(
+    session: Session, actor: Actor, clock: Clock, *, patient_id: int
+) -> list[Pathway]:
+    """The patient's stays, newest first, with their leave periods: for anyone with a care relation (§13c).
+    The search is audited."""
+    from coordinator.access.services import require_patient_access  # noqa: PLC0415 - access reads plans
+
+    decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
+    pathways = list(
+        session.scalars(
+            sa.select(Pathway)
+            .options(selectinload(Pathway.leave_periods))
+            .where(Pathway.patient_id == patient_id)
+            .order_by(Pathway.admitted_at.desc(), Pathway.id.desc())
+        )
+    )
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Pathway",
+        patient_id=patient_id,
+        purpose=decision.purpose,
+        details={"pathways": [p.id for p in pathways]},
+    )
+    return pathways

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from coordinator.access.services import require_patient_access
+from coordinator.access.services import check_patient_access, require_patient_access
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.contacts.models import ContactAssignment
@@ -116,7 +116,7 @@ def assign_contact(
         team_inbox=assignment.team_inbox,
         valid_from=valid_from,
         valid_to=valid_to,
-        created_by_id=actor.id,
+        created_by_id=actor.user_id,
         created_at=now,
     )
     session.add(row)
@@ -189,7 +189,7 @@ def hand_over_contact(
         team_inbox=successor.team_inbox,
         valid_from=successor.valid_from,
         valid_to=successor.valid_to,
-        created_by_id=actor.id,
+        created_by_id=actor.user_id,
         created_at=now,
     )
     session.add(row)
@@ -274,3 +274,38 @@ def sectors_lacking_contact(session: Session, clock: Clock, *, patient_id: int) 
     return domain.sectors_lacking_contact(
         [_as_domain(r) for r in rows], today, inactive_person_ids=inactive
     )
+
+
+def patients_with_contact(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    person_id: int | None = None,
+    organisation_id: int | None = None,
+    limit: int = 100,
+) -> list[int]:
+    """Ids of the patients for whom a person (as contact or backup) or an organisation is a fixed contact,
+    limited to patients the actor may read (§13c); others are left out, not refused. No audit entry: the
+    caller reads each patient's contacts through ``list_contacts``, which is audited."""
+    if person_id is None and organisation_id is None:
+        raise ValidationFailed.single("person_id", "a person or an organisation is required")
+    query = (
+        sa.select(ContactAssignment.patient_id).distinct().order_by(ContactAssignment.patient_id)
+    )
+    if person_id is not None:
+        query = query.where(
+            sa.or_(
+                ContactAssignment.person_id == person_id,
+                ContactAssignment.backup_person_id == person_id,
+            )
+        )
+    if organisation_id is not None:
+        query = query.where(ContactAssignment.organisation_id == organisation_id)
+    found: list[int] = []
+    for patient_id in session.scalars(query).all():
+        if check_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN).allowed:
+            found.append(patient_id)
+            if len(found) >= limit:
+                break
+    return found

@@ -12,6 +12,7 @@ from pathways import organisations as domain
 from pathways.audit import AuditAction
 from pathways.clock import Clock
 from pathways.errors import Conflict, NotFound, ValidationFailed
+from pathways.geography import Region
 from pathways.people import Actor
 from pathways.permissions import Permission, require
 
@@ -105,6 +106,8 @@ def search_organisations(
     gln: str | None = None,
     parent_id: int | None = None,
     name: str | None = None,
+    ydernummer: str | None = None,
+    region_code: Region | None = None,
     include_inactive: bool = False,
     after_id: int | None = None,
     limit: int = 50,
@@ -118,6 +121,8 @@ def search_organisations(
         Organisation.sor_code: sor_code,
         Organisation.gln: gln,
         Organisation.parent_id: parent_id,
+        Organisation.ydernummer: ydernummer,
+        Organisation.region_code: region_code,
     }
     for column, value in filters.items():
         if value is not None:

@@ -180,7 +180,7 @@ def _new_version(
         sections=sections,
         review_on=plan.review_on,
         change_note=note,
-        created_by_id=actor.id,
+        created_by_id=actor.user_id,
         created_at=now,
     )
     plan.versions.append(version)
@@ -242,7 +242,7 @@ def assess_requirement(
     pathway.receives_sel_support = receives_sel_support
     pathway.presumed_not_to_seek_treatment = presumed_not_to_seek_treatment
     pathway.requirement_assessed_at = now
-    pathway.requirement_assessed_by_id = actor.id
+    pathway.requirement_assessed_by_id = actor.user_id
     pathway.updated_at = now
     session.flush()
     record(
@@ -362,7 +362,7 @@ def create_draft(
             if plan_kind is PlanKind.COORDINATION_PLAN
             else PatientParticipation.UNKNOWN
         ),
-        created_by_id=actor.id,
+        created_by_id=actor.user_id,
         created_at=now,
         updated_at=now,
     )
@@ -501,14 +501,14 @@ def _answer(
     participant.response_note = note
     participant.responded_version_number = plan.current_version_number
     participant.responded_at = now
-    participant.responded_by_id = actor.id
+    participant.responded_by_id = actor.user_id
     plan.responses.append(
         PlanResponse(
             participant=participant,
             version_number=plan.current_version_number,
             response=response,
             note=note,
-            responded_by_id=actor.id,
+            responded_by_id=actor.user_id,
             responded_at=now,
         )
     )
@@ -626,7 +626,7 @@ def _switch_kind(
     version that says why."""
     plan.kind = kind
     plan.patient_participation = participation
-    plan.participation_recorded_by_id = actor.id
+    plan.participation_recorded_by_id = actor.user_id
     if plan.status is PlanStatus.PROPOSED:
         _transition(plan, PlanStatus.DRAFT, now)
     _new_version(plan, actor, now, dict(plan.current_version.sections), note)
@@ -681,7 +681,7 @@ def record_participation(
         return plan
     if plan.kind is PlanKind.DISCHARGE_AGREEMENT:
         plan.patient_participation = PatientParticipation.PARTICIPATES
-        plan.participation_recorded_by_id = actor.id
+        plan.participation_recorded_by_id = actor.user_id
         plan.updated_at = now
         _flush(session, plan, expected_version)
         _audit(session, actor, now, plan, AuditAction.UPDATE, purpose="patient takes part")
@@ -714,7 +714,7 @@ def record_participation(
         supersedes_plan_id=plan.id,
     )
     successor.patient_participation = PatientParticipation.PARTICIPATES
-    successor.participation_recorded_by_id = actor.id
+    successor.participation_recorded_by_id = actor.user_id
     session.flush()
     _audit(
         session,
@@ -920,14 +920,80 @@ MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodFilter:
+    """Plans whose period (valid_from..valid_to, an open end unbounded) overlaps ``start..end`` (None: open),
+    or, with ``within``, lies inside it. A plan without any period date never matches."""
+
+    start: date | None = None
+    end: date | None = None
+    within: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PlanQuery:
     statuses: frozenset[PlanStatus] = frozenset()
     kind: PlanKind | None = None
     kommunekode: str | None = None
     patient_id: int | None = None
+    pathway_id: int | None = None
     review_before: date | None = None
+    periods: tuple[PeriodFilter, ...] = ()  # all must hold (FHIR date=ge...&date=le...)
     after_id: int | None = None  # keyset pagination: plans with a smaller id (newest first)
     limit: int = 50
+
+
+def _period_condition(period: PeriodFilter) -> sa.ColumnElement[bool]:
+    conditions: list[sa.ColumnElement[bool]] = [
+        sa.or_(Plan.valid_from.is_not(None), Plan.valid_to.is_not(None))
+    ]
+    if period.within:
+        conditions += [Plan.valid_from.is_not(None), Plan.valid_to.is_not(None)]
+        if period.start is not None:
+            conditions.append(Plan.valid_from >= period.start)
+        if period.end is not None:
+            conditions.append(Plan.valid_to <= period.end)
+        return sa.and_(*conditions)
+    if period.start is not None:
+        conditions.append(sa.or_(Plan.valid_to.is_(None), Plan.valid_to >= period.start))
+    if period.end is not None:
+        conditions.append(sa.or_(Plan.valid_from.is_(None), Plan.valid_from <= period.end))
+    return sa.and_(*conditions)
+
+
+def _check_query(query: PlanQuery) -> str | None:
+    """The query's kommunekode in canonical form; ValidationFailed for a bad page size or kommunekode."""
+    errors = ErrorCollector()
+    if not 1 <= query.limit <= MAX_PAGE_SIZE:
+        errors.add("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    kommunekode = errors.check("kommunekode", validate_kommunekode, query.kommunekode)
+    errors.raise_if_any()
+    return kommunekode
+
+
+def _filtered(
+    statement: sa.Select[tuple[Plan]], query: PlanQuery, kommunekode: str | None
+) -> sa.Select[tuple[Plan]]:
+    """The query's filters and keyset page (newest first) on a plan statement."""
+    statement = statement.order_by(Plan.id.desc()).limit(query.limit)
+    if query.statuses:
+        statement = statement.where(Plan.status.in_(query.statuses))
+    if query.kind is not None:
+        statement = statement.where(Plan.kind == query.kind)
+    if query.patient_id is not None:
+        statement = statement.where(Plan.patient_id == query.patient_id)
+    if query.pathway_id is not None:
+        statement = statement.where(Plan.pathway_id == query.pathway_id)
+    if kommunekode is not None:
+        statement = statement.join(Patient, Patient.id == Plan.patient_id).where(
+            Patient.kommunekode == kommunekode
+        )
+    if query.review_before is not None:
+        statement = statement.where(Plan.review_on < query.review_before)
+    for period in query.periods:
+        statement = statement.where(_period_condition(period))
+    if query.after_id is not None:
+        statement = statement.where(Plan.id < query.after_id)
+    return statement
 
 
 def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery) -> list[Plan]:
@@ -937,11 +1003,7 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
     audit entry.
     """
     require(actor, Permission.READ_PLAN)
-    errors = ErrorCollector()
-    if not 1 <= query.limit <= MAX_PAGE_SIZE:
-        errors.add("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
-    kommunekode = errors.check("kommunekode", validate_kommunekode, query.kommunekode)
-    errors.raise_if_any()
+    kommunekode = _check_query(query)
     if actor.role in NO_CLINICAL_CONTENT:
         raise PermissionDenied(f"role {actor.role} does not read clinical content")
     now = clock.now()
@@ -953,24 +1015,8 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
         _list_query()
         .where(Plan.id.in_(party))
         .where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
-        .order_by(Plan.id.desc())
-        .limit(query.limit)
     )
-    if query.statuses:
-        statement = statement.where(Plan.status.in_(query.statuses))
-    if query.kind is not None:
-        statement = statement.where(Plan.kind == query.kind)
-    if query.patient_id is not None:
-        statement = statement.where(Plan.patient_id == query.patient_id)
-    if kommunekode is not None:
-        statement = statement.join(Patient, Patient.id == Plan.patient_id).where(
-            Patient.kommunekode == kommunekode
-        )
-    if query.review_before is not None:
-        statement = statement.where(Plan.review_on < query.review_before)
-    if query.after_id is not None:
-        statement = statement.where(Plan.id < query.after_id)
-    plans = list(session.scalars(statement))
+    plans = list(session.scalars(_filtered(statement, query, kommunekode)))
     for patient_id in sorted({p.patient_id for p in plans}):
         record(
             session,
@@ -982,6 +1028,29 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
             purpose="plan party: plan list",
             details={"plans": [p.id for p in plans if p.patient_id == patient_id]},
         )
+    return plans
+
+
+def search_patient_plans(
+    session: Session, actor: Actor, clock: Clock, query: PlanQuery
+) -> list[Plan]:
+    """One patient's plans (``query.patient_id``), filtered, newest first, one page: for anyone with a
+    care relation to the patient (§13c), as ``list_patient_plans``. The search is audited."""
+    if query.patient_id is None:
+        raise ValidationFailed.single("patient_id", "the patient is required", "required")
+    kommunekode = _check_query(query)
+    decision = require_patient_access(session, actor, clock, query.patient_id, Permission.READ_PLAN)
+    plans = list(session.scalars(_filtered(_list_query(), query, kommunekode)))
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Plan",
+        patient_id=query.patient_id,
+        purpose=decision.purpose,
+        details={"plans": [p.id for p in plans]},
+    )
     return plans
 
 

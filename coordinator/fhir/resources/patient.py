@@ -1,0 +1,119 @@
+"""Patient: read, search by CPR (never logged, never in audit details) and $everything."""
+
+from __future__ import annotations
+
+from coordinator.care_pathways.services import list_patient_pathways
+from coordinator.contacts.services import list_contacts
+from coordinator.fhir import records
+from coordinator.fhir.core import (
+    JSON,
+    Context,
+    SearchQuery,
+    SearchResult,
+    bad_search,
+    int_id,
+    searchset,
+)
+from coordinator.fhir.search import tokens
+from coordinator.patients.models import Patient
+from coordinator.patients.services import find_patient_by_cpr, get_patient, register_patient
+from coordinator.plans.services import list_patient_plans
+from fhir_adapters.careplan import care_plan_to_fhir
+from fhir_adapters.careteam import care_team_to_fhir
+from fhir_adapters.common import to_json
+from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
+from fhir_adapters.patient import patient_from_fhir, patient_to_fhir
+from pathways.errors import ValidationFailed
+from pathways.identifiers import CPR_SYSTEM
+
+
+def patient_json(ctx: Context, patient: Patient) -> JSON:
+    return to_json(patient_to_fhir(records.patient_record(ctx.session, patient)))
+
+
+def read(ctx: Context, rid: str) -> JSON:
+    patient = get_patient(ctx.session, ctx.actor, ctx.clock, patient_id=int_id("Patient", rid))
+    return patient_json(ctx, patient)
+
+
+def patients_by_identifier(
+    ctx: Context, query: SearchQuery, name: str
+) -> dict[int, Patient] | None:
+    """The patients a CPR token parameter names (occurrences AND, commas OR); None without one.
+
+    A CPR with no care relation finds nothing, exactly like an unknown one (ADR 0004); every lookup is
+    audited by the use case, without the number. Other identifier systems match nothing here.
+    """
+    occurrences = tokens(query, name)
+    if not occurrences:
+        return None
+    found: dict[int, Patient] | None = None
+    for occurrence in occurrences:
+        hits: dict[int, Patient] = {}
+        for token in occurrence:
+            if token.system not in (None, CPR_SYSTEM):
+                continue
+            try:
+                patient = find_patient_by_cpr(ctx.session, ctx.actor, ctx.clock, cpr=token.code)
+            except ValidationFailed as exc:
+                raise bad_search(f"search parameter {name}: {exc.errors[0].message}") from None
+            if patient is not None:
+                hits[patient.id] = patient
+        found = hits if found is None else {k: v for k, v in found.items() if k in hits}
+    return found
+
+
+def search(ctx: Context, query: SearchQuery) -> SearchResult:
+    found = patients_by_identifier(ctx, query, "identifier")
+    if found is None:
+        raise bad_search(
+            f"Patient searches need identifier={CPR_SYSTEM}|<CPR number> "
+            "(POST Patient/_search keeps the number out of the URL)"
+        )
+    return SearchResult([patient_json(ctx, found[pid]) for pid in sorted(found)])
+
+
+def everything(ctx: Context, rid: str) -> JSON:
+    """The patient with their plans, care teams and stays, as far as the caller's scopes reach."""
+    session, actor, clock = ctx.session, ctx.actor, ctx.clock
+    patient_id = int_id("Patient", rid)
+    patient = get_patient(session, actor, clock, patient_id=patient_id)
+    found: list[JSON] = [patient_json(ctx, patient)]
+    plans = list_patient_plans(session, actor, clock, patient_id=patient_id)
+    found += [to_json(care_plan_to_fhir(records.plan_record(p))) for p in plans]
+    if ctx.allows("CareTeam", "read"):
+        contacts = list_contacts(session, actor, clock, patient_id=patient_id)
+        if contacts:
+            found.append(to_json(care_team_to_fhir(records.contact_team(patient_id, contacts))))
+        found += [to_json(care_team_to_fhir(records.plan_team(p))) for p in plans]
+    if ctx.allows("Encounter", "read"):
+        for pathway in list_patient_pathways(session, actor, clock, patient_id=patient_id):
+            record = records.encounter_record(pathway)
+            found += [to_json(encounter_to_fhir(record)), to_json(episode_of_care_to_fhir(record))]
+    return searchset(
+        ctx,
+        f"{ctx.base_url}/Patient/{patient_id}/$everything",
+        SearchResult(found),
+        total=len(found),
+    )
+
+
+def create(ctx: Context, body: JSON) -> JSON:
+    """Register a patient (CPR or X-eCPR, name, home municipality, GP clinic). The answer is built from
+    what was registered: the registering party may have no care relation yet."""
+    record = patient_from_fhir(body)
+    p = record.patient
+    row = register_patient(
+        ctx.session,
+        ctx.actor,
+        ctx.clock,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        kommunekode=p.kommunekode,
+        cpr=p.cpr,
+        replacement_cpr=p.replacement_cpr,
+        gp_organisation_id=record.gp_clinic_id,
+        is_protected=p.is_protected,
+        purpose="registration over FHIR",
+    )
+    return patient_json(ctx, row)

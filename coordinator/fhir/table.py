@@ -1,0 +1,270 @@
+"""THE table of what the FHIR facade serves. The router dispatches on it, search parameters are checked
+against it, and the CapabilityStatement (``GET /fhir/metadata``) is rendered from it: nothing is served
+that is not listed here, and nothing listed here is left unserved."""
+
+from __future__ import annotations
+
+from coordinator.fhir.core import InstanceOperation, Param, ResourceType
+from coordinator.fhir.resources import (
+    auditevent,
+    careplan,
+    careteam,
+    codesystem,
+    encounter,
+    organization,
+    patient,
+    practitioner,
+    task,
+)
+
+SP = "http://hl7.org/fhir/SearchParameter"
+OD = "http://hl7.org/fhir/OperationDefinition"
+CPR = "urn:oid:1.2.208.176.1.2"
+
+# Parameters every search takes besides the table's own (result parameters of our own making).
+COUNT = "_count"
+CURSOR = "_cursor"
+INCLUDE = "_include"
+FORMAT = "_format"
+PAGING_DOC = (
+    f"Pages are keyset pages: {COUNT} (1-100) sets the size, the Bundle's next link carries "
+    f"{CURSOR}."
+)
+
+RESOURCES: tuple[ResourceType, ...] = (
+    ResourceType(
+        name="Patient",
+        documentation=(
+            "Patients with a care relation to the caller (§13c). Search by CPR only "
+            f"({CPR}|<number>), as GET or as POST Patient/_search (keeps the number out of URLs); "
+            "a number without a relation finds nothing, like an unknown one. Every read and search "
+            "is audited; an unknown id and another organisation's patient get the same 403. "
+            "Create registers a patient (CPR or X-eCPR, name, home municipality, GP clinic); "
+            f"If-None-Exist takes identifier={CPR}|<number>."
+        ),
+        scope="Patient",
+        read=patient.read,
+        search=patient.search,
+        create=patient.create,
+        conditional_create=True,
+        params=(
+            Param(
+                "identifier",
+                "token",
+                f"CPR number: {CPR}|<10 digits> (other systems match nothing).",
+                f"{SP}/Patient-identifier",
+            ),
+        ),
+        operations=(
+            InstanceOperation(
+                "everything",
+                f"{OD}/Patient-everything",
+                "The patient, their CarePlans, CareTeams, Encounters and EpisodesOfCare.",
+                patient.everything,
+            ),
+        ),
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="Organization",
+        documentation="The organisation directory (no patient data) for any signed-in party; "
+        "system administrators register organisations (create; If-None-Exist takes identifier). "
+        + PAGING_DOC,
+        scope="Organization",
+        read=organization.read,
+        search=organization.search,
+        create=organization.create,
+        conditional_create=True,
+        params=(
+            Param(
+                "identifier",
+                "token",
+                "SOR (urn:oid:1.2.208.176.1.1), kommunekode (dk-core-municipality-codes), "
+                "ydernummer (urn:oid:1.2.208.176.1.4), GLN (https://www.gs1.org/gln, also "
+                "urn:oid:1.3.88) or region (dk-core-regional-subdivision-codes).",
+                f"{SP}/Organization-identifier",
+            ),
+            Param("name", "string", "Part of the name, any case.", f"{SP}/Organization-name"),
+        ),
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="Practitioner",
+        documentation="Staff of the organisations (no patient data); the id is shared with "
+        "PractitionerRole.",
+        scope=None,
+        read=practitioner.read_practitioner,
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="PractitionerRole",
+        documentation="A member of staff's organisation and role (one per person, same id as the "
+        "Practitioner).",
+        scope=None,
+        read=practitioner.read_role,
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="CarePlan",
+        documentation=(
+            "Discharge agreements (§13a) and coordination plans (§13b). meta.versionId is the "
+            "plan's version (the REST API's ETag); vread serves the current version only (an "
+            "older versionId answers 410: the content history is at /api/v1/plans/{id}/versions). "
+            "Create makes a draft for the stay in CarePlan.encounter (the parties follow from "
+            "the stay); If-None-Exist takes CarePlan search parameters, e.g. "
+            'encounter=Encounter/7&status=draft,active. Update (PUT, If-Match W/"n") changes the '
+            "content (sections, review date, period.end); the status, the parties and the "
+            "patient's participation change through the plan's lifecycle. Without patient the "
+            "search covers the plans the caller's organisation is a party to; with patient, all of "
+            "that patient's plans (a care relation is required). " + PAGING_DOC
+        ),
+        scope="CarePlan",
+        read=careplan.read,
+        vread=careplan.vread,
+        history=careplan.history,
+        search=careplan.search,
+        params=(
+            Param(
+                "patient",
+                "reference",
+                "The patient (Patient/<id>).",
+                f"{SP}/clinical-patient",
+                chains=("identifier",),
+            ),
+            Param(
+                "category",
+                "token",
+                "discharge-agreement or coordination-plan (CodeSystem plan-kind).",
+                f"{SP}/CarePlan-category",
+            ),
+            Param(
+                "status",
+                "token",
+                "R4 status (draft, active, completed, revoked) or our exact plan-status code "
+                "(CodeSystem plan-status, e.g. proposed).",
+                f"{SP}/CarePlan-status",
+            ),
+            Param(
+                "date",
+                "date",
+                "The plan's period (eq: within; ge, gt, le, lt: overlaps). Drafts have none.",
+                f"{SP}/clinical-date",
+            ),
+            Param(
+                "encounter",
+                "reference",
+                "The stay the plan is made for (Encounter/<id>).",
+                f"{SP}/CarePlan-encounter",
+            ),
+        ),
+        includes=(careplan.INCLUDE_CARE_TEAM, careplan.INCLUDE_PATIENT),
+        create=careplan.create,
+        conditional_create=True,
+        update=careplan.update,
+    ),
+    ResourceType(
+        name="CareTeam",
+        documentation=(
+            "patient-<id>-contacts: the patient's fixed contact persons, every period; "
+            "plan-<id>: the parties of a plan. Create adds fixed contact persons to the patient's "
+            "team, or (with the care-team-plan extension) confirms a plan's parties, which follow "
+            "from the stay. Searches return every match on one page."
+        ),
+        scope="CareTeam",
+        read=careteam.read,
+        search=careteam.search,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
+            Param(
+                "participant",
+                "reference",
+                "A member: Practitioner (contact or backup person), Organization or Patient.",
+                f"{SP}/CareTeam-participant",
+            ),
+        ),
+        create=careteam.create,
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="Encounter",
+        documentation="A stay at a ward (pathway); same id as its EpisodeOfCare.",
+        scope="Encounter",
+        read=encounter.read_encounter,
+        search=encounter.search_encounters,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
+        ),
+    ),
+    ResourceType(
+        name="EpisodeOfCare",
+        documentation="A stay at a ward as an episode, with its LPR3 episode of care identifier.",
+        scope="Encounter",
+        read=encounter.read_episode,
+        search=encounter.search_episodes,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
+        ),
+    ),
+    ResourceType(
+        name="Task",
+        documentation=(
+            "Reminders (gaps in a transition) in the caller's inbox: their own, their "
+            "organisation's and those escalated to them; reads are audited. Task is not a SMART "
+            "scope resource here: system clients need system/CarePlan.read. " + PAGING_DOC
+        ),
+        scope="CarePlan",
+        read=task.read,
+        search=task.search,
+        params=(
+            Param(
+                "owner",
+                "reference",
+                "The owning Organization or Practitioner (filters the inbox page).",
+                f"{SP}/Task-owner",
+            ),
+            Param(
+                "status",
+                "token",
+                "requested, accepted, on-hold, completed, cancelled.",
+                f"{SP}/Task-status",
+            ),
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/Task-patient"),
+        ),
+    ),
+    ResourceType(
+        name="AuditEvent",
+        documentation="The audit log, newest first, for auditors and administrators; reading it "
+        "is itself logged. " + PAGING_DOC,
+        scope=None,
+        search=auditevent.search,
+        params=(
+            Param("patient", "reference", "Entries about a patient.", f"{SP}/AuditEvent-patient"),
+            Param("agent", "reference", "Entries by a member of staff.", f"{SP}/AuditEvent-agent"),
+            Param("date", "date", "When (Copenhagen calendar days).", f"{SP}/AuditEvent-date"),
+            Param("outcome", "token", "0, 4 (refused) or 8.", f"{SP}/AuditEvent-outcome"),
+        ),
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="CodeSystem",
+        documentation="Our own code systems; served without authentication.",
+        scope=None,
+        read=codesystem.read,
+        versioning="no-version",
+        public=True,
+    ),
+)
+
+BY_NAME: dict[str, ResourceType] = {r.name: r for r in RESOURCES}
+# System-level operations other packages serve under /fhir (coordinator.messaging): listed in the
+# CapabilityStatement when their route is registered in the app.
+SYSTEM_OPERATIONS = {
+    "process-message": (
+        f"{OD}/MessageHeader-process-message",
+        "MedCom messages (HospitalNotification, CareCommunication, Acknowledgement) in; the "
+        "Acknowledgement out.",
+    ),
+}
+SYSTEM_INTERACTIONS = ("transaction",)
+# Transaction entries the facade can carry out (method, resource type).
+TRANSACTION_ENTRIES = frozenset({("POST", "CarePlan"), ("PUT", "CarePlan"), ("POST", "CareTeam")})

@@ -1,0 +1,259 @@
+"""Patient, Organization, Practitioner(Role), CodeSystem and the CapabilityStatement over HTTP."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from coordinator.audit.models import AuditEntry
+from coordinator.fhir.table import RESOURCES
+from pathways.audit import AuditAction, AuditOutcome
+from pathways.identifiers import CPR_SYSTEM, MUNICIPALITY_SYSTEM, SOR_SYSTEM, YDERNUMMER_SYSTEM
+from pathways.reminders import GapRule
+from tests import scenario as sc
+from tests.fhir.conftest import Login
+from tests.fhir.support import (
+    DK_ORGANISATION_SYSTEMS,
+    Fhir,
+    careplan_body,
+    cpr_token,
+    ok,
+    outcome,
+    resources,
+    systems,
+)
+
+
+def _audit(session: Session, **where: object) -> list[AuditEntry]:
+    query = sa.select(AuditEntry).order_by(AuditEntry.id)
+    for column, value in where.items():
+        query = query.where(getattr(AuditEntry, column) == value)
+    return list(session.scalars(query))
+
+
+# ---------------------------------------------------------------------------- metadata
+def test_capability_statement_lists_exactly_the_table(anonymous: Fhir) -> None:
+    statement = ok(anonymous.get("metadata"))
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    assert statement["format"] == ["json", "application/fhir+json"]
+    rest = statement["rest"][0]
+    served = {r["type"]: r for r in rest["resource"]}
+    assert list(served) == [r.name for r in RESOURCES]
+    for declared in RESOURCES:
+        entry = served[declared.name]
+        assert [i["code"] for i in entry["interaction"]] == list(declared.interactions())
+        assert [p["name"] for p in entry.get("searchParam", [])] == [
+            p.name for p in declared.params
+        ]
+    careplan = served["CarePlan"]
+    assert {i["code"] for i in careplan["interaction"]} == {
+        "read",
+        "vread",
+        "history-instance",
+        "search-type",
+        "create",
+        "update",
+    }
+    assert careplan["searchInclude"] == ["CarePlan:care-team", "CarePlan:patient"]
+    assert careplan["conditionalCreate"] is True
+    assert "410" in careplan["documentation"]
+    assert served["Patient"]["operation"][0]["name"] == "everything"
+    assert rest["interaction"] == [{"code": "transaction"}]
+    assert rest["security"]["service"][0]["coding"][0]["code"] == "OAuth"
+    token = rest["security"]["extension"][0]["extension"][0]
+    assert token == {"url": "token", "valueUri": "http://localhost/oauth/token"}
+    assert {o["name"] for o in rest.get("operation", [])} <= {"process-message"}
+
+
+def test_code_systems_are_served_without_login(anonymous: Fhir) -> None:
+    kinds = ok(anonymous.get("CodeSystem/plan-kind"))
+    assert [c["code"] for c in kinds["concept"]] == ["discharge-agreement", "coordination-plan"]
+    rules = ok(anonymous.get("CodeSystem/gap-rule"))
+    assert {c["code"] for c in rules["concept"]} == {r.value for r in GapRule}
+    outcome(anonymous.get("CodeSystem/nope"), 404, "not-found")
+
+
+# ---------------------------------------------------------------------------- Patient
+def test_patient_read_is_audited_and_carries_dk_identifiers(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    patient = ok(nurse.get(f"Patient/{world.patient.id}"))
+    assert patient["id"] == str(world.patient.id)
+    assert systems(patient) == {CPR_SYSTEM}
+    address = patient["address"][0]["extension"]
+    assert address[0]["valueCodeableConcept"]["coding"][0] == {
+        "system": MUNICIPALITY_SYSTEM,
+        "code": "0101",
+        "display": "København",
+    }
+    assert address[1]["valueReference"] == {"reference": f"Organization/{world.municipality.id}"}
+    assert patient["generalPractitioner"] == [{"reference": f"Organization/{world.gp_clinic.id}"}]
+    reads = _audit(session, actor_id=world.nurse.id, action=AuditAction.READ)
+    assert [(e.resource_type, e.patient_id, e.channel) for e in reads] == [
+        ("Patient", world.patient.id, "fhir")
+    ]
+    assert reads[0].purpose.startswith("ward_stay")
+
+
+def test_patient_read_without_relation_is_refused_and_audited(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    other = login(world.other_case_worker)
+    outcome(other.get(f"Patient/{world.patient.id}"), 403, "forbidden")
+    # an unknown id gets the same answer (no existence oracle, ADR 0004)
+    unknown = outcome(other.get("Patient/999999"), 403, "forbidden")
+    assert "care relation" in unknown["issue"][0]["diagnostics"]
+    denied = _audit(session, actor_id=world.other_case_worker.id, outcome=AuditOutcome.DENIED)
+    assert [(e.patient_id, e.channel) for e in denied] == [
+        (world.patient.id, "fhir"),
+        (999999, "fhir"),
+    ]
+
+
+def test_patient_search_by_cpr_never_logs_the_number(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    cpr = world.patient.cpr
+    assert cpr is not None
+    bundle = ok(nurse.get(f"Patient?identifier={quote(cpr_token(cpr))}"))
+    assert bundle["type"] == "searchset"
+    assert bundle["total"] == 1
+    assert [r["id"] for r in resources(bundle)] == [str(world.patient.id)]
+    assert bundle["entry"][0]["search"] == {"mode": "match"}
+    assert bundle["entry"][0]["fullUrl"] == f"http://localhost/fhir/Patient/{world.patient.id}"
+    # a CPR without a relation finds nothing, like an unknown number
+    other = login(world.other_case_worker)
+    assert "entry" not in ok(other.get(f"Patient?identifier={quote(cpr_token(cpr))}"))
+    assert ok(nurse.get(f"Patient?identifier={quote(cpr_token('0202020000'))}"))["total"] == 0
+    # POST _search keeps the number out of the URL
+    posted = nurse.post(
+        "Patient/_search",
+        f"identifier={quote(cpr_token(cpr))}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert [r["id"] for r in resources(ok(posted))] == [str(world.patient.id)]
+    searches = _audit(session, action=AuditAction.SEARCH, resource_type="Patient")
+    assert len(searches) == 4
+    assert all(cpr not in str(e.details) and cpr not in e.purpose for e in searches)
+    assert [e.outcome for e in searches] == [
+        AuditOutcome.ALLOWED,
+        AuditOutcome.DENIED,
+        AuditOutcome.ALLOWED,
+        AuditOutcome.ALLOWED,
+    ]
+
+
+def test_patient_search_errors(world: sc.Scenario, login: Login) -> None:
+    nurse = login(world.nurse)
+    outcome(nurse.get("Patient"), 400, "invalid")
+    bad = outcome(nurse.get(f"Patient?identifier={quote(CPR_SYSTEM)}|3102701234"), 400, "invalid")
+    assert "XXXX" in bad["issue"][0]["diagnostics"]  # the number is masked even in the answer
+    assert "3102701234" not in bad["issue"][0]["diagnostics"]
+    # other systems match nothing
+    assert ok(nurse.get("Patient?identifier=urn:other|0101701235"))["total"] == 0
+
+
+def test_unknown_search_parameters_lenient_or_strict(world: sc.Scenario, login: Login) -> None:
+    nurse = login(world.nurse)
+    url = f"Patient?identifier={quote(cpr_token('0101701235'))}&name=Mette&_sort=name"
+    bundle = ok(nurse.get(url))
+    self_link = bundle["link"][0]
+    assert self_link["relation"] == "self"
+    assert parse_qs(urlsplit(self_link["url"]).query) == {"identifier": [cpr_token("0101701235")]}
+    strict = outcome(nurse.get(url, Prefer="handling=strict"), 400, "not-supported")
+    assert "name, _sort" in strict["issue"][0]["diagnostics"]
+
+
+def test_everything(world: sc.Scenario, login: Login, session: Session) -> None:
+    nurse = login(world.nurse)
+    body = careplan_body(world.patient.id, world.ward.id, world.pathway.id)
+    plan = ok(nurse.post("CarePlan", body), 201)
+    bundle = ok(nurse.get(f"Patient/{world.patient.id}/$everything"))
+    found = {(r["resourceType"], r["id"]) for r in resources(bundle)}
+    assert found == {
+        ("Patient", str(world.patient.id)),
+        ("CarePlan", plan["id"]),
+        ("CareTeam", f"plan-{plan['id']}"),
+        ("Encounter", str(world.pathway.id)),
+        ("EpisodeOfCare", str(world.pathway.id)),
+    }
+    assert bundle["total"] == 5
+    audited = {
+        (e.action, e.resource_type)
+        for e in _audit(session, actor_id=world.nurse.id, patient_id=world.patient.id)
+    }
+    assert {
+        (AuditAction.READ, "Patient"),
+        (AuditAction.SEARCH, "Plan"),
+        (AuditAction.READ, "ContactAssignment"),
+        (AuditAction.SEARCH, "Pathway"),
+    } <= audited
+    outcome(login(world.other_gp).get(f"Patient/{world.patient.id}/$everything"), 403, "forbidden")
+
+
+# ---------------------------------------------------------------------------- Organization
+def test_organization_read_and_search(world: sc.Scenario, login: Login) -> None:
+    gp = login(world.gp)
+    ward = ok(gp.get(f"Organization/{world.ward.id}"))
+    assert systems(ward) == {SOR_SYSTEM}
+    assert ward["partOf"] == {"reference": f"Organization/{world.centre.id}"}
+    by_sor = ok(gp.get(f"Organization?identifier={SOR_SYSTEM}|90000000000002"))
+    assert [r["id"] for r in resources(by_sor)] == [str(world.ward.id)]
+    by_kommune = ok(gp.get(f"Organization?identifier={quote(MUNICIPALITY_SYSTEM)}|0101"))
+    assert [r["id"] for r in resources(by_kommune)] == [str(world.municipality.id)]
+    by_yder = ok(gp.get(f"Organization?identifier={YDERNUMMER_SYSTEM}|12345"))
+    assert [r["id"] for r in resources(by_yder)] == [str(world.gp_clinic.id)]
+    # commas OR; a value without a system is tried in every system it is valid in
+    either = ok(gp.get(f"Organization?identifier={SOR_SYSTEM}|90000000000003,12345"))
+    assert {r["id"] for r in resources(either)} == {
+        str(world.other_ward.id),
+        str(world.gp_clinic.id),
+    }
+    by_name = ok(gp.get("Organization?name=afsnit"))
+    assert {r["id"] for r in resources(by_name)} == {str(world.ward.id), str(world.other_ward.id)}
+    for org in resources(ok(gp.get("Organization?_count=100"))):
+        assert systems(org) & DK_ORGANISATION_SYSTEMS, org
+    outcome(gp.get(f"Organization?identifier={SOR_SYSTEM}|12"), 400, "invalid")
+    outcome(gp.get("Organization/999999"), 404, "not-found")
+    outcome(gp.get("Organization/abc"), 404, "not-found")
+
+
+def test_organization_pages_follow_next_links(world: sc.Scenario, login: Login) -> None:
+    gp = login(world.gp)
+    seen: list[str] = []
+    url = "Organization?_count=3"
+    pages = 0
+    while url:
+        bundle = ok(gp.get(url))
+        pages += 1
+        seen += [r["id"] for r in resources(bundle)]
+        nexts = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        url = nexts[0].removeprefix("http://localhost/fhir/") if nexts else ""
+    assert pages == 3  # 8 organisations: 3 + 3 + 2
+    assert seen == sorted(seen, key=int)
+    assert len(seen) == len(set(seen)) == 8
+
+
+# ---------------------------------------------------------------------------- Practitioner
+def test_practitioner_and_role(world: sc.Scenario, login: Login) -> None:
+    gp = login(world.gp)
+    person = ok(gp.get(f"Practitioner/{world.nurse.id}"))
+    assert person["name"][0]["text"] == "Nurse"
+    role = ok(gp.get(f"PractitionerRole/{world.nurse.id}"))
+    assert role["organization"] == {"reference": f"Organization/{world.ward.id}"}
+    assert role["code"][0]["coding"][0]["code"] == "discharge-nurse"
+    outcome(gp.get("Practitioner/999999"), 404, "not-found")
+    outcome(gp.get("Practitioner?name=x"), 405, "not-supported")
+
+
+def test_authentication_required(world: sc.Scenario, anonymous: Fhir) -> None:
+    response = anonymous.get(f"Patient/{world.patient.id}")
+    outcome(response, 401, "login")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    bearer = Fhir(anonymous.client, {"Authorization": "Bearer nonsense"})
+    outcome(bearer.get("Organization"), 401, "login")
