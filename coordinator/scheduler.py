@@ -195,5 +195,6 @@ def init_app(app: Flask) -> None:
     if overrides is not None:
         from pathways.reminders import parse_reminder_rules  # noqa: PLC0415
 
-        parse_reminder_rules(overrides)  # a wrong local deadline stops the start, with the field named
+        # A wrong local deadline stops the start, with the field named.
+        parse_reminder_rules(overrides)
     app.cli.add_command(scheduler_cli)

@@ -119,3 +119,9 @@ class Actor:
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind=ActorKind.SYSTEM, name=name, role=Role.SYSTEM_ADMIN)
+
+    @property
+    def user_id(self) -> int | None:
+        """The staff member's id, for "done by" columns; None for system clients and jobs (their ids are
+        not user ids: a client's act is attributed in the audit log instead)."""
+        return self.id if self.kind is ActorKind.USER else None

@@ -334,7 +334,7 @@ def review_emergency_access(
     errors.raise_if_any()
     now = clock.now()
     grant.reviewed_at = now
-    grant.reviewed_by_id = actor.id
+    grant.reviewed_by_id = actor.user_id
     grant.review_note = text
     session.flush()
     record(

@@ -25,7 +25,7 @@ from fhir_adapters import medcom
 from pathways.clock import Clock
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor, ActorKind
+from pathways.people import Actor
 from pathways.permissions import Permission
 from pathways.plans import PlanKind, SectionKey
 from pathways.stays import EventSource, PathwayFactType
@@ -104,7 +104,7 @@ def share_plan(
     sender = (
         _party(own, "organisation_id") if own and own.sor_code and own.gln else our_party(config)
     )
-    user = session.get(User, actor.id) if actor.kind is ActorKind.USER and actor.id else None
+    user = session.get(User, actor.user_id) if actor.user_id else None
     given, _, family = (user.name if user else actor.name).rpartition(" ")
     author = medcom.CareCommunicationAuthor(
         given_name=given or actor.name,
@@ -155,7 +155,7 @@ def share_plan(
                 idempotency_key=f"shared:{message_id}",
                 plan_id=plan.id,
                 organisation_id=receiver_org.id,
-                recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+                recorded_by_id=actor.user_id,
                 payload={"message_id": message_id},
             )
         )
@@ -245,7 +245,7 @@ def notify_municipality_of_discharge(
                 source=EventSource.MEDCOM,
                 idempotency_key=key,
                 organisation_id=municipality.id,
-                recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+                recorded_by_id=actor.user_id,
                 payload={
                     "message_id": message.message_id,
                     "date": pathway.planned_discharge_on.isoformat(),
@@ -259,7 +259,7 @@ def notify_municipality_of_discharge(
 def _author(
     session: Session, actor: Actor, config: Mapping[str, Any]
 ) -> medcom.CareCommunicationAuthor:
-    user = session.get(User, actor.id) if actor.kind is ActorKind.USER and actor.id else None
+    user = session.get(User, actor.user_id) if actor.user_id else None
     given, _, family = (user.name if user else actor.name).rpartition(" ")
     return medcom.CareCommunicationAuthor(
         given_name=given or actor.name,

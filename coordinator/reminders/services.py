@@ -49,9 +49,11 @@ class ReminderQuery:
 def _visible(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     if actor.kind is ActorKind.SYSTEM:
         return sa.true()
-    mine = Reminder.owner_person_id == actor.id if actor.id is not None else sa.false()
+    mine = Reminder.owner_person_id == actor.user_id if actor.user_id is not None else sa.false()
     team = Reminder.owner_organisation_id.in_(organisation_scope(session, actor))
-    escalated = Reminder.escalate_to_person_id == actor.id if actor.id is not None else sa.false()
+    escalated = (
+        Reminder.escalate_to_person_id == actor.user_id if actor.user_id is not None else sa.false()
+    )
     return sa.or_(mine, team, escalated)
 
 
@@ -93,7 +95,7 @@ def list_reminders(
         .limit(query.limit)
     )
     if query.mine_only:
-        statement = statement.where(Reminder.owner_person_id == actor.id)
+        statement = statement.where(Reminder.owner_person_id == actor.user_id)
     if query.patient_id is not None:
         statement = statement.where(Reminder.patient_id == query.patient_id)
     if query.severity is not None:
@@ -170,9 +172,9 @@ def acknowledge_reminder(
         reminder_id=reminder_id,
         expected_version=expected_version,
         change="acknowledge",
-        apply=lambda r, now: rules.acknowledge(r, now=now, by_id=actor.id),
+        apply=lambda r, now: rules.acknowledge(r, now=now, by_id=actor.user_id),
     )
-    reminder.acknowledged_by_id = actor.id
+    reminder.acknowledged_by_id = actor.user_id
     return reminder
 
 
@@ -219,7 +221,7 @@ def dismiss_reminder(
         apply=lambda r, now: rules.dismiss(r, reason=reason),
         details={"reason": reason},
     )
-    reminder.dismissed_by_id = actor.id
+    reminder.dismissed_by_id = actor.user_id
     return reminder
 
 
@@ -274,7 +276,7 @@ def record_pathway_fact(
         idempotency_key=idempotency_key,
         plan_id=plan_id,
         organisation_id=organisation_id,
-        recorded_by_id=actor.id if actor.kind is ActorKind.USER else None,
+        recorded_by_id=actor.user_id,
         payload=payload or {},
     )
     session.add(row)

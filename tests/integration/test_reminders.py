@@ -321,3 +321,25 @@ def test_local_deadlines_come_from_configuration_and_are_checked_at_start(
     )
     # Copenhagen's local deadline is 30 working days: the reminder is withdrawn (not due for weeks).
     assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+
+
+def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
+    session: Session, clock: FixedClock
+) -> None:
+    from pathways.people import Actor, ActorKind, Role
+
+    world = sc.build(session, clock)
+    evaluate_pathways(session, clock, [world.pathway.id])
+    reminder = next(iter(_reminders(session).values()))
+    reminder.owner_person_id = world.nurse.id
+    session.flush()
+    client = Actor(
+        kind=ActorKind.CLIENT,
+        name="other EHR",
+        id=world.nurse.id,  # a client id is no user id
+        organisation_id=world.other_municipality.id,
+        role=Role.CASE_WORKER,
+        scopes=frozenset({"system/Task.write"}),
+    )
+    assert client.user_id is None
+    assert inbox.list_reminders(session, client, clock, inbox.ReminderQuery()) == []
