@@ -10,11 +10,13 @@ from flask import Flask
 from coordinator import api, cli, db, fhir, i18n, logging_setup, scheduler, security, web
 from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
+from coordinator.fhir import history as fhir_history
 from coordinator.messaging import views as messaging
 from coordinator.reminders import triggers as reminder_triggers
 
 # Reminders follow every committed change, in any process that uses the models (app, scheduler, CLI, tests).
 reminder_triggers.install()
+fhir_history.install()
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

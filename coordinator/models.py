@@ -8,6 +8,7 @@ from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent,
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
+from coordinator.fhir.history import PlanResourceVersion
 from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxMessage
@@ -33,6 +34,7 @@ __all__ = [
     "Patient",
     "Plan",
     "PlanParticipant",
+    "PlanResourceVersion",
     "PlanResponse",
     "PlanVersion",
     "Reminder",

@@ -108,8 +108,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         name="CarePlan",
         documentation=(
             "Discharge agreements (§13a) and coordination plans (§13b). meta.versionId is the "
-            "plan's version (the REST API's ETag); vread serves the current version only (an "
-            "older versionId answers 410: the content history is at /api/v1/plans/{id}/versions). "
+            "plan's version (the REST API's ETag); vread and _history serve every version since "
+            "the FHIR history was kept (older ones answer 410). "
             "Create makes a draft for the stay in CarePlan.encounter (the parties follow from "
             "the stay); If-None-Exist takes CarePlan search parameters, e.g. "
             'encounter=Encounter/7&status=draft,active. Update (PUT, If-Match W/"n") changes the '

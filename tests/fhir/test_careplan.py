@@ -456,3 +456,28 @@ def test_methods_not_allowed(world: sc.Scenario, login: Login) -> None:
     assert nurse.get("CarePlan?_format=application/fhir+json").status_code == 200
     head = nurse.request("HEAD", f"CarePlan/{plan['id']}")
     assert (head.status_code, head.get_data()) == (200, b"")
+
+
+def test_every_committed_version_can_be_read_again(world: sc.Scenario, login: Login) -> None:
+    nurse = login(world.nurse)
+    _, plan = _create(nurse, world, HOUSING)
+    url = f"CarePlan/{plan['id']}"
+    changed = {**plan}
+    changed["extension"] = [
+        e
+        if not (e["url"].endswith("plan-section") and "housing" in str(e))
+        else {
+            **e,
+            "extension": [
+                x if x["url"] != "text" else {**x, "valueString": "Bostøtte i eget hjem"}
+                for x in e["extension"]
+            ],
+        }
+        for e in plan["extension"]
+    ]
+    updated = ok(nurse.put(url, changed, **{"If-Match": 'W/"2"'}))
+    assert updated["meta"]["versionId"] == "3"
+    assert ok(nurse.get(f"{url}/_history/2")) == plan
+    assert ok(nurse.get(f"{url}/_history/3")) == updated
+    history = ok(nurse.get(f"{url}/_history"))
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["3", "2"]

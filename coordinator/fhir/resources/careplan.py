@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from coordinator.fhir import history as history_store
 from coordinator.fhir import records
 from coordinator.fhir.core import (
     JSON,
@@ -95,18 +96,21 @@ def vread(ctx: Context, rid: str, vid: str) -> JSON:
     wanted = int_reference(vid)
     if wanted == plan.version:
         return plan_json(plan)
+    stored = history_store.version(ctx.session, plan.id, wanted) if wanted is not None else None
+    if stored is not None:
+        return stored
     if wanted is not None and wanted < plan.version:
         raise FhirError(
             410,
             "not-supported",
-            f"CarePlan/{plan.id} version {wanted} is no longer served: only the current version "
-            f"({plan.version}) is kept as a FHIR version; the content history is at "
-            f"/api/v1/plans/{plan.id}/versions",
+            f"CarePlan/{plan.id} version {wanted} predates the FHIR version history; the content "
+            f"history is at /api/v1/plans/{plan.id}/versions",
         )
     raise FhirError(404, "not-found", f"CarePlan/{plan.id} has no version {vid}")
 
 
 def history(ctx: Context, rid: str) -> list[JSON]:
+    """Every version of the CarePlan, newest first (the current one always, even before the history)."""
     plan = get_plan(
         ctx.session,
         ctx.actor,
@@ -114,7 +118,13 @@ def history(ctx: Context, rid: str) -> list[JSON]:
         plan_id=int_id("CarePlan", rid),
         purpose="read plan history",
     )
-    return [plan_json(plan)]
+    current = plan_json(plan)
+    older = [
+        r
+        for r in history_store.versions(ctx.session, plan.id)
+        if r.get("meta", {}).get("versionId") != current.get("meta", {}).get("versionId")
+    ]
+    return [current, *older]
 
 
 # ---------------------------------------------------------------------------- search
