@@ -52,12 +52,9 @@ class MissingContacts(MethodView):
     @blp.response(200, MissingSectorsSchema)
     def get(self, patient_id: int) -> dict[str, Any]:
         """Sectors without a current fixed contact person today."""
-        services.list_contacts(
-            get_session(), current_actor(), clock(), patient_id=patient_id
-        )  # the gate
         return {
             "sectors": services.sectors_lacking_contact(
-                get_session(), clock(), patient_id=patient_id
+                get_session(), current_actor(), clock(), patient_id=patient_id
             )
         }
 

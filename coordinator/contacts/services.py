@@ -264,9 +264,22 @@ def list_contacts(
     return rows
 
 
-def sectors_lacking_contact(session: Session, clock: Clock, *, patient_id: int) -> list[Sector]:
+def sectors_lacking_contact(
+    session: Session, actor: Actor, clock: Clock, *, patient_id: int
+) -> list[Sector]:
     """Sectors without a current, active fixed contact person today (Copenhagen calendar)."""
+    decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
     rows = _assignments(session, patient_id)
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.READ,
+        resource_type="ContactAssignment",
+        patient_id=patient_id,
+        purpose="sectors lacking a contact person",
+        details={"relation": decision.purpose},
+    )
     inactive = frozenset(
         r.person.id for r in rows if r.person is not None and not r.person.is_active
     )

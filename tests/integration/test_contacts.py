@@ -181,9 +181,9 @@ def test_handover_leaves_no_gap_and_no_overlap(
 
 
 def test_sectors_lacking_a_contact(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
-    assert contacts.sectors_lacking_contact(session, clock, patient_id=world.patient.id) == list(
-        Sector
-    )
+    assert contacts.sectors_lacking_contact(
+        session, world.nurse, clock, patient_id=world.patient.id
+    ) == list(Sector)
     _assign(session, clock, world)
     contacts.assign_contact(
         session,
@@ -203,11 +203,14 @@ def test_sectors_lacking_a_contact(session: Session, clock: FixedClock, world: s
         person_id=world.gp.id,
         valid_from=D,
     )
-    assert contacts.sectors_lacking_contact(session, clock, patient_id=world.patient.id) == []
+    assert (
+        contacts.sectors_lacking_contact(session, world.nurse, clock, patient_id=world.patient.id)
+        == []
+    )
     world.users["case_worker"].is_active = False  # the person left: a stale contact
-    assert contacts.sectors_lacking_contact(session, clock, patient_id=world.patient.id) == [
-        Sector.MUNICIPALITY
-    ]
+    assert contacts.sectors_lacking_contact(
+        session, world.nurse, clock, patient_id=world.patient.id
+    ) == [Sector.MUNICIPALITY]
     contacts.end_contact(
         session,
         world.gp,
@@ -216,7 +219,9 @@ def test_sectors_lacking_a_contact(session: Session, clock: FixedClock, world: s
         last_day=date(2026, 11, 25),
         reason="lægen er gået på pension",
     )
-    assert contacts.sectors_lacking_contact(session, clock, patient_id=world.patient.id) == [
+    assert contacts.sectors_lacking_contact(
+        session, world.nurse, clock, patient_id=world.patient.id
+    ) == [
         Sector.MUNICIPALITY,
         Sector.GENERAL_PRACTICE,
     ]
