@@ -10,10 +10,9 @@ from flask_smorest import Blueprint
 
 from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
 from coordinator.api.schemas import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
-from coordinator.audit.models import AuditEntry
-from coordinator.audit.queries import AuditFilter, audit_csv, query_audit
+from coordinator.audit.queries import AuditFilter, audit_csv, audit_record, query_audit
 from coordinator.db import get_session
-from fhir_adapters.audit_event import AuditRecord, audit_bundle
+from fhir_adapters.audit_event import audit_bundle
 from pathways.audit import AuditAction, AuditOutcome
 
 blp = Blueprint(
@@ -58,7 +57,7 @@ class AuditExport(MethodView):
         export_format = query.pop("format")
         entries = query_audit(get_session(), current_actor(), clock(), _filters(query))
         if export_format == "fhir":
-            bundle = audit_bundle([_record(e) for e in entries])
+            bundle = audit_bundle([audit_record(e) for e in entries])
             return Response(
                 bundle.model_dump_json(exclude_none=True), mimetype="application/fhir+json"
             )
@@ -67,22 +66,3 @@ class AuditExport(MethodView):
             mimetype="text/csv",
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
-
-
-def _record(entry: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        id=entry.id,
-        occurred_at=entry.occurred_at,
-        actor_kind=entry.actor_kind.value,
-        actor_id=entry.actor_id,
-        actor_name=entry.actor_name,
-        actor_organisation_id=entry.actor_organisation_id,
-        patient_id=entry.patient_id,
-        resource_type=entry.resource_type,
-        resource_id=entry.resource_id,
-        action=entry.action.value,
-        purpose=entry.purpose,
-        outcome=entry.outcome.value,
-        channel=entry.channel,
-        request_id=entry.request_id,
-    )

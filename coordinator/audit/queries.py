@@ -17,6 +17,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.audit.services import record
 from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
+from fhir_adapters.audit_event import AuditRecord
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import ErrorCollector, PermissionDenied
@@ -280,3 +281,23 @@ def citizen_log_csv(lines: Sequence[CitizenLogLine], language: str = "da") -> st
             ]
         )
     return out.getvalue()
+
+
+def audit_record(entry: AuditEntry) -> AuditRecord:
+    """An audit row as the plain record fhir_adapters turns into a FHIR AuditEvent."""
+    return AuditRecord(
+        id=entry.id,
+        occurred_at=entry.occurred_at,
+        actor_kind=entry.actor_kind.value,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        actor_organisation_id=entry.actor_organisation_id,
+        patient_id=entry.patient_id,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        action=entry.action.value,
+        purpose=entry.purpose,
+        outcome=entry.outcome.value,
+        channel=entry.channel,
+        request_id=entry.request_id,
+    )

@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
-from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import search_organisations
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
-from fhir_adapters.audit_event import AuditRecord
 from fhir_adapters.careteam import care_team_for_plan, contact_team_id, plan_team_id
 from fhir_adapters.records import (
     CareTeamRecord,
@@ -185,23 +183,4 @@ def encounter_record(pathway: Pathway) -> EncounterRecord:
         ),
         version=pathway.version,
         updated_at=pathway.updated_at,
-    )
-
-
-def audit_record(entry: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        id=entry.id,
-        occurred_at=entry.occurred_at,
-        actor_kind=entry.actor_kind.value,
-        actor_id=entry.actor_id,
-        actor_name=entry.actor_name,
-        actor_organisation_id=entry.actor_organisation_id,
-        patient_id=entry.patient_id,
-        resource_type=entry.resource_type,
-        resource_id=entry.resource_id,
-        action=entry.action.value,
-        purpose=entry.purpose,
-        outcome=entry.outcome.value,
-        channel=entry.channel,
-        request_id=entry.request_id,
     )

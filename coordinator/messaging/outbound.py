@@ -20,6 +20,7 @@ from coordinator.messaging.services import our_party
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
+from coordinator.patients.models import Patient
 from coordinator.plans.services import get_plan
 from fhir_adapters import medcom
 from pathways.clock import Clock
@@ -68,6 +69,15 @@ def plan_text(kind: PlanKind, version: int, sections: Mapping[str, Mapping[str, 
         lines.append(f"{SECTION_TITLES_DA[key]}:")
         lines += [f"  {field}: {_render(value)}" for field, value in filled.items()]
     return "\n".join(lines).strip()
+
+
+def _medcom_patient(patient: Patient) -> medcom.CareCommunicationPatient:
+    return medcom.CareCommunicationPatient(
+        family_name=patient.family_name,
+        given_name=patient.given_name,
+        cpr=patient.cpr,
+        replacement_cpr=None if patient.cpr else patient.replacement_cpr,
+    )
 
 
 def _party(org: Organisation, where: str) -> medcom.MedComOrganization:
@@ -122,12 +132,7 @@ def share_plan(
         now=now,
         sender=sender,
         receiver=receiver,
-        patient=medcom.CareCommunicationPatient(
-            family_name=patient.family_name,
-            given_name=patient.given_name,
-            cpr=patient.cpr,
-            replacement_cpr=None if patient.cpr else patient.replacement_cpr,
-        ),
+        patient=_medcom_patient(patient),
         author=author,
         category=chosen or medcom.CareCommunicationCategory.CARE_COORDINATION,
         text=plan_text(plan.kind, plan.current_version_number, plan.current_version.sections),
@@ -209,12 +214,7 @@ def notify_municipality_of_discharge(
         now=now,
         sender=sender,
         receiver=receiver,
-        patient=medcom.CareCommunicationPatient(
-            family_name=patient.family_name,
-            given_name=patient.given_name,
-            cpr=patient.cpr,
-            replacement_cpr=None if patient.cpr else patient.replacement_cpr,
-        ),
+        patient=_medcom_patient(patient),
         author=_author(session, actor, config),
         category=medcom.CareCommunicationCategory.DISCHARGE,
         text=(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from coordinator.audit.queries import AuditFilter, query_audit
-from coordinator.fhir import records
+from coordinator.audit.queries import AuditFilter, audit_record, query_audit
 from coordinator.fhir.core import Context, SearchQuery, SearchResult, bad_search
 from coordinator.fhir.search import (
     cursor_id,
@@ -81,6 +80,6 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
             ),
         )
     return SearchResult(
-        [to_json(audit_event(records.audit_record(e))) for e in entries],
+        [to_json(audit_event(audit_record(e))) for e in entries],
         next_cursor=next_cursor([e.id for e in entries], query.count),
     )
