@@ -9,7 +9,8 @@ FLASK := $(BIN)/flask --app coordinator
 STAMP := $(VENV)/.installed
 # The PostgreSQL run of `make test`. Override for another server; the tests use their own schema in it.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# `make bench` loads its data into the schema carepath_bench of this server (dropped and made again).
+# `make bench` loads its data sets into the schemas carepath_bench (REST API), carepath_bench_pathways (gap
+# scan) and carepath_bench_ingest (MedCom ingest) of this server, each dropped and made again.
 BENCH_DATABASE_URL ?= $(PG_TEST_URL)
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -54,7 +55,7 @@ test-sqlite: install ## Run the whole suite on SQLite only (no server needed)
 	$(BIN)/pytest
 
 .PHONY: bench
-bench: install ## Benchmark the REST API against a raw-SQL floor on PostgreSQL (100k patients; ARGS=--reuse)
+bench: install ## Benchmarks on PostgreSQL: REST API, gap scan (1M pathways), MedCom ingest (ARGS="--only scan --reuse")
 	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.run $(ARGS)
 
 .PHONY: lint

@@ -675,10 +675,16 @@ COLUMNS: dict[str, Sequence[str]] = {
 }
 
 
-def _copy(cursor: psycopg.Cursor[Any], table: str, rows: Iterable[tuple[Any, ...]]) -> None:
+def _copy(
+    cursor: psycopg.Cursor[Any],
+    table: str,
+    rows: Iterable[tuple[Any, ...]],
+    columns: Sequence[str] | None = None,
+) -> int:
     """Binary COPY: no text to format here nor to parse there (five times faster than text COPY).
 
     The column types come from the catalogue, so a column the migrations renamed fails loudly here.
+    ``columns``: the COPY column order (default ``COLUMNS[table]``). Answers the number of rows written.
     """
     cursor.execute(
         "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
@@ -686,13 +692,16 @@ def _copy(cursor: psycopg.Cursor[Any], table: str, rows: Iterable[tuple[Any, ...
         [table],
     )
     types = dict(cursor.fetchall())
-    columns = COLUMNS[table]
+    columns = columns or COLUMNS[table]
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY, FREEZE)"
+    written = 0
     with cursor.copy(statement) as copy:
         # varchar's binary form is text's; psycopg dumps str as text
         copy.set_types(["text" if types[c] == "varchar" else types[c] for c in columns])
         for row in rows:
             copy.write_row(row)
+            written += 1
+    return written
 
 
 def recreate_schema(url: str) -> str:
@@ -704,7 +713,9 @@ def recreate_schema(url: str) -> str:
     return schema
 
 
-def _set_aside_constraints(cursor: psycopg.Cursor[Any]) -> list[str]:
+def _set_aside_constraints(
+    cursor: psycopg.Cursor[Any], tables: Sequence[str] = TABLES
+) -> list[str]:
     """Drop the loaded tables' foreign keys, unique constraints and secondary indexes; return the DDL
     that makes them again. PostgreSQL's "Populating a Database" advice: checking a foreign key row by row
     and growing an index row by row is what makes a bulk load slow; building and validating afterwards,
@@ -718,7 +729,7 @@ def _set_aside_constraints(cursor: psycopg.Cursor[Any]) -> list[str]:
           AND c.contype IN ('f', 'u')
         ORDER BY c.contype, t.relname, c.conname
         """,
-        [list(TABLES)],
+        [list(tables)],
     )
     # foreign keys first ('f' < 'u'): they may depend on a unique one
     constraints = cursor.fetchall()
@@ -733,7 +744,7 @@ def _set_aside_constraints(cursor: psycopg.Cursor[Any]) -> list[str]:
                           AND c.conrelid = t.oid AND c.contype IN ('p', 'u', 'x'))
         ORDER BY i.relname
         """,
-        [list(TABLES)],
+        [list(tables)],
     )
     indexes = cursor.fetchall()
     for table, name, _kind, _definition in constraints:

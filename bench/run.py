@@ -1,18 +1,28 @@
-"""`make bench`: the REST API against a floor, on PostgreSQL with 100,000 patients and 200,000 plans.
+"""`make bench`: three benchmarks on PostgreSQL, each against a target from its issue, never gating.
 
-For each case the API is called through Flask's test client of a real app, logged in as a benchmark user with
-a care relation; the floor fetches the same data with raw SQL (one psycopg connection, a prepared statement)
-and turns the rows into JSON with ``json.dumps``, in the same process. API and floor calls alternate, so that
-a busy machine slows both alike. Printed: median and p95 latency, the ratio API/floor of the medians against
-the issue's target, and the SQL statements one API request runs (to expose N+1 patterns).
+1. REST API (``api``): 100,000 patients and 200,000 plans (``bench.load``, schema carepath_bench). For each
+   case the API is called through Flask's test client of a real app, logged in as a benchmark user with a
+   care relation; the floor fetches the same data with raw SQL (one psycopg connection, a prepared
+   statement) and turns the rows into JSON with ``json.dumps``, in the same process. API and floor calls
+   alternate, so that a busy machine slows both alike. Printed: median and p95 latency, the ratio API/floor
+   of the medians against the issue's target, and the SQL statements one API request runs (to expose N+1
+   patterns).
+2. Gap scan (``scan``, issue 8, ``bench.gap_scan``): the scheduler's ``scan_all`` over 1,000,000 pathways
+   (``bench.load_pathways``, schema carepath_bench_pathways), cold and warm, with its peak memory, against
+   one set-based SQL query computing the same gaps; both must find the same gaps. Target: < 10 s, <= 2x.
+3. MedCom ingest (``ingest``, issue 7, ``bench.ingest``): HospitalNotification messages per second through
+   ``process_message``, one transaction per message, new and resent. Target: >= 500 messages per second.
 
 Benchmarks never gate: the exit code is 0 whether a target is met or not. Results also go to
-``bench/results/<timestamp>.json``.
+``bench/results/<timestamp>.json`` (the REST part at the top level, ``gap_scan`` and ``ingest`` beside it).
+Everything takes about 5 minutes on a 2-core machine, most of it loading the data sets and the ingest.
 
-    python -m bench.run                 # load the data set (about 20-30 s), then measure
-    python -m bench.run --reuse         # measure on the data set the previous run loaded
+    python -m bench.run                 # load the data sets, then measure all three
+    python -m bench.run --reuse         # measure on the data sets the previous run loaded
                                         # (make bench ARGS=--reuse)
-    python -m bench.run --profile       # and print where the API time goes (cProfile, top functions)
+    python -m bench.run --only scan     # one benchmark (repeat --only for several; make bench
+                                        # ARGS="--only ingest --stays 5000")
+    python -m bench.run --profile       # and print where the time goes (cProfile, top functions)
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from flask.testing import FlaskClient
 from psycopg.rows import dict_row
 from sqlalchemy import event
 
+from bench import gap_scan, ingest, load_pathways
 from bench import load as loader
 from coordinator import create_app
 from coordinator.db import get_database
@@ -84,6 +95,7 @@ FLOOR_MUNICIPALITY_PLANS = (
     + f"ORDER BY p.id DESC LIMIT {PAGE}"
 )
 OPEN_STATUSES = [s.value for s in PlanStatus if s.is_open]
+PARTS = ("api", "scan", "ingest")
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -360,17 +372,12 @@ def print_table(cases: Sequence[Case], iterations: int) -> None:
                 print(f"  {n:3d} x {shape}")
 
 
-def write_results(
+def api_results(
     cases: Sequence[Case], data: DataSet, args: argparse.Namespace, load: dict[str, Any]
-) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    now = datetime.now(UTC)
-    path = RESULTS / f"{now:%Y%m%dT%H%M%SZ}.json"
-    document = {
-        "at": now.isoformat(),
+) -> dict[str, Any]:
+    """The REST benchmark's part of the results document (its keys at the top level, as before)."""
+    return {
         "postgresql": data.server,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
         "iterations": args.iterations,
         "warmup": args.warmup,
         "rows": data.counts,
@@ -392,32 +399,21 @@ def write_results(
             for case in cases
         ],
     }
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def write_results(document: dict[str, Any]) -> Path:
+    """``bench/results/<UTC timestamp>.json``: when, where, and each benchmark's part."""
+    RESULTS.mkdir(exist_ok=True)
+    now = datetime.now(UTC)
+    path = RESULTS / f"{now:%Y%m%dT%H%M%SZ}.json"
+    head = {"at": now.isoformat(), "python": platform.python_version()}
+    head["machine"] = platform.machine()
+    path.write_text(json.dumps(head | document, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL,
-        help="PostgreSQL server as a SQLAlchemy URL (BENCH_DATABASE_URL)",
-    )
-    parser.add_argument("--reuse", action="store_true", help="skip the loader: reuse its data")
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--patients", type=int, default=loader.DEFAULT_PATIENTS)
-    parser.add_argument("--plans", type=int, default=loader.DEFAULT_PLANS)
-    parser.add_argument(
-        "--status",
-        action="append",
-        choices=[s.value for s in PlanStatus],
-        help="the statuses the municipality list asks for (repeat; default: every open status)",
-    )
-    parser.add_argument("--seed", type=int, default=loader.DEFAULT_SEED)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of each API case")
-    args = parser.parse_args(argv)
-
+def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, Any]]:
+    """Load (unless --reuse) and measure the REST cases; answers them, the data set and the load."""
     url = loader.with_schema(args.url, SCHEMA)
     load: dict[str, Any] = {"reused": args.reuse}
     if not args.reuse:
@@ -449,16 +445,87 @@ def main(argv: Sequence[str] | None = None) -> int:
                         case.differs = difference
                 print(f"measuring {case.name}...")
                 measure(case, cursor, args.iterations, args.warmup)
-    rows = ", ".join(f"{n} {table}" for table, n in data.counts.items())
-    print(f"\nPostgreSQL {data.server}, Python {platform.python_version()}; {rows}")
-    print_table(cases, args.iterations)
-    path = write_results(cases, data, args, load)
-    print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     if args.profile:
         for case in cases:
             if not case.skipped:
                 profile(case, min(args.iterations, 100))
     get_database(app).dispose()
+    return cases, data, load
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL,
+        help="PostgreSQL server as a SQLAlchemy URL (BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this benchmark (repeat for several; default: all, in this order)",
+    )
+    parser.add_argument("--reuse", action="store_true", help="skip the loaders: reuse their data")
+    parser.add_argument("--iterations", type=int, default=200, help="api: calls per case")
+    parser.add_argument("--warmup", type=int, default=20, help="api: calls before measuring")
+    parser.add_argument("--patients", type=int, default=loader.DEFAULT_PATIENTS)
+    parser.add_argument("--plans", type=int, default=loader.DEFAULT_PLANS)
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=[s.value for s in PlanStatus],
+        help="the statuses the municipality list asks for (repeat; default: every open status)",
+    )
+    parser.add_argument("--seed", type=int, default=loader.DEFAULT_SEED)
+    parser.add_argument(
+        "--pathways",
+        type=int,
+        default=load_pathways.DEFAULT_PATHWAYS,
+        help="scan: pathways to load",
+    )
+    parser.add_argument("--batch-size", type=int, default=2000, help="scan: scan_all's batch size")
+    parser.add_argument(
+        "--stays", type=int, default=ingest.DEFAULT_STAYS, help="ingest: stays of 4 messages each"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print where the time goes (cProfile)"
+    )
+    args = parser.parse_args(argv)
+    parts = [part for part in PARTS if part in (args.only or PARTS)]
+
+    document: dict[str, Any] = {"benchmarks": parts}
+    api: tuple[list[Case], DataSet] | None = None
+    if "api" in parts:
+        cases, data, load = run_api(args)
+        api = (cases, data)
+        document |= api_results(cases, data, args, load)
+    if "scan" in parts:
+        document["gap_scan"] = gap_scan.run(
+            args.url,
+            reuse=args.reuse,
+            pathways=args.pathways,
+            batch_size=args.batch_size,
+            profile=args.profile,
+        )
+    if "ingest" in parts:
+        document["ingest"] = ingest.run(
+            args.url, reuse=args.reuse, stays=args.stays, profile=args.profile
+        )
+
+    if api is not None:
+        cases, data = api
+        rows = ", ".join(f"{n} {table}" for table, n in data.counts.items())
+        print(f"\nPostgreSQL {data.server}, Python {platform.python_version()}; {rows}")
+        print_table(cases, args.iterations)
+    if "gap_scan" in document:
+        gap_scan.report(document["gap_scan"])
+        document["gap_scan"].get("scan", {}).pop("profile", None)
+    if "ingest" in document:
+        ingest.report(document["ingest"])
+        document["ingest"].pop("profile", None)
+    path = write_results(document)
+    print(f"\nresults: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0  # benchmarks never gate
 
 

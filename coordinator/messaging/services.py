@@ -113,15 +113,24 @@ def _patient(
 
 
 def _pathway_of(session: Session, notice: medcom.HospitalNotice) -> Pathway | None:
-    for episode in notice.episode_identifiers:
-        found = session.scalar(
+    """The pathway of the first of the notice's episode identifiers that names one (one query for all)."""
+    episodes = [(e.system, e.value) for e in notice.episode_identifiers]
+    if not episodes:
+        return None
+    found = {
+        (p.episode_system, p.episode_value): p
+        for p in session.scalars(
             sa.select(Pathway).where(
-                Pathway.episode_system == episode.system, Pathway.episode_value == episode.value
+                sa.or_(
+                    *(
+                        sa.and_(Pathway.episode_system == system, Pathway.episode_value == value)
+                        for system, value in episodes
+                    )
+                )
             )
         )
-        if found is not None:
-            return found
-    return None
+    }
+    return next((found[e] for e in episodes if e in found), None)
 
 
 def _key(message_id: str) -> str:

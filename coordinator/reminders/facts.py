@@ -7,13 +7,15 @@ query per table (never one per pathway), so the scan over every open pathway str
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased
 
 from coordinator.accounts.models import User
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
@@ -30,23 +32,56 @@ from pathways.stays import LeavePeriod as LeaveFact
 from pathways.stays import PathwayEventType, PathwayFactType, PathwayStatus
 
 DIRECTORY_KEY = "reminders.directory"
+_NARROW_WARDS = 3  # up to this many wards: read only their part of the directory
 _AGREED_OR_LIVE = (PlanStatus.ACTIVE, PlanStatus.UNDER_REVISION)
 
 
 @dataclass(frozen=True, slots=True)
 class Directory:
     """The organisation facts every batch needs: municipality by kommunekode, region and chief physician
-    of each ward. Read once per session (a scan, or one request)."""
+    of each ward. Read once per session (a scan, or one request); a ward's region and chief physician are
+    worked out when asked for (a pathway names one of a dozen wards, the directory holds every
+    organisation)."""
 
     municipality_by_code: dict[str, int]
-    region_by_org: dict[int, str | None]
-    chief_by_ward: dict[int, int]
+    parent: dict[int, int | None]
+    own_region: dict[int, str | None]  # the region code an organisation itself carries
+    chiefs: dict[int, int]  # the first active chief physician of each organisation
+    wards: frozenset[int]
+
+    def region_of(self, org_id: int) -> str | None:
+        """The first region code up the organisation's lineage (itself, its parent, ...)."""
+        seen: set[int] = set()
+        current: int | None = org_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            if self.own_region.get(current):
+                return self.own_region[current]
+            current = self.parent.get(current)
+        return None
+
+    def chief_of(self, ward_id: int) -> int | None:
+        """The ward's chief physician; a ward without one of its own answers to the centre's."""
+        if ward_id not in self.wards:
+            return None
+        return self.chiefs.get(ward_id) or self.chiefs.get(self.parent.get(ward_id) or -1)
 
     @classmethod
-    def load(cls, session: Session) -> Directory:
+    def load(
+        cls,
+        session: Session,
+        *,
+        wards: Collection[int] | None = None,
+        kommunekoder: Collection[str] | None = None,
+    ) -> Directory:
+        """The whole directory, once per session; or, given a few ``wards`` and ``kommunekoder`` (one
+        pathway's evaluation, in the commit of every change), only theirs, in two small queries: a change
+        to one pathway need not read every organisation of the region."""
         cached: Directory | None = session.info.get(DIRECTORY_KEY)
         if cached is not None:
             return cached
+        if wards is not None and kommunekoder is not None and len(wards) <= _NARROW_WARDS:
+            return cls._narrow(session, wards, kommunekoder)
         orgs = session.execute(
             sa.select(
                 Organisation.id,
@@ -56,19 +91,6 @@ class Directory:
                 Organisation.region_code,
             )
         ).all()
-        parent = {o.id: o.parent_id for o in orgs}
-        region_of_org = {o.id: (o.region_code.value if o.region_code else None) for o in orgs}
-
-        def region(org_id: int) -> str | None:
-            seen: set[int] = set()
-            current: int | None = org_id
-            while current is not None and current not in seen:
-                seen.add(current)
-                if region_of_org.get(current):
-                    return region_of_org[current]
-                current = parent.get(current)
-            return None
-
         chiefs: dict[int, int] = {}
         for user_id, org_id in session.execute(
             sa.select(User.id, User.organisation_id)
@@ -76,30 +98,102 @@ class Directory:
             .order_by(User.id)
         ):
             chiefs.setdefault(org_id, user_id)
-        # A ward without a chief physician of its own answers to the centre's.
-        chief_by_ward = {
-            o.id: chiefs.get(o.id) or chiefs.get(parent.get(o.id) or -1)
-            for o in orgs
-            if o.kind is OrganisationKind.WARD
-            and (chiefs.get(o.id) or chiefs.get(parent.get(o.id) or -1))
-        }
         directory = cls(
             municipality_by_code={
                 o.kommunekode: o.id
                 for o in orgs
                 if o.kind is OrganisationKind.MUNICIPALITY and o.kommunekode
             },
-            region_by_org={o.id: region(o.id) for o in orgs},
-            chief_by_ward={k: v for k, v in chief_by_ward.items() if v is not None},
+            parent={o.id: o.parent_id for o in orgs},
+            own_region={o.id: (o.region_code.value if o.region_code else None) for o in orgs},
+            chiefs=chiefs,
+            wards=frozenset(o.id for o in orgs if o.kind is OrganisationKind.WARD),
         )
         session.info[DIRECTORY_KEY] = directory
         return directory
 
+    @classmethod
+    def _narrow(
+        cls, session: Session, wards: Collection[int], kommunekoder: Collection[str]
+    ) -> Directory:
+        """The wards' lineage (each organisation with its first active chief physician) and the
+        municipalities with these codes: the same answers as the whole directory, for these only."""
+        lineage, municipalities = _narrow_statements()
+        orgs = session.execute(lineage, {"wards": list(wards)}).all() if wards else []
+        found = (
+            session.execute(municipalities, {"codes": list(kommunekoder)}).all()
+            if kommunekoder
+            else []
+        )
+        return cls(
+            municipality_by_code={m.kommunekode: m.id for m in found if m.kommunekode},
+            parent={o.id: o.parent_id for o in orgs},
+            own_region={o.id: (o.region_code.value if o.region_code else None) for o in orgs},
+            chiefs={o.id: o.chief for o in orgs if o.chief is not None},
+            wards=frozenset(o.id for o in orgs if o.kind is OrganisationKind.WARD),
+        )
+
+
+@cache
+def _narrow_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Directory._narrow's two queries, built once: making a recursive CTE anew on every commit costs
+    more than running it."""
+    lineage = (
+        sa.select(
+            Organisation.id, Organisation.parent_id, Organisation.region_code, Organisation.kind
+        )
+        .where(Organisation.id.in_(sa.bindparam("wards", expanding=True)))
+        .cte("lineage", recursive=True)
+    )
+    above = aliased(Organisation)
+    lineage = lineage.union(
+        sa.select(above.id, above.parent_id, above.region_code, above.kind).join(
+            lineage, above.id == lineage.c.parent_id
+        )
+    )
+    chief = (
+        sa.select(User.id)
+        .where(
+            User.organisation_id == lineage.c.id,
+            User.role == Role.CHIEF_PHYSICIAN,
+            User.is_active.is_(True),
+        )
+        .order_by(User.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    municipalities = sa.select(Organisation.id, Organisation.kommunekode).where(
+        Organisation.kind == OrganisationKind.MUNICIPALITY,
+        Organisation.kommunekode.in_(sa.bindparam("codes", expanding=True)),
+    )
+    return sa.select(lineage, chief.label("chief")), municipalities
+
+
+def among(session: Session, column: Any, ids: Collection[int]) -> sa.ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL ``column = ANY(:ids)``, one array parameter.
+
+    A scan batch names thousands of ids: as an IN list each is a placeholder that SQLAlchemy renders and
+    psycopg parses in Python on every execution (a statement that long misses psycopg's parse cache), and
+    the statement text changes with the number of ids. The array form is one short statement for any batch.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        array = sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer))
+        return column == sa.any_(array)  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
+
 
 def _grouped(rows: Iterable[Any], key: str) -> dict[int, list[Any]]:
+    """Rows by their column ``key``, read by position (a look-up by name on every row costs more than the
+    grouping itself)."""
     grouped: dict[int, list[Any]] = defaultdict(list)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return grouped
+    at = first._fields.index(key)
+    grouped[first[at]].append(first)
     for row in rows:
-        grouped[getattr(row, key)].append(row)
+        grouped[row[at]].append(row)
     return grouped
 
 
@@ -132,7 +226,6 @@ def _gp_ladder(
 def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.PathwayFacts]:
     if not pathway_ids:
         return []
-    directory = Directory.load(session)
     ids = list(pathway_ids)
     stays = session.execute(
         sa.select(
@@ -150,14 +243,19 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
             Patient.gp_organisation_id,
         )
         .join(Patient, Patient.id == Pathway.patient_id)
-        .where(Pathway.id.in_(ids))
+        .where(among(session, Pathway.id, ids))
         .order_by(Pathway.id)
     ).all()
     patient_ids = {s.patient_id for s in stays}
+    directory = Directory.load(
+        session,
+        wards={s.ward_id for s in stays},
+        kommunekoder={s.kommunekode for s in stays if s.kommunekode},
+    )
     leaves = _grouped(
         session.execute(
             sa.select(LeavePeriod.pathway_id, LeavePeriod.started_at, LeavePeriod.ended_at)
-            .where(LeavePeriod.pathway_id.in_(ids))
+            .where(among(session, LeavePeriod.pathway_id, ids))
             .order_by(LeavePeriod.started_at)
         ),
         "pathway_id",
@@ -172,7 +270,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 PathwayEvent.payload,
             )
             .where(
-                PathwayEvent.pathway_id.in_(ids),
+                among(session, PathwayEvent.pathway_id, ids),
                 PathwayEvent.is_annulled.is_(False),
                 PathwayEvent.type.in_(
                     [
@@ -195,7 +293,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 PathwayFact.plan_id,
                 PathwayFact.organisation_id,
             )
-            .where(PathwayFact.pathway_id.in_(ids))
+            .where(among(session, PathwayFact.pathway_id, ids))
             .order_by(PathwayFact.occurred_at, PathwayFact.id)
         ),
         "pathway_id",
@@ -211,24 +309,41 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
             Plan.updated_at,
             Plan.review_on,
             Plan.patient_participation,
-        ).where(sa.or_(Plan.pathway_id.in_(ids), Plan.patient_id.in_(patient_ids)))
+        ).where(
+            sa.or_(
+                among(session, Plan.pathway_id, ids),
+                # of the patients' other plans only those in force matter (a readmission's notice)
+                sa.and_(
+                    among(session, Plan.patient_id, patient_ids),
+                    Plan.status.in_(_AGREED_OR_LIVE),
+                ),
+            )
+        )
     ).all()
-    plans_by_pathway = _grouped([p for p in plan_rows if p.pathway_id in set(ids)], "pathway_id")
-    live_plan_patients = {
-        (p.patient_id, p.pathway_id) for p in plan_rows if p.status in _AGREED_OR_LIVE
-    }
-    participants = _grouped(
-        session.execute(
-            sa.select(
-                PlanParticipant.plan_id,
-                PlanParticipant.role,
-                PlanParticipant.organisation_id,
-                PlanParticipant.is_required,
-                PlanParticipant.response,
-                PlanParticipant.responded_at,
-            ).where(PlanParticipant.plan_id.in_([p.id for p in plan_rows]))
-        ),
-        "plan_id",
+    wanted = set(ids)
+    own_plans = [p for p in plan_rows if p.pathway_id in wanted]
+    plans_by_pathway = _grouped(own_plans, "pathway_id")
+    # patient -> the pathways (None: none) of their plans in force
+    live_plans: dict[int, set[int | None]] = defaultdict(set)
+    for p in plan_rows:
+        if p.status in _AGREED_OR_LIVE:
+            live_plans[p.patient_id].add(p.pathway_id)
+    participants = (
+        _grouped(
+            session.execute(
+                sa.select(
+                    PlanParticipant.plan_id,
+                    PlanParticipant.role,
+                    PlanParticipant.organisation_id,
+                    PlanParticipant.is_required,
+                    PlanParticipant.response,
+                    PlanParticipant.responded_at,
+                ).where(among(session, PlanParticipant.plan_id, [p.id for p in own_plans]))
+            ),
+            "plan_id",
+        )
+        if own_plans
+        else {}
     )
     contacts = _grouped(
         session.execute(
@@ -242,7 +357,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 sa.func.coalesce(User.is_active, True).label("person_active"),
             )
             .outerjoin(User, User.id == ContactAssignment.person_id)
-            .where(ContactAssignment.patient_id.in_(patient_ids))
+            .where(among(session, ContactAssignment.patient_id, patient_ids))
         ),
         "patient_id",
     )
@@ -310,8 +425,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
             facts_here, pathway_plans, stay.gp_organisation_id, gp_accepted_at
         )
         readmitted_with_plan = stay.readmission_of_id is not None and any(
-            patient == stay.patient_id and pathway != stay.id
-            for patient, pathway in live_plan_patients
+            pathway != stay.id for pathway in live_plans.get(stay.patient_id, ())
         )
         out.append(
             rules.PathwayFacts(
@@ -321,10 +435,10 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 admitted_at=stay.admitted_at,
                 ward_id=stay.ward_id,
                 requirement=requirement,
-                chief_physician_id=directory.chief_by_ward.get(stay.ward_id),
+                chief_physician_id=directory.chief_of(stay.ward_id),
                 municipality_id=directory.municipality_by_code.get(stay.kommunekode),
                 gp_clinic_id=stay.gp_organisation_id,
-                region_code=directory.region_by_org.get(stay.ward_id),
+                region_code=directory.region_of(stay.ward_id),
                 kommunekode=stay.kommunekode,
                 planned_discharge_on=stay.planned_discharge_on,
                 discharge_date_known_at=planned[0].recorded_at if planned else None,

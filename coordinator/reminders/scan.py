@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.accounts.models import User
 from coordinator.care_pathways.models import Pathway
 from coordinator.db import Database
+from coordinator.organisations.models import Organisation
 from coordinator.reminders.delivery import notify_now
-from coordinator.reminders.facts import load_facts
+from coordinator.reminders.facts import among, load_facts
 from coordinator.reminders.models import Reminder
 from pathways import reminders as rules
-from pathways.calendar_dk import WorkingCalendar, default_calendar
+from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_calendar
 from pathways.clock import Clock
 from pathways.stays import PathwayStatus
 
@@ -32,6 +34,8 @@ OPEN_REMINDER = (
 )
 OPEN_PATHWAY = (PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE, PathwayStatus.DISCHARGED)
 URGENT = (rules.Severity.URGENT, rules.Severity.BREACH)
+# New reminders up to this many: the ORM's one INSERT beats the bulk path's two statements.
+_FEW = 8
 
 
 @dataclass(slots=True)
@@ -50,6 +54,60 @@ class ScanSummary:
 
     def as_log(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# The columns ``reconcile`` compares, named as rules.StoredReminder's fields.
+_STORED_COLUMNS = (
+    Reminder.id,
+    Reminder.pathway_id,
+    Reminder.rule,
+    Reminder.obligation_key,
+    Reminder.status,
+    Reminder.severity,
+    Reminder.due_at,
+    Reminder.owner_organisation_id,
+    Reminder.owner_person_id,
+    Reminder.plan_id,
+    Reminder.legal_basis,
+    Reminder.message,
+    Reminder.escalation_level,
+    Reminder.snoozed_until,
+    Reminder.acknowledged_at,
+    Reminder.acknowledged_by_id,
+    Reminder.resolved_at,
+    Reminder.dismissed_reason,
+)
+
+
+class MemoCalendar(WorkingCalendar):
+    """A working calendar that remembers its answers (one scan's worth): the same few hundred days are asked
+    about tens of thousands of times. The answers are the parent's; only the counting is done once."""
+
+    __slots__ = ("_added", "_between", "_working")
+
+    def __init__(self, settings: CalendarSettings | None = None) -> None:
+        super().__init__(settings)
+        self._working: dict[date, bool] = {}
+        self._between: dict[tuple[date, date], int] = {}
+        self._added: dict[tuple[date, int], date] = {}
+
+    def is_working_day(self, d: date) -> bool:
+        found = self._working.get(d)
+        if found is None:
+            found = self._working[d] = super().is_working_day(d)
+        return found
+
+    def working_days_between(self, start: date, end: date) -> int:
+        found = self._between.get((start, end))
+        if found is None:
+            found = self._between[(start, end)] = super().working_days_between(start, end)
+        return found
+
+    def add_working_days(self, start: date, n: int) -> date:
+        found = self._added.get((start, n))
+        if found is None:
+            found = self._added[(start, n)] = super().add_working_days(start, n)
+        return found
 
 
 def stored(row: Reminder) -> rules.StoredReminder:
@@ -75,17 +133,25 @@ def stored(row: Reminder) -> rules.StoredReminder:
     )
 
 
+def _gap_values(gap: rules.Gap) -> dict[str, Any]:
+    """The columns a reminder takes from its gap (on creation, and on every change of the gap)."""
+    return {
+        "severity": gap.severity,
+        "due_at": gap.due_at,
+        "owner_organisation_id": gap.owner.organisation_id,
+        "owner_person_id": gap.owner.person_id,
+        "escalate_to_organisation_id": gap.escalate_to.organisation_id if gap.escalate_to else None,
+        "escalate_to_person_id": gap.escalate_to.person_id if gap.escalate_to else None,
+        "plan_id": gap.plan_id,
+        "legal_basis": gap.basis,
+        "message": gap.message,
+        "params": dict(gap.params),
+    }
+
+
 def _apply_gap(row: Reminder, gap: rules.Gap, now: datetime) -> None:
-    row.severity = gap.severity
-    row.due_at = gap.due_at
-    row.owner_organisation_id = gap.owner.organisation_id
-    row.owner_person_id = gap.owner.person_id
-    row.escalate_to_organisation_id = gap.escalate_to.organisation_id if gap.escalate_to else None
-    row.escalate_to_person_id = gap.escalate_to.person_id if gap.escalate_to else None
-    row.plan_id = gap.plan_id
-    row.legal_basis = gap.basis
-    row.message = gap.message
-    row.params = dict(gap.params)
+    for column, value in _gap_values(gap).items():
+        setattr(row, column, value)
     row.updated_at = now
 
 
@@ -117,30 +183,38 @@ def evaluate_pathways(
     calendar = calendar or default_calendar()
     overrides = (config or {}).get("REMINDER_RULES_OVERRIDES")
     gaps: list[rules.Gap] = []
+    patients: set[int] = set()
     for facts in load_facts(session, pathway_ids):
+        patients.add(facts.patient_id)
         thresholds = rules.thresholds_for(facts.region_code, facts.kommunekode, overrides)
         gaps += rules.evaluate(facts, now, calendar=calendar, thresholds=thresholds)
     summary.gaps = len(gaps)
-    rows = {
-        row.id: row
-        for row in session.scalars(sa.select(Reminder).where(Reminder.pathway_id.in_(pathway_ids)))
-    }
-    plan = rules.reconcile([stored(r) for r in rows.values()], gaps, now)
-    to_notify: list[Reminder] = []
-    for gap in plan.create:
-        row = Reminder(
-            rule=gap.rule.value,
-            pathway_id=gap.pathway_id,
-            patient_id=gap.patient_id,
-            obligation_key=gap.obligation_key,
-            status=rules.ReminderStatus.OPEN,
-            created_at=now,
+    # What reconcile needs, as plain rows; ORM objects only for the reminders that change (usually few).
+    # reminders has no index on pathway_id: they are read through their patient's (indexed; a reminder's
+    # patient is its pathway's, copied when it is made, and a pathway never changes patient), and those of
+    # the patients' other pathways dropped here. By pathway_id each batch would read the whole table.
+    wanted = set(pathway_ids)
+    existing = [
+        rules.StoredReminder(**row._mapping)
+        for row in session.execute(
+            sa.select(*_STORED_COLUMNS).where(among(session, Reminder.patient_id, patients))
         )
-        _apply_gap(row, gap, now)
-        session.add(row)
-        summary.created += 1
-        if gap.severity in URGENT:
-            to_notify.append(row)
+        if row.pathway_id in wanted
+    ]
+    plan = rules.reconcile(existing, gaps, now)
+    changing = [i for i, _ in plan.update] + [i for i, _ in plan.reopen] + plan.resolve
+    rows = (
+        {
+            row.id: row
+            for row in session.scalars(
+                sa.select(Reminder).where(among(session, Reminder.id, changing))
+            )
+        }
+        if changing
+        else {}
+    )
+    to_notify = _create(session, plan.create, now)
+    summary.created += len(plan.create)
     for reminder_id, gap in plan.update:
         row = rows[reminder_id]
         rising = gap.severity.rank > row.severity.rank
@@ -160,9 +234,72 @@ def evaluate_pathways(
         sync_state(row, rules.resolve(stored(row), now=now), now)
         summary.resolved += 1
     session.flush()
+    # notify_now looks up each owner: the person, else (no usable person) the organisation. Read them
+    # all up front, one query each, instead of one query per mail; the list holds them, because the
+    # session's identity map only keeps what is referenced.
+    held: list[Any] = []
+    people = {r.owner_person_id for r in to_notify if r.owner_person_id is not None}
+    if people:
+        held += session.scalars(sa.select(User).where(among(session, User.id, people)))
+    usable = {user.id for user in held if user.is_active and user.email}
+    orgs = {r.owner_organisation_id for r in to_notify if r.owner_person_id not in usable}
+    if orgs:
+        held += session.scalars(
+            sa.select(Organisation).where(among(session, Organisation.id, orgs))
+        )
     for row in to_notify:
         summary.notified += notify_now(session, row, now, config or {})
+    held.clear()
     return summary
+
+
+def _create(session: Session, gaps: Sequence[rules.Gap], now: datetime) -> list[Reminder]:
+    """Make the reminders of these new gaps; answers those that are urgent (their mail goes at once).
+
+    Many on PostgreSQL (a scan batch): ids drawn from the sequence in one statement, rows inserted with one
+    executemany (psycopg pipelines it), and the urgent ones answered as transient Reminder objects with the
+    same values; the ORM's unit of work would instead send a multi-row INSERT ... RETURNING whose thousands
+    of placeholders psycopg parses in Python. A few (one pathway's change), or another database: the ORM,
+    one statement."""
+    if not gaps:
+        return []
+    if len(gaps) <= _FEW or session.get_bind().dialect.name != "postgresql":
+        created = [Reminder(**_new_values(gap, now)) for gap in gaps]
+        session.add_all(created)
+        return [row for row in created if row.severity in URGENT]
+    ids = session.scalars(
+        sa.text(
+            "SELECT nextval(pg_get_serial_sequence('reminders', 'id')) FROM generate_series(1, :n)"
+        ),
+        {"n": len(gaps)},
+    ).all()
+    values = [
+        {"id": i, "version": 1, **_new_values(gap, now)} for i, gap in zip(ids, gaps, strict=True)
+    ]
+    session.execute(sa.insert(Reminder.__table__), values)
+    return [Reminder(**v) for v in values if v["severity"] in URGENT]
+
+
+def _new_values(gap: rules.Gap, now: datetime) -> dict[str, Any]:
+    """Every column of a new, open reminder for ``gap`` but its id and its version (the ORM's optimistic
+    lock counter, 1 for a new row)."""
+    return {
+        "rule": gap.rule.value,
+        "pathway_id": gap.pathway_id,
+        "patient_id": gap.patient_id,
+        "obligation_key": gap.obligation_key,
+        "status": rules.ReminderStatus.OPEN,
+        "escalation_level": 0,
+        "snoozed_until": None,
+        "acknowledged_at": None,
+        "acknowledged_by_id": None,
+        "resolved_at": None,
+        "dismissed_reason": "",
+        "dismissed_by_id": None,
+        "created_at": now,
+        "updated_at": now,
+        **_gap_values(gap),
+    }
 
 
 def _batch(session: Session, after_id: int, size: int) -> list[int]:
@@ -186,7 +323,7 @@ def scan_all(
     """The scheduler's full scan. Each batch commits on its own: a crash loses at most one batch of work,
     and the next scan (idempotent by the reminders' unique key) redoes it."""
     summary = ScanSummary()
-    calendar = default_calendar()
+    calendar = MemoCalendar(default_calendar().settings)
     after = 0
     while True:
         with database.transaction() as session:
