@@ -206,8 +206,14 @@ def _shape(statement: str) -> str:
 def same_data(case: Case, cursor: psycopg.Cursor[dict[str, Any]]) -> str:
     """An empty string when the API and the floor answer the first input with the same plans, in the
     same order; otherwise what differs. A floor that fetches something else would measure nothing."""
-    body = case.client.get(case.paths[0]).get_json()
-    api_ids = [plan["id"] for plan in (body if isinstance(body, list) else [body])]
+    body = case.client.get(case.paths[0]).get_json(force=True)
+    if isinstance(body, dict) and body.get("resourceType") == "Bundle":  # a FHIR search
+        body = [
+            e["resource"]
+            for e in body.get("entry", [])
+            if e.get("search", {}).get("mode", "match") == "match"
+        ]
+    api_ids = [int(plan["id"]) for plan in (body if isinstance(body, list) else [body])]
     cursor.execute(case.floor_sql, case.floor_params[0])
     floor_ids = [row["id"] for row in cursor.fetchall()]
     if api_ids == floor_ids:
@@ -328,6 +334,26 @@ def build_cases(
             FLOOR_MUNICIPALITY_PLANS,
             # The loader makes no municipal units: the case worker's municipality is all she acts for.
             [(data.kommunekode, statuses, [municipality])],
+        ),
+    ]
+    # Issue 7: the FHIR facade on the same plans, against the same floors (a CarePlan is the same row
+    # data as the REST representation, rendered as an R4 resource).
+    cases += [
+        Case(
+            "FHIR GET /fhir/CarePlan/{id}",
+            2.0,
+            nurse_client,
+            [f"/fhir/CarePlan/{i}" for i in plan_ids],
+            FLOOR_PLAN,
+            [(i,) for i in plan_ids],
+        ),
+        Case(
+            "FHIR GET /fhir/CarePlan?patient={id}",
+            3.0,
+            nurse_client,
+            [f"/fhir/CarePlan?patient=Patient/{i}" for i in patient_ids],
+            FLOOR_PATIENT_PLANS,
+            [(i,) for i in patient_ids],
         ),
     ]
     probe = cases[2].client.get(cases[2].paths[0])
