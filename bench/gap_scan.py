@@ -329,7 +329,7 @@ pa AS (
 ),
 ev AS (
     SELECT e.pathway_id,
-           min(e.recorded_at) FILTER (WHERE e.type = 'discharge_planned') AS known_at,
+           max(e.recorded_at) FILTER (WHERE e.type = 'discharge_planned') AS known_at,
            bool_or(e.type = 'follow_up_held') AS held,
            (array_agg(CASE WHEN jsonb_typeof(e.payload -> 'appointment_at') = 'string'
                            THEN (e.payload ->> 'appointment_at')::timestamptz
@@ -343,7 +343,7 @@ ev AS (
 ),
 fa AS (
     SELECT f.pathway_id,
-           min(f.occurred_at) FILTER (WHERE f.type = 'municipality_notified') AS notified,
+           max(f.occurred_at) FILTER (WHERE f.type = 'municipality_notified') AS notified,
            max(f.occurred_at) FILTER (WHERE f.type = 'network_meeting_requested') AS requested,
            max(f.occurred_at) FILTER (WHERE f.type = 'network_meeting_held') AS meeting_held,
            max(CASE f.type WHEN 'plan_shared' THEN 1 WHEN 'plan_delivered' THEN 2

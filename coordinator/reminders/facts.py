@@ -414,9 +414,6 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         held = [e for e in stay_events if e.type is PathwayEventType.FOLLOW_UP_HELD]
         facts_here = coordination.get(stay.id, [])
 
-        def first(kind: PathwayFactType, rows: list[Any] = facts_here) -> datetime | None:
-            return next((f.occurred_at for f in rows if f.type is kind), None)
-
         def last(kind: PathwayFactType, rows: list[Any] = facts_here) -> datetime | None:
             found = [f.occurred_at for f in rows if f.type is kind]
             return found[-1] if found else None
@@ -441,7 +438,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 region_code=directory.region_of(stay.ward_id),
                 kommunekode=stay.kommunekode,
                 planned_discharge_on=stay.planned_discharge_on,
-                discharge_date_known_at=planned[0].recorded_at if planned else None,
+                discharge_date_known_at=planned[-1].recorded_at if planned else None,
                 discharged_at=stay.discharged_at
                 if stay.status is not PathwayStatus.ADMITTED
                 else None,
@@ -461,7 +458,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                     )
                     for c in contacts.get(stay.patient_id, [])
                 ),
-                municipality_notified_at=first(PathwayFactType.MUNICIPALITY_NOTIFIED),
+                municipality_notified_at=last(PathwayFactType.MUNICIPALITY_NOTIFIED),
                 gp_delivery=gp_step,
                 gp_delivery_at=gp_at,
                 follow_up_booked_for=_appointment(booked[-1]) if booked else None,

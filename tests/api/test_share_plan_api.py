@@ -145,3 +145,53 @@ def test_the_municipality_is_told_the_discharge_date_once(
     session.refresh(closed)
     assert closed.status.value == "resolved"
     assert login(world.other_nurse).post(url).status_code == 403
+
+
+def test_a_new_discharge_date_must_be_told_again(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    from coordinator.care_pathways.services import record_pathway_event
+    from coordinator.reminders.scan import evaluate_pathways
+    from pathways.stays import PathwayEventType
+
+    world.municipality.sor_code, world.municipality.gln = "990300000016001", "5790000000036"
+    url = f"/api/v1/pathways/{world.pathway.id}/notify-municipality"
+
+    def plan_discharge(days: int, key: str) -> None:
+        record_pathway_event(
+            session,
+            world.nurse,
+            clock,
+            pathway_id=world.pathway.id,
+            event_type=PathwayEventType.DISCHARGE_PLANNED,
+            occurred_at=clock.now(),
+            planned_discharge_on=(clock.now() + timedelta(days=days)).date(),
+            idempotency_key=key,
+        )
+        evaluate_pathways(session, clock, [world.pathway.id])
+
+    def status() -> str:
+        row = session.scalars(
+            sa.select(Reminder).where(Reminder.rule == "municipality_not_notified")
+        ).one()
+        session.refresh(row)
+        return row.status.value
+
+    plan_discharge(7, "planned-1")
+    assert login(world.nurse).post(url).status_code == 202
+    evaluate_pathways(session, clock, [world.pathway.id])
+    assert status() == "resolved"
+    clock.advance(timedelta(hours=2))
+    plan_discharge(10, "planned-2")  # the date moved: the municipality must hear the new one
+    assert status() == "open"
+    assert login(world.nurse).post(url).status_code == 202
+    evaluate_pathways(session, clock, [world.pathway.id])
+    assert status() == "resolved"
+    assert (
+        session.scalar(
+            sa.select(sa.func.count(OutboxMessage.id)).where(
+                OutboxMessage.channel == OutboxChannel.FHIR_MESSAGE
+            )
+        )
+        == 2
+    )
