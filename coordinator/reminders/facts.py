@@ -309,7 +309,8 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
             Plan.updated_at,
             Plan.review_on,
             Plan.patient_participation,
-        ).where(
+        )
+        .where(
             sa.or_(
                 among(session, Plan.pathway_id, ids),
                 # of the patients' other plans only those in force matter (a readmission's notice)
@@ -319,6 +320,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 ),
             )
         )
+        .order_by(Plan.id)  # the oldest open plan decides the patient's participation, always
     ).all()
     wanted = set(ids)
     own_plans = [p for p in plan_rows if p.pathway_id in wanted]
