@@ -59,6 +59,45 @@ def enqueue(
     return message
 
 
+def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> int:
+    """Queue many messages at once (the gap scan's urgent mails): one query for the keys already queued,
+    one batched insert for the rest. Each dict holds ``enqueue``'s keyword arguments but ``now``.
+    Returns how many were new."""
+    if not messages:
+        return 0
+    keys = [m["idempotency_key"] for m in messages]
+    queued = set(
+        session.scalars(
+            sa.select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(keys))
+        )
+    )
+    fresh: dict[str, OutboxMessage] = {}
+    for m in messages:
+        key = m["idempotency_key"]
+        if key in queued or key in fresh:
+            continue
+        fresh[key] = OutboxMessage(
+            channel=m["channel"],
+            idempotency_key=key,
+            message_id=m.get("message_id") or str(uuid.uuid4()),
+            recipient=m["recipient"],
+            subject=m.get("subject", ""),
+            body=m.get("body", ""),
+            payload=m.get("payload") or {},
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claimed_by="",
+            last_error="",
+            reminder_id=m.get("reminder_id"),
+            patient_id=m.get("patient_id"),
+            created_at=now,
+        )
+    session.add_all(fresh.values())
+    session.flush()
+    return len(fresh)
+
+
 def record_delivery(session: Session, *, message_id: str, at: datetime) -> OutboxMessage | None:
     """A MedCom Acknowledgement (code ok) for one of our messages: delivered, which is not read."""
     message = session.scalar(sa.select(OutboxMessage).where(OutboxMessage.message_id == message_id))

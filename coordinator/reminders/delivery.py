@@ -7,7 +7,7 @@ never a CPR number, a name or clinical detail (§13c: only what is needed, and m
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from coordinator.accounts.models import User
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
-from coordinator.outbox.services import enqueue
+from coordinator.outbox.services import enqueue, enqueue_many
 from coordinator.reminders.models import Reminder
 from pathways import reminders as rules
 from pathways.calendar_dk import default_calendar
@@ -75,24 +75,27 @@ def _reminder_mail(
 
 
 def notify_now(
-    session: Session, reminder: Reminder, now: datetime, config: Mapping[str, Any]
+    session: Session, reminders: Sequence[Reminder], now: datetime, config: Mapping[str, Any]
 ) -> int:
-    """Queue the immediate mail for an urgent reminder, once per reminder and severity."""
-    address = recipient_for(session, reminder.owner_person_id, reminder.owner_organisation_id)
-    if address is None:
-        return 0
-    subject, body = _reminder_mail(reminder, config, escalated=False)
-    enqueue(
-        session,
-        channel=OutboxChannel.EMAIL,
-        idempotency_key=f"reminder:{reminder.id}:{reminder.severity.value}",
-        recipient=address,
-        subject=subject,
-        body=body,
-        now=now,
-        reminder_id=reminder.id,
-    )
-    return 1
+    """Queue the immediate mail of each urgent reminder, once per reminder and severity (in one batch).
+    Returns how many mails were queued now (not those queued before)."""
+    messages = []
+    for reminder in reminders:
+        address = recipient_for(session, reminder.owner_person_id, reminder.owner_organisation_id)
+        if address is None:
+            continue
+        subject, body = _reminder_mail(reminder, config, escalated=False)
+        messages.append(
+            {
+                "channel": OutboxChannel.EMAIL,
+                "idempotency_key": f"reminder:{reminder.id}:{reminder.severity.value}",
+                "recipient": address,
+                "subject": subject,
+                "body": body,
+                "reminder_id": reminder.id,
+            }
+        )
+    return enqueue_many(session, messages, now=now)
 
 
 def queue_digests(session: Session, clock: Clock, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -247,8 +247,7 @@ def evaluate_pathways(
         held += session.scalars(
             sa.select(Organisation).where(among(session, Organisation.id, orgs))
         )
-    for row in to_notify:
-        summary.notified += notify_now(session, row, now, config or {})
+    summary.notified += notify_now(session, to_notify, now, config or {})
     held.clear()
     return summary
 
