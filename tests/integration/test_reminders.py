@@ -40,6 +40,20 @@ def _assess(session: Session, world: sc.Scenario, clock: FixedClock) -> None:
     )
 
 
+def _discharge(
+    session: Session, world: sc.Scenario, clock: FixedClock, key: str, ago: timedelta
+) -> None:
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - ago,
+        idempotency_key=key,
+    )
+
+
 def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
     session: Session, clock: FixedClock
 ) -> None:
@@ -76,15 +90,7 @@ def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
 ) -> None:
     world = sc.build(session, clock)
     _assess(session, world, clock)
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(hours=1),
-        idempotency_key="discharge-1",
-    )
+    _discharge(session, world, clock, "discharge-1", timedelta(hours=1))
     evaluate_pathways(session, clock, [world.pathway.id])
     found = _reminders(session)
     breach = found["discharged_without_plan|plan_before_discharge"]
@@ -111,15 +117,7 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
 ) -> None:
     world = sc.build(session, clock)
     _assess(session, world, clock)
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(hours=1),
-        idempotency_key="discharge-2",
-    )
+    _discharge(session, world, clock, "discharge-2", timedelta(hours=1))
     session.commit()  # the trigger evaluates before the commit
     assert _reminders(session)["contact_person_missing|sector:municipality"].status is (
         ReminderStatus.OPEN
@@ -255,15 +253,7 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
 
     world = sc.build(session, clock)
     _assess(session, world, clock)
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(hours=1),
-        idempotency_key="discharge-3",
-    )
+    _discharge(session, world, clock, "discharge-3", timedelta(hours=1))
     session.commit()
     breach = _reminders(session)["discharged_without_plan|plan_before_discharge"]
     assert breach.status is ReminderStatus.OPEN
@@ -280,15 +270,7 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     session.refresh(breach)
     assert breach.status is ReminderStatus.RESOLVED
     # Discharged again (revised time): the same reminder reopens, no second row, no second mail.
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(minutes=30),
-        idempotency_key="discharge-4",
-    )
+    _discharge(session, world, clock, "discharge-4", timedelta(minutes=30))
     session.commit()
     session.refresh(breach)
     assert breach.status is ReminderStatus.OPEN
