@@ -27,7 +27,8 @@ from coordinator.audit.services import AuditContext, audit_context
 from coordinator.db import Database, get_database
 from coordinator.outbox.sender import send_due
 from coordinator.outbox.transports import transports_from_config
-from pathways.clock import COPENHAGEN, Clock, SystemClock
+from coordinator.security import get_clock
+from pathways.clock import COPENHAGEN
 
 log = structlog.get_logger("carepath.scheduler")
 scheduler_cli = AppGroup("scheduler", help="The background process: gap scan, outbox, digests.")
@@ -51,11 +52,6 @@ def job_lock(database: Database, name: str) -> Iterator[bool]:
                 connection.commit()
 
 
-def _clock(app: Flask) -> Clock:
-    found: Clock = app.extensions.get("carepath.clock") or SystemClock()
-    return found
-
-
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -63,7 +59,7 @@ def _worker_name() -> str:
 def send_outbox(app: Flask) -> dict[str, Any]:
     summary = send_due(
         get_database(app),
-        _clock(app),
+        get_clock(),
         transports_from_config(app.config),
         worker=_worker_name(),
     )
@@ -77,7 +73,7 @@ def scan_gaps(app: Flask) -> dict[str, Any]:
     with job_lock(database, "scan_gaps") as granted:
         if not granted:
             return {"skipped": "another scheduler holds the lock"}
-        return scan_all(database, _clock(app), app.config).as_log()
+        return scan_all(database, get_clock(), app.config).as_log()
 
 
 def escalate(app: Flask) -> dict[str, Any]:
@@ -88,7 +84,7 @@ def escalate(app: Flask) -> dict[str, Any]:
         if not granted:
             return {"skipped": "another scheduler holds the lock"}
         with database.transaction() as session:
-            return escalate_due(session, _clock(app), app.config)
+            return escalate_due(session, get_clock(), app.config)
 
 
 def send_digests(app: Flask) -> dict[str, Any]:
@@ -99,7 +95,7 @@ def send_digests(app: Flask) -> dict[str, Any]:
         if not granted:
             return {"skipped": "another scheduler holds the lock"}
         with database.transaction() as session:
-            return queue_digests(session, _clock(app), app.config)
+            return queue_digests(session, get_clock(), app.config)
 
 
 JOBS: dict[str, Callable[[Flask], dict[str, Any]]] = {

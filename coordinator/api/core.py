@@ -18,7 +18,8 @@ from werkzeug.exceptions import (
 from werkzeug.routing import IntegerConverter
 
 from coordinator.db import get_session
-from pathways.clock import Clock, SystemClock
+from coordinator.security import get_clock
+from pathways.clock import Clock
 from pathways.errors import StaleVersion
 from pathways.people import Actor
 
@@ -99,8 +100,7 @@ class CarepathApi(Api):  # type: ignore[misc]
 
 
 def clock() -> Clock:
-    found: Clock = current_app.extensions.get("carepath.clock") or SystemClock()
-    return found
+    return get_clock()
 
 
 def current_actor() -> Actor:
@@ -195,15 +195,32 @@ def with_etag(
     return body, status, {"ETag": etag(version), **(headers or {})}
 
 
+def etag_version(raw: str) -> int | None:
+    """The version an ETag names (``"3"`` or ``W/"3"``), or None when it names none. REST and FHIR both
+    read If-Match with it."""
+    tag = raw.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isascii() and tag.isdigit() else None
+
+
+def optional_version(what: str = "resource") -> int | None:
+    """If-Match where it may be left out: None without it; 412 when it names no version."""
+    raw = request.headers.get("If-Match")
+    if not raw:
+        return None
+    version = etag_version(raw)
+    if version is None:
+        raise StaleVersion(what, 0, 0)
+    return version
+
+
 def required_version(current: int | None = None) -> int:
     """The version the client edits, from If-Match (428 when missing, 412 when it is not the current one)."""
     raw = request.headers.get("If-Match")
     if not raw:
         raise PreconditionRequired("send If-Match with the ETag of the version you edit")
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    version = etag_version(raw)
+    if version is None:
         raise StaleVersion("resource", 0, current or 0)
-    version = int(tag)
     if current is not None and version != current:
         raise StaleVersion("resource", version, current)
     return version

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,6 +12,7 @@ from coordinator.api.core import (
     clock,
     current_actor,
     keyset_page,
+    optional_version,
     unit_of_work,
     with_etag,
 )
@@ -20,7 +20,6 @@ from coordinator.api.schemas import DismissSchema, ReminderQuerySchema, Reminder
 from coordinator.db import get_session
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
-from pathways.errors import StaleVersion
 
 blp = Blueprint(
     "reminders",
@@ -29,17 +28,6 @@ blp = Blueprint(
     description="Gaps in transitions that somebody must close, with their legal basis.",
 )
 ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
-
-
-def _if_match() -> int | None:
-    """If-Match is optional on reminder actions; when sent, it must name the current version."""
-    raw = request.headers.get("If-Match")
-    if not raw:
-        return None
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise StaleVersion("reminder", 0, 0)
-    return int(tag)
 
 
 @blp.route("")
@@ -91,7 +79,7 @@ class Acknowledge(MethodView):
                 current_actor(),
                 clock(),
                 reminder_id=reminder_id,
-                expected_version=_if_match(),
+                expected_version=optional_version("reminder"),
             )
         )
 
@@ -110,7 +98,7 @@ class Snooze(MethodView):
                 clock(),
                 reminder_id=reminder_id,
                 until=data["until"],
-                expected_version=_if_match(),
+                expected_version=optional_version("reminder"),
             )
         )
 
@@ -129,6 +117,6 @@ class Dismiss(MethodView):
                 clock(),
                 reminder_id=reminder_id,
                 reason=data["reason"],
-                expected_version=_if_match(),
+                expected_version=optional_version("reminder"),
             )
         )

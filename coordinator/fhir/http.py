@@ -11,6 +11,7 @@ from flask import Response, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import http_date
 
+from coordinator.api.core import etag_version
 from coordinator.fhir.core import CONTENT_TYPE, JSON, Context, FhirError, ResourceType, SearchQuery
 from coordinator.fhir.table import COUNT, CURSOR, FORMAT, INCLUDE
 
@@ -100,10 +101,10 @@ def expected_version() -> int:
 
 
 def parse_etag(raw: str) -> int:
-    tag = raw.strip().removeprefix("W/").strip('"')
-    if not (tag.isascii() and tag.isdigit()):
+    version = etag_version(raw)
+    if version is None:
         raise FhirError(412, "conflict", f'If-Match {raw!r} names no version (use W/"<n>")')
-    return int(tag)
+    return version
 
 
 # ---------------------------------------------------------------------------- search parameters

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
 from coordinator.plans.models import Plan, PlanParticipant
+from coordinator.security import get_clock
 from pathways.clock import Clock, SystemClock
 
 log = structlog.get_logger("carepath.reminders")
@@ -47,11 +48,9 @@ def _note(session: Session, _context: Any) -> None:
                 patients.add(obj.patient_id)
 
 
-def _clock(session: Session) -> Clock:
-    found = session.info.get("clock")
-    if found is None and has_app_context():
-        found = current_app.extensions.get("carepath.clock")
-    return found or SystemClock()  # type: ignore[no-any-return]
+def _clock() -> Clock:
+    """The app's clock inside an app context (a request, a job, a CLI command), else the wall clock."""
+    return get_clock() if has_app_context() else SystemClock()
 
 
 def _evaluate(session: Session) -> None:
@@ -69,7 +68,7 @@ def _evaluate(session: Session) -> None:
     config = current_app.config if has_app_context() else {}
     try:
         with session.begin_nested():
-            evaluate_pathways(session, _clock(session), sorted(pathways), config=config)
+            evaluate_pathways(session, _clock(), sorted(pathways), config=config)
     except Exception:  # a fault in gap detection must never block a clinical change
         log.exception("reminders.evaluation_failed", pathways=sorted(pathways))
     session.info.pop(PENDING_KEY, None)
