@@ -39,24 +39,42 @@ def enqueue(
     )
     if existing is not None:
         return existing
-    message = OutboxMessage(
+    message = _new_message(
+        now,
         channel=channel,
         idempotency_key=idempotency_key,
-        message_id=message_id or str(uuid.uuid4()),
+        message_id=message_id,
         recipient=recipient,
         subject=subject,
         body=body,
-        payload=payload or {},
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
+        payload=payload,
         reminder_id=reminder_id,
         patient_id=patient_id,
-        created_at=now,
     )
     session.add(message)
     session.flush()
     return message
+
+
+def _new_message(now: datetime, **fields: Any) -> OutboxMessage:
+    """A pending message, due at once; ``fields`` are ``enqueue``'s keyword arguments."""
+    return OutboxMessage(
+        channel=fields["channel"],
+        idempotency_key=fields["idempotency_key"],
+        message_id=fields.get("message_id") or str(uuid.uuid4()),
+        recipient=fields["recipient"],
+        subject=fields.get("subject", ""),
+        body=fields.get("body", ""),
+        payload=fields.get("payload") or {},
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        claimed_by="",
+        last_error="",
+        reminder_id=fields.get("reminder_id"),
+        patient_id=fields.get("patient_id"),
+        created_at=now,
+    )
 
 
 def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datetime) -> int:
@@ -76,23 +94,7 @@ def enqueue_many(session: Session, messages: list[dict[str, Any]], *, now: datet
         key = m["idempotency_key"]
         if key in queued or key in fresh:
             continue
-        fresh[key] = OutboxMessage(
-            channel=m["channel"],
-            idempotency_key=key,
-            message_id=m.get("message_id") or str(uuid.uuid4()),
-            recipient=m["recipient"],
-            subject=m.get("subject", ""),
-            body=m.get("body", ""),
-            payload=m.get("payload") or {},
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            claimed_by="",
-            last_error="",
-            reminder_id=m.get("reminder_id"),
-            patient_id=m.get("patient_id"),
-            created_at=now,
-        )
+        fresh[key] = _new_message(now, **m)
     session.add_all(fresh.values())
     session.flush()
     return len(fresh)
