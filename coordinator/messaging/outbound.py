@@ -14,18 +14,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import require_patient_access
 from coordinator.accounts.models import User
-from coordinator.care_pathways.models import PathwayFact
+from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.messaging.services import our_party
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
 from coordinator.patients.models import Patient
-from coordinator.plans.services import get_plan
+from coordinator.plans.services import get_plan, municipality_of
 from fhir_adapters import medcom
 from pathways.clock import Clock
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
-from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission
 from pathways.plans import PlanKind, SectionKey
@@ -80,6 +80,13 @@ def _medcom_patient(patient: Patient) -> medcom.CareCommunicationPatient:
     )
 
 
+def _sender(org: Organisation | None, config: Mapping[str, Any]) -> medcom.MedComOrganization:
+    """The sending organisation when it has a messaging address (SOR and GLN), else carepath itself."""
+    if org is not None and org.sor_code and org.gln:
+        return medcom.MedComOrganization(sor=org.sor_code, gln=org.gln, name=org.name)
+    return our_party(config)
+
+
 def _party(org: Organisation, where: str) -> medcom.MedComOrganization:
     if not org.sor_code or not org.gln:
         raise ValidationFailed.single(
@@ -111,19 +118,8 @@ def share_plan(
     errors.raise_if_any()
     receiver = _party(receiver_org, "organisation_id")
     own = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
-    sender = (
-        _party(own, "organisation_id") if own and own.sor_code and own.gln else our_party(config)
-    )
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    given, _, family = (user.name if user else actor.name).rpartition(" ")
-    author = medcom.CareCommunicationAuthor(
-        given_name=given or actor.name,
-        family_name=family or "-",
-        phone=(
-            user.phone if user and user.phone else str(config.get("MESSAGING_PHONE", "70000000"))
-        ),
-        role_text=user.title if user and user.title else (actor.role.value if actor.role else None),
-    )
+    sender = _sender(own, config)
+    author = _author(session, actor, config)
     patient = plan.patient
     message_id = str(uuid.uuid4())
     now = clock.now()
@@ -179,9 +175,6 @@ def notify_municipality_of_discharge(
     """Tell the patient's home municipality the planned discharge date (regional collaboration
     agreements: as soon as it is known), as a MedCom CareCommunication of category ``discharge``.
     Records the fact "municipality notified", which closes that reminder."""
-    from coordinator.access.services import require_patient_access  # noqa: PLC0415
-    from coordinator.care_pathways.models import Pathway  # noqa: PLC0415
-
     pathway = session.get(Pathway, pathway_id)
     if pathway is None:
         raise NotFound("pathway", pathway_id)
@@ -193,19 +186,10 @@ def notify_municipality_of_discharge(
             "planned_discharge_on", "record the planned discharge date first", "required"
         )
     patient = pathway.patient
-    municipality = session.scalar(
-        sa.select(Organisation).where(
-            Organisation.kind == OrganisationKind.MUNICIPALITY,
-            Organisation.kommunekode == patient.kommunekode,
-        )
-    )
-    if municipality is None:
-        raise ValidationFailed.single(
-            "kommunekode", f"municipality {patient.kommunekode} is not registered", "unknown"
-        )
+    municipality = municipality_of(session, patient)
     receiver = _party(municipality, "municipality")
     ward = pathway.ward
-    sender = _party(ward, "ward") if ward.sor_code and ward.gln else our_party(config)
+    sender = _sender(ward, config)
     message_id = str(uuid.uuid4())
     now = clock.now()
     day = pathway.planned_discharge_on.strftime("%d.%m.%Y")

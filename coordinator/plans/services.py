@@ -296,7 +296,8 @@ def _open_plans(session: Session, pathway_id: int) -> list[OpenPlan]:
     return [OpenPlan(id=r.id, kind=r.kind, status=r.status) for r in rows]
 
 
-def _municipality_of(session: Session, patient: Patient) -> Organisation:
+def municipality_of(session: Session, patient: Patient) -> Organisation:
+    """The patient's home municipality (by kommunekode); ValidationFailed when it is not registered."""
     municipality = session.scalar(
         sa.select(Organisation).where(
             Organisation.kind == OrganisationKind.MUNICIPALITY,
@@ -374,7 +375,7 @@ def create_draft(
     )
     plan.participants.append(
         PlanParticipant(
-            role=ParticipantRole.MUNICIPALITY, organisation=_municipality_of(session, patient)
+            role=ParticipantRole.MUNICIPALITY, organisation=municipality_of(session, patient)
         )
     )
     if patient.gp_organisation_id is not None:
