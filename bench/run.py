@@ -449,7 +449,11 @@ def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, An
         print(f"loaded in {report.seconds:.1f} s ({phases})")
         load |= {"seconds": report.seconds, "phases": report.phases}
 
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    # As in production: the FHIR output is not validated again on every read (ADR 0007; TESTING alone
+    # would switch it on).
+    app = create_app(
+        {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "FHIR_VALIDATE_OUTPUT": False}
+    )
     with psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn:
         conn.autocommit = True  # the floor reads, like the API, from committed data
         with conn.cursor() as cursor:

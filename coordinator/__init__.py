@@ -26,6 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if config:
         app.config.from_mapping(config)
+    if app.config.get("FHIR_VALIDATE_OUTPUT") is None:
+        app.config["FHIR_VALIDATE_OUTPUT"] = app.testing or app.debug
 
     logging_setup.configure(app)
     db.init_app(app)

@@ -61,6 +61,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MESSAGING_SOR": env.get("MESSAGING_SOR", "990000000000001"),
         "MESSAGING_GLN": env.get("MESSAGING_GLN", "5790000000012"),
         "MESSAGING_NAME": env.get("MESSAGING_NAME", "carepath"),
+        # Validate every FHIR resource carepath builds before answering with it (ADR 0007). The mappers are
+        # property-tested against fhir.resources; unset, it is on under TESTING or debug, off otherwise.
+        "FHIR_VALIDATE_OUTPUT": _flag(env.get("FHIR_VALIDATE_OUTPUT")),
         # Scheduler (its own process: `flask --app coordinator scheduler run`).
         "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
@@ -71,6 +74,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # subset): a TOML file laid over the packaged defaults, checked at start.
         "REMINDER_RULES_OVERRIDES": _toml(env.get("REMINDER_RULES_FILE")),
     }
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value in (None, "") else value == "1"
 
 
 def _toml(path: str | None) -> dict[str, Any] | None:

@@ -59,6 +59,7 @@ from fhir_adapters.codesystems import (
 from fhir_adapters.common import (
     JSON,
     build,
+    built_json,
     codings,
     compact,
     extension_url,
@@ -205,9 +206,18 @@ def _extensions(record: PlanRecord) -> list[JSON]:
 
 
 def care_plan_to_fhir(record: PlanRecord) -> FhirCarePlan:
+    return build(FhirCarePlan, _care_plan_body(record))
+
+
+def care_plan_json(record: PlanRecord, *, validate: bool = True) -> JSON:
+    """``care_plan_to_fhir`` as wire JSON (validated, not serialised again: see ``built_json``)."""
+    return built_json(FhirCarePlan, _care_plan_body(record), validate=validate)
+
+
+def _care_plan_body(record: PlanRecord) -> JSON:
     plan = record.plan
     notes = [_section_note(key, plan.sections[key]) for key in SectionKey if plan.sections.get(key)]
-    body = compact(
+    return compact(
         {
             "resourceType": "CarePlan",
             "id": None if record.id is None else str(record.id),
@@ -240,7 +250,6 @@ def care_plan_to_fhir(record: PlanRecord) -> FhirCarePlan:
             "note": notes,
         }
     )
-    return build(FhirCarePlan, body)
 
 
 # ------------------------------------------------------------------ from FHIR

@@ -31,6 +31,7 @@ from fhir_adapters.codesystems import CARE_TEAM_ROLE, PARTICIPANT_RESPONSE, SECT
 from fhir_adapters.common import (
     JSON,
     build,
+    built_json,
     codings,
     compact,
     extension_url,
@@ -139,9 +140,18 @@ def _party(participant: Participant, patient_id: int) -> JSON:
 
 
 def care_team_to_fhir(record: CareTeamRecord) -> FhirCareTeam:
+    return build(FhirCareTeam, _care_team_body(record))
+
+
+def care_team_json(record: CareTeamRecord, *, validate: bool = True) -> JSON:
+    """``care_team_to_fhir`` as wire JSON (validated, not serialised again: see ``built_json``)."""
+    return built_json(FhirCareTeam, _care_team_body(record), validate=validate)
+
+
+def _care_team_body(record: CareTeamRecord) -> JSON:
     participants = [_contact(c) for c in record.contacts]
     participants += [_party(p, record.patient_id) for p in record.participants]
-    body = compact(
+    return compact(
         {
             "resourceType": "CareTeam",
             "id": record.id,
@@ -161,7 +171,6 @@ def care_team_to_fhir(record: CareTeamRecord) -> FhirCareTeam:
             "participant": participants,
         }
     )
-    return build(FhirCareTeam, body)
 
 
 # ------------------------------------------------------------------ from FHIR

@@ -7,6 +7,7 @@ then persists the denial, so a refused attempt is logged even though nothing els
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -88,8 +89,11 @@ def _action_for(permission: Permission) -> AuditAction:
     return AuditAction.READ if permission is Permission.READ_PLAN else AuditAction.UPDATE
 
 
-def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Result[Any]:
-    """Every organisation related to the patient, in one UNION ALL (one round trip per access check)."""
+@functools.cache
+def _relations_query(with_emergency: bool) -> sa.CompoundSelect:
+    """Every organisation related to a patient, in one UNION ALL (one round trip per access check). Built
+    once per variant, with the patient, its municipality and the user as bound parameters."""
+    patient_id = sa.bindparam("patient_id", type_=sa.Integer)
     no_time = sa.cast(sa.null(), UTCDateTime())
     no_day = sa.cast(sa.null(), sa.Date())
     no_text = sa.cast(sa.null(), sa.String())
@@ -106,7 +110,7 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
         no_day.label("valid_to"),
         Pathway.id.label("ref"),
         no_text.label("note"),
-    ).where(Pathway.patient_id == patient.id)
+    ).where(Pathway.patient_id == patient_id)
     municipalities = sa.select(
         kind(RelationKind.MUNICIPAL_CASE),
         Organisation.id,
@@ -118,7 +122,7 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
         no_text,
     ).where(
         Organisation.kind == OrganisationKind.MUNICIPALITY,
-        Organisation.kommunekode == patient.kommunekode,
+        Organisation.kommunekode == sa.bindparam("kommunekode", type_=sa.String),
     )
     parties = (
         sa.select(
@@ -132,7 +136,7 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
             no_text,
         )
         .join(Plan, Plan.id == PlanParticipant.plan_id)
-        .where(Plan.patient_id == patient.id, PlanParticipant.organisation_id.is_not(None))
+        .where(Plan.patient_id == patient_id, PlanParticipant.organisation_id.is_not(None))
     )
     contacts = sa.select(
         kind(RelationKind.CONTACT_PERSON),
@@ -143,9 +147,9 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
         ContactAssignment.valid_to,
         ContactAssignment.id,
         no_text,
-    ).where(ContactAssignment.patient_id == patient.id)
+    ).where(ContactAssignment.patient_id == patient_id)
     parts = [stays, municipalities, parties, contacts]
-    if actor.kind is ActorKind.USER and actor.id is not None:
+    if with_emergency:
         parts.append(
             sa.select(
                 kind(RelationKind.EMERGENCY),
@@ -156,9 +160,21 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
                 no_day,
                 EmergencyAccess.id,
                 EmergencyAccess.reason,
-            ).where(EmergencyAccess.patient_id == patient.id, EmergencyAccess.user_id == actor.id)
+            ).where(
+                EmergencyAccess.patient_id == patient_id,
+                EmergencyAccess.user_id == sa.bindparam("user_id", type_=sa.Integer),
+            )
         )
-    return session.execute(sa.union_all(*parts))
+    return sa.union_all(*parts)
+
+
+def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Result[Any]:
+    """Every organisation related to the patient (emergency access only for a user: it is personal)."""
+    personal = actor.kind is ActorKind.USER and actor.id is not None
+    return session.execute(
+        _relations_query(personal),
+        {"patient_id": patient.id, "kommunekode": patient.kommunekode, "user_id": actor.id},
+    )
 
 
 def _local_midnight(day: date) -> datetime:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from fhir_adapters.capability import Operation, ResourceSupport, SearchParam
@@ -21,6 +22,12 @@ JSON = dict[str, Any]
 FHIR_JSON = "application/fhir+json"
 CONTENT_TYPE = f"{FHIR_JSON}; fhirVersion=4.0"
 Mode = Literal["read", "write"]
+
+
+def validate_output() -> bool:
+    """Whether the resources we build are validated with fhir.resources before we answer with them
+    (FHIR_VALIDATE_OUTPUT, ADR 0007). Outside an application (a script, a test of a service) always."""
+    return not has_app_context() or bool(current_app.config.get("FHIR_VALIDATE_OUTPUT", True))
 
 
 class ScopeDenied(PermissionDenied):

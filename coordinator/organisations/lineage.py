@@ -1,6 +1,12 @@
-"""Which organisations an actor acts for: its own, the units below it, and the ones above it."""
+"""Which organisations an actor acts for: its own, the units below it, and the ones above it.
+
+The recursive queries are built once, with the organisation as a bound parameter: building a SQL
+expression costs more than running it, and the access gate asks on every request.
+"""
 
 from __future__ import annotations
+
+import functools
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -9,27 +15,45 @@ from sqlalchemy.orm import Session
 from coordinator.organisations.models import Organisation
 from pathways.people import Actor, ActorKind
 
+_ORGANISATION = "organisation_id"
 
-def _ancestors(organisation_id: int) -> sa.CTE:
+
+def _ancestors() -> sa.CTE:
     start = sa.select(Organisation.id, Organisation.parent_id).where(
-        Organisation.id == organisation_id
+        Organisation.id == sa.bindparam(_ORGANISATION, type_=sa.Integer)
     )
     up = start.cte("ancestors", recursive=True)
     parent = sa.orm.aliased(Organisation)
     return up.union(sa.select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
 
 
-def _descendants(organisation_id: int) -> sa.CTE:
-    start = sa.select(Organisation.id).where(Organisation.id == organisation_id)
+def _descendants() -> sa.CTE:
+    start = sa.select(Organisation.id).where(
+        Organisation.id == sa.bindparam(_ORGANISATION, type_=sa.Integer)
+    )
     down = start.cte("descendants", recursive=True)
     child = sa.orm.aliased(Organisation)
     return down.union(sa.select(child.id).join(down, child.parent_id == down.c.id))
 
 
+@functools.cache
+def _ancestors_query() -> sa.Select[tuple[int]]:
+    return sa.select(_ancestors().c.id)
+
+
+@functools.cache
+def _descendants_query() -> sa.Select[tuple[int]]:
+    return sa.select(_descendants().c.id)
+
+
+@functools.cache
+def _scope_query() -> sa.CompoundSelect:
+    return sa.union(sa.select(_ancestors().c.id), sa.select(_descendants().c.id))
+
+
 def ancestors_and_self(session: Session, organisation_id: int) -> set[int]:
     """The organisation and every parent up to the top (ward -> centre -> region), in one query."""
-    up = _ancestors(organisation_id)
-    return set(session.scalars(sa.select(up.c.id)))
+    return set(session.scalars(_ancestors_query(), {_ORGANISATION: organisation_id}))
 
 
 def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> bool:
@@ -47,8 +71,7 @@ def acts_for(session: Session, actor: Actor, organisation_id: int | None) -> boo
 
 def descendants_and_self(session: Session, organisation_id: int) -> set[int]:
     """The organisation and every unit below it (region -> centres -> wards), in one query."""
-    down = _descendants(organisation_id)
-    return set(session.scalars(sa.select(down.c.id)))
+    return set(session.scalars(_descendants_query(), {_ORGANISATION: organisation_id}))
 
 
 SCOPE_CACHE = "organisation_scopes"
@@ -62,7 +85,6 @@ def organisation_scope(session: Session, actor: Actor) -> frozenset[int]:
     cache: dict[int, frozenset[int]] = session.info.setdefault(SCOPE_CACHE, {})
     scope = cache.get(actor.organisation_id)
     if scope is None:
-        up, down = _ancestors(actor.organisation_id), _descendants(actor.organisation_id)
-        scope = frozenset(session.scalars(sa.union(sa.select(up.c.id), sa.select(down.c.id))))
+        scope = frozenset(session.scalars(_scope_query(), {_ORGANISATION: actor.organisation_id}))
         cache[actor.organisation_id] = scope
     return scope

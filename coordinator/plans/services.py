@@ -7,13 +7,14 @@ The caller commits once. Every content change creates a new immutable PlanVersio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.access.services import DEFAULT_GRACE, AccessDenied, require_patient_access
@@ -80,12 +81,24 @@ def _plan_query() -> sa.Select[tuple[Plan]]:
     )
 
 
+@functools.cache
+def _one_plan_query() -> sa.Select[tuple[Plan]]:
+    """One plan with its parties and current version, in one statement (built once, see _load)."""
+    return (
+        sa.select(Plan)
+        .options(joinedload(Plan.participants), joinedload(Plan.current_version_row))
+        .where(Plan.id == sa.bindparam("plan_id", type_=sa.Integer))
+    )
+
+
 def _load(
     session: Session, plan_id: int, expected_version: int | None = None, *, full: bool = True
 ) -> Plan:
     """The plan; ``full`` loads the whole version history (for changes), otherwise the current version."""
-    query = _plan_query() if full else _list_query()
-    plan = session.scalar(query.where(Plan.id == plan_id))
+    if full:
+        plan = session.scalar(_plan_query().where(Plan.id == plan_id))
+    else:
+        plan = session.scalars(_one_plan_query(), {"plan_id": plan_id}).unique().one_or_none()
     if plan is None:
         raise NotFound("plan", plan_id)
     if expected_version is not None and plan.version != expected_version:

@@ -28,6 +28,7 @@ from coordinator.fhir.core import (
     SearchResult,
     bad_search,
     int_id,
+    validate_output,
 )
 from coordinator.fhir.resources.patient import patient_json, patients_by_identifier
 from coordinator.fhir.search import (
@@ -56,11 +57,10 @@ from fhir_adapters.careplan import (
     PATIENT_PARTICIPATION_EXTENSION,
     PLAN_STATUS_EXTENSION,
     care_plan_from_fhir,
-    care_plan_to_fhir,
+    care_plan_json,
 )
-from fhir_adapters.careteam import care_team_to_fhir
+from fhir_adapters.careteam import care_team_json
 from fhir_adapters.codesystems import PLAN_KIND, PLAN_STATUS
-from fhir_adapters.common import to_json
 from fhir_adapters.records import PlanRecord
 from pathways.errors import ErrorCollector, NotFound, StaleVersion, ValidationFailed
 from pathways.plans import Participant, PlanKind, PlanStatus
@@ -73,7 +73,7 @@ INCLUDE_PATIENT = "CarePlan:patient"
 
 
 def plan_json(plan: Plan) -> JSON:
-    return to_json(care_plan_to_fhir(records.plan_record(plan)))
+    return care_plan_json(records.plan_record(plan), validate=validate_output())
 
 
 def parse(body: JSON) -> PlanRecord:
@@ -207,7 +207,9 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         plans = sorted(plans, key=lambda p: -p.id)[: query.count]
     included: list[JSON] = []
     if INCLUDE_CARE_TEAM in query.includes:
-        included += [to_json(care_team_to_fhir(records.plan_team(p))) for p in plans]
+        included += [
+            care_team_json(records.plan_team(p), validate=validate_output()) for p in plans
+        ]
     if INCLUDE_PATIENT in query.includes:
         included += [
             patient_json(ctx, get_patient(session, actor, clock, patient_id=patient_id))

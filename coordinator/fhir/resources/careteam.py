@@ -10,14 +10,21 @@ from dataclasses import replace
 
 from coordinator.contacts.services import assign_contact, list_contacts, patients_with_contact
 from coordinator.fhir import records
-from coordinator.fhir.core import JSON, Context, SearchQuery, SearchResult, bad_search, not_found
+from coordinator.fhir.core import (
+    JSON,
+    Context,
+    SearchQuery,
+    SearchResult,
+    bad_search,
+    not_found,
+    validate_output,
+)
 from coordinator.fhir.search import int_reference, references
 from coordinator.organisations.services import get_organisation
 from coordinator.plans.models import Plan
 from coordinator.plans.services import PlanQuery, get_plan, list_patient_plans, search_plans
-from fhir_adapters.careteam import care_team_from_fhir, care_team_to_fhir
+from fhir_adapters.careteam import care_team_from_fhir, care_team_json
 from fhir_adapters.codesystems import CareTeamRole
-from fhir_adapters.common import to_json
 from fhir_adapters.records import CareTeamRecord
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
 from pathways.plans import ParticipantRole
@@ -29,7 +36,7 @@ MAX_PLANS = 100
 
 
 def team_json(record: CareTeamRecord) -> JSON:
-    return to_json(care_team_to_fhir(record))
+    return care_team_json(record, validate=validate_output())
 
 
 def _contacts_json(ctx: Context, patient_id: int) -> JSON:

@@ -12,10 +12,12 @@ from fhir_adapters.careplan import (
     PLAN_STATUS_EXTENSION,
     SECTION_EXTENSION,
     care_plan_from_fhir,
+    care_plan_json,
     care_plan_to_fhir,
     plan_status_from_fhir,
 )
 from fhir_adapters.codesystems import PLAN_KIND
+from fhir_adapters.common import to_json
 from fhir_adapters.records import PlanRecord
 from pathways.errors import ValidationFailed
 from pathways.plans import (
@@ -90,6 +92,13 @@ def test_round_trip_is_lossless(record: PlanRecord) -> None:
     assert care_plan_from_fhir(data) == record
     assert data["status"] == FHIR_STATUS[record.plan.status]
     assert data["category"][0]["coding"][0]["system"] == PLAN_KIND.url
+
+
+@settings(max_examples=60, deadline=None)
+@given(PLAN_RECORDS)
+def test_wire_json_is_the_serialised_model(record: PlanRecord) -> None:
+    """The read path answers the JSON it built (validated, not dumped again): it must be the dump."""
+    assert care_plan_json(record) == to_json(care_plan_to_fhir(record))
 
 
 def test_native_elements() -> None:

@@ -9,11 +9,13 @@ from fhir_adapters.careteam import (
     CONTACT_BACKUP_EXTENSION,
     care_team_for_plan,
     care_team_from_fhir,
+    care_team_json,
     care_team_to_fhir,
     contact_team_id,
     plan_team_id,
 )
 from fhir_adapters.codesystems import CARE_TEAM_ROLE, SECTOR, CareTeamRole
+from fhir_adapters.common import to_json
 from fhir_adapters.records import CareTeamRecord, ContactMember, PlanRecord
 from pathways.contacts import ContactAssignment
 from pathways.organisations import Sector
@@ -59,6 +61,12 @@ def _json() -> dict[str, Any]:
 def test_round_trip_is_lossless(record: CareTeamRecord) -> None:
     data = reparse(care_team_to_fhir(record))
     assert care_team_from_fhir(data) == record
+
+
+@settings(max_examples=75, deadline=None)
+@given(CARE_TEAM_RECORDS)
+def test_wire_json_is_the_serialised_model(record: CareTeamRecord) -> None:
+    assert care_team_json(record) == to_json(care_team_to_fhir(record))
 
 
 def test_fixed_contact_shape() -> None:

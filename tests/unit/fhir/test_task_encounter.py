@@ -63,7 +63,7 @@ STAY = EncounterRecord(
 def test_task_from_a_reminder() -> None:
     data = reparse(task_to_fhir(TASK))
     assert (data["status"], data["priority"], data["intent"]) == ("on-hold", "stat", "order")
-    assert data["statusReason"]["text"] == "snoozed until 2026-11-27T08:00:00+00:00"
+    assert data["statusReason"]["text"] == "snoozed until 2026-11-27T08:00:00Z"
     assert data["code"]["coding"] == [
         {"system": GAP_RULE_SYSTEM, "code": "discharged_without_plan"}
     ]
