@@ -141,6 +141,8 @@ _RESOURCE = {
         "Pathway": "dit indlæggelsesforløb",
         "Patient": "dine stamoplysninger",
         "EmergencyAccess": "dine oplysninger (nødadgang)",
+        "Communication": "beskeder om dit forløb til andre myndigheder",
+        "Message": "en besked om dit indlæggelsesforløb",
     },
     "en": {
         "Plan": "your discharge agreement or coordination plan",
@@ -148,6 +150,8 @@ _RESOURCE = {
         "Pathway": "your hospital stay",
         "Patient": "your personal details",
         "EmergencyAccess": "your data (emergency access)",
+        "Communication": "messages about your care sent to other authorities",
+        "Message": "a message about your hospital stay",
     },
 }
 _ACTION = {

@@ -10,10 +10,13 @@ from coordinator.fhir.resources import (
     careplan,
     careteam,
     codesystem,
+    communication,
+    consent,
     encounter,
     organization,
     patient,
     practitioner,
+    provenance,
     task,
 )
 
@@ -230,6 +233,79 @@ RESOURCES: tuple[ResourceType, ...] = (
             ),
             Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/Task-patient"),
         ),
+    ),
+    ResourceType(
+        name="Communication",
+        documentation=(
+            "The MedCom CareCommunications carepath sent about a patient (a plan shared with a party, "
+            "the planned discharge date for the home municipality); never their text, never reminder "
+            "mails. status: in-progress (queued), completed (sent; received is the MedCom "
+            "Acknowledgement), stopped (delivery gave up). Reads and searches need a care relation "
+            "and are audited; searches name the patient. " + PAGING_DOC
+        ),
+        scope="Communication",
+        read=communication.read,
+        search=communication.search,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
+            Param(
+                "recipient",
+                "reference",
+                "The receiving Organization (matched by its GLN, the messaging address).",
+                f"{SP}/Communication-recipient",
+            ),
+            Param(
+                "status",
+                "token",
+                "in-progress, completed or stopped.",
+                f"{SP}/Communication-status",
+            ),
+        ),
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="Consent",
+        documentation=(
+            "The patient's choice recorded on a plan (Consent/<plan id>): permit when they take part "
+            "in the discharge agreement (§13a), deny when they refused (§13b coordination plan); scope "
+            "treatment. Read like the plan (care relation, audited); a plan without a recorded choice "
+            "has none. Searches name the patient. Consent is not a SMART scope resource here: system "
+            "clients need system/CarePlan.read. " + PAGING_DOC
+        ),
+        scope="CarePlan",
+        read=consent.read,
+        search=consent.search,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/Consent-patient"),
+        ),
+        versioning="no-version",
+    ),
+    ResourceType(
+        name="Provenance",
+        documentation=(
+            "One per CarePlan version in the FHIR history: target CarePlan/<id>/_history/<n>, "
+            "recorded, activity CREATE (version 1) or UPDATE, the content's author and the responsible "
+            "ward as custodian. Read like the plan (care relation, audited). Provenance is not a SMART "
+            "scope resource here: system clients need system/CarePlan.read. " + PAGING_DOC
+        ),
+        scope="CarePlan",
+        read=provenance.read,
+        search=provenance.search,
+        params=(
+            Param(
+                "target",
+                "reference",
+                "The CarePlan (CarePlan/<id>): every stored version of it.",
+                f"{SP}/Provenance-target",
+            ),
+            Param(
+                "patient",
+                "reference",
+                "The patient (Patient/<id>): the versions of all their plans.",
+                f"{SP}/Provenance-patient",
+            ),
+        ),
+        versioning="no-version",
     ),
     ResourceType(
         name="AuditEvent",

@@ -1,8 +1,8 @@
 """CarePlan: discharge agreements (§13a) and coordination plans (§13b), through the plan use cases.
 
-- ``meta.versionId`` is the plan row's version, the REST API's ETag. Only the current version is served
-  (vread of an older versionId answers 410): the row keeps no copies of its earlier states. The content
-  history stays at ``/api/v1/plans/{id}/versions``.
+- ``meta.versionId`` is the plan row's version, the REST API's ETag. Every committed version is kept as
+  a copy (coordinator.fhir.history) for vread and ``_history``; a version older than that history answers
+  410 (the content history is at ``/api/v1/plans/{id}/versions``). Each copy has a Provenance.
 - Create (POST) makes a draft for the stay named by ``encounter`` (``create_draft``: the parties follow
   from the stay) and then sets the content given (``edit_plan``).
 - Update (PUT, If-Match) changes content: sections, the review date, ``period.end``. Status, parties and
