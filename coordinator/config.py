@@ -66,6 +66,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "FHIR_VALIDATE_OUTPUT": _flag(env.get("FHIR_VALIDATE_OUTPUT")),
         # Scheduler (its own process: `flask --app coordinator scheduler run`).
         "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
+        # Deferred gap evaluations (queued by MedCom messages) are drained this often.
+        "SCHEDULER_QUEUE_SECONDS": int(env.get("SCHEDULER_QUEUE_SECONDS", "5")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
         "SCHEDULER_ESCALATION_MINUTES": int(env.get("SCHEDULER_ESCALATION_MINUTES", "15")),
         # Local times (Europe/Copenhagen) at which each person gets a digest of their open reminders.

@@ -76,6 +76,14 @@ def scan_gaps(app: Flask) -> dict[str, Any]:
         return scan_all(database, get_clock(), app.config).as_log()
 
 
+def evaluate_queued(app: Flask) -> dict[str, Any]:
+    """The deferred evaluations (MedCom messages queue theirs): no lock needed, rows are claimed with
+    SKIP LOCKED, so several schedulers share the work."""
+    from coordinator.reminders.scan import evaluate_queued as drain  # noqa: PLC0415
+
+    return drain(get_database(app), get_clock(), app.config).as_log()
+
+
 def escalate(app: Flask) -> dict[str, Any]:
     from coordinator.reminders.delivery import escalate_due  # noqa: PLC0415
 
@@ -100,6 +108,7 @@ def send_digests(app: Flask) -> dict[str, Any]:
 
 JOBS: dict[str, Callable[[Flask], dict[str, Any]]] = {
     "scan_gaps": scan_gaps,
+    "evaluate_queued": evaluate_queued,
     "send_outbox": send_outbox,
     "escalate": escalate,
     "send_digests": send_digests,
@@ -148,6 +157,7 @@ def build_scheduler(app: Flask) -> Any:
         )
 
     add("scan_gaps", trigger="interval", minutes=cfg["SCHEDULER_GAP_SCAN_MINUTES"])
+    add("evaluate_queued", trigger="interval", seconds=cfg["SCHEDULER_QUEUE_SECONDS"])
     add("send_outbox", trigger="interval", seconds=cfg["SCHEDULER_OUTBOX_SECONDS"])
     add("escalate", trigger="interval", minutes=cfg["SCHEDULER_ESCALATION_MINUTES"])
     for at in _digest_times(cfg["DIGEST_TIMES"]):

@@ -25,6 +25,7 @@ from coordinator.organisations.lineage import acts_for
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.reminders.triggers import defer_evaluation
 from fhir_adapters import medcom
 from pathways.audit import AuditAction
 from pathways.clock import Clock
@@ -243,8 +244,13 @@ def process_message(
     read (the edge answers 400). The caller commits; on a fatal error it must commit as well so the answer
     is remembered, which is why this function never leaves half of a message's changes behind: the work
     runs in a savepoint.
+
+    The gaps of the pathway a message moves are queued for the scheduler's ``evaluate_queued`` job (within
+    seconds, in batches), not evaluated in the message's transaction: the gateway waits for the answer, and
+    a hospital's messages come in bursts.
     """
     require(actor, Permission.RECORD_PATHWAY_EVENT)
+    defer_evaluation(session)
     envelope = medcom.salvage_envelope(bundle)
     if envelope is None:
         raise ValidationFailed(

@@ -1025,11 +1025,12 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
     party = sa.select(PlanParticipant.plan_id).where(
         PlanParticipant.organisation_id.in_(organisation_scope(session, actor))
     )
-    statement = (
-        _list_query()
-        .where(Plan.id.in_(party))
-        .where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
-    )
+    statement = _list_query().where(Plan.id.in_(party))
+    if not query.statuses or not all(s.is_open for s in query.statuses):
+        # Ended and withdrawn plans stay visible to their parties for the grace period; an open plan
+        # has no end (ENDED and WITHDRAWN are final), and leaving the condition out when only open
+        # plans are asked for keeps the planner on the index (it misjudges the OR).
+        statement = statement.where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
     plans = list(session.scalars(_filtered(statement, query, kommunekode)))
     for patient_id in sorted({p.patient_id for p in plans}):
         record(

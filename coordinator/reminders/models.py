@@ -52,3 +52,14 @@ class Reminder(Base):
         sa.Index("ix_reminders_owner_open", "owner_organisation_id", "status", "due_at"),
         sa.Index("ix_reminders_person_open", "owner_person_id", "status"),
     )
+
+
+class QueuedEvaluation(Base):
+    """A pathway whose gaps must be evaluated again. A change that defers its evaluation (a MedCom message,
+    see coordinator.reminders.triggers) writes it in its own transaction; the scheduler's ``evaluate_queued``
+    job drains the queue every few seconds. One row per pathway, however many changes wait."""
+
+    __tablename__ = "gap_evaluation_queue"
+
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
+    queued_at: Mapped[datetime]

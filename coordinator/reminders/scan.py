@@ -21,7 +21,7 @@ from coordinator.db import Database
 from coordinator.organisations.models import Organisation
 from coordinator.reminders.delivery import notify_now
 from coordinator.reminders.facts import among, load_facts
-from coordinator.reminders.models import Reminder
+from coordinator.reminders.models import QueuedEvaluation, Reminder
 from pathways import reminders as rules
 from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_calendar
 from pathways.clock import Clock
@@ -331,4 +331,30 @@ def scan_all(
                 break
             summary.add(evaluate_pathways(session, clock, ids, config=config, calendar=calendar))
         after = ids[-1]
+    return summary
+
+
+def evaluate_queued(
+    database: Database, clock: Clock, config: Mapping[str, Any], *, batch_size: int = 500
+) -> ScanSummary:
+    """Drain the queue of deferred evaluations (see coordinator.reminders.triggers), oldest first, a batch
+    per transaction. Several schedulers may drain at once on PostgreSQL: each takes rows the others have
+    not locked (SKIP LOCKED). A pathway queued again while its batch runs gets a row of its own after the
+    batch commits, so a change is never lost."""
+    summary = ScanSummary()
+    calendar = MemoCalendar(default_calendar().settings)
+    while True:
+        with database.transaction() as session:
+            query = (
+                sa.select(QueuedEvaluation.pathway_id)
+                .order_by(QueuedEvaluation.queued_at, QueuedEvaluation.pathway_id)
+                .limit(batch_size)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.scalars(query))
+            if not ids:
+                break
+            summary.add(evaluate_pathways(session, clock, ids, config=config, calendar=calendar))
+            session.execute(sa.delete(QueuedEvaluation).where(QueuedEvaluation.pathway_id.in_(ids)))
     return summary

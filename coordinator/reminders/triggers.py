@@ -5,6 +5,10 @@ participants, a contact person of the patient); just before the commit, their ga
 reminders reconciled. So a discharge, an agreed plan or a new contact person resolves or raises reminders at
 once, whichever door (web, REST, FHIR, MedCom, CLI) the change came through; the scheduler's scan catches
 what time alone changes (deadlines passing).
+
+A session marked with ``defer_evaluation`` (the MedCom ingest, where the gateway waits and the throughput
+counts) queues the pathways instead (``gap_evaluation_queue``, in the same transaction): the scheduler's
+``evaluate_queued`` job evaluates them within seconds, in batches, with the same rules.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sqlalchemy as sa
 import structlog
 from flask import current_app, has_app_context
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
@@ -26,6 +31,7 @@ from pathways.clock import Clock, SystemClock
 log = structlog.get_logger("carepath.reminders")
 PENDING_KEY = "reminders.pending_pathways"
 PENDING_PATIENTS_KEY = "reminders.pending_patients"
+DEFER_KEY = "reminders.defer_evaluation"
 _installed = False
 
 
@@ -48,6 +54,24 @@ def _note(session: Session, _context: Any) -> None:
                 patients.add(obj.patient_id)
 
 
+def defer_evaluation(session: Session) -> None:
+    """From now on this session's commits queue the touched pathways instead of evaluating them."""
+    session.info[DEFER_KEY] = True
+
+
+def _queue(session: Session, pathway_ids: list[int], clock: Clock) -> None:
+    """Queue the pathways once each: a pathway already waiting keeps its place (ON CONFLICT DO NOTHING)."""
+    from coordinator.reminders.models import QueuedEvaluation  # noqa: PLC0415
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    now = clock.now()
+    session.execute(
+        insert(QueuedEvaluation)
+        .values([{"pathway_id": p, "queued_at": now} for p in pathway_ids])
+        .on_conflict_do_nothing(index_elements=["pathway_id"])
+    )
+
+
 def _clock() -> Clock:
     """The app's clock inside an app context (a request, a job, a CLI command), else the wall clock."""
     return get_clock() if has_app_context() else SystemClock()
@@ -64,6 +88,9 @@ def _evaluate(session: Session) -> None:
         )
     pathways.discard(None)  # type: ignore[arg-type]
     if not pathways:
+        return
+    if session.info.get(DEFER_KEY):
+        _queue(session, sorted(pathways), _clock())
         return
     config = current_app.config if has_app_context() else {}
     try:

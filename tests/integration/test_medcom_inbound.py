@@ -16,6 +16,7 @@ from coordinator.messaging.models import InboundMessage
 from coordinator.messaging.services import process_message
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
+from coordinator.reminders.models import QueuedEvaluation
 from fhir_adapters.medcom import AckCode, parse_acknowledgement
 from pathways.clock import FixedClock
 from pathways.people import Actor
@@ -103,6 +104,9 @@ def test_an_inpatient_stay_from_admission_to_revised_discharge(
         PathwayEventType.DISCHARGED,
     ]
     assert session.scalar(sa.select(sa.func.count(InboundMessage.id))) == 6
+    # The gaps are evaluated by the scheduler, not in the message's transaction: queued once.
+    session.commit()
+    assert session.scalars(sa.select(QueuedEvaluation.pathway_id)).all() == [stay.id]
 
 
 def test_a_cancelled_leave_is_undone(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 from coordinator import create_app, migrate
+from coordinator.care_pathways.models import Pathway
 from coordinator.db import Base, Database, get_database
 from coordinator.outbox.models import OutboxMessage, OutboxStatus
-from coordinator.reminders.models import Reminder
+from coordinator.reminders.models import QueuedEvaluation, Reminder
+from coordinator.reminders.triggers import defer_evaluation
 from coordinator.scheduler import job_lock, run_job
 from pathways.clock import FixedClock
 from pathways.reminders import ReminderStatus
@@ -196,3 +198,62 @@ def test_run_once_from_the_command_line(world: tuple[Flask, FixedClock, sc.Scena
     assert result.exit_code == 0, result.output
     assert '"claimed": 0' in result.output
     assert _count(get_database(app), OutboxMessage, OutboxMessage.status == OutboxStatus.DEAD) == 0
+
+
+def _assess(session: sa.orm.Session, scenario: sc.Scenario, clock: FixedClock) -> None:
+    from coordinator.plans.services import assess_requirement
+
+    assess_requirement(
+        session,
+        scenario.chief,
+        clock,
+        pathway_id=scenario.pathway.id,
+        receives_sel_support=False,
+        presumed_not_to_seek_treatment=False,
+    )
+
+
+def test_a_deferred_change_is_queued_and_the_job_evaluates_it_once(
+    world: tuple[Flask, FixedClock, sc.Scenario],
+) -> None:
+    app, clock, scenario = world
+    clock.advance(timedelta(days=3))
+    run_job(app, "scan_gaps")
+    database = get_database(app)
+    assessment_resolved = (
+        Reminder.rule == "requirement_not_assessed",
+        Reminder.status == ReminderStatus.RESOLVED,
+    )
+    for step in range(2):  # two deferred commits on the same pathway: one row in the queue
+        with database.transaction() as session:
+            defer_evaluation(session)
+            if step == 0:
+                _assess(session, scenario, clock)
+            else:
+                session.get(Pathway, scenario.pathway.id).planned_discharge_on = date(2026, 12, 4)
+    assert _count(database, QueuedEvaluation) == 1
+    assert _count(database, Reminder, *assessment_resolved) == 0, "deferred: not evaluated yet"
+    drained = run_job(app, "evaluate_queued")
+    assert drained["pathways"] == 1
+    assert drained["resolved"] >= 1
+    assert _count(database, QueuedEvaluation) == 0
+    assert _count(database, Reminder, *assessment_resolved) == 1
+    again = run_job(app, "evaluate_queued")
+    assert again["pathways"] == 0
+
+
+def test_a_queued_pathway_another_scheduler_holds_is_skipped(
+    world: tuple[Flask, FixedClock, sc.Scenario],
+) -> None:
+    app, clock, scenario = world
+    database = get_database(app)
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; on SQLite one scheduler runs (documented)")
+    with database.transaction() as session:
+        defer_evaluation(session)
+        _assess(session, scenario, clock)
+    with database.transaction() as holder:  # another scheduler's batch, still running
+        held = holder.scalars(sa.select(QueuedEvaluation.pathway_id).with_for_update()).all()
+        assert held == [scenario.pathway.id]
+        assert run_job(app, "evaluate_queued")["pathways"] == 0
+    assert run_job(app, "evaluate_queued")["pathways"] == 1
