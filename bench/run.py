@@ -95,6 +95,13 @@ FLOOR_MUNICIPALITY_PLANS = (
     + f"ORDER BY p.id DESC LIMIT {PAGE}"
 )
 OPEN_STATUSES = [s.value for s in PlanStatus if s.is_open]
+# The audit row a read writes (coordinator.audit.services.record), for the audited floor.
+AUDIT_INSERT = (
+    "INSERT INTO audit_entries (occurred_at, actor_kind, actor_id, actor_name, actor_organisation_id, "
+    "patient_id, resource_type, resource_id, action, purpose, outcome, channel, request_id, details) "
+    "VALUES (now(), 'user', 1, 'bench floor', 1, %s, 'Plan', '', 'read', 'bench floor', 'allowed', "
+    "'rest', 'bench-floor', %s)"
+)
 PARTS = ("api", "scan", "ingest")
 
 
@@ -123,6 +130,7 @@ class Case:
     floor_params: list[tuple[Any, ...]]  # the same data as paths[i]
     api: Stats | None = None
     floor: Stats | None = None
+    audited_floor: Stats | None = None  # the floor plus its audit rows and a commit (for reference)
     statements: int | None = None
     repeated: list[tuple[int, str]] = field(default_factory=list)
     skipped: str = ""
@@ -146,6 +154,26 @@ class Case:
         cursor.execute(self.floor_sql, self.floor_params[i % len(self.floor_params)], prepare=True)
         return json.dumps(cursor.fetchall(), default=_json_default)
 
+    def call_audited_floor(self, cursor: psycopg.Cursor[dict[str, Any]], i: int) -> str:
+        """The floor, plus what the law asks of every read and the floor leaves out: an audit row per
+        patient shown, committed with the read (raw SQL too). Not the issue's floor: a reference that
+        shows how much of the distance to it is that obligation."""
+        with cursor.connection.transaction():
+            cursor.execute(
+                self.floor_sql, self.floor_params[i % len(self.floor_params)], prepare=True
+            )
+            rows = cursor.fetchall()
+            patients = sorted({row["patient_id"] for row in rows})
+            if patients:
+                cursor.executemany(
+                    AUDIT_INSERT,
+                    [
+                        (p, json.dumps({"plans": [r["id"] for r in rows if r["patient_id"] == p]}))
+                        for p in patients
+                    ],
+                )
+        return json.dumps(rows, default=_json_default)
+
 
 def _json_default(value: object) -> str:
     if isinstance(value, datetime | date):
@@ -160,21 +188,29 @@ def _elapsed_ms(call: Callable[[], object]) -> float:
 
 
 def measure(
-    case: Case, cursor: psycopg.Cursor[dict[str, Any]], iterations: int, warmup: int
+    case: Case,
+    cursor: psycopg.Cursor[dict[str, Any]],
+    audited: psycopg.Cursor[dict[str, Any]],
+    iterations: int,
+    warmup: int,
 ) -> None:
-    """Warm both up, then alternate API and floor calls on the same inputs."""
+    """Warm all up, then alternate API, floor and audited-floor calls on the same inputs."""
     for i in range(warmup):
         if not case.skipped:
             case.call_api(i)
         case.call_floor(cursor, i)
+        case.call_audited_floor(audited, i)
     api: list[float] = []
     floor: list[float] = []
+    audited_floor: list[float] = []
     for i in range(iterations):
         if not case.skipped:
             api.append(_elapsed_ms(partial(case.call_api, i)))
         floor.append(_elapsed_ms(partial(case.call_floor, cursor, i)))
+        audited_floor.append(_elapsed_ms(partial(case.call_audited_floor, audited, i)))
     case.api = Stats.of(api) if api else None
     case.floor = Stats.of(floor)
+    case.audited_floor = Stats.of(audited_floor)
 
 
 class StatementCounter:
@@ -377,18 +413,25 @@ def print_table(cases: Sequence[Case], iterations: int) -> None:
     width = max(len(c.name) for c in cases)
     print(
         f"\n{'case':<{width}}  {'API ms':>8} {'p95':>8}  {'floor ms':>8} {'p95':>8}  "
-        f"{'API/floor':>9}  {'target':>7}  {'':6}  {'SQL/req':>7}"
+        f"{'API/floor':>9}  {'target':>7}  {'':6}  {'SQL/req':>7}  {'+audit ms':>9}  {'API/that':>8}"
     )
-    print("-" * (width + 76))
+    print("-" * (width + 98))
     for case in cases:
         ratio = case.ratio
         verdict = "" if ratio is None else ("ok" if ratio <= case.target else "MISSED")
+        audited = case.audited_floor.median_ms if case.audited_floor else None
+        versus = case.api.median_ms / audited if case.api and audited else None
         print(
             f"{case.name:<{width}}  {_ms(case.api)}  {_ms(case.floor)}  "
             f"{(f'{ratio:.1f}x' if ratio else '-'):>9}  {f'<= {case.target:g}x':>7}  {verdict:6}  "
-            f"{case.statements if case.statements is not None else '-':>7}"
+            f"{case.statements if case.statements is not None else '-':>7}  "
+            f"{(f'{audited:.2f}' if audited else '-'):>9}  {(f'{versus:.1f}x' if versus else '-'):>8}"
         )
     print(f"(median and p95 of {iterations} calls each; targets are printed, never enforced)")
+    print(
+        "(+audit: the floor plus the audit row per patient shown and a commit, in raw SQL too: the "
+        "legal minimum of a read, a reference beside the issue's floor)"
+    )
     for case in cases:
         if case.skipped:
             print(f"\n{case.name}: skipped: {case.skipped}")
@@ -414,6 +457,7 @@ def api_results(
                 "request": case.paths[0],
                 "api": vars(case.api) if case.api else None,
                 "floor": vars(case.floor) if case.floor else None,
+                "floor_with_audit": vars(case.audited_floor) if case.audited_floor else None,
                 "ratio": case.ratio,
                 "target": case.target,
                 "met": None if case.ratio is None else case.ratio <= case.target,
@@ -454,9 +498,13 @@ def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, An
     app = create_app(
         {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "FHIR_VALIDATE_OUTPUT": False}
     )
-    with psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn:
+    with (
+        psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn,
+        psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as audited_conn,
+    ):
         conn.autocommit = True  # the floor reads, like the API, from committed data
-        with conn.cursor() as cursor:
+        audited_conn.autocommit = True  # each audited floor call is a transaction of its own
+        with conn.cursor() as cursor, audited_conn.cursor() as audited:
             data = inspect(cursor)
             cases = build_cases(
                 app,
@@ -474,7 +522,7 @@ def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, An
                         print(f"WARNING: {case.name}: API and floor disagree: {difference}")
                         case.differs = difference
                 print(f"measuring {case.name}...")
-                measure(case, cursor, args.iterations, args.warmup)
+                measure(case, cursor, audited, args.iterations, args.warmup)
     if args.profile:
         for case in cases:
             if not case.skipped:

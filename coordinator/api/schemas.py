@@ -69,7 +69,7 @@ class PlanSchema(StrictSchema):
     activated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     ended_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     ended_reason = fields.Str(dump_only=True)
-    participants = fields.List(fields.Nested(ParticipantSchema), dump_only=True)
+    participants = fields.Nested(ParticipantSchema, many=True, dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 
@@ -138,7 +138,7 @@ class DiffSchema(StrictSchema):
     plan_id = fields.Int()
     from_number = fields.Int(data_key="from")
     to_number = fields.Int(data_key="to")
-    changes = fields.List(fields.Nested(FieldChangeSchema))
+    changes = fields.Nested(FieldChangeSchema, many=True)
 
 
 # ---------------------------------------------------------------------------- patients
@@ -236,7 +236,7 @@ class PathwaySchema(StrictSchema):
     readmission_of_id = fields.Int(dump_only=True, allow_none=True)
     receives_sel_support = fields.Bool(dump_only=True, allow_none=True)
     presumed_not_to_seek_treatment = fields.Bool(dump_only=True, allow_none=True)
-    leave_periods = fields.List(fields.Nested(LeavePeriodSchema), dump_only=True)
+    leave_periods = fields.Nested(LeavePeriodSchema, many=True, dump_only=True)
     obligation = fields.Nested(ObligationSchema, dump_only=True)
 
 

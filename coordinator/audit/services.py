@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
@@ -58,3 +60,38 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_per_patient(
+    session: Session,
+    *,
+    actor: Actor,
+    at: datetime,
+    action: AuditAction,
+    resource_type: str,
+    purpose: str,
+    details: Mapping[int, dict[str, Any]],
+) -> None:
+    """One entry per patient for a list or search that showed several patients' data (``details`` maps
+    each patient to what of theirs was shown), written with one executemany instead of an object each."""
+    if not details:
+        return
+    context = audit_context.get()
+    common = {
+        "occurred_at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "actor_organisation_id": actor.organisation_id,
+        "resource_type": resource_type,
+        "resource_id": "",
+        "action": action,
+        "purpose": purpose,
+        "outcome": AuditOutcome.ALLOWED,
+        "channel": context.channel,
+        "request_id": context.request_id,
+    }
+    session.execute(
+        sa.insert(AuditEntry),
+        [common | {"patient_id": patient, "details": shown} for patient, shown in details.items()],
+    )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.access.services import DEFAULT_GRACE, AccessDenied, require_patient_access
-from coordinator.audit.services import record
+from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway
 from coordinator.organisations.lineage import acts_for, organisation_scope
 from coordinator.organisations.models import Organisation
@@ -881,10 +881,11 @@ def get_plan(
 def list_patient_plans(
     session: Session, actor: Actor, clock: Clock, *, patient_id: int
 ) -> list[Plan]:
-    """The patient's plans, newest first, with their versions: for anyone with a care relation (§13c)."""
+    """The patient's plans, newest first, each with its parties and current version (the history is at
+    ``get_plan(with_history=True)``): for anyone with a care relation (§13c)."""
     decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
     plans = session.scalars(
-        _plan_query()
+        _list_query()
         .where(Plan.patient_id == patient_id)
         .order_by(Plan.created_at.desc(), Plan.id.desc())
     ).all()
@@ -1032,17 +1033,18 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
         # plans are asked for keeps the planner on the index (it misjudges the OR).
         statement = statement.where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
     plans = list(session.scalars(_filtered(statement, query, kommunekode)))
-    for patient_id in sorted({p.patient_id for p in plans}):
-        record(
-            session,
-            actor=actor,
-            at=now,
-            action=AuditAction.SEARCH,
-            resource_type="Plan",
-            patient_id=patient_id,
-            purpose="plan party: plan list",
-            details={"plans": [p.id for p in plans if p.patient_id == patient_id]},
-        )
+    shown: dict[int, list[int]] = {}
+    for plan in plans:
+        shown.setdefault(plan.patient_id, []).append(plan.id)
+    record_per_patient(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.SEARCH,
+        resource_type="Plan",
+        purpose="plan party: plan list",
+        details={patient: {"plans": ids} for patient, ids in sorted(shown.items())},
+    )
     return plans
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from coordinator.audit.services import record
+from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.organisations.lineage import organisation_scope
 from coordinator.reminders.models import Reminder
@@ -60,17 +60,18 @@ def _visible(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
 def _audit_read(
     session: Session, actor: Actor, at: datetime, reminders: list[Reminder], action: AuditAction
 ) -> None:
-    for patient_id in sorted({r.patient_id for r in reminders}):
-        record(
-            session,
-            actor=actor,
-            at=at,
-            action=action,
-            resource_type="Reminder",
-            patient_id=patient_id,
-            purpose="reminder owner: inbox",
-            details={"reminders": [r.id for r in reminders if r.patient_id == patient_id]},
-        )
+    shown: dict[int, list[int]] = {}
+    for reminder in reminders:
+        shown.setdefault(reminder.patient_id, []).append(reminder.id)
+    record_per_patient(
+        session,
+        actor=actor,
+        at=at,
+        action=action,
+        resource_type="Reminder",
+        purpose="reminder owner: inbox",
+        details={patient: {"reminders": ids} for patient, ids in sorted(shown.items())},
+    )
 
 
 def _require_inbox(actor: Actor) -> None:

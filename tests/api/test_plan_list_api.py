@@ -87,7 +87,13 @@ def test_only_plans_of_your_organisation(
     searches = session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action == AuditAction.SEARCH)
     ).all()
-    assert len([e for e in searches if e.actor_id == world.case_worker.id]) == 3  # one per patient
+    mine = [e for e in searches if e.actor_id == world.case_worker.id]
+    assert len(mine) == 3  # one per patient, written in one batch
+    assert sorted(plan for e in mine for plan in e.details["plans"]) == sorted(ours)
+    assert {(e.resource_type, e.channel, e.purpose) for e in mine} == {
+        ("Plan", "rest", "plan party: plan list")
+    }
+    assert all(e.request_id and e.patient_id for e in mine)
 
 
 def test_filters_and_cursor_pages(
