@@ -44,6 +44,8 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # PostgreSQL sessions run in UTC (make_engine)
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -95,11 +97,22 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _in_utc(url: sa.URL) -> sa.URL:
+    """PostgreSQL sessions in UTC whatever the server's default (added to any libpq ``options`` the URL
+    has, such as a search_path): timestamps come back in UTC already, with no conversion per value when a
+    scan reads hundreds of thousands, and SQL date arithmetic means the same on every server."""
+    given = url.query.get("options", "")
+    options = " ".join(given) if isinstance(given, tuple) else given
+    return url.update_query_dict({"options": f"{options} -c timezone=UTC".strip()})
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo}
+    target: str | sa.URL = url
     if url.startswith("postgresql"):
         kwargs |= {"pool_pre_ping": True}
-    engine = sa.create_engine(url, **kwargs)
+        target = _in_utc(sa.make_url(url))
+    engine = sa.create_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

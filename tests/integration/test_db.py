@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import Pathway
+from coordinator.db import UTCDateTime, _in_utc
 from coordinator.organisations.models import Organisation
 from pathways.stays import PathwayStatus
 from tests.factories import PatientFactory, WardFactory
@@ -21,6 +23,25 @@ def test_timestamps_come_back_aware_and_in_utc(session: Session) -> None:
     assert loaded is not None
     assert loaded.created_at == datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     assert loaded.created_at.tzinfo is UTC
+
+
+def test_values_in_another_zone_are_converted_and_postgresql_sessions_run_in_utc(
+    session: Session,
+) -> None:
+    column = UTCDateTime()
+    copenhagen = datetime(2026, 6, 1, 14, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+    converted = column.process_result_value(copenhagen, session.get_bind().dialect)
+    assert converted == copenhagen
+    assert converted is not None
+    assert converted.tzinfo is UTC
+    if session.get_bind().dialect.name == "postgresql":
+        assert session.scalar(sa.text("SHOW timezone")) == "UTC"
+
+
+def test_postgresql_urls_keep_their_options_and_gain_utc() -> None:
+    url = _in_utc(sa.make_url("postgresql+psycopg://u@h/db?options=-csearch_path%3Dother"))
+    assert url.query["options"] == "-csearch_path=other -c timezone=UTC"
+    assert _in_utc(sa.make_url("postgresql+psycopg://u@h/db")).query["options"] == "-c timezone=UTC"
 
 
 def test_naive_timestamps_are_refused(session: Session) -> None:
