@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,11 +70,16 @@ def record_per_patient(
     action: AuditAction,
     resource_type: str,
     purpose: str,
-    details: Mapping[int, dict[str, Any]],
+    shown: Iterable[tuple[int, int]],
+    key: str,
 ) -> None:
-    """One entry per patient for a list or search that showed several patients' data (``details`` maps
-    each patient to what of theirs was shown), written with one executemany instead of an object each."""
-    if not details:
+    """One entry per patient for a list or search that showed several patients' data: ``shown`` gives
+    (patient id, resource id) pairs, and each patient's entry lists its ids under ``details[key]``. One
+    executemany writes them all, instead of an object each."""
+    ids: dict[int, list[int]] = {}
+    for patient_id, resource_id in shown:
+        ids.setdefault(patient_id, []).append(resource_id)
+    if not ids:
         return
     context = audit_context.get()
     common = {
@@ -93,5 +98,5 @@ def record_per_patient(
     }
     session.execute(
         sa.insert(AuditEntry),
-        [common | {"patient_id": patient, "details": shown} for patient, shown in details.items()],
+        [common | {"patient_id": p, "details": {key: ids[p]}} for p in sorted(ids)],
     )

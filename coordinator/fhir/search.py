@@ -65,6 +65,16 @@ def int_reference(rid: str) -> int | None:
     return None
 
 
+def reference_ids(query: SearchQuery, name: str, kind: str) -> set[int] | None:
+    """The ids a reference parameter allows: each occurrence's OR-ed ids, the occurrences AND-ed; None
+    when the parameter is absent (no restriction), an empty set when nothing can match."""
+    result: set[int] | None = None
+    for occurrence in references(query, name, (kind,)):
+        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
+        result = found if result is None else result & found
+    return result
+
+
 @dataclass(frozen=True, slots=True)
 class DateBound:
     """A date search value: its prefix and the range of days its precision covers."""

@@ -1033,9 +1033,6 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
         # plans are asked for keeps the planner on the index (it misjudges the OR).
         statement = statement.where(sa.or_(Plan.ended_at.is_(None), Plan.ended_at >= now - grace))
     plans = list(session.scalars(_filtered(statement, query, kommunekode)))
-    shown: dict[int, list[int]] = {}
-    for plan in plans:
-        shown.setdefault(plan.patient_id, []).append(plan.id)
     record_per_patient(
         session,
         actor=actor,
@@ -1043,7 +1040,8 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
         action=AuditAction.SEARCH,
         resource_type="Plan",
         purpose="plan party: plan list",
-        details={patient: {"plans": ids} for patient, ids in sorted(shown.items())},
+        shown=[(p.patient_id, p.id) for p in plans],
+        key="plans",
     )
     return plans
 

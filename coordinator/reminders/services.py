@@ -60,9 +60,6 @@ def _visible(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
 def _audit_read(
     session: Session, actor: Actor, at: datetime, reminders: list[Reminder], action: AuditAction
 ) -> None:
-    shown: dict[int, list[int]] = {}
-    for reminder in reminders:
-        shown.setdefault(reminder.patient_id, []).append(reminder.id)
     record_per_patient(
         session,
         actor=actor,
@@ -70,7 +67,8 @@ def _audit_read(
         action=action,
         resource_type="Reminder",
         purpose="reminder owner: inbox",
-        details={patient: {"reminders": ids} for patient, ids in sorted(shown.items())},
+        shown=[(r.patient_id, r.id) for r in reminders],
+        key="reminders",
     )
 
 

@@ -37,7 +37,7 @@ from coordinator.fhir.search import (
     int_reference,
     next_cursor,
     overlap_range,
-    references,
+    reference_ids,
     tokens,
 )
 from coordinator.patients.services import get_patient
@@ -155,16 +155,8 @@ def _kind(system: str | None, code: str) -> set[PlanKind]:
     return {kind} if kind is not None else set()
 
 
-def _ids(query: SearchQuery, name: str, kind: str) -> set[int] | None:
-    result: set[int] | None = None
-    for occurrence in references(query, name, (kind,)):
-        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-        result = found if result is None else result & found
-    return result
-
-
 def _patients(ctx: Context, query: SearchQuery) -> set[int] | None:
-    ids = _ids(query, "patient", "Patient")
+    ids = reference_ids(query, "patient", "Patient")
     by_cpr = patients_by_identifier(ctx, query, "patient.identifier")
     if by_cpr is not None:
         ids = set(by_cpr) if ids is None else ids & set(by_cpr)
@@ -174,7 +166,7 @@ def _patients(ctx: Context, query: SearchQuery) -> set[int] | None:
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
     statuses = _and_of_ors(query, "status", _status)
     kinds = _and_of_ors(query, "category", _kind)
-    stays = _ids(query, "encounter", "Encounter")
+    stays = reference_ids(query, "encounter", "Encounter")
     if stays is not None and len(stays) > 1:
         raise bad_search("search parameter encounter: one stay at a time")
     periods = tuple(PeriodFilter(*overlap_range(bound)) for bound in dates(query, "date"))

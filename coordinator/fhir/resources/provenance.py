@@ -25,7 +25,7 @@ from coordinator.fhir.core import (
     not_found,
 )
 from coordinator.fhir.history import PlanResourceVersion
-from coordinator.fhir.search import cursor_id, int_reference, next_cursor, references
+from coordinator.fhir.search import cursor_id, next_cursor, reference_ids
 from coordinator.organisations.models import Organisation
 from coordinator.plans.models import Plan, PlanVersion
 from coordinator.plans.services import get_plan, list_patient_plans
@@ -104,14 +104,6 @@ def read(ctx: Context, rid: str) -> JSON:
 
 
 # ---------------------------------------------------------------------------- search
-def _ids(query: SearchQuery, name: str, kind: str) -> set[int] | None:
-    result: set[int] | None = None
-    for occurrence in references(query, name, (kind,)):
-        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-        result = found if result is None else result & found
-    return result
-
-
 def _readable_plans(ctx: Context, targets: set[int] | None, patients: set[int] | None) -> set[int]:
     """The plans whose versions the search covers, each read (or listed) through the plan use cases."""
     plan_ids: set[int] | None = None
@@ -140,8 +132,8 @@ def _readable_plans(ctx: Context, targets: set[int] | None, patients: set[int] |
 
 
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
-    targets = _ids(query, "target", "CarePlan")
-    patients = _ids(query, "patient", "Patient")
+    targets = reference_ids(query, "target", "CarePlan")
+    patients = reference_ids(query, "patient", "Patient")
     if targets is None and patients is None:
         raise bad_search("Provenance searches need target (CarePlan/<id>) or patient")
     after = cursor_id(query)
