@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 from coordinator.fhir.core import SearchQuery, bad_search, split_values
+
+T = TypeVar("T")
 
 _REFERENCE = re.compile(
     r"(?:https?://\S*/)?(?:(?P<type>[A-Z][A-Za-z]+)/)?(?P<id>[A-Za-z0-9\-.]{1,64})", re.ASCII
@@ -143,6 +146,23 @@ def cursor_id(query: SearchQuery) -> int | None:
     if cursor is None:
         raise bad_search("_cursor: use the next link the server gave you")
     return cursor
+
+
+def page_after(
+    items: Sequence[T], key: Callable[[T], str], query: SearchQuery
+) -> tuple[list[T], str | None]:
+    """One page of a list a search holds whole (one patient's stays or care teams: tens at most), in its
+    own order: ``_count`` items after the one ``_cursor`` names (the previous page's last), and the
+    cursor of the next page (None on the last)."""
+    start = 0
+    if query.cursor is not None:
+        keys = [key(item) for item in items]
+        if query.cursor not in keys:
+            raise bad_search("_cursor: use the next link the server gave you")
+        start = keys.index(query.cursor) + 1
+    page = list(items[start : start + query.count])
+    more = start + len(page) < len(items)
+    return page, (key(page[-1]) if more and page else None)
 
 
 def next_cursor(ids: Sequence[int], count: int) -> str | None:

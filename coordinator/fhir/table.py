@@ -171,7 +171,7 @@ RESOURCES: tuple[ResourceType, ...] = (
             "patient-<id>-contacts: the patient's fixed contact persons, every period; "
             "plan-<id>: the parties of a plan. Create adds fixed contact persons to the patient's "
             "team, or (with the care-team-plan extension) confirms a plan's parties, which follow "
-            "from the stay. Searches return every match on one page."
+            "from the stay. " + PAGING_DOC
         ),
         scope="CareTeam",
         read=careteam.read,
@@ -190,7 +190,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         name="Encounter",
-        documentation="A stay at a ward (pathway); same id as its EpisodeOfCare.",
+        documentation="A stay at a ward (pathway); same id as its EpisodeOfCare. Newest stay first. "
+        + PAGING_DOC,
         scope="Encounter",
         read=encounter.read_encounter,
         search=encounter.search_encounters,
@@ -200,7 +201,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         name="EpisodeOfCare",
-        documentation="A stay at a ward as an episode, with its LPR3 episode of care identifier.",
+        documentation="A stay at a ward as an episode, with its LPR3 episode of care identifier. "
+        "Newest stay first. " + PAGING_DOC,
         scope="Encounter",
         read=encounter.read_episode,
         search=encounter.search_episodes,

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fhir.resources.R4B import get_fhir_model_class
@@ -93,6 +94,34 @@ def resources(bundle: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for entry in bundle.get("entry", []):
         if "resource" in entry:
             yield entry["resource"]
+
+
+def ids(bundle: dict[str, Any]) -> list[str]:
+    return [r["id"] for r in resources(bundle)]
+
+
+def next_path(bundle: dict[str, Any]) -> str | None:
+    """The path (relative to /fhir) of the bundle's next page."""
+    for link in bundle["link"]:
+        if link["relation"] == "next":
+            parts = urlsplit(link["url"])
+            return parts.path.removeprefix("/fhir/") + "?" + parts.query
+    return None
+
+
+def pages(client: Fhir, first: str) -> list[list[str]]:
+    """The ids of every page of a search, following its next links."""
+    found: list[list[str]] = []
+    path: str | None = first
+    while path is not None:
+        assert len(found) < 10, found  # a cursor that does not move on would page for ever
+        bundle = ok(client.get(path))
+        found.append(ids(bundle))
+        path = next_path(bundle)
+        if path is not None:
+            assert "_cursor" in parse_qs(urlsplit(path).query)
+            assert "total" not in bundle
+    return found
 
 
 def ok(response: TestResponse, status: int = 200) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -39,8 +38,10 @@ from tests.fhir.support import (
     DK_ORGANISATION_SYSTEMS,
     Fhir,
     careplan_body,
+    ids,
     ok,
     outcome,
+    pages,
     parsed,
     resources,
     section_extensions,
@@ -76,33 +77,6 @@ def _dk(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _ids(bundle: dict[str, Any]) -> list[str]:
-    return [r["id"] for r in resources(bundle)]
-
-
-def _next(bundle: dict[str, Any]) -> str | None:
-    """The path (relative to /fhir) of the bundle's next page."""
-    for link in bundle["link"]:
-        if link["relation"] == "next":
-            parts = urlsplit(link["url"])
-            return parts.path.removeprefix("/fhir/") + "?" + parts.query
-    return None
-
-
-def _pages(client: Fhir, first: str) -> list[list[str]]:
-    pages: list[list[str]] = []
-    path: str | None = first
-    while path is not None:
-        assert len(pages) < 10, pages  # a cursor that does not move on would page for ever
-        bundle = ok(client.get(path))
-        pages.append(_ids(bundle))
-        path = _next(bundle)
-        if path is not None:
-            assert "_cursor" in parse_qs(urlsplit(path).query)
-            assert "total" not in bundle
-    return pages
 
 
 def _audit(session: Session, actor_id: int | None, **where: Any) -> list[AuditEntry]:
@@ -197,7 +171,7 @@ def test_communications_of_a_patient(
     ).one()
 
     bundle = ok(nurse.get(f"Communication?patient=Patient/{world.patient.id}"))
-    assert _ids(bundle) == [str(notice.id), str(shared.id)]
+    assert ids(bundle) == [str(notice.id), str(shared.id)]
     assert bundle["total"] == 2
     for resource in resources(bundle):
         _dk(resource)
@@ -247,20 +221,20 @@ def test_communications_of_a_patient(
     assert "requeue" in dead["statusReason"]["text"]
 
     patient = f"patient={world.patient.id}"
-    assert _ids(ok(nurse.get(f"Communication?{patient}&status=completed"))) == [str(shared.id)]
-    assert _ids(ok(nurse.get(f"Communication?{patient}&status=stopped"))) == [str(notice.id)]
-    assert _ids(ok(nurse.get(f"Communication?{patient}&status=in-progress"))) == []
-    assert _ids(ok(nurse.get(f"Communication?{patient}&status=completed,stopped"))) == [
+    assert ids(ok(nurse.get(f"Communication?{patient}&status=completed"))) == [str(shared.id)]
+    assert ids(ok(nurse.get(f"Communication?{patient}&status=stopped"))) == [str(notice.id)]
+    assert ids(ok(nurse.get(f"Communication?{patient}&status=in-progress"))) == []
+    assert ids(ok(nurse.get(f"Communication?{patient}&status=completed,stopped"))) == [
         str(notice.id),
         str(shared.id),
     ]
     gp = f"recipient=Organization/{world.gp_clinic.id}"
-    assert _ids(ok(nurse.get(f"Communication?{patient}&{gp}"))) == [str(shared.id)]
+    assert ids(ok(nurse.get(f"Communication?{patient}&{gp}"))) == [str(shared.id)]
     other = f"recipient=Organization/{world.other_gp_clinic.id}"
-    assert _ids(ok(nurse.get(f"Communication?{patient}&{other}"))) == []
+    assert ids(ok(nurse.get(f"Communication?{patient}&{other}"))) == []
 
     # paging: one per page, newest first, by keyset
-    assert _pages(nurse, f"Communication?{patient}&_count=1") == [
+    assert pages(nurse, f"Communication?{patient}&_count=1") == [
         [str(notice.id)],
         [str(shared.id)],
         [],
@@ -313,7 +287,7 @@ def test_consent_from_refusal_and_participation(
     nurse = login(world.nurse)
     refused_plan = int(_create_plan(nurse, world)["id"])
     outcome(nurse.get(f"Consent/{refused_plan}"), 404, "not-found")  # nothing recorded yet
-    assert _ids(ok(nurse.get(f"Consent?patient={world.patient.id}"))) == []
+    assert ids(ok(nurse.get(f"Consent?patient={world.patient.id}"))) == []
 
     refused_on = clock.now().date() - timedelta(days=1)
     plan = plans.record_participation(
@@ -380,10 +354,10 @@ def test_consent_from_refusal_and_participation(
     assert permit["category"][1]["coding"][0]["code"] == "discharge-agreement"
 
     everything = ok(nurse.get(f"Consent?patient=Patient/{world.patient.id}"))
-    assert _ids(everything) == [str(agreement.id), str(refused_plan)]
+    assert ids(everything) == [str(agreement.id), str(refused_plan)]
     for resource in resources(everything):
         _dk(resource)
-    assert _pages(nurse, f"Consent?patient={world.patient.id}&_count=1") == [
+    assert pages(nurse, f"Consent?patient={world.patient.id}&_count=1") == [
         [str(agreement.id)],
         [str(refused_plan)],
         [],
@@ -491,15 +465,15 @@ def test_provenance_of_every_committed_version(
     assert newest["recorded"] == updated["meta"]["lastUpdated"]
 
     by_patient = ok(nurse.get(f"Provenance?patient=Patient/{world.patient.id}"))
-    assert _ids(by_patient) == [p["id"] for p in found]
-    assert _pages(nurse, f"Provenance?target={url}&_count=1") == [
+    assert ids(by_patient) == [p["id"] for p in found]
+    assert pages(nurse, f"Provenance?target={url}&_count=1") == [
         [found[0]["id"]],
         [found[1]["id"]],
         [],
     ]
-    assert _ids(ok(nurse.get("Provenance?target=CarePlan/999999"))) == []
+    assert ids(ok(nurse.get("Provenance?target=CarePlan/999999"))) == []
     both = f"Provenance?target={url}&patient={world.patient.id}"
-    assert _ids(ok(nurse.get(both))) == [p["id"] for p in found]
+    assert ids(ok(nurse.get(both))) == [p["id"] for p in found]
     outcome(nurse.get("Provenance"), 400, "invalid")
     outcome(nurse.get("Provenance?target=Patient/1"), 400, "invalid")
     outcome(nurse.get("Provenance/999999"), 404, "not-found")

@@ -37,6 +37,7 @@ from tests.fhir.support import (
     issues,
     ok,
     outcome,
+    pages,
     resources,
     systems,
 )
@@ -102,6 +103,9 @@ def test_care_teams_read_and_search(
     }
     by_patient = ok(nurse.get(f"CareTeam?patient={world.patient.id}"))
     assert {r["id"] for r in resources(by_patient)} == {contacts["id"], parties["id"]}
+    paged = pages(nurse, f"CareTeam?patient={world.patient.id}&_count=1")
+    assert sorted(paged) == sorted([[contacts["id"]], [parties["id"]]])
+    outcome(nurse.get(f"CareTeam?patient={world.patient.id}&_cursor=plan-0"), 400, "invalid")
     municipal = ok(
         nurse.get(
             f"CareTeam?patient={world.patient.id}&participant=Organization/{world.municipality.id}"
@@ -127,7 +131,7 @@ def test_care_teams_read_and_search(
             AuditEntry.actor_id == world.nurse.id,
         )
     ).all()
-    assert len(reads) == 3
+    assert len(reads) == 5  # read, search, two pages, municipal search (a refused cursor: none)
     assert all(e.channel == "fhir" for e in reads)
 
 
@@ -210,6 +214,13 @@ def test_encounters_and_episodes(
     assert encounter["serviceProvider"] == {"reference": f"Organization/{world.ward.id}"}
     stays = ok(nurse.get(f"Encounter?patient=Patient/{world.patient.id}"))
     assert [r["id"] for r in resources(stays)] == [str(world.pathway.id), str(second.id)]
+    assert pages(nurse, f"Encounter?patient={world.patient.id}&_count=1") == [
+        [str(world.pathway.id)],
+        [str(second.id)],
+    ]
+    assert pages(nurse, f"EpisodeOfCare?patient={world.patient.id}&_count=2") == [
+        [str(world.pathway.id), str(second.id)]
+    ]
     episodes = ok(nurse.get(f"EpisodeOfCare?patient={world.patient.id}"))
     lpr3 = next(r for r in resources(episodes) if r["id"] == str(second.id))
     assert lpr3["identifier"] == [{"system": LPR3_SYSTEMS[0], "value": episode}]

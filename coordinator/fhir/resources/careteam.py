@@ -19,7 +19,7 @@ from coordinator.fhir.core import (
     not_found,
     validate_output,
 )
-from coordinator.fhir.search import int_reference, references
+from coordinator.fhir.search import int_reference, page_after, reference_ids, references
 from coordinator.organisations.services import get_organisation
 from coordinator.plans.models import Plan
 from coordinator.plans.services import PlanQuery, get_plan, list_patient_plans, search_plans
@@ -103,11 +103,7 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         raise bad_search("CareTeam searches need patient or participant")
     teams: dict[str, JSON] = {}
     if patients:
-        wanted: set[int] | None = None
-        for occurrence in patients:
-            found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-            wanted = found if wanted is None else wanted & found
-        for patient_id in sorted(wanted or ()):
+        for patient_id in sorted(reference_ids(query, "patient", "Patient") or ()):
             teams |= {t["id"]: t for t in _patient_teams(ctx, patient_id)}
     else:
         for kind, rid in participants[0]:
@@ -117,7 +113,8 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         for team in teams.values()
         if all(any(_member(team, kind, rid) for kind, rid in occ) for occ in participants)
     ]
-    return SearchResult(matches)
+    page, cursor = page_after(matches, lambda team: str(team["id"]), query)
+    return SearchResult(page, next_cursor=cursor)
 
 
 # ---------------------------------------------------------------------------- create

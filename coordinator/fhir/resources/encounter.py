@@ -8,7 +8,7 @@ from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import get_pathway, list_patient_pathways
 from coordinator.fhir import records
 from coordinator.fhir.core import JSON, Context, SearchQuery, SearchResult, bad_search, int_id
-from coordinator.fhir.search import int_reference, references
+from coordinator.fhir.search import page_after, reference_ids
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
 
@@ -35,22 +35,18 @@ def _read(resource_type: str, mapper: Mapper) -> Callable[[Context, str], JSON]:
 
 def _search(mapper: Mapper) -> Callable[[Context, SearchQuery], SearchResult]:
     def search(ctx: Context, query: SearchQuery) -> SearchResult:
-        occurrences = references(query, "patient", ("Patient",))
-        if not occurrences:
+        wanted = reference_ids(query, "patient", "Patient")
+        if wanted is None:
             raise bad_search("searches for stays need patient")
-        wanted: set[int] | None = None
-        for occurrence in occurrences:
-            found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-            wanted = found if wanted is None else wanted & found
-        return SearchResult(
-            [
-                mapper(pathway)
-                for patient_id in sorted(wanted or ())
-                for pathway in list_patient_pathways(
-                    ctx.session, ctx.actor, ctx.clock, patient_id=patient_id
-                )
-            ]
-        )
+        stays = [
+            pathway
+            for patient_id in sorted(wanted)
+            for pathway in list_patient_pathways(
+                ctx.session, ctx.actor, ctx.clock, patient_id=patient_id
+            )
+        ]
+        page, cursor = page_after(stays, lambda pathway: str(pathway.id), query)
+        return SearchResult([mapper(pathway) for pathway in page], next_cursor=cursor)
 
     return search
 
