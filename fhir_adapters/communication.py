@@ -11,7 +11,8 @@ CareCommunication's payload is clinical free text and stays in the message.
   message was not a mistake, its delivery failed.
 - ``category``: the MedCom CareCommunication category (``medcom-careCommunication-categoryCodes``) read from
   the message; ``topic.text`` the message's topic (the plan kind, "Forventet udskrivelsesdato").
-- ``subject`` the Patient; ``encounter`` the stay; ``about`` the CarePlan when a plan was shared.
+- ``subject`` the Patient; ``encounter`` the stay; ``about`` the CarePlan when a plan was shared, the Task
+  when a reminder was.
 - ``recipient`` the receiving Organization with its GLN (the messaging address the message went to);
   ``sender`` the sending Organization with its SOR code (carepath's own identity when the sender had no
   messaging address).
@@ -190,6 +191,7 @@ class CommunicationRecord:
     message: SentMessage | None = None
     topic: str = ""
     plan_id: int | None = None  # a shared plan
+    reminder_id: int | None = None  # a shared reminder (Task/<id>)
     pathway_id: int | None = None
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -232,7 +234,14 @@ def communication_to_fhir(record: CommunicationRecord) -> FhirCommunication:
             ),
             "subject": reference("Patient", record.patient_id),
             "topic": {"text": record.topic} if record.topic else None,
-            "about": [reference("CarePlan", record.plan_id)] if record.plan_id is not None else [],
+            "about": [
+                *([reference("CarePlan", record.plan_id)] if record.plan_id is not None else []),
+                *(
+                    [reference("Task", record.reminder_id)]
+                    if record.reminder_id is not None
+                    else []
+                ),
+            ],
             "encounter": (
                 reference("Encounter", record.pathway_id) if record.pathway_id is not None else None
             ),

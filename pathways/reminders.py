@@ -90,6 +90,18 @@ class GapRule(StrEnum):
     )
 
 
+@cache
+def _rule_titles() -> Mapping[str, Mapping[str, str]]:
+    text = files("pathways.data").joinpath("gap_rules.toml").read_text(encoding="utf-8")
+    return MappingProxyType(tomllib.loads(text))
+
+
+def rule_title(rule: GapRule, language: str = "da") -> str:
+    """What the rule is called for people (pathways/data/gap_rules.toml), in Danish unless ``en``."""
+    titles = _rule_titles()[rule.value]
+    return titles["en"] if language == "en" else titles["da"]
+
+
 class GpDelivery(IntEnum):
     """How far the agreed plan has got at the GP; each step implies the ones before it.
 

@@ -177,6 +177,19 @@ def _relation_rows(session: Session, actor: Actor, patient: Patient) -> sa.Resul
     )
 
 
+def related_organisations(session: Session, patient: Patient) -> set[int]:
+    """Every organisation with a part in the patient's care, current or ended (stays, the home
+    municipality, plan parties, fixed contacts, the GP): whom information about the patient may be
+    shared with (§13c), before the purpose is weighed."""
+    rows = session.execute(
+        _relations_query(False), {"patient_id": patient.id, "kommunekode": patient.kommunekode}
+    )
+    found = {row.org_id for row in rows if row.org_id is not None}
+    if patient.gp_organisation_id is not None:
+        found.add(patient.gp_organisation_id)
+    return found
+
+
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=COPENHAGEN)
 

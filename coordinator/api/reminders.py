@@ -1,9 +1,11 @@
-"""Reminders: the inbox of a person and their team; acknowledge, snooze, dismiss (resolving is automatic)."""
+"""Reminders: the inbox of a person and their team; acknowledge, snooze, dismiss (resolving is automatic),
+and share with an organisation in the patient's care (MedCom CareCommunication)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,8 +18,16 @@ from coordinator.api.core import (
     unit_of_work,
     with_etag,
 )
-from coordinator.api.schemas import DismissSchema, ReminderQuerySchema, ReminderSchema, SnoozeSchema
+from coordinator.api.schemas import (
+    DismissSchema,
+    ReminderQuerySchema,
+    ReminderSchema,
+    SharedSchema,
+    ShareSchema,
+    SnoozeSchema,
+)
 from coordinator.db import get_session
+from coordinator.messaging.outbound import share_reminder
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
 
@@ -119,4 +129,24 @@ class Dismiss(MethodView):
                 reason=data["reason"],
                 expected_version=optional_version("reminder"),
             )
+        )
+
+
+@blp.route("/<id:reminder_id>/share")
+class ShareReminder(MethodView):
+    @unit_of_work
+    @blp.arguments(ShareSchema)
+    @blp.response(202, SharedSchema)
+    def post(self, data: dict[str, Any], reminder_id: int) -> Any:
+        """Tell an organisation in the patient's care about the gap, as a MedCom CareCommunication
+        (queued; 202): its title, due time and legal basis, no clinical content. 422 when the
+        organisation has no part in the patient's care or no messaging address."""
+        return share_reminder(
+            get_session(),
+            current_actor(),
+            clock(),
+            reminder_id=reminder_id,
+            organisation_id=data["organisation_id"],
+            category=data["category"],
+            config=current_app.config,
         )

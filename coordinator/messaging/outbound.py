@@ -1,4 +1,4 @@
-"""MedCom CareCommunication out: share a plan with a receiving organisation, through the outbox.
+"""MedCom CareCommunication out: share a plan or a reminder with a receiving organisation, through the outbox.
 
 The message is queued in the transaction that decides to send it; the sender delivers it to the messaging
 gateway after commit. A MedCom Acknowledgement (``ok``) later marks it delivered, which the reminder rules
@@ -14,8 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from coordinator.access.services import require_patient_access
+from coordinator.access.services import related_organisations, require_patient_access
 from coordinator.accounts.models import User
+from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.messaging.services import our_party
 from coordinator.organisations.models import Organisation
@@ -23,12 +24,18 @@ from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
 from coordinator.patients.models import Patient
 from coordinator.plans.services import get_plan, municipality_of
+from coordinator.reminders.delivery import SEVERITY_DA, reference
+from coordinator.reminders.models import Reminder
+from coordinator.reminders.services import get_reminder
 from fhir_adapters import medcom
-from pathways.clock import Clock
+from pathways.audit import AuditAction
+from pathways.clock import Clock, to_copenhagen
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
+from pathways.legal import all_legal_bases
 from pathways.people import Actor
 from pathways.permissions import Permission
 from pathways.plans import PlanKind, SectionKey
+from pathways.reminders import GapRule, rule_title
 from pathways.stays import EventSource, PathwayFactType
 
 SECTION_TITLES_DA = {
@@ -95,6 +102,59 @@ def _party(org: Organisation, where: str) -> medcom.MedComOrganization:
     return medcom.MedComOrganization(sor=org.sor_code, gln=org.gln, name=org.name)
 
 
+def _send(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient: Patient,
+    receiver_org: Organisation,
+    category: str,
+    text: str,
+    topic: str,
+    config: Mapping[str, Any],
+    reminder_id: int | None = None,
+) -> OutboxMessage:
+    """Queue one CareCommunication from the actor's organisation (or carepath) to ``receiver_org``."""
+    errors = ErrorCollector()
+    chosen = errors.choice("category", medcom.CareCommunicationCategory, category)
+    errors.raise_if_any()
+    receiver = _party(receiver_org, "organisation_id")
+    own = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
+    message_id = str(uuid.uuid4())
+    now = clock.now()
+    bundle = medcom.build_care_communication(
+        message_id=message_id,
+        now=now,
+        sender=_sender(own, config),
+        receiver=receiver,
+        patient=_medcom_patient(patient),
+        author=_author(session, actor, config),
+        category=chosen or medcom.CareCommunicationCategory.CARE_COORDINATION,
+        text=text,
+        topic=topic,
+    )
+    return enqueue(
+        session,
+        channel=OutboxChannel.FHIR_MESSAGE,
+        idempotency_key=f"carecommunication:{message_id}",
+        message_id=message_id,
+        recipient=receiver.gln,
+        subject=topic,
+        payload=bundle,
+        now=now,
+        patient_id=patient.id,
+        reminder_id=reminder_id,
+    )
+
+
+def _organisation(session: Session, organisation_id: int) -> Organisation:
+    found = session.get(Organisation, organisation_id)
+    if found is None:
+        raise NotFound("organisation", organisation_id)
+    return found
+
+
 def share_plan(
     session: Session,
     actor: Actor,
@@ -110,42 +170,20 @@ def share_plan(
     plan = get_plan(
         session, actor, clock, plan_id=plan_id, purpose="share plan (CareCommunication)"
     )
-    receiver_org = session.get(Organisation, organisation_id)
-    if receiver_org is None:
-        raise NotFound("organisation", organisation_id)
-    errors = ErrorCollector()
-    chosen = errors.choice("category", medcom.CareCommunicationCategory, category)
-    errors.raise_if_any()
-    receiver = _party(receiver_org, "organisation_id")
-    own = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
-    sender = _sender(own, config)
-    author = _author(session, actor, config)
-    patient = plan.patient
-    message_id = str(uuid.uuid4())
-    now = clock.now()
-    bundle = medcom.build_care_communication(
-        message_id=message_id,
-        now=now,
-        sender=sender,
-        receiver=receiver,
-        patient=_medcom_patient(patient),
-        author=author,
-        category=chosen or medcom.CareCommunicationCategory.CARE_COORDINATION,
+    receiver_org = _organisation(session, organisation_id)
+    message = _send(
+        session,
+        actor,
+        clock,
+        patient=plan.patient,
+        receiver_org=receiver_org,
+        category=category,
         text=plan_text(plan.kind, plan.current_version_number, plan.current_version.sections),
         topic=KIND_DA[plan.kind],
-    )
-    message = enqueue(
-        session,
-        channel=OutboxChannel.FHIR_MESSAGE,
-        idempotency_key=f"carecommunication:{message_id}",
-        message_id=message_id,
-        recipient=receiver.gln,
-        subject=KIND_DA[plan.kind],
-        payload=bundle,
-        now=now,
-        patient_id=patient.id,
+        config=config,
     )
     if plan.pathway_id is not None:
+        now = clock.now()
         session.add(
             PathwayFact(
                 pathway_id=plan.pathway_id,
@@ -153,14 +191,81 @@ def share_plan(
                 occurred_at=now,
                 recorded_at=now,
                 source=EventSource.MEDCOM,
-                idempotency_key=f"shared:{message_id}",
+                idempotency_key=f"shared:{message.message_id}",
                 plan_id=plan.id,
                 organisation_id=receiver_org.id,
                 recorded_by_id=actor.user_id,
-                payload={"message_id": message_id},
+                payload={"message_id": message.message_id},
             )
         )
         session.flush()
+    return message
+
+
+def reminder_text(reminder: Reminder) -> str:
+    """The CareCommunication text of a shared reminder, in Danish: the gap, its due time and its legal
+    basis; no clinical content (the message's Patient says whom it is about)."""
+    rule = GapRule(reminder.rule)
+    due = to_copenhagen(reminder.due_at).strftime("%d.%m.%Y kl. %H:%M")
+    lines = [
+        f"Påmindelse {reference(reminder)} fra carepath: {rule_title(rule)}.",
+        f"Frist: {due} ({SEVERITY_DA[reminder.severity]}).",
+    ]
+    basis = all_legal_bases().get(reminder.legal_basis)
+    if basis is not None:
+        lines.append(f"Grundlag: {basis.reference}. {basis.text_da}")
+    lines.append("Kontakt afsenderen, hvis I kan lukke hullet, eller hvis det ikke er jer.")
+    return "\n".join(lines)
+
+
+def share_reminder(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    reminder_id: int,
+    organisation_id: int,
+    category: str = "carecoordination",
+    config: Mapping[str, Any],
+) -> OutboxMessage:
+    """Tell an organisation in the patient's care about a gap, as a MedCom CareCommunication (the
+    municipality about a readmission, the GP about a missing follow-up). Only a reminder in the caller's
+    inbox, only to an organisation with a part in the patient's care (§13c: to those who need it, for
+    closing the gap); the disclosure is audited."""
+    reminder = get_reminder(session, actor, clock, reminder_id)
+    require_patient_access(session, actor, clock, reminder.patient_id, Permission.READ_PLAN)
+    receiver_org = _organisation(session, organisation_id)
+    patient = session.get(Patient, reminder.patient_id)
+    assert patient is not None  # a reminder's patient exists (foreign key)
+    if receiver_org.id not in related_organisations(session, patient):
+        raise ValidationFailed.single(
+            "organisation_id",
+            f"{receiver_org.name} has no part in this patient's care: nothing may be shared (§13c)",
+            "forbidden",
+        )
+    message = _send(
+        session,
+        actor,
+        clock,
+        patient=patient,
+        receiver_org=receiver_org,
+        category=category,
+        text=reminder_text(reminder),
+        topic=rule_title(GapRule(reminder.rule)),
+        config=config,
+        reminder_id=reminder.id,
+    )
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.EXPORT,
+        resource_type="Reminder",
+        resource_id=reminder.id,
+        patient_id=patient.id,
+        purpose="share reminder (CareCommunication)",
+        details={"organisation_id": receiver_org.id, "message_id": message.message_id},
+    )
     return message
 
 

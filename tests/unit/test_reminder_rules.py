@@ -1241,3 +1241,14 @@ def test_reconciling_twice_changes_nothing(
     assert set(plan.resolve) == {
         i for key, i in old.items() if key not in {(g.rule.value, g.obligation_key) for g in again}
     }
+
+
+def test_every_rule_has_a_title_in_danish_and_english() -> None:
+    from pathways.reminders import _rule_titles, rule_title
+
+    assert set(_rule_titles()) == {r.value for r in GapRule}
+    for rule in GapRule:
+        danish, english = rule_title(rule), rule_title(rule, "en")
+        assert danish
+        assert english
+        assert danish != english

@@ -112,6 +112,7 @@ def _records(session: Session, rows: Sequence[OutboxMessage]) -> list[Communicat
                 message=message,
                 topic=row.subject,
                 plan_id=fact.plan_id if fact else None,
+                reminder_id=row.reminder_id,
                 pathway_id=fact.pathway_id if fact else None,
                 sent_at=row.sent_at,
                 delivered_at=row.delivered_at,
