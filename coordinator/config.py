@@ -35,6 +35,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # (e.g. redis://host:6379) so that the limit holds across them.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Requests per caller (token, user or address) across the JSON API; empty switches it off. Unset:
+        # 1200 per minute, off under TESTING.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT"),
         # Failed logins (and failed password changes) allowed per remote address.
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "SQLALCHEMY_ECHO": env.get("SQLALCHEMY_ECHO", "0") == "1",

@@ -1,0 +1,36 @@
+"""One request budget per caller across the API: over it, 429 problem details with Retry-After."""
+
+from __future__ import annotations
+
+from coordinator import create_app
+
+
+def test_a_caller_over_the_budget_gets_429_problem_details(database_url: str) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "API_RATE_LIMIT": "3 per minute",
+        }
+    )
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/organisations").status_code == 401  # counted all the same
+    over = client.get("/api/v1/plans")  # one budget for the whole API, not per resource
+    assert over.status_code == 429
+    assert over.mimetype == "application/problem+json"
+    assert over.json["status"] == 429
+    assert over.json["title"]
+    assert int(over.headers["Retry-After"]) > 0
+    other = client.get("/api/v1/organisations", headers={"Authorization": "Bearer another"})
+    assert other.status_code == 401, "another caller (a token) has a budget of its own"
+    assert client.get("/healthz").status_code != 429, "only the API is limited"
+
+
+def test_no_limit_when_switched_off(database_url: str) -> None:
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t", "API_RATE_LIMIT": ""}
+    )
+    client = app.test_client()
+    assert all(client.get("/api/v1/organisations").status_code == 401 for _ in range(20))
