@@ -14,12 +14,15 @@ take it from ``get_clock()`` and pass it to the use cases.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from flask import (
+    Blueprint,
     Flask,
     Response,
     current_app,
@@ -67,6 +70,33 @@ def get_clock() -> Clock:
 def get_limiter(app: Flask | None = None) -> Limiter:
     limiter: Limiter = (app or current_app).extensions[LIMITER_KEY]
     return limiter
+
+
+DEFAULT_RATE_LIMIT = "1200 per minute"
+
+
+def _caller() -> str:
+    """Whom a rate limit counts: the bearer token (hashed: tokens are never kept), else the logged-in
+    user, else the address."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    user_id = session.get("_user_id")
+    return f"user:{user_id}" if user_id else f"address:{get_remote_address()}"
+
+
+def limit_callers(app: Flask, blueprints: Sequence[Blueprint], *, scope: str) -> None:
+    """One request budget per caller across these blueprints (API_RATE_LIMIT; off when empty, and by
+    default under TESTING). Over it, the interface's own error shape (problem details, OperationOutcome)
+    with status 429 and Retry-After."""
+    limit = app.config.get("API_RATE_LIMIT")
+    if limit is None:
+        limit = "" if app.testing else DEFAULT_RATE_LIMIT
+    if not limit:
+        return
+    shared = get_limiter(app).shared_limit(limit, scope=scope, key_func=_caller)
+    for blueprint in blueprints:
+        shared(blueprint)
 
 
 def _login_url() -> str:

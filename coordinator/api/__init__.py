@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Blueprint, Flask, request, session
-from flask_limiter.util import get_remote_address
+from flask import Flask, request
 
 from coordinator.api.core import CarepathApi, IdConverter, require_json_body
 from coordinator.api.errors import register_error_handlers
-from coordinator.security import get_limiter
+from coordinator.security import limit_callers
 
 
 def init_app(app: Flask) -> None:
@@ -71,39 +68,13 @@ def init_app(app: Flask) -> None:
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
     register_error_handlers(app)
-    _limit_callers(app, blueprints)
+    limit_callers(app, blueprints, scope="api")
     csrf = app.extensions.get("csrf")
     if (
         csrf is not None
     ):  # JSON API: no cookies-only forms, CSRF is stopped by the JSON content type check
         for blueprint in blueprints:
             csrf.exempt(blueprint)
-
-
-DEFAULT_RATE_LIMIT = "1200 per minute"
-
-
-def _caller() -> str:
-    """Whom a rate limit counts: the bearer token (hashed: tokens are never kept), else the logged-in
-    user, else the address."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
-    user_id = session.get("_user_id")
-    return f"user:{user_id}" if user_id else f"address:{get_remote_address()}"
-
-
-def _limit_callers(app: Flask, blueprints: list[Blueprint]) -> None:
-    """One budget per caller across the whole API (API_RATE_LIMIT; off when empty, and by default under
-    TESTING). Over it: 429 problem details with Retry-After."""
-    limit = app.config.get("API_RATE_LIMIT")
-    if limit is None:
-        limit = "" if app.testing else DEFAULT_RATE_LIMIT
-    if not limit:
-        return
-    shared = get_limiter(app).shared_limit(limit, scope="api", key_func=_caller)
-    for blueprint in blueprints:
-        shared(blueprint)
 
 
 def _json_only() -> None:

@@ -13,8 +13,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from coordinator.fhir.routes import bp  # noqa: PLC0415 - the routes import the whole app
+    from coordinator.security import limit_callers  # noqa: PLC0415
 
     app.register_blueprint(bp)
+    limit_callers(app, [bp], scope="fhir")  # MedCom messages ($process-message) are not limited
     csrf = app.extensions.get("csrf")
     if (
         csrf is not None

@@ -34,3 +34,26 @@ def test_no_limit_when_switched_off(database_url: str) -> None:
     )
     client = app.test_client()
     assert all(client.get("/api/v1/organisations").status_code == 401 for _ in range(20))
+
+
+def test_the_fhir_facade_has_a_budget_of_its_own_and_answers_an_operation_outcome(
+    database_url: str,
+) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "API_RATE_LIMIT": "2 per minute",
+        }
+    )
+    client = app.test_client()
+    assert client.get("/api/v1/organisations").status_code == 401
+    assert client.get("/api/v1/organisations").status_code == 401
+    for _ in range(2):  # the REST budget is spent; the FHIR one is not
+        assert client.get("/fhir/Organization").status_code == 401
+    over = client.get("/fhir/Organization")
+    assert over.status_code == 429
+    assert over.json["resourceType"] == "OperationOutcome"
+    assert over.json["issue"][0]["code"] == "throttled"
+    assert int(over.headers["Retry-After"]) > 0
