@@ -38,6 +38,8 @@ class FixedClock:
 
 def ensure_utc(value: datetime) -> datetime:
     """Reject naive datetimes (they are ambiguous across DST) and normalise aware ones to UTC."""
+    if value.tzinfo is UTC:  # the common case (the database and the clocks give UTC): nothing to do
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()} has no timezone; carepath stores UTC")
     return value.astimezone(UTC)

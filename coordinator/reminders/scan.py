@@ -195,7 +195,7 @@ def evaluate_pathways(
     # the patients' other pathways dropped here. By pathway_id each batch would read the whole table.
     wanted = set(pathway_ids)
     existing = [
-        rules.StoredReminder(**row._mapping)
+        rules.StoredReminder(*row)  # the columns are the fields, in order (a test holds them so)
         for row in session.execute(
             sa.select(*_STORED_COLUMNS).where(among(session, Reminder.patient_id, patients))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 import pytest
@@ -15,11 +16,11 @@ from coordinator.outbox.models import OutboxMessage
 from coordinator.plans import services as plans
 from coordinator.reminders import services as inbox
 from coordinator.reminders.models import Reminder
-from coordinator.reminders.scan import evaluate_pathways
+from coordinator.reminders.scan import _STORED_COLUMNS, evaluate_pathways
 from pathways.clock import FixedClock
 from pathways.errors import NotFound, PermissionDenied, ValidationFailed
 from pathways.plans import PlanKind
-from pathways.reminders import GapRule, ReminderStatus, Severity
+from pathways.reminders import GapRule, ReminderStatus, Severity, StoredReminder
 from pathways.stays import PathwayEventType, PathwayFactType
 from tests import scenario as sc
 
@@ -325,3 +326,8 @@ def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
     )
     assert client.user_id is None
     assert inbox.list_reminders(session, client, clock, inbox.ReminderQuery()) == []
+
+
+def test_the_stored_columns_are_the_lifecycle_fields_in_order() -> None:
+    """scan.evaluate_pathways builds StoredReminder from a row by position."""
+    assert [c.key for c in _STORED_COLUMNS] == [f.name for f in fields(StoredReminder)]
