@@ -6,7 +6,9 @@ from flask import Flask, request
 
 from coordinator.api.core import CarepathApi, IdConverter, require_json_body
 from coordinator.api.errors import register_error_handlers
+from coordinator.inputs import MESSAGE, body_nul_paths, query_nul_names
 from coordinator.security import limit_callers
+from pathways.errors import FieldError, ValidationFailed
 
 
 def init_app(app: Flask) -> None:
@@ -80,3 +82,6 @@ def init_app(app: Flask) -> None:
 def _json_only() -> None:
     if request.path.startswith("/api/"):
         require_json_body()
+        refused = [f"query.{n}" for n in query_nul_names()] + body_nul_paths()
+        if refused:
+            raise ValidationFailed([FieldError(path, MESSAGE, "invalid") for path in refused])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from pathways.agreements import EndReason
@@ -25,6 +29,32 @@ MAX_ID = 2**31 - 1
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
 
 
+class Date(fields.Date):
+    """An RFC 3339 full-date (``2026-11-26``), as the OpenAPI document's ``format: date`` says. Python's
+    ``date.fromisoformat`` also takes ``20261126`` and week dates; a client that sends those is wrong and
+    is told so."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not _FULL_DATE.fullmatch(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """An RFC 3339 date-time with an offset (``format: date-time``), nothing looser."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
 def _enum(enum: type, **kw: object) -> fields.Enum:
     return fields.Enum(enum, by_value=True, **kw)  # type: ignore[arg-type]
 
@@ -44,7 +74,7 @@ class ParticipantSchema(StrictSchema):
     response = _enum(ResponseStatus, dump_only=True)
     response_note = fields.Str(dump_only=True)
     responded_version_number = fields.Int(dump_only=True, allow_none=True)
-    responded_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    responded_at = AwareDateTime(dump_only=True, allow_none=True)
 
 
 class PlanSchema(StrictSchema):
@@ -59,19 +89,19 @@ class PlanSchema(StrictSchema):
     )
     current_version_number = fields.Int(dump_only=True)
     sections = fields.Dict(dump_only=True, attribute="current_version.sections")
-    valid_from = fields.Date(dump_only=True, allow_none=True)
-    valid_to = fields.Date(dump_only=True, allow_none=True)
-    review_on = fields.Date(dump_only=True, allow_none=True)
+    valid_from = Date(dump_only=True, allow_none=True)
+    valid_to = Date(dump_only=True, allow_none=True)
+    review_on = Date(dump_only=True, allow_none=True)
     patient_participation = _enum(PatientParticipation, dump_only=True)
-    patient_refused_on = fields.Date(dump_only=True, allow_none=True)
+    patient_refused_on = Date(dump_only=True, allow_none=True)
     supersedes_plan_id = fields.Int(dump_only=True, allow_none=True)
-    agreed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
-    activated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
-    ended_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    agreed_at = AwareDateTime(dump_only=True, allow_none=True)
+    activated_at = AwareDateTime(dump_only=True, allow_none=True)
+    ended_at = AwareDateTime(dump_only=True, allow_none=True)
     ended_reason = fields.Str(dump_only=True)
     participants = fields.Nested(ParticipantSchema, many=True, dump_only=True)
-    created_at = fields.AwareDateTime(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
+    updated_at = AwareDateTime(dump_only=True)
 
 
 class PlanCreateSchema(StrictSchema):
@@ -86,8 +116,8 @@ class PlanEditSchema(StrictSchema):
         load_default=dict,
         metadata={"description": "section key -> fields; null removes a section"},
     )
-    review_on = fields.Date(load_default=None, allow_none=True)
-    valid_to = fields.Date(load_default=None, allow_none=True)
+    review_on = Date(load_default=None, allow_none=True)
+    valid_to = Date(load_default=None, allow_none=True)
     change_note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
@@ -101,7 +131,7 @@ class RespondSchema(StrictSchema):
 
 class ParticipationSchema(StrictSchema):
     participates = fields.Bool(required=True)
-    on = fields.Date(load_default=None, allow_none=True)
+    on = Date(load_default=None, allow_none=True)
 
 
 class ReasonSchema(StrictSchema):
@@ -116,10 +146,10 @@ class EndPlanSchema(StrictSchema):
 class VersionSchema(StrictSchema):
     number = fields.Int(dump_only=True)
     sections = fields.Dict(dump_only=True)
-    review_on = fields.Date(dump_only=True, allow_none=True)
+    review_on = Date(dump_only=True, allow_none=True)
     change_note = fields.Str(dump_only=True)
     created_by_id = fields.Int(dump_only=True, allow_none=True)
-    created_at = fields.AwareDateTime(dump_only=True)
+    created_at = AwareDateTime(dump_only=True)
 
 
 class DiffQuerySchema(StrictSchema):
@@ -162,7 +192,7 @@ class AccessLogQuerySchema(StrictSchema):
 
 
 class AccessLogLineSchema(StrictSchema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     organisation = fields.Str()
     role = fields.Str()
     staff_name = fields.Str(allow_none=True)
@@ -178,8 +208,8 @@ class ContactSchema(StrictSchema):
     person_id = fields.Int(dump_only=True, allow_none=True)
     backup_person_id = fields.Int(dump_only=True, allow_none=True)
     team_inbox = fields.Str(dump_only=True)
-    valid_from = fields.Date(dump_only=True)
-    valid_to = fields.Date(dump_only=True, allow_none=True)
+    valid_from = Date(dump_only=True)
+    valid_to = Date(dump_only=True, allow_none=True)
     ended_reason = fields.Str(dump_only=True)
 
 
@@ -188,20 +218,20 @@ class ContactCreateSchema(StrictSchema):
     person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
     backup_person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
     team_inbox = fields.Str(load_default="", validate=validate.Length(max=254))
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(load_default=None, allow_none=True)
+    valid_from = Date(required=True)
+    valid_to = Date(load_default=None, allow_none=True)
 
 
 class HandoverSchema(StrictSchema):
     person_id = fields.Int(validate=ID_RANGE, required=True)
-    on = fields.Date(required=True)
+    on = Date(required=True)
     backup_person_id = fields.Int(validate=ID_RANGE, load_default=None, allow_none=True)
     team_inbox = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=254))
     reason = fields.Str(load_default="handover", validate=validate.Length(min=1, max=200))
 
 
 class EndContactSchema(StrictSchema):
-    last_day = fields.Date(required=True)
+    last_day = Date(required=True)
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -211,8 +241,8 @@ class MissingSectorsSchema(StrictSchema):
 
 # ---------------------------------------------------------------------------- pathways
 class LeavePeriodSchema(StrictSchema):
-    started_at = fields.AwareDateTime()
-    ended_at = fields.AwareDateTime(allow_none=True)
+    started_at = AwareDateTime()
+    ended_at = AwareDateTime(allow_none=True)
 
 
 class ObligationSchema(StrictSchema):
@@ -220,7 +250,7 @@ class ObligationSchema(StrictSchema):
     status = fields.Str(attribute="status.value")
     legal_basis = fields.Str(attribute="basis.reference")
     reason = fields.Str()
-    due_on = fields.Date(allow_none=True)
+    due_on = Date(allow_none=True)
     plan_id = fields.Int(allow_none=True)
 
 
@@ -229,10 +259,10 @@ class PathwaySchema(StrictSchema):
     patient_id = fields.Int(dump_only=True)
     ward_id = fields.Int(dump_only=True)
     status = fields.Str(dump_only=True, attribute="status.value")
-    admitted_at = fields.AwareDateTime(dump_only=True)
-    planned_discharge_on = fields.Date(dump_only=True, allow_none=True)
-    discharged_at = fields.AwareDateTime(dump_only=True, allow_none=True)
-    closed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    admitted_at = AwareDateTime(dump_only=True)
+    planned_discharge_on = Date(dump_only=True, allow_none=True)
+    discharged_at = AwareDateTime(dump_only=True, allow_none=True)
+    closed_at = AwareDateTime(dump_only=True, allow_none=True)
     readmission_of_id = fields.Int(dump_only=True, allow_none=True)
     receives_sel_support = fields.Bool(dump_only=True, allow_none=True)
     presumed_not_to_seek_treatment = fields.Bool(dump_only=True, allow_none=True)
@@ -268,16 +298,16 @@ class PathwayEventCreateSchema(StrictSchema):
             ]
         ),
     )
-    occurred_at = fields.AwareDateTime(required=True)
-    planned_discharge_on = fields.Date(load_default=None, allow_none=True)
+    occurred_at = AwareDateTime(required=True)
+    planned_discharge_on = Date(load_default=None, allow_none=True)
     idempotency_key = fields.Str(required=True, validate=validate.Length(min=1, max=200))
 
 
 class PathwayEventSchema(StrictSchema):
     id = fields.Int()
     type = fields.Str(attribute="type.value")
-    occurred_at = fields.AwareDateTime()
-    recorded_at = fields.AwareDateTime()
+    occurred_at = AwareDateTime()
+    recorded_at = AwareDateTime()
     source = fields.Str(attribute="source.value")
 
 
@@ -290,15 +320,15 @@ class AuditQuerySchema(StrictSchema):
     outcome = fields.Str(
         load_default=None, validate=validate.OneOf([o.value for o in AuditOutcome])
     )
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = AwareDateTime(load_default=None)
+    until = AwareDateTime(load_default=None)
     before_id = fields.Int(validate=ID_RANGE, load_default=None)
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class AuditEntrySchema(StrictSchema):
     id = fields.Int()
-    occurred_at = fields.AwareDateTime()
+    occurred_at = AwareDateTime()
     actor_kind = fields.Str(attribute="actor_kind.value")
     actor_id = fields.Int(allow_none=True)
     actor_name = fields.Str()
@@ -324,7 +354,7 @@ class PlanListQuerySchema(StrictSchema):
         load_default=None, metadata={"description": "the patients' municipality"}
     )
     patient_id = fields.Int(validate=ID_RANGE, load_default=None)
-    review_before = fields.Date(load_default=None)
+    review_before = Date(load_default=None)
     after = fields.Int(
         validate=ID_RANGE,
         load_default=None,
@@ -345,7 +375,7 @@ class UserSchema(StrictSchema):
     username = fields.Str(dump_only=True, allow_none=True)
     is_active = fields.Bool(dump_only=True)
     must_change_password = fields.Bool(dump_only=True)
-    last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    last_login_at = AwareDateTime(dump_only=True, allow_none=True)
 
 
 class UserCreateSchema(StrictSchema):
@@ -390,9 +420,9 @@ class EmergencyAccessSchema(StrictSchema):
     organisation_id = fields.Int(dump_only=True)
     patient_id = fields.Int(dump_only=True)
     reason = fields.Str(dump_only=True)
-    granted_at = fields.AwareDateTime(dump_only=True)
-    expires_at = fields.AwareDateTime(dump_only=True)
-    reviewed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    granted_at = AwareDateTime(dump_only=True)
+    expires_at = AwareDateTime(dump_only=True)
+    reviewed_at = AwareDateTime(dump_only=True, allow_none=True)
     review_note = fields.Str(dump_only=True)
 
 
@@ -480,7 +510,7 @@ class ReminderSchema(StrictSchema):
     )
     message = fields.Str(dump_only=True)
     params = fields.Dict(keys=fields.Str(), values=fields.Str(), dump_only=True)
-    due_at = fields.AwareDateTime(dump_only=True)
+    due_at = AwareDateTime(dump_only=True)
     patient_id = fields.Int(dump_only=True)
     pathway_id = fields.Int(dump_only=True)
     plan_id = fields.Int(dump_only=True, allow_none=True)
@@ -488,9 +518,9 @@ class ReminderSchema(StrictSchema):
     owner_person_id = fields.Int(dump_only=True, allow_none=True)
     escalate_to_person_id = fields.Int(dump_only=True, allow_none=True)
     escalation_level = fields.Int(dump_only=True)
-    snoozed_until = fields.AwareDateTime(dump_only=True, allow_none=True)
-    acknowledged_at = fields.AwareDateTime(dump_only=True, allow_none=True)
-    resolved_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    snoozed_until = AwareDateTime(dump_only=True, allow_none=True)
+    acknowledged_at = AwareDateTime(dump_only=True, allow_none=True)
+    resolved_at = AwareDateTime(dump_only=True, allow_none=True)
     dismissed_reason = fields.Str(dump_only=True)
     version = fields.Int(dump_only=True)
 
@@ -506,7 +536,7 @@ class ReminderQuerySchema(StrictSchema):
     )
     patient_id = fields.Int(validate=ID_RANGE, load_default=None)
     severity = _enum(Severity, load_default=None)
-    due_before = fields.AwareDateTime(load_default=None)
+    due_before = AwareDateTime(load_default=None)
     after = fields.Int(
         validate=ID_RANGE,
         load_default=None,
@@ -516,7 +546,7 @@ class ReminderQuerySchema(StrictSchema):
 
 
 class SnoozeSchema(StrictSchema):
-    until = fields.AwareDateTime(required=True)
+    until = AwareDateTime(required=True)
 
 
 class DismissSchema(StrictSchema):
@@ -525,7 +555,7 @@ class DismissSchema(StrictSchema):
 
 class PathwayFactCreateSchema(StrictSchema):
     type = _enum(PathwayFactType, required=True)
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = AwareDateTime(required=True)
     plan_id = fields.Int(validate=ID_RANGE, load_default=None)
     organisation_id = fields.Int(
         validate=ID_RANGE,
@@ -538,8 +568,8 @@ class PathwayFactCreateSchema(StrictSchema):
 class PathwayFactSchema(StrictSchema):
     id = fields.Int()
     type = fields.Str(attribute="type.value")
-    occurred_at = fields.AwareDateTime()
-    recorded_at = fields.AwareDateTime()
+    occurred_at = AwareDateTime()
+    recorded_at = AwareDateTime()
     plan_id = fields.Int(allow_none=True)
     organisation_id = fields.Int(allow_none=True)
 
@@ -559,4 +589,4 @@ class SharedSchema(StrictSchema):
     message_id = fields.Str(metadata={"description": "MedCom MessageHeader id"})
     recipient = fields.Str(metadata={"description": "the receiver's GLN"})
     status = fields.Str(attribute="status.value")
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()

@@ -31,8 +31,10 @@ from coordinator.fhir.http import (
     strict,
 )
 from coordinator.fhir.table import BY_NAME, RESOURCES, SYSTEM_INTERACTIONS, SYSTEM_OPERATIONS
+from coordinator.inputs import MESSAGE, body_nul_paths, query_nul_names
 from fhir_adapters.capability import capability_statement
 from fhir_adapters.common import to_json
+from pathways.errors import FieldError, ValidationFailed
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -312,12 +314,26 @@ def _route(ctx: Context, segments: list[str], method: str) -> Response:
     return found[0](ctx, target)
 
 
+def _refuse_nul() -> None:
+    """Text with NUL characters reaches no use case (coordinator.inputs): 400 for a parameter, 422 with
+    the FHIRPath of the value for a resource."""
+    names = query_nul_names()
+    if names:
+        raise FhirError(400, "invalid", f"parameter(s) {', '.join(names)}: {MESSAGE}")
+    paths = body_nul_paths()
+    if paths:
+        body = request.get_json(force=True, silent=True)
+        root = str(body.get("resourceType") or "Resource") if isinstance(body, dict) else "Resource"
+        raise ValidationFailed([FieldError(f"{root}.{p}", MESSAGE, "value") for p in paths])
+
+
 def dispatch(path: str = "") -> Response:
     segments = path.split("/") if path else []
     if segments and segments[-1] == "":
         segments.pop()
     method = "GET" if request.method == "HEAD" else request.method
     check_format()
+    _refuse_nul()
     response = _route(_context(), segments, method)
     get_session().commit()
     return response

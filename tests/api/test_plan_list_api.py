@@ -130,3 +130,17 @@ def test_no_n_plus_one(
     assert len(large_selects) == len(small_selects), (
         large_selects
     )  # as many queries for 12 plans as for 2
+
+
+def test_dates_and_times_are_rfc_3339_only(world: sc.Scenario, login: Login) -> None:
+    client = login(world.nurse)
+    assert client.get("/api/v1/plans?review_before=2026-11-26").status_code == 200
+    for loose in ("20261126", "2026-W48-4", "2026-11-26T00:00"):
+        refused = client.get(f"/api/v1/plans?review_before={loose}")
+        assert refused.status_code == 422, loose
+        assert [e["field"] for e in refused.json["errors"]] == ["review_before"]
+    reminders = "/api/v1/reminders?due_before="
+    assert client.get(reminders + "2026-11-26T10:00:00%2B01:00").status_code == 200
+    assert client.get(reminders + "2026-11-26T10:00:00Z").status_code == 200
+    for loose in ("2026-11-26T10:00:00%2B0100", "20261126T100000Z", "2026-11-26 10:00:00Z"):
+        assert client.get(reminders + loose).status_code == 422, loose
