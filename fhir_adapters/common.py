@@ -298,7 +298,11 @@ def parse_datetime(value: object, field: str, errors: ErrorCollector) -> datetim
     if parsed is None or parsed.tzinfo is None:
         errors.add(field, "must be a date and time with a timezone", "value")
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 has no time in UTC
+        errors.add(field, "is out of range", "value")
+        return None
 
 
 def fhir_datetime(value: datetime) -> str:

@@ -325,10 +325,10 @@ def parse_instant(
     fraction = (fraction or "")[:7]  # Python keeps microseconds; FHIR allows more digits
     try:
         moment = datetime.fromisoformat(f"{day}T{clock}{fraction}{zone.replace('Z', '+00:00')}")
-    except ValueError:
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day, or none in UTC (0001-01-01T00:00+01:00)
         problems.add(field, "is not a valid date and time")
         return None
-    return moment.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- the bundle as a message

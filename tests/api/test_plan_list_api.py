@@ -144,3 +144,10 @@ def test_dates_and_times_are_rfc_3339_only(world: sc.Scenario, login: Login) -> 
     assert client.get(reminders + "2026-11-26T10:00:00Z").status_code == 200
     for loose in ("2026-11-26T10:00:00%2B0100", "20261126T100000Z", "2026-11-26 10:00:00Z"):
         assert client.get(reminders + loose).status_code == 422, loose
+
+
+def test_a_time_with_no_utc_equivalent_is_refused(world: sc.Scenario, login: Login) -> None:
+    """0001-01-01T00:00:00+01:00 is a valid RFC 3339 time that UTC cannot hold (it was a 500)."""
+    refused = login(world.nurse).get("/api/v1/reminders?due_before=0001-01-01T00:00:00%2B01:00")
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json["errors"]] == ["due_before"]
