@@ -16,6 +16,7 @@ from coordinator import create_app, migrate
 from coordinator.care_pathways.models import Pathway
 from coordinator.db import Base, Database, get_database
 from coordinator.outbox.models import OutboxMessage, OutboxStatus
+from coordinator.plans.services import assess_requirement
 from coordinator.reminders.models import QueuedEvaluation, Reminder
 from coordinator.reminders.triggers import defer_evaluation
 from coordinator.scheduler import job_lock, run_job
@@ -73,6 +74,17 @@ def _count(database: Database, model: type, *where: sa.ColumnElement[bool]) -> i
         return int(session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)))
 
 
+def _assess(session: sa.orm.Session, scenario: sc.Scenario, clock: FixedClock) -> None:
+    assess_requirement(
+        session,
+        scenario.chief,
+        clock,
+        pathway_id=scenario.pathway.id,
+        receives_sel_support=False,
+        presumed_not_to_seek_treatment=False,
+    )
+
+
 def test_scan_digest_and_send_reach_the_mailbox_without_personal_data(
     world: tuple[Flask, FixedClock, sc.Scenario], smtp: tuple[Inbox, int]
 ) -> None:
@@ -126,16 +138,7 @@ def test_closing_the_gap_resolves_the_reminder_in_the_next_scan(
     run_job(app, "scan_gaps")
     database = get_database(app)
     with database.transaction() as session:
-        from coordinator.plans.services import assess_requirement
-
-        assess_requirement(
-            session,
-            scenario.chief,
-            clock,
-            pathway_id=scenario.pathway.id,
-            receives_sel_support=False,
-            presumed_not_to_seek_treatment=False,
-        )
+        _assess(session, scenario, clock)
     # The commit itself re-evaluated the pathway: the assessment reminder is resolved already.
     assert (
         _count(
@@ -198,19 +201,6 @@ def test_run_once_from_the_command_line(world: tuple[Flask, FixedClock, sc.Scena
     assert result.exit_code == 0, result.output
     assert '"claimed": 0' in result.output
     assert _count(get_database(app), OutboxMessage, OutboxMessage.status == OutboxStatus.DEAD) == 0
-
-
-def _assess(session: sa.orm.Session, scenario: sc.Scenario, clock: FixedClock) -> None:
-    from coordinator.plans.services import assess_requirement
-
-    assess_requirement(
-        session,
-        scenario.chief,
-        clock,
-        pathway_id=scenario.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=False,
-    )
 
 
 def test_a_deferred_change_is_queued_and_the_job_evaluates_it_once(
