@@ -45,7 +45,7 @@ def _note(session: Session, _context: Any) -> None:
 
 
 def _snapshot(session: Session) -> None:
-    from coordinator.fhir.resources.careplan import plan_json  # noqa: PLC0415 - resources import models
+    from coordinator.fhir.render import plan_json  # noqa: PLC0415 - the mappers import the plan models
 
     changed: set[int] = session.info.pop(PENDING_KEY, set())
     changed.discard(None)  # type: ignore[arg-type]

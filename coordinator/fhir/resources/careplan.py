@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Any
 
 from coordinator.fhir import history as history_store
-from coordinator.fhir import records
 from coordinator.fhir.core import (
     JSON,
     Context,
@@ -28,8 +27,8 @@ from coordinator.fhir.core import (
     SearchResult,
     bad_search,
     int_id,
-    validate_output,
 )
+from coordinator.fhir.render import plan_json, plan_team_json
 from coordinator.fhir.resources.patient import patient_json, patients_by_identifier
 from coordinator.fhir.search import (
     cursor_id,
@@ -57,9 +56,7 @@ from fhir_adapters.careplan import (
     PATIENT_PARTICIPATION_EXTENSION,
     PLAN_STATUS_EXTENSION,
     care_plan_from_fhir,
-    care_plan_json,
 )
-from fhir_adapters.careteam import care_team_json
 from fhir_adapters.codesystems import PLAN_KIND, PLAN_STATUS
 from fhir_adapters.records import PlanRecord
 from pathways.errors import ErrorCollector, NotFound, StaleVersion, ValidationFailed
@@ -70,10 +67,6 @@ REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/request-status"
 IGNORED_ON_INPUT = ("careTeam",)
 INCLUDE_CARE_TEAM = "CarePlan:care-team"
 INCLUDE_PATIENT = "CarePlan:patient"
-
-
-def plan_json(plan: Plan) -> JSON:
-    return care_plan_json(records.plan_record(plan), validate=validate_output())
 
 
 def parse(body: JSON) -> PlanRecord:
@@ -199,9 +192,7 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         plans = sorted(plans, key=lambda p: -p.id)[: query.count]
     included: list[JSON] = []
     if INCLUDE_CARE_TEAM in query.includes:
-        included += [
-            care_team_json(records.plan_team(p), validate=validate_output()) for p in plans
-        ]
+        included += [plan_team_json(p) for p in plans]
     if INCLUDE_PATIENT in query.includes:
         included += [
             patient_json(ctx, get_patient(session, actor, clock, patient_id=patient_id))

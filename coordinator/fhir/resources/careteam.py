@@ -17,13 +17,13 @@ from coordinator.fhir.core import (
     SearchResult,
     bad_search,
     not_found,
-    validate_output,
 )
+from coordinator.fhir.render import plan_team_json, team_json
 from coordinator.fhir.search import int_reference, page_after, reference_ids, references
 from coordinator.organisations.services import get_organisation
 from coordinator.plans.models import Plan
 from coordinator.plans.services import PlanQuery, get_plan, list_patient_plans, search_plans
-from fhir_adapters.careteam import care_team_from_fhir, care_team_json
+from fhir_adapters.careteam import care_team_from_fhir
 from fhir_adapters.codesystems import CareTeamRole
 from fhir_adapters.records import CareTeamRecord
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
@@ -33,10 +33,6 @@ _CONTACTS = re.compile(r"patient-([1-9][0-9]{0,9})-contacts", re.ASCII)
 _PLAN = re.compile(r"plan-([1-9][0-9]{0,9})", re.ASCII)
 PARTICIPANT_TYPES = ("Practitioner", "PractitionerRole", "Organization", "Patient")
 MAX_PLANS = 100
-
-
-def team_json(record: CareTeamRecord) -> JSON:
-    return care_team_json(record, validate=validate_output())
 
 
 def _contacts_json(ctx: Context, patient_id: int) -> JSON:
@@ -51,7 +47,7 @@ def read(ctx: Context, rid: str) -> JSON:
         raise not_found(f"CareTeam/{rid} is not known here (patient-<id>-contacts or plan-<id>)")
     if contacts:
         return _contacts_json(ctx, number)
-    return team_json(records.plan_team(get_plan(ctx.session, ctx.actor, ctx.clock, plan_id=number)))
+    return plan_team_json(get_plan(ctx.session, ctx.actor, ctx.clock, plan_id=number))
 
 
 # ---------------------------------------------------------------------------- search
@@ -68,9 +64,7 @@ def _member(team: JSON, kind: str, rid: str) -> bool:
 
 def _patient_teams(ctx: Context, patient_id: int) -> list[JSON]:
     plans = list_patient_plans(ctx.session, ctx.actor, ctx.clock, patient_id=patient_id)
-    return [_contacts_json(ctx, patient_id)] + [
-        team_json(records.plan_team(plan)) for plan in plans
-    ]
+    return [_contacts_json(ctx, patient_id)] + [plan_team_json(plan) for plan in plans]
 
 
 def _participant_teams(ctx: Context, kind: str, rid: str) -> list[JSON]:
@@ -92,7 +86,7 @@ def _participant_teams(ctx: Context, kind: str, rid: str) -> list[JSON]:
         plans: list[Plan] = search_plans(
             ctx.session, ctx.actor, ctx.clock, PlanQuery(limit=MAX_PLANS)
         )
-        teams += [team_json(records.plan_team(p)) for p in plans]
+        teams += [plan_team_json(p) for p in plans]
     return teams
 
 
@@ -158,7 +152,7 @@ def _confirm_plan_parties(ctx: Context, record: CareTeamRecord) -> JSON:
             "business-rule",
         )
     errors.raise_if_any()
-    return team_json(records.plan_team(plan))
+    return plan_team_json(plan)
 
 
 def _assign_contacts(ctx: Context, record: CareTeamRecord, body: JSON) -> JSON:

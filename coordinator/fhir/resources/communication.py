@@ -26,7 +26,14 @@ from coordinator.fhir.core import (
     int_id,
     not_found,
 )
-from coordinator.fhir.search import cursor_id, int_reference, next_cursor, references, tokens
+from coordinator.fhir.search import (
+    cursor_id,
+    int_reference,
+    next_cursor,
+    reference_ids,
+    references,
+    tokens,
+)
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from fhir_adapters.common import to_json
@@ -150,14 +157,10 @@ def read(ctx: Context, rid: str) -> JSON:
 # ---------------------------------------------------------------------------- search
 def _single_patient(query: SearchQuery) -> int | None:
     """The one patient the search is about; None when the value names nobody we can have."""
-    occurrences = references(query, "patient", ("Patient",))
-    if not occurrences:
+    wanted = reference_ids(query, "patient", "Patient")
+    if wanted is None:
         raise bad_search("Communication searches need patient")
-    wanted: set[int] | None = None
-    for occurrence in occurrences:
-        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-        wanted = found if wanted is None else wanted & found
-    if wanted is not None and len(wanted) > 1:
+    if len(wanted) > 1:
         raise bad_search("search parameter patient: one patient at a time")
     return next(iter(wanted), None) if wanted else None
 

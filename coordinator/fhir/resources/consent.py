@@ -22,7 +22,7 @@ from coordinator.fhir.core import (
     int_id,
     not_found,
 )
-from coordinator.fhir.search import cursor_id, int_reference, next_cursor, references
+from coordinator.fhir.search import cursor_id, next_cursor, reference_ids
 from coordinator.plans.models import Plan
 from coordinator.plans.services import get_plan, list_patient_plans
 from fhir_adapters.common import to_json
@@ -82,13 +82,9 @@ def read(ctx: Context, rid: str) -> JSON:
 
 
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
-    occurrences = references(query, "patient", ("Patient",))
-    if not occurrences:
+    wanted = reference_ids(query, "patient", "Patient")
+    if wanted is None:
         raise bad_search("Consent searches need patient")
-    wanted: set[int] | None = None
-    for occurrence in occurrences:
-        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-        wanted = found if wanted is None else wanted & found
     after = cursor_id(query)
     plans = [
         plan

@@ -13,14 +13,12 @@ from coordinator.fhir.core import (
     bad_search,
     int_id,
     searchset,
-    validate_output,
 )
+from coordinator.fhir.render import plan_json, plan_team_json, team_json
 from coordinator.fhir.search import tokens
 from coordinator.patients.models import Patient
 from coordinator.patients.services import find_patient_by_cpr, get_patient, register_patient
 from coordinator.plans.services import list_patient_plans
-from fhir_adapters.careplan import care_plan_json
-from fhir_adapters.careteam import care_team_json
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
 from fhir_adapters.patient import patient_from_fhir, patient_to_fhir
@@ -81,16 +79,12 @@ def everything(ctx: Context, rid: str) -> JSON:
     patient = get_patient(session, actor, clock, patient_id=patient_id)
     found: list[JSON] = [patient_json(ctx, patient)]
     plans = list_patient_plans(session, actor, clock, patient_id=patient_id)
-    found += [care_plan_json(records.plan_record(p), validate=validate_output()) for p in plans]
+    found += [plan_json(p) for p in plans]
     if ctx.allows("CareTeam", "read"):
         contacts = list_contacts(session, actor, clock, patient_id=patient_id)
         if contacts:
-            found.append(
-                care_team_json(
-                    records.contact_team(patient_id, contacts), validate=validate_output()
-                )
-            )
-        found += [care_team_json(records.plan_team(p), validate=validate_output()) for p in plans]
+            found.append(team_json(records.contact_team(patient_id, contacts)))
+        found += [plan_team_json(p) for p in plans]
     if ctx.allows("Encounter", "read"):
         for pathway in list_patient_pathways(session, actor, clock, patient_id=patient_id):
             record = records.encounter_record(pathway)

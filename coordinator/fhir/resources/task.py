@@ -8,7 +8,14 @@ page to one owner: the search pages through the inbox by id, so a page may hold 
 from __future__ import annotations
 
 from coordinator.fhir.core import JSON, Context, SearchQuery, SearchResult, bad_search, int_id
-from coordinator.fhir.search import cursor_id, int_reference, next_cursor, references, tokens
+from coordinator.fhir.search import (
+    cursor_id,
+    int_reference,
+    next_cursor,
+    reference_ids,
+    references,
+    tokens,
+)
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import ReminderQuery, get_reminder, list_reminders
 from fhir_adapters.common import to_json
@@ -72,10 +79,7 @@ def _owned(reminder: Reminder, owners: list[list[tuple[str, str]]]) -> bool:
 
 
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
-    patients: set[int] | None = None
-    for occurrence in references(query, "patient", ("Patient",)):
-        found = {n for _, rid in occurrence if (n := int_reference(rid)) is not None}
-        patients = found if patients is None else patients & found
+    patients = reference_ids(query, "patient", "Patient")
     if patients is not None and len(patients) > 1:
         raise bad_search("search parameter patient: one patient at a time")
     owners = references(query, "owner", OWNER_TYPES)
