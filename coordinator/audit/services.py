@@ -28,6 +28,20 @@ _OUTSIDE_ANY_REQUEST = AuditContext()
 audit_context: ContextVar[AuditContext] = ContextVar("audit_context", default=_OUTSIDE_ANY_REQUEST)
 
 
+def _who_and_where(actor: Actor, at: datetime) -> dict[str, Any]:
+    """The columns every entry takes from the actor, the time and the request it is made in."""
+    context = audit_context.get()
+    return {
+        "occurred_at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "actor_organisation_id": actor.organisation_id,
+        "channel": context.channel,
+        "request_id": context.request_id,
+    }
+
+
 def record(
     session: Session,
     *,
@@ -41,21 +55,14 @@ def record(
     outcome: AuditOutcome = AuditOutcome.ALLOWED,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    context = audit_context.get()
     entry = AuditEntry(
-        occurred_at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_organisation_id=actor.organisation_id,
+        **_who_and_where(actor, at),
         patient_id=patient_id,
         resource_type=resource_type,
         resource_id=str(resource_id) if resource_id is not None else "",
         action=action,
         purpose=purpose,
         outcome=outcome,
-        channel=context.channel,
-        request_id=context.request_id,
         details=details or {},
     )
     session.add(entry)
@@ -81,20 +88,12 @@ def record_per_patient(
         ids.setdefault(patient_id, []).append(resource_id)
     if not ids:
         return
-    context = audit_context.get()
-    common = {
-        "occurred_at": at,
-        "actor_kind": actor.kind,
-        "actor_id": actor.id,
-        "actor_name": actor.name,
-        "actor_organisation_id": actor.organisation_id,
+    common = _who_and_where(actor, at) | {
         "resource_type": resource_type,
         "resource_id": "",
         "action": action,
         "purpose": purpose,
         "outcome": AuditOutcome.ALLOWED,
-        "channel": context.channel,
-        "request_id": context.request_id,
     }
     session.execute(
         sa.insert(AuditEntry),

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from coordinator.api.core import clock, current_actor
 from coordinator.db import get_session
-from coordinator.inputs import MESSAGE, nul_paths
+from coordinator.inputs import MESSAGE, body_nul_paths
 from coordinator.messaging.services import process_message
 from fhir_adapters.common import to_json
 from fhir_adapters.operation_outcome import outcome, outcome_from_errors
@@ -36,7 +36,7 @@ def process() -> Response:  # noqa: PLR0911 - one early answer per kind of failu
         body = json.loads(request.get_data(as_text=True) or "null")
     except json.JSONDecodeError as exc:
         return _fhir(to_json(outcome("error", "structure", f"not JSON: {exc.msg}")), 400)
-    refused = nul_paths(body) if "\\u0000" in request.get_data(as_text=True) else []
+    refused = body_nul_paths()
     if refused:
         where = ", ".join(f"Bundle.{p}" for p in refused[:5])
         return _fhir(to_json(outcome("error", "value", f"{where}: {MESSAGE}")), 400)
