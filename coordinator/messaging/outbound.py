@@ -108,6 +108,50 @@ def _send(
     clock: Clock,
     *,
     patient: Patient,
+    sender_org: Organisation | None,
+    receiver: medcom.MedComOrganization,
+    category: medcom.CareCommunicationCategory,
+    text: str,
+    topic: str,
+    config: Mapping[str, Any],
+    idempotency_key: str | None = None,
+    reminder_id: int | None = None,
+) -> OutboxMessage:
+    """Queue one CareCommunication from ``sender_org`` (or carepath, without a messaging address) to
+    ``receiver``; once per ``idempotency_key`` when one is given, else once per message."""
+    message_id = str(uuid.uuid4())
+    now = clock.now()
+    bundle = medcom.build_care_communication(
+        message_id=message_id,
+        now=now,
+        sender=_sender(sender_org, config),
+        receiver=receiver,
+        patient=_medcom_patient(patient),
+        author=_author(session, actor, config),
+        category=category,
+        text=text,
+        topic=topic,
+    )
+    return enqueue(
+        session,
+        channel=OutboxChannel.FHIR_MESSAGE,
+        idempotency_key=idempotency_key or f"carecommunication:{message_id}",
+        message_id=message_id,
+        recipient=receiver.gln,
+        subject=topic,
+        payload=bundle,
+        now=now,
+        patient_id=patient.id,
+        reminder_id=reminder_id,
+    )
+
+
+def _share(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient: Patient,
     receiver_org: Organisation,
     category: str,
     text: str,
@@ -115,35 +159,24 @@ def _send(
     config: Mapping[str, Any],
     reminder_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue one CareCommunication from the actor's organisation (or carepath) to ``receiver_org``."""
+    """Share something with ``receiver_org`` (the request's ``organisation_id``) from the actor's own
+    organisation, in the category the request names."""
     errors = ErrorCollector()
     chosen = errors.choice("category", medcom.CareCommunicationCategory, category)
     errors.raise_if_any()
     receiver = _party(receiver_org, "organisation_id")
     own = session.get(Organisation, actor.organisation_id) if actor.organisation_id else None
-    message_id = str(uuid.uuid4())
-    now = clock.now()
-    bundle = medcom.build_care_communication(
-        message_id=message_id,
-        now=now,
-        sender=_sender(own, config),
+    return _send(
+        session,
+        actor,
+        clock,
+        patient=patient,
+        sender_org=own,
         receiver=receiver,
-        patient=_medcom_patient(patient),
-        author=_author(session, actor, config),
         category=chosen or medcom.CareCommunicationCategory.CARE_COORDINATION,
         text=text,
         topic=topic,
-    )
-    return enqueue(
-        session,
-        channel=OutboxChannel.FHIR_MESSAGE,
-        idempotency_key=f"carecommunication:{message_id}",
-        message_id=message_id,
-        recipient=receiver.gln,
-        subject=topic,
-        payload=bundle,
-        now=now,
-        patient_id=patient.id,
+        config=config,
         reminder_id=reminder_id,
     )
 
@@ -171,7 +204,7 @@ def share_plan(
         session, actor, clock, plan_id=plan_id, purpose="share plan (CareCommunication)"
     )
     receiver_org = _organisation(session, organisation_id)
-    message = _send(
+    message = _share(
         session,
         actor,
         clock,
@@ -243,7 +276,7 @@ def share_reminder(
             f"{receiver_org.name} has no part in this patient's care: nothing may be shared (§13c)",
             "forbidden",
         )
-    message = _send(
+    message = _share(
         session,
         actor,
         clock,
@@ -294,35 +327,24 @@ def notify_municipality_of_discharge(
     municipality = municipality_of(session, patient)
     receiver = _party(municipality, "municipality")
     ward = pathway.ward
-    sender = _sender(ward, config)
-    message_id = str(uuid.uuid4())
-    now = clock.now()
     day = pathway.planned_discharge_on.strftime("%d.%m.%Y")
-    bundle = medcom.build_care_communication(
-        message_id=message_id,
-        now=now,
-        sender=sender,
+    message = _send(
+        session,
+        actor,
+        clock,
+        patient=patient,
+        sender_org=ward,
         receiver=receiver,
-        patient=_medcom_patient(patient),
-        author=_author(session, actor, config),
         category=medcom.CareCommunicationCategory.DISCHARGE,
         text=(
             f"Forventet udskrivelse fra {ward.name}: {day}.\n"
             "Kontakt afsnittet om udskrivningsaftale/koordinationsplan, netværksmøde og opfølgning."
         ),
         topic="Forventet udskrivelsesdato",
-    )
-    message = enqueue(
-        session,
-        channel=OutboxChannel.FHIR_MESSAGE,
+        config=config,
         idempotency_key=f"discharge-notice:{pathway.id}:{pathway.planned_discharge_on.isoformat()}",
-        message_id=message_id,
-        recipient=receiver.gln,
-        subject="Forventet udskrivelsesdato",
-        payload=bundle,
-        now=now,
-        patient_id=patient.id,
     )
+    now = clock.now()
     key = f"municipality-notified:{message.message_id}"
     if session.scalar(sa.select(PathwayFact.id).where(PathwayFact.idempotency_key == key)) is None:
         session.add(
