@@ -738,11 +738,7 @@ def report(result: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("BENCH_DATABASE_URL")
-        or "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    )
+    loader.url_argument(parser)
     parser.add_argument("--reuse", action="store_true", help="skip the loader: reuse its data")
     parser.add_argument("--pathways", type=int, default=load_pathways.DEFAULT_PATHWAYS)
     parser.add_argument("--batch-size", type=int, default=2000)

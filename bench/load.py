@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import time
@@ -50,6 +51,7 @@ from pathways.plans import (
 )
 from pathways.stays import PathwayStatus
 
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_PATIENTS = 100_000
 DEFAULT_PLANS = 200_000
 DEFAULT_SEED = 20261126
@@ -820,17 +822,18 @@ def load(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import os  # noqa: PLC0415 - only the command line reads the environment
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def url_argument(parser: argparse.ArgumentParser) -> None:
+    """``--url``: the PostgreSQL server of every benchmark (BENCH_DATABASE_URL, else this machine's)."""
     parser.add_argument(
         "--url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL,
         help="PostgreSQL server (SQLAlchemy URL); BENCH_DATABASE_URL by default",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    url_argument(parser)
     parser.add_argument("--schema", default="carepath_bench")
     parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
     parser.add_argument("--plans", type=int, default=DEFAULT_PLANS)

@@ -940,16 +940,9 @@ def load(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    import os  # noqa: PLC0415 - only the command line reads the environment
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-        help="PostgreSQL server (SQLAlchemy URL); BENCH_DATABASE_URL by default",
-    )
+    loader.url_argument(parser)
     parser.add_argument("--schema", default=SCHEMA)
     parser.add_argument("--pathways", type=int, default=DEFAULT_PATHWAYS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import platform
 import pstats
 import random
@@ -60,7 +59,6 @@ from coordinator.security import LAST_SEEN_KEY
 from pathways.organisations import Sector
 from pathways.plans import PlanStatus
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = "carepath_bench"
 RESULTS = Path(__file__).resolve().parent / "results"
 PAGE = 50
@@ -533,11 +531,7 @@ def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, An
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--url",
-        default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL,
-        help="PostgreSQL server as a SQLAlchemy URL (BENCH_DATABASE_URL)",
-    )
+    loader.url_argument(parser)
     parser.add_argument(
         "--only",
         action="append",
