@@ -345,14 +345,14 @@ def evaluate_queued(
     calendar = MemoCalendar(default_calendar().settings)
     while True:
         with database.transaction() as session:
-            query = (
-                sa.select(QueuedEvaluation.pathway_id)
-                .order_by(QueuedEvaluation.queued_at, QueuedEvaluation.pathway_id)
-                .limit(batch_size)
+            ids = list(
+                session.scalars(
+                    sa.select(QueuedEvaluation.pathway_id)
+                    .order_by(QueuedEvaluation.queued_at, QueuedEvaluation.pathway_id)
+                    .limit(batch_size)
+                    .with_for_update(skip_locked=True)  # SQLite has no row locks and renders none
+                )
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(session.scalars(query))
             if not ids:
                 break
             summary.add(evaluate_pathways(session, clock, ids, config=config, calendar=calendar))
