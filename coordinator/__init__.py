@@ -19,6 +19,17 @@ reminder_triggers.install()
 fhir_history.install()
 
 
+DEFAULT_RATE_LIMIT = "1200 per minute"
+
+
+def _settle_testing_defaults(app: Flask) -> None:
+    """Settings left unset whose default depends on TESTING (see coordinator.config)."""
+    if app.config.get("FHIR_VALIDATE_OUTPUT") is None:
+        app.config["FHIR_VALIDATE_OUTPUT"] = app.testing or app.debug
+    if app.config.get("API_RATE_LIMIT") is None:
+        app.config["API_RATE_LIMIT"] = "" if app.testing else DEFAULT_RATE_LIMIT
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Application factory. Starts no background work: the scheduler is a process of its own."""
     app = Flask(__name__, instance_relative_config=True)
@@ -26,8 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if config:
         app.config.from_mapping(config)
-    if app.config.get("FHIR_VALIDATE_OUTPUT") is None:
-        app.config["FHIR_VALIDATE_OUTPUT"] = app.testing or app.debug
+    _settle_testing_defaults(app)
 
     logging_setup.configure(app)
     db.init_app(app)

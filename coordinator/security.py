@@ -72,9 +72,6 @@ def get_limiter(app: Flask | None = None) -> Limiter:
     return limiter
 
 
-DEFAULT_RATE_LIMIT = "1200 per minute"
-
-
 def _caller() -> str:
     """Whom a rate limit counts: the bearer token (hashed: tokens are never kept), else the logged-in
     user, else the address."""
@@ -86,12 +83,10 @@ def _caller() -> str:
 
 
 def limit_callers(app: Flask, blueprints: Sequence[Blueprint], *, scope: str) -> None:
-    """One request budget per caller across these blueprints (API_RATE_LIMIT; off when empty, and by
-    default under TESTING). Over it, the interface's own error shape (problem details, OperationOutcome)
-    with status 429 and Retry-After."""
-    limit = app.config.get("API_RATE_LIMIT")
-    if limit is None:
-        limit = "" if app.testing else DEFAULT_RATE_LIMIT
+    """One request budget per caller across these blueprints (API_RATE_LIMIT; off when empty, as it is
+    by default under TESTING). Over it, the interface's own error shape (problem details,
+    OperationOutcome) with status 429 and Retry-After."""
+    limit = app.config["API_RATE_LIMIT"]
     if not limit:
         return
     shared = get_limiter(app).shared_limit(limit, scope=scope, key_func=_caller)

@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
         IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
     )
     app.extensions["carepath.api"] = api
-    app.before_request(_json_only)
+    app.before_request(_check_request)
     blueprints = [
         plans.blp,
         patients.blp,
@@ -79,7 +79,8 @@ def init_app(app: Flask) -> None:
             csrf.exempt(blueprint)
 
 
-def _json_only() -> None:
+def _check_request() -> None:
+    """JSON bodies only, and no text with NUL characters anywhere (coordinator.inputs)."""
     if request.path.startswith("/api/"):
         require_json_body()
         refused = [f"query.{n}" for n in query_nul_names()] + body_nul_paths()
