@@ -7,7 +7,7 @@ teardown; a use case flushes, and the view, CLI command or job that called it co
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -95,6 +95,32 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     # at once with "database is locked" when another process (web app and scheduler share the file)
     # got there first; an immediate one waits for the busy timeout instead.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_COMMIT_HOOKS: set[str] = set()
+
+
+def install_commit_hook(
+    name: str,
+    *,
+    note: Callable[[Session, Any], None],
+    act: Callable[[Session], None],
+    keys: tuple[str, ...],
+) -> None:
+    """Work every Session does for what its transaction changed, whatever the door: ``note`` after
+    each flush (into ``session.info[keys]``), ``act`` just before the commit, and the noted keys
+    forgotten on rollback. Once per process and name."""
+    if name in _COMMIT_HOOKS:
+        return
+
+    def forget(session: Session, *_args: Any) -> None:
+        for key in keys:
+            session.info.pop(key, None)
+
+    event.listen(Session, "after_flush", note)
+    event.listen(Session, "before_commit", act)
+    event.listen(Session, "after_rollback", forget)
+    _COMMIT_HOOKS.add(name)
 
 
 def _in_utc(url: sa.URL) -> sa.URL:

@@ -10,14 +10,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from coordinator.db import Base, IntPK
+from coordinator.db import Base, IntPK, install_commit_hook
 from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
 
 PENDING_KEY = "fhir.plans_changed"
-_installed = False
 
 
 class PlanResourceVersion(Base):
@@ -75,18 +73,8 @@ def _snapshot(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def _forget(session: Session, *_args: Any) -> None:
-    session.info.pop(PENDING_KEY, None)
-
-
 def install() -> None:
-    global _installed  # noqa: PLW0603 - process-wide, idempotent registration
-    if _installed:
-        return
-    event.listen(Session, "after_flush", _note)
-    event.listen(Session, "before_commit", _snapshot)
-    event.listen(Session, "after_rollback", _forget)
-    _installed = True
+    install_commit_hook("fhir.history", note=_note, act=_snapshot, keys=(PENDING_KEY,))
 
 
 def versions(session: Session, plan_id: int) -> list[dict[str, Any]]:

@@ -18,12 +18,12 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from flask import current_app, has_app_context
-from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
+from coordinator.db import install_commit_hook
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.security import get_clock
 from pathways.clock import Clock, SystemClock
@@ -32,7 +32,6 @@ log = structlog.get_logger("carepath.reminders")
 PENDING_KEY = "reminders.pending_pathways"
 PENDING_PATIENTS_KEY = "reminders.pending_patients"
 DEFER_KEY = "reminders.defer_evaluation"
-_installed = False
 
 
 def _note(session: Session, _context: Any) -> None:
@@ -102,17 +101,11 @@ def _evaluate(session: Session) -> None:
     session.info.pop(PENDING_PATIENTS_KEY, None)
 
 
-def _forget(session: Session, *_args: Any) -> None:
-    session.info.pop(PENDING_KEY, None)
-    session.info.pop(PENDING_PATIENTS_KEY, None)
-
-
 def install() -> None:
     """Listen on every Session (once per process)."""
-    global _installed  # noqa: PLW0603 - process-wide, idempotent registration
-    if _installed:
-        return
-    event.listen(Session, "after_flush", _note)
-    event.listen(Session, "before_commit", _evaluate)
-    event.listen(Session, "after_rollback", _forget)
-    _installed = True
+    install_commit_hook(
+        "reminders.triggers",
+        note=_note,
+        act=_evaluate,
+        keys=(PENDING_KEY, PENDING_PATIENTS_KEY),
+    )
