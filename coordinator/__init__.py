@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from coordinator import api, cli, db, fhir, i18n, logging_setup, scheduler, security, web
+from coordinator import api, cli, db, edge, fhir, i18n, logging_setup, scheduler, security, web
 from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
 from coordinator.fhir import history as fhir_history
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    edge.init_app(app)
     api.init_app(app)
     fhir.init_app(app)
     web.init_app(app)

@@ -2,13 +2,13 @@
 
 from coordinator.access.models import EmergencyAccess
 from coordinator.accounts.models import User
-from coordinator.api.idempotency import IdempotencyKey
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
 from coordinator.fhir.history import PlanResourceVersion
+from coordinator.idempotency.models import IdempotencyKey
 from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxMessage

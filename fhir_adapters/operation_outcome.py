@@ -124,3 +124,28 @@ def outcome_from_issues(issues: Iterable[tuple[str, str, str]]) -> OperationOutc
     if not body:
         raise ValueError("an OperationOutcome needs at least one issue")
     return build(OperationOutcome, {"resourceType": "OperationOutcome", "issue": body})
+
+
+# The R4 issue type for an HTTP status a FHIR server answers with (http://hl7.org/fhir/http.html).
+_ISSUE_TYPE_FOR_STATUS = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "processing",
+    428: "required",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def issue_type_for_status(status: int) -> str:
+    """``exception`` for server errors without a type of their own, ``processing`` for other refusals."""
+    return _ISSUE_TYPE_FOR_STATUS.get(status, "exception" if status >= 500 else "processing")

@@ -23,9 +23,21 @@ Mode = Literal["read", "write"]
 
 SCOPE_CONTEXT = "system"  # backend services only: no user or patient launch context
 WILDCARD = "*"
-# The FHIR resources carepath serves or receives (plans, care teams, stays, patients, messages).
+# The FHIR resource types that name carepath's data in scopes, on every door (REST and FHIR alike): plans
+# (and their Consent and Provenance), care teams and contact persons, stays, patients, messages sent,
+# reminders (Task), staff (Practitioner), organisations and the audit log.
 SCOPE_RESOURCES: frozenset[str] = frozenset(
-    {"CarePlan", "CareTeam", "Communication", "Encounter", "Organization", "Patient"}
+    {
+        "AuditEvent",
+        "CarePlan",
+        "CareTeam",
+        "Communication",
+        "Encounter",
+        "Organization",
+        "Patient",
+        "Practitioner",
+        "Task",
+    }
 )
 SCOPE_MODES: tuple[Mode, ...] = ("read", "write")
 MAX_SCOPE_TEXT = 1000

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 
-from coordinator.api.core import CarepathApi, IdConverter, require_json_body
+from coordinator.api.core import CarepathApi, IdConverter
 from coordinator.api.errors import register_error_handlers
-from coordinator.inputs import MESSAGE, body_nul_paths, query_nul_names
 from coordinator.security import limit_callers
-from pathways.errors import FieldError, ValidationFailed
 
 
 def init_app(app: Flask) -> None:
@@ -55,7 +53,6 @@ def init_app(app: Flask) -> None:
         IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
     )
     app.extensions["carepath.api"] = api
-    app.before_request(_check_request)
     blueprints = [
         plans.blp,
         patients.blp,
@@ -74,15 +71,6 @@ def init_app(app: Flask) -> None:
     csrf = app.extensions.get("csrf")
     if (
         csrf is not None
-    ):  # JSON API: no cookies-only forms, CSRF is stopped by the JSON content type check
+    ):  # JSON only (coordinator.edge.guard_input): a cross-site form cannot post here
         for blueprint in blueprints:
             csrf.exempt(blueprint)
-
-
-def _check_request() -> None:
-    """JSON bodies only, and no text with NUL characters anywhere (coordinator.inputs)."""
-    if request.path.startswith("/api/"):
-        require_json_body()
-        refused = [f"query.{n}" for n in query_nul_names()] + body_nul_paths()
-        if refused:
-            raise ValidationFailed([FieldError(path, MESSAGE, "invalid") for path in refused])

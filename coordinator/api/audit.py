@@ -8,10 +8,11 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
+from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
 from coordinator.audit.queries import AuditFilter, audit_csv, audit_record, query_audit
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from fhir_adapters.audit_event import audit_bundle
 from pathways.audit import AuditAction, AuditOutcome
 
@@ -32,7 +33,7 @@ def _filters(query: dict[str, Any]) -> AuditFilter:
 
 @blp.route("")
 class AuditLog(MethodView):
-    @unit_of_work
+    @operation("AuditEvent", "read")
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditEntrySchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> Any:
@@ -51,7 +52,7 @@ class AuditExport(MethodView):
         description="a Bundle of AuditEvents",
         success=True,
     )
-    @unit_of_work
+    @operation("AuditEvent", "read")
     def get(self, query: dict[str, Any]) -> Response:
         """The same entries as CSV, or as FHIR R4 AuditEvents (format=fhir)."""
         export_format = query.pop("format")

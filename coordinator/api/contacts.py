@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import operation
 from coordinator.api.schemas import (
     ContactCreateSchema,
     ContactSchema,
@@ -17,6 +17,7 @@ from coordinator.api.schemas import (
 )
 from coordinator.contacts import services
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 
 blp = Blueprint(
     "contacts",
@@ -28,7 +29,7 @@ blp = Blueprint(
 
 @blp.route("/patients/<id:patient_id>/contacts")
 class PatientContacts(MethodView):
-    @unit_of_work
+    @operation("CareTeam", "read")
     @blp.response(200, ContactSchema(many=True))
     def get(self, patient_id: int) -> list[Any]:
         """Every contact period of the patient, by sector and date."""
@@ -36,7 +37,7 @@ class PatientContacts(MethodView):
             get_session(), current_actor(), clock(), patient_id=patient_id
         )
 
-    @unit_of_work
+    @operation("CareTeam", "write")
     @blp.arguments(ContactCreateSchema)
     @blp.response(201, ContactSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> Any:
@@ -48,7 +49,7 @@ class PatientContacts(MethodView):
 
 @blp.route("/patients/<id:patient_id>/contacts/missing")
 class MissingContacts(MethodView):
-    @unit_of_work
+    @operation("CareTeam", "read")
     @blp.response(200, MissingSectorsSchema)
     def get(self, patient_id: int) -> dict[str, Any]:
         """Sectors without a current fixed contact person today."""
@@ -61,7 +62,7 @@ class MissingContacts(MethodView):
 
 @blp.route("/contacts/<id:assignment_id>/handover")
 class Handover(MethodView):
-    @unit_of_work
+    @operation("CareTeam", "write")
     @blp.arguments(HandoverSchema)
     @blp.response(201, ContactSchema)
     def post(self, data: dict[str, Any], assignment_id: int) -> Any:
@@ -73,7 +74,7 @@ class Handover(MethodView):
 
 @blp.route("/contacts/<id:assignment_id>/end")
 class EndContact(MethodView):
-    @unit_of_work
+    @operation("CareTeam", "write")
     @blp.arguments(EndContactSchema)
     @blp.response(200, ContactSchema)
     def post(self, data: dict[str, Any], assignment_id: int) -> Any:

@@ -1,28 +1,29 @@
-"""The Api object, authentication of API callers, the unit of work and optimistic-concurrency headers."""
+"""The REST door's own pieces: the Api object with problem details, the operation decorator (scope, guards,
+unit of work and Idempotency-Key, through coordinator.edge), pagination and ETag headers."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
 
-from flask import Response, current_app, g, json, make_response, request
+from flask import Response, current_app, json, make_response, request
 from flask_smorest import Api
-from werkzeug.exceptions import (
-    HTTPException,
-    PreconditionRequired,
-    Unauthorized,
-    UnsupportedMediaType,
-)
+from werkzeug.exceptions import HTTPException, PreconditionRequired
 from werkzeug.routing import IntegerConverter
 
+from coordinator import edge
 from coordinator.db import get_session
-from coordinator.security import get_clock
-from pathways.clock import Clock
-from pathways.errors import StaleVersion
+from coordinator.idempotency import services as idempotency
+from coordinator.inputs import MESSAGE
+from pathways.errors import FieldError, StaleVersion, ValidationFailed
 from pathways.people import Actor
+from pathways.scopes import Mode
 
+REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Link")
 P = ParamSpec("P")
 
 
@@ -99,69 +100,72 @@ class CarepathApi(Api):  # type: ignore[misc]
         return http_problem(error) if request.path.startswith("/api/") else error
 
 
-def clock() -> Clock:
-    return get_clock()
+# ---------------------------------------------------------------------------- one operation
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """The SMART scope an operation needs: the FHIR resource type of its data and read or write."""
+
+    resource: str
+    mode: Mode
 
 
-def current_actor() -> Actor:
-    """The caller: a system client with a bearer token, or a logged-in user (session cookie). Resolved once
-    per request (the unit of work and the view both ask)."""
-    found: Actor | None = g.get("carepath_actor")
-    if found is None:
-        found = g.carepath_actor = _resolve_actor()
-    return found
+def operation(resource: str, mode: Mode) -> Callable[[Callable[P, Any]], Callable[P, Response]]:
+    """The outermost decorator of every API view, declaring the scope it needs (the same resource names as
+    the FHIR facade: CarePlan, Patient, CareTeam, Encounter, Task, ...). In this order: the caller (401
+    before anything about the body is said), the scope (403, audited), the input guards (coordinator.edge),
+    then the view in one unit of work, honouring Idempotency-Key on POST within that same transaction."""
+
+    def decorate(view: Callable[P, Any]) -> Callable[P, Response]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+            actor = edge.current_actor()
+            edge.require_scope(actor, resource, mode)
+            found = edge.guard_input()
+            if found:
+                fields = [f"query.{n}" for n in found.query] + found.body
+                raise ValidationFailed([FieldError(f, MESSAGE, "invalid") for f in fields])
+            key = _idempotency_key()
+            return edge.unit_of_work(lambda: _answer(view, args, kwargs, actor, key))
+
+        wrapper.declared_scope = Declared(resource, mode)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
-def _resolve_actor() -> Actor:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        resolver = current_app.extensions.get("carepath.token_resolver")
-        actor = resolver(get_session(), clock(), header[7:].strip()) if resolver else None
-        if actor is None:
-            raise Unauthorized("the bearer token is not valid or has expired")
-        return actor
-    from coordinator.accounts.login import current_account  # noqa: PLC0415
-    from coordinator.accounts.services import actor_for  # noqa: PLC0415
-
-    user = current_account()
-    if user is None:
-        raise Unauthorized("log in or send a bearer token")
-    return actor_for(user)
-
-
-def unit_of_work(view: Callable[P, Any]) -> Callable[P, Response]:
-    """The outermost decorator of every API view: commit once when the view succeeds (the error handlers
-    roll back otherwise), and honour Idempotency-Key on POST within that same transaction."""
-
-    @functools.wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        from coordinator.api import idempotency  # noqa: PLC0415 - models module, loaded with the API
-
-        session = get_session()
-        key = idempotency.requested_key()
-        actor = current_actor() if key else None
-        if key and actor is not None:
-            stored = idempotency.replay(session, actor, key)
-            if stored is not None:
-                return stored
-        response = make_response(view(*args, **kwargs))
-        if key and actor is not None and response.status_code < 400:
-            idempotency.remember(session, actor, key, response, clock().now())
-        session.commit()
-        return response
-
-    return wrapper
+def _answer(
+    view: Callable[..., Any], args: Any, kwargs: Any, actor: Actor, key: str | None
+) -> Response:
+    session = get_session()
+    if key is not None:
+        stored = idempotency.stored_answer(session, actor, key, _fingerprint())
+        if stored is not None:
+            replayed = Response(stored.body, status=stored.status_code, headers=stored.headers)
+            replayed.headers["Idempotent-Replayed"] = "true"
+            return replayed
+    response = make_response(view(*args, **kwargs))
+    if key is not None and response.status_code < 400:
+        answer = idempotency.StoredAnswer(
+            response.status_code,
+            {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers},
+            response.get_data(as_text=True),
+        )
+        idempotency.remember(session, actor, key, _fingerprint(), answer, now=edge.clock().now())
+    return response
 
 
-def require_json_body() -> None:
-    """Bodies are JSON. This also stops cross-site form posts riding on a session cookie (no CSRF token
-    is needed on the JSON API: browsers cannot send application/json cross-site without CORS)."""
-    if (
-        request.method in ("POST", "PUT", "PATCH")
-        and request.content_length
-        and not request.is_json
-    ):
-        raise UnsupportedMediaType("send JSON (application/json)")
+def _idempotency_key() -> str | None:
+    if request.method != "POST":
+        return None
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return idempotency.check_key(key) if key else None
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------- pagination
@@ -195,19 +199,12 @@ def with_etag(
     return body, status, {"ETag": etag(version), **(headers or {})}
 
 
-def etag_version(raw: str) -> int | None:
-    """The version an ETag names (``"3"`` or ``W/"3"``), or None when it names none. REST and FHIR both
-    read If-Match with it."""
-    tag = raw.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isascii() and tag.isdigit() else None
-
-
 def optional_version(what: str = "resource") -> int | None:
     """If-Match where it may be left out: None without it; 412 when it names no version."""
     raw = request.headers.get("If-Match")
     if not raw:
         return None
-    version = etag_version(raw)
+    version = edge.etag_version(raw)
     if version is None:
         raise StaleVersion(what, 0, 0)
     return version
@@ -218,7 +215,7 @@ def required_version(current: int | None = None) -> int:
     raw = request.headers.get("If-Match")
     if not raw:
         raise PreconditionRequired("send If-Match with the ETag of the version you edit")
-    version = etag_version(raw)
+    version = edge.etag_version(raw)
     if version is None:
         raise StaleVersion("resource", 0, current or 0)
     if current is not None and version != current:

@@ -10,9 +10,10 @@ from flask_smorest import Blueprint
 
 from coordinator.access import services
 from coordinator.access.models import EmergencyAccess
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import operation
 from coordinator.api.schemas import EmergencyAccessSchema, EmergencyRequestSchema, ReviewSchema
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from pathways.errors import PermissionDenied
 from pathways.people import ActorKind, Role
 
@@ -21,7 +22,7 @@ blp = Blueprint("emergency", __name__, url_prefix="", description="Emergency acc
 
 @blp.route("/patients/<id:patient_id>/emergency-access")
 class BreakTheGlass(MethodView):
-    @unit_of_work
+    @operation("Patient", "read")
     @blp.arguments(EmergencyRequestSchema)
     @blp.response(201, EmergencyAccessSchema)
     def post(self, data: dict[str, Any], patient_id: int) -> EmergencyAccess:
@@ -38,7 +39,7 @@ class BreakTheGlass(MethodView):
 
 @blp.route("/emergency-access/unreviewed")
 class Unreviewed(MethodView):
-    @unit_of_work
+    @operation("AuditEvent", "read")
     @blp.response(200, EmergencyAccessSchema(many=True))
     def get(self) -> list[EmergencyAccess]:
         """Emergency accesses no auditor has reviewed yet."""
@@ -53,7 +54,7 @@ class Unreviewed(MethodView):
 
 @blp.route("/emergency-access/<id:grant_id>/review")
 class Review(MethodView):
-    @unit_of_work
+    @operation("AuditEvent", "write")
     @blp.arguments(ReviewSchema)
     @blp.response(200, EmergencyAccessSchema)
     def post(self, data: dict[str, Any], grant_id: int) -> EmergencyAccess:

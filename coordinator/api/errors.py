@@ -1,28 +1,16 @@
-"""One error shape for the API: RFC 9457 problem details (application/problem+json). Never HTML, never a
-stack trace. Domain errors map to statuses here; refused access is audited after the rollback."""
+"""The REST door's error shape: RFC 9457 problem details (application/problem+json), never HTML, never a
+stack trace. What a failure means (its status, the rollback, the record of a refusal) is decided once, in
+coordinator.edge; this module only renders it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
-from coordinator.access.services import AccessDenied, persist_denial
-from coordinator.db import get_session
-from pathways.errors import (
-    AuthenticationFailed,
-    Conflict,
-    DomainError,
-    IllegalTransition,
-    NotFound,
-    PermissionDenied,
-    StaleVersion,
-    ValidationFailed,
-)
+from coordinator import edge
 
-log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
 TITLES = {
     400: "Bad request",
@@ -32,21 +20,27 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     412: "Precondition failed",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Invalid input",
     428: "Precondition required",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
-STATUS: list[tuple[type[DomainError], int]] = [
-    (ValidationFailed, 422),
-    (StaleVersion, 412),
-    (IllegalTransition, 409),
-    (Conflict, 409),
-    (NotFound, 404),
-    (AuthenticationFailed, 401),
-    (PermissionDenied, 403),
-]
+# Problem type slugs for failures that carry no domain code of their own.
+_CODES = {
+    401: "unauthenticated",
+    404: "not-found",
+    405: "method-not-allowed",
+    412: "stale-version",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation-failed",
+    428: "if-match-required",
+    429: "rate-limited",
+    503: "unavailable",
+}
 
 
 def problem(
@@ -84,81 +78,32 @@ def _flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
     return [{"field": prefix, "message": str(messages), "code": "invalid"}]
 
 
-def http_problem(error: HTTPException) -> Response:
-    _rollback()
-    status = error.code or 500
-    headers = dict(error.get_headers())  # e.g. Allow on 405, WWW-Authenticate on 401
-    headers.pop("Content-Type", None)
-    if status == 401:
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="carepath"')
-    errors = None
-    data = getattr(error, "data", None)
-    if isinstance(data, dict) and "messages" in data:
-        # {"json": {"field": [...]}}: drop the location level, keep the field path.
+def render(failure: edge.Failure) -> Response:
+    errors = [{"field": e.field, "message": e.message, "code": e.code} for e in failure.errors]
+    data = getattr(failure.error, "data", None)
+    if isinstance(failure.error, HTTPException) and isinstance(data, dict) and "messages" in data:
+        # webargs' {"json": {"field": [...]}}: drop the location level, keep the field path.
         errors = [e for location in data["messages"].values() for e in _flatten(location)]
-    detail = error.description if status < 500 else "the server could not handle the request"
     return problem(
-        status, detail or TITLES.get(status, ""), code=_code(status), errors=errors, headers=headers
+        failure.status,
+        failure.message or TITLES.get(failure.status, ""),
+        code=failure.code or _CODES.get(failure.status, ""),
+        errors=errors or None,
+        headers=failure.headers,
     )
 
 
-def _code(status: int) -> str:
-    return {
-        401: "unauthenticated",
-        404: "not-found",
-        405: "method-not-allowed",
-        412: "stale-version",
-        415: "unsupported-media-type",
-        422: "validation-failed",
-        428: "if-match-required",
-        429: "rate-limited",
-    }.get(status, "")
-
-
-def _rollback() -> None:
-    try:
-        get_session().rollback()
-    except Exception:
-        log.exception("api.rollback_failed")
-
-
-def domain_problem(error: DomainError) -> Response:
-    _rollback()
-    status = (
-        next(s for cls, s in STATUS if isinstance(error, cls))
-        if any(isinstance(error, cls) for cls, _ in STATUS)
-        else 400
-    )
-    if isinstance(error, AccessDenied):
-        session = get_session()
-        persist_denial(session, error)
-        session.commit()
-    errors = None
-    if isinstance(error, ValidationFailed):
-        errors = [{"field": e.field, "message": e.message, "code": e.code} for e in error.errors]
-    headers = {"WWW-Authenticate": 'Bearer realm="carepath"'} if status == 401 else None
-    return problem(status, error.message, code=error.code, errors=errors, headers=headers)
-
-
-def unexpected_problem(error: Exception) -> Response:
-    log.exception("api.unhandled_error", error_type=type(error).__name__)
-    return http_problem(InternalServerError())
+def http_problem(error: HTTPException) -> Response:
+    return render(edge.failure_for(error))
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Domain errors and crashes under /api become problem details; the web UI keeps its own pages."""
-
-    @app.errorhandler(DomainError)
-    def _domain(error: DomainError) -> Response:
-        if request.path.startswith("/api/"):
-            return domain_problem(error)
-        raise error
+    """Failures under /api become problem details; other paths keep their own (FHIR, MedCom, pages)."""
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response | HTTPException:
-        if isinstance(error, HTTPException):
-            return http_problem(error) if request.path.startswith("/api/") else error
+    def _any(error: Exception) -> Response | HTTPException:
         if request.path.startswith("/api/"):
-            _rollback()
-            return unexpected_problem(error)
+            return render(edge.failure_for(error))
+        if isinstance(error, HTTPException):
+            return error  # Flask's own page
         raise error

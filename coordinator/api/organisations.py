@@ -8,13 +8,14 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
+from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import (
     OrganisationCreateSchema,
     OrganisationQuerySchema,
     OrganisationSchema,
 )
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.organisations import services
 from coordinator.organisations.models import Organisation
 
@@ -28,7 +29,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Organisations(MethodView):
-    @unit_of_work
+    @operation("Organization", "read")
     @blp.arguments(OrganisationQuerySchema, location="query")
     @blp.response(200, OrganisationSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> Any:
@@ -40,7 +41,7 @@ class Organisations(MethodView):
         )
         return keyset_page(found, limit)
 
-    @unit_of_work
+    @operation("Organization", "write")
     @blp.arguments(OrganisationCreateSchema)
     @blp.response(201, OrganisationSchema)
     def post(self, data: dict[str, Any]) -> tuple[Organisation, int, dict[str, str]]:
@@ -56,7 +57,7 @@ class Organisations(MethodView):
 
 @blp.route("/<id:organisation_id>")
 class OrganisationById(MethodView):
-    @unit_of_work
+    @operation("Organization", "read")
     @blp.response(200, OrganisationSchema)
     def get(self, organisation_id: int) -> Organisation:
         """One organisation."""

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import operation
 from coordinator.api.schemas import (
     AssessmentSchema,
     PathwayEventCreateSchema,
@@ -21,6 +21,7 @@ from coordinator.api.schemas import (
 )
 from coordinator.care_pathways import services
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import notify_municipality_of_discharge
 from coordinator.plans.services import assess_requirement, pathway_obligation
 from coordinator.reminders.services import record_pathway_fact
@@ -31,7 +32,7 @@ blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays
 
 @blp.route("/<id:pathway_id>")
 class PathwayById(MethodView):
-    @unit_of_work
+    @operation("Encounter", "read")
     @blp.response(200, PathwaySchema)
     def get(self, pathway_id: int) -> dict[str, Any]:
         """A stay with its leave periods and whether an agreed plan is in place (§13a)."""
@@ -45,7 +46,7 @@ class PathwayById(MethodView):
 
 @blp.route("/<id:pathway_id>/events")
 class PathwayEvents(MethodView):
-    @unit_of_work
+    @operation("Encounter", "write")
     @blp.arguments(PathwayEventCreateSchema)
     @blp.response(201, PathwayEventSchema)
     def post(self, data: dict[str, Any], pathway_id: int) -> Any:
@@ -65,7 +66,7 @@ class PathwayEvents(MethodView):
 
 @blp.route("/<id:pathway_id>/facts")
 class PathwayFacts(MethodView):
-    @unit_of_work
+    @operation("Encounter", "write")
     @blp.arguments(PathwayFactCreateSchema)
     @blp.response(201, PathwayFactSchema)
     def post(self, data: dict[str, Any], pathway_id: int) -> Any:
@@ -87,7 +88,7 @@ class PathwayFacts(MethodView):
 
 @blp.route("/<id:pathway_id>/notify-municipality")
 class NotifyMunicipality(MethodView):
-    @unit_of_work
+    @operation("Communication", "write")
     @blp.response(202, SharedSchema)
     def post(self, pathway_id: int) -> Any:
         """Tell the home municipality the planned discharge date (MedCom CareCommunication, category
@@ -103,7 +104,7 @@ class NotifyMunicipality(MethodView):
 
 @blp.route("/<id:pathway_id>/assessment")
 class PathwayAssessment(MethodView):
-    @unit_of_work
+    @operation("Encounter", "write")
     @blp.arguments(AssessmentSchema)
     @blp.response(200, RequirementSchema)
     def put(self, data: dict[str, Any], pathway_id: int) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import clock, current_actor, unit_of_work
+from coordinator.api.core import operation
 from coordinator.api.schemas import (
     AccessLogLineSchema,
     AccessLogQuerySchema,
@@ -17,6 +17,7 @@ from coordinator.api.schemas import (
 )
 from coordinator.audit.queries import citizen_access_log
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.patients import services
 from coordinator.plans.services import list_patient_plans
 
@@ -27,7 +28,7 @@ blp = Blueprint(
 
 @blp.route("/search")
 class PatientSearch(MethodView):
-    @unit_of_work
+    @operation("Patient", "read")
     @blp.arguments(PatientSearchSchema)
     @blp.response(200, PatientSchema(many=True))
     def post(self, data: dict[str, Any]) -> list[Any]:
@@ -40,7 +41,7 @@ class PatientSearch(MethodView):
 
 @blp.route("/<id:patient_id>")
 class PatientById(MethodView):
-    @unit_of_work
+    @operation("Patient", "read")
     @blp.response(200, PatientSchema)
     def get(self, patient_id: int) -> Any:
         """One patient (403 both for other organisations' patients and for unknown ids)."""
@@ -49,7 +50,7 @@ class PatientById(MethodView):
 
 @blp.route("/<id:patient_id>/plans")
 class PatientPlans(MethodView):
-    @unit_of_work
+    @operation("CarePlan", "read")
     @blp.response(200, PlanSchema(many=True))
     def get(self, patient_id: int) -> list[Any]:
         """The patient's plans, newest first."""
@@ -58,7 +59,7 @@ class PatientPlans(MethodView):
 
 @blp.route("/<id:patient_id>/access-log")
 class PatientAccessLog(MethodView):
-    @unit_of_work
+    @operation("AuditEvent", "read")
     @blp.arguments(AccessLogQuerySchema, location="query")
     @blp.response(200, AccessLogLineSchema(many=True))
     def get(self, query: dict[str, str], patient_id: int) -> list[Any]:

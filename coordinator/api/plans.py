@@ -10,11 +10,9 @@ from flask_smorest import Blueprint
 
 from coordinator.api.core import (
     LINK_HEADER,
-    clock,
-    current_actor,
     keyset_page,
+    operation,
     required_version,
-    unit_of_work,
     with_etag,
 )
 from coordinator.api.schemas import (
@@ -33,6 +31,7 @@ from coordinator.api.schemas import (
     VersionSchema,
 )
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import share_plan
 from coordinator.plans import services
 from coordinator.plans.models import Plan
@@ -72,7 +71,7 @@ def _reply(plan: Plan, status: int = 200) -> Reply:
 
 @blp.route("")
 class Plans(MethodView):
-    @unit_of_work
+    @operation("CarePlan", "read")
     @blp.arguments(PlanListQuerySchema, location="query")
     @blp.response(200, PlanSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
@@ -93,7 +92,7 @@ class Plans(MethodView):
         )
         return keyset_page(plans, query["limit"])
 
-    @unit_of_work
+    @operation("CarePlan", "write")
     @blp.arguments(PlanCreateSchema)
     @blp.response(201, PlanSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def post(self, data: dict[str, Any]) -> Reply:
@@ -110,13 +109,13 @@ class Plans(MethodView):
 
 @blp.route("/<id:plan_id>")
 class PlanById(MethodView):
-    @unit_of_work
+    @operation("CarePlan", "read")
     @blp.response(200, PlanSchema)
     def get(self, plan_id: int) -> Reply:
         """Read the current version of a plan (audited)."""
         return _reply(services.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
 
-    @unit_of_work
+    @operation("CarePlan", "write")
     @blp.arguments(PlanEditSchema)
     @blp.response(200, PlanSchema)
     @blp.doc(**IF_MATCH, **CONFLICTS)
@@ -154,7 +153,7 @@ def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
     decorated = blp.response(200, PlanSchema)(decorated)
     if schema is not None:
         decorated = blp.arguments(schema)(decorated)
-    decorated = unit_of_work(decorated)
+    decorated = operation("CarePlan", "write")(decorated)
     blp.route(f"/<id:plan_id>/{name}", methods=["POST"], endpoint=f"plan_{name}")(decorated)
 
 
@@ -191,7 +190,7 @@ _action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", servic
 
 @blp.route("/<id:plan_id>/versions")
 class PlanVersions(MethodView):
-    @unit_of_work
+    @operation("CarePlan", "read")
     @blp.response(200, VersionSchema(many=True))
     def get(self, plan_id: int) -> list[Any]:
         """Every immutable version, oldest first."""
@@ -209,7 +208,7 @@ class PlanVersions(MethodView):
 
 @blp.route("/<id:plan_id>/diff")
 class PlanDiff(MethodView):
-    @unit_of_work
+    @operation("CarePlan", "read")
     @blp.arguments(DiffQuerySchema, location="query")
     @blp.response(200, DiffSchema)
     def get(self, query: dict[str, int], plan_id: int) -> Any:
@@ -226,7 +225,7 @@ class PlanDiff(MethodView):
 
 @blp.route("/<id:plan_id>/share")
 class SharePlan(MethodView):
-    @unit_of_work
+    @operation("Communication", "write")
     @blp.arguments(ShareSchema)
     @blp.response(202, SharedSchema)
     def post(self, data: dict[str, Any], plan_id: int) -> Any:

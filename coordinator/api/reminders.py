@@ -11,11 +11,9 @@ from flask_smorest import Blueprint
 
 from coordinator.api.core import (
     LINK_HEADER,
-    clock,
-    current_actor,
     keyset_page,
+    operation,
     optional_version,
-    unit_of_work,
     with_etag,
 )
 from coordinator.api.schemas import (
@@ -27,6 +25,7 @@ from coordinator.api.schemas import (
     SnoozeSchema,
 )
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import share_reminder
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
@@ -42,7 +41,7 @@ ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
 
 @blp.route("")
 class Reminders(MethodView):
-    @unit_of_work
+    @operation("Task", "read")
     @blp.arguments(ReminderQuerySchema, location="query")
     @blp.response(200, ReminderSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> Any:
@@ -70,7 +69,7 @@ def _reply(reminder: Reminder) -> Any:
 
 @blp.route("/<id:reminder_id>")
 class ReminderById(MethodView):
-    @unit_of_work
+    @operation("Task", "read")
     @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
     def get(self, reminder_id: int) -> Any:
         """One reminder with its legal basis."""
@@ -79,7 +78,7 @@ class ReminderById(MethodView):
 
 @blp.route("/<id:reminder_id>/acknowledge")
 class Acknowledge(MethodView):
-    @unit_of_work
+    @operation("Task", "write")
     @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
     def post(self, reminder_id: int) -> Any:
         """I have seen it and I am on it (it stays until the gap closes)."""
@@ -96,7 +95,7 @@ class Acknowledge(MethodView):
 
 @blp.route("/<id:reminder_id>/snooze")
 class Snooze(MethodView):
-    @unit_of_work
+    @operation("Task", "write")
     @blp.arguments(SnoozeSchema)
     @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
     def post(self, data: dict[str, Any], reminder_id: int) -> Any:
@@ -115,7 +114,7 @@ class Snooze(MethodView):
 
 @blp.route("/<id:reminder_id>/dismiss")
 class Dismiss(MethodView):
-    @unit_of_work
+    @operation("Task", "write")
     @blp.arguments(DismissSchema)
     @blp.response(200, ReminderSchema, headers=ETAG_HEADER)
     def post(self, data: dict[str, Any], reminder_id: int) -> Any:
@@ -134,7 +133,7 @@ class Dismiss(MethodView):
 
 @blp.route("/<id:reminder_id>/share")
 class ShareReminder(MethodView):
-    @unit_of_work
+    @operation("Communication", "write")
     @blp.arguments(ShareSchema)
     @blp.response(202, SharedSchema)
     def post(self, data: dict[str, Any], reminder_id: int) -> Any:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 
 from coordinator.accounts import services
 from coordinator.accounts.models import User
-from coordinator.api.core import LINK_HEADER, clock, current_actor, keyset_page, unit_of_work
+from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import (
     PasswordResetSchema,
     UserCreateSchema,
@@ -18,6 +18,7 @@ from coordinator.api.schemas import (
     UserSchema,
 )
 from coordinator.db import get_session
+from coordinator.edge import clock, current_actor
 from coordinator.organisations.lineage import descendants_and_self
 from pathways.errors import PermissionDenied
 from pathways.people import ActorKind, Role
@@ -29,7 +30,7 @@ blp = Blueprint(
 
 @blp.route("")
 class Users(MethodView):
-    @unit_of_work
+    @operation("Practitioner", "read")
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> Any:
@@ -56,7 +57,7 @@ class Users(MethodView):
             statement = statement.where(User.id > query["after"])
         return keyset_page(list(session.scalars(statement)), query["limit"])
 
-    @unit_of_work
+    @operation("Practitioner", "write")
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> User:
@@ -69,7 +70,7 @@ class Users(MethodView):
 
 @blp.route("/<id:user_id>/password-reset")
 class PasswordReset(MethodView):
-    @unit_of_work
+    @operation("Practitioner", "write")
     @blp.arguments(PasswordResetSchema)
     @blp.response(200, UserSchema)
     def post(self, data: dict[str, Any], user_id: int) -> User:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from coordinator.edge import require_scope
 from fhir_adapters.capability import Operation, ResourceSupport, SearchParam
 from pathways.clock import Clock
-from pathways.errors import PermissionDenied
 from pathways.people import Actor
 from pathways.scopes import actor_scope_allows
 
@@ -28,20 +27,6 @@ def validate_output() -> bool:
     """Whether the resources we build are validated with fhir.resources before we answer with them
     (FHIR_VALIDATE_OUTPUT, ADR 0007). Outside an application (a script, a test of a service) always."""
     return not has_app_context() or bool(current_app.config.get("FHIR_VALIDATE_OUTPUT", True))
-
-
-class ScopeDenied(PermissionDenied):
-    """A system client's token lacks the SMART scope for a resource type: refused, and audited like
-    every refusal (ADR 0004)."""
-
-    code = "scope-denied"
-
-    def __init__(self, actor: Actor, resource: str, mode: Mode, at: datetime) -> None:
-        super().__init__(f"the token has no scope for system/{resource}.{mode}")
-        self.actor = actor
-        self.resource = resource
-        self.mode = mode
-        self.at = at
 
 
 class FhirError(Exception):
@@ -102,9 +87,7 @@ class Context:
     def require_scope(self, resource: str | None, mode: Mode) -> None:
         """A system client is held to its token's SMART scopes for the resource type it asks for (people
         and jobs have no scopes: their role decides, in the use cases)."""
-        actor = self.actor
-        if resource is not None and not actor_scope_allows(actor, resource, mode):
-            raise ScopeDenied(actor, resource, mode, self.clock.now())
+        require_scope(self.actor, resource, mode)
 
     def allows(self, resource: str, mode: Mode) -> bool:
         """Whether the caller's scopes cover ``resource`` (always true for people and jobs)."""

@@ -11,7 +11,7 @@ from flask import Response, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import http_date
 
-from coordinator.api.core import etag_version
+from coordinator.edge import etag_version
 from coordinator.fhir.core import CONTENT_TYPE, JSON, Context, FhirError, ResourceType, SearchQuery
 from coordinator.fhir.table import COUNT, CURSOR, FORMAT, INCLUDE
 
@@ -20,7 +20,6 @@ FORM = "application/x-www-form-urlencoded"
 JSON_FORMATS = frozenset(
     {"json", "application/json", "application/fhir+json", "application/json+fhir"}
 )
-MAX_BODY = 2_000_000
 IGNORED_RESULT_PARAMS = frozenset({FORMAT, "_pretty"})
 
 
@@ -40,8 +39,6 @@ def json_body() -> JSON:
         raise FhirError(
             415, "not-supported", "send the resource as application/fhir+json or application/json"
         )
-    if (request.content_length or 0) > MAX_BODY:
-        raise FhirError(413, "too-costly", f"bodies are limited to {MAX_BODY} bytes")
     try:
         data = json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, UnicodeDecodeError):

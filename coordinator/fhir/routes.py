@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from coordinator.api.core import clock, current_actor
+from coordinator import edge
 from coordinator.db import get_session
 from coordinator.fhir import errors, transaction
 from coordinator.fhir.core import JSON, Context, FhirError, ResourceType, search_bundle
@@ -31,7 +31,7 @@ from coordinator.fhir.http import (
     strict,
 )
 from coordinator.fhir.table import BY_NAME, RESOURCES, SYSTEM_INTERACTIONS, SYSTEM_OPERATIONS
-from coordinator.inputs import MESSAGE, body_nul_paths, query_nul_names
+from coordinator.inputs import MESSAGE
 from fhir_adapters.capability import capability_statement
 from fhir_adapters.common import to_json
 from pathways.errors import FieldError, ValidationFailed
@@ -53,7 +53,10 @@ def _base_url() -> str:
 
 def _context() -> Context:
     return Context(
-        session=get_session(), clock=clock(), base_url=_base_url(), authenticate=current_actor
+        session=get_session(),
+        clock=edge.clock(),
+        base_url=_base_url(),
+        authenticate=edge.current_actor,
     )
 
 
@@ -285,9 +288,12 @@ def _system(ctx: Context, segments: list[str], method: str) -> Response:
         if method != "POST":
             return _refuse(method, ["POST"], "the base URL (POST a transaction Bundle)")
         g.fhir_interaction = "transaction"
+        ctx.actor  # noqa: B018 - authenticate before looking at the body
+        _guard()
         return respond(transaction.run(ctx, json_body()))
     if method != "GET":
         return _refuse(method, ["GET", "HEAD"], "metadata")
+    _guard()
     return respond(capability(ctx))
 
 
@@ -307,6 +313,7 @@ def _route(ctx: Context, segments: list[str], method: str) -> Response:
     g.fhir_type = rtype.name
     if not rtype.public:
         ctx.actor  # noqa: B018 - authenticate before saying what exists
+    _guard()
     target = _target(rtype, segments[1:])
     found = INTERACTIONS.get((target.shape, method))
     if found is None or not getattr(rtype, found[1]):
@@ -314,17 +321,17 @@ def _route(ctx: Context, segments: list[str], method: str) -> Response:
     return found[0](ctx, target)
 
 
-def _refuse_nul() -> None:
-    """Text with NUL characters reaches no use case (coordinator.inputs): 400 for a parameter, 422 with
-    the FHIRPath of the value for a resource."""
-    names = query_nul_names()
-    if names:
-        raise FhirError(400, "invalid", f"parameter(s) {', '.join(names)}: {MESSAGE}")
-    paths = body_nul_paths()
-    if paths:
+def _guard() -> None:
+    """The edge's input guards (size, nesting, NUL; coordinator.edge), after the caller is known: NUL in
+    a parameter is a 400, in a resource a 422 with the FHIRPath of the value. Bodies are JSON or, for
+    POST _search, a form: each interaction checks its own media type."""
+    found = edge.guard_input(json_only=False)
+    if found.query:
+        raise FhirError(400, "invalid", f"parameter(s) {', '.join(found.query)}: {MESSAGE}")
+    if found.body:
         body = request.get_json(force=True, silent=True)
         root = str(body.get("resourceType") or "Resource") if isinstance(body, dict) else "Resource"
-        raise ValidationFailed([FieldError(f"{root}.{p}", MESSAGE, "value") for p in paths])
+        raise ValidationFailed([FieldError(f"{root}.{p}", MESSAGE, "value") for p in found.body])
 
 
 def dispatch(path: str = "") -> Response:
@@ -333,10 +340,7 @@ def dispatch(path: str = "") -> Response:
         segments.pop()
     method = "GET" if request.method == "HEAD" else request.method
     check_format()
-    _refuse_nul()
-    response = _route(_context(), segments, method)
-    get_session().commit()
-    return response
+    return edge.unit_of_work(lambda: _route(_context(), segments, method))
 
 
 def _handle_error(error: Exception) -> Response:

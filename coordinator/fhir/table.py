@@ -95,15 +95,15 @@ RESOURCES: tuple[ResourceType, ...] = (
         name="Practitioner",
         documentation="Staff of the organisations (no patient data); the id is shared with "
         "PractitionerRole.",
-        scope=None,
+        scope="Practitioner",
         read=practitioner.read_practitioner,
         versioning="no-version",
     ),
     ResourceType(
         name="PractitionerRole",
         documentation="A member of staff's organisation and role (one per person, same id as the "
-        "Practitioner).",
-        scope=None,
+        "Practitioner). System clients need system/Practitioner.read.",
+        scope="Practitioner",
         read=practitioner.read_role,
         versioning="no-version",
     ),
@@ -214,10 +214,9 @@ RESOURCES: tuple[ResourceType, ...] = (
         name="Task",
         documentation=(
             "Reminders (gaps in a transition) in the caller's inbox: their own, their "
-            "organisation's and those escalated to them; reads are audited. Task is not a SMART "
-            "scope resource here: system clients need system/CarePlan.read. " + PAGING_DOC
+            "organisation's and those escalated to them; reads are audited. " + PAGING_DOC
         ),
-        scope="CarePlan",
+        scope="Task",
         read=task.read,
         search=task.search,
         params=(
@@ -313,7 +312,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         name="AuditEvent",
         documentation="The audit log, newest first, for auditors and administrators; reading it "
         "is itself logged. " + PAGING_DOC,
-        scope=None,
+        scope="AuditEvent",
         search=auditevent.search,
         params=(
             Param("patient", "reference", "Entries about a patient.", f"{SP}/AuditEvent-patient"),

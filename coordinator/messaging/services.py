@@ -29,7 +29,7 @@ from coordinator.reminders.triggers import defer_evaluation
 from fhir_adapters import medcom
 from pathways.audit import AuditAction
 from pathways.clock import Clock
-from pathways.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
+from pathways.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
@@ -46,6 +46,8 @@ class Receipt:
     code: medcom.AckCode
     replayed: bool = False
     pathway_id: int | None = None
+    # An Acknowledgement of a message we never sent: recorded (a resend changes nothing), answered 404.
+    unknown_message_id: str | None = None
 
 
 def our_party(config: Mapping[str, Any]) -> medcom.MedComOrganization:
@@ -340,6 +342,18 @@ def _acknowledgement(
         ack={},
         pathway_id=None,
     )
-    if not ours:
-        raise NotFound("message", ack.acknowledged_message_id)
-    return Receipt({}, medcom.AckCode.OK)
+    return Receipt(
+        {}, medcom.AckCode.OK, unknown_message_id=None if ours else ack.acknowledged_message_id
+    )
+
+
+def transient_error(
+    bundle: object, clock: Clock, config: Mapping[str, Any], diagnostics: str
+) -> dict[str, Any] | None:
+    """A transient-error Acknowledgement (send the message again later) for a message that could not be
+    processed for a reason of ours, such as an unreachable database; None when no message id is found."""
+    envelope = medcom.salvage_envelope(bundle)
+    if envelope is None:
+        return None
+    issue = medcom.AckIssue("error", "transient", diagnostics)
+    return _ack(envelope, medcom.AckCode.TRANSIENT_ERROR, clock, config, [issue])

@@ -94,7 +94,7 @@ def test_validation_errors_name_the_fields(world: sc.Scenario, login: Login) -> 
     missing = _problem(nurse.post("/api/v1/plans", json={}), 422)
     assert [e["field"] for e in missing["errors"]] == ["pathway_id"]
     incomplete = _problem(
-        nurse.post(f"/api/v1/plans/{plan['id']}/propose", headers={"If-Match": tag}), 422
+        nurse.post(f"/api/v1/plans/{plan['id']}/propose", json={}, headers={"If-Match": tag}), 422
     )
     assert "sections.treatment" in {e["field"] for e in incomplete["errors"]}
 
@@ -106,7 +106,7 @@ def test_lifecycle_over_http(world: sc.Scenario, login: Login, session: Session)
     tag = nurse.patch(
         url, json={"sections": sc.COMPLETE_SECTIONS}, headers={"If-Match": tag}
     ).headers["ETag"]
-    proposed = nurse.post(f"{url}/propose", headers={"If-Match": tag})
+    proposed = nurse.post(f"{url}/propose", json={}, headers={"If-Match": tag})
     assert proposed.json["status"] == "proposed"
     parts = {p["role"]: p["id"] for p in proposed.json["participants"]}
     tag = proposed.headers["ETag"]
@@ -134,7 +134,7 @@ def test_answering_for_another_organisation_is_forbidden_and_audited(
     tag = nurse.patch(
         url, json={"sections": sc.COMPLETE_SECTIONS}, headers={"If-Match": tag}
     ).headers["ETag"]
-    proposed = nurse.post(f"{url}/propose", headers={"If-Match": tag})
+    proposed = nurse.post(f"{url}/propose", json={}, headers={"If-Match": tag})
     municipality = next(
         p["id"] for p in proposed.json["participants"] if p["role"] == "municipality"
     )

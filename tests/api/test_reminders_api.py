@@ -42,10 +42,12 @@ def test_acknowledge_snooze_dismiss_over_http(
     client = login(world.nurse)
     [reminder] = client.get("/api/v1/reminders").json
     url = f"/api/v1/reminders/{reminder['id']}"
-    stale = client.post(f"{url}/acknowledge", headers={"If-Match": '"99"'})
+    stale = client.post(f"{url}/acknowledge", json={}, headers={"If-Match": '"99"'})
     assert stale.status_code == 412
     assert stale.content_type == "application/problem+json"
-    acked = client.post(f"{url}/acknowledge", headers={"If-Match": f'"{reminder["version"]}"'})
+    acked = client.post(
+        f"{url}/acknowledge", json={}, headers={"If-Match": f'"{reminder["version"]}"'}
+    )
     assert acked.status_code == 200
     assert acked.json["status"] == "acknowledged"
     past = client.post(f"{url}/snooze", json={"until": "2020-01-01T00:00:00+00:00"})
@@ -56,7 +58,7 @@ def test_acknowledge_snooze_dismiss_over_http(
     assert client.post(f"{url}/dismiss", json={}).status_code == 422
     dismissed = client.post(f"{url}/dismiss", json={"reason": "assessed on paper"})
     assert dismissed.json["status"] == "dismissed"
-    again = client.post(f"{url}/acknowledge")
+    again = client.post(f"{url}/acknowledge", json={})
     assert again.status_code == 409
     assert client.get("/api/v1/reminders?status=dismissed").json[0]["dismissed_reason"] == (
         "assessed on paper"

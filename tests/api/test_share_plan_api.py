@@ -113,7 +113,7 @@ def test_the_municipality_is_told_the_discharge_date_once(
     world.municipality.sor_code, world.municipality.gln = "990300000016001", "5790000000036"
     client = login(world.nurse)
     url = f"/api/v1/pathways/{world.pathway.id}/notify-municipality"
-    early = client.post(url)
+    early = client.post(url, json={})
     assert early.status_code == 422
     assert early.json["errors"][0]["field"] == "planned_discharge_on"
     record_pathway_event(
@@ -129,9 +129,9 @@ def test_the_municipality_is_told_the_discharge_date_once(
     evaluate_pathways(session, clock, [world.pathway.id])
     rules = {r.rule for r in session.scalars(sa.select(Reminder)) if r.status.value == "open"}
     assert "municipality_not_notified" in rules
-    first = client.post(url)
+    first = client.post(url, json={})
     assert first.status_code == 202, first.json
-    again = client.post(url)
+    again = client.post(url, json={})
     assert again.json["message_id"] == first.json["message_id"]
     message = session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.FHIR_MESSAGE)
@@ -144,7 +144,7 @@ def test_the_municipality_is_told_the_discharge_date_once(
     ).one()
     session.refresh(closed)
     assert closed.status.value == "resolved"
-    assert login(world.other_nurse).post(url).status_code == 403
+    assert login(world.other_nurse).post(url, json={}).status_code == 403
 
 
 def test_a_new_discharge_date_must_be_told_again(
@@ -178,13 +178,13 @@ def test_a_new_discharge_date_must_be_told_again(
         return row.status.value
 
     plan_discharge(7, "planned-1")
-    assert login(world.nurse).post(url).status_code == 202
+    assert login(world.nurse).post(url, json={}).status_code == 202
     evaluate_pathways(session, clock, [world.pathway.id])
     assert status() == "resolved"
     clock.advance(timedelta(hours=2))
     plan_discharge(10, "planned-2")  # the date moved: the municipality must hear the new one
     assert status() == "open"
-    assert login(world.nurse).post(url).status_code == 202
+    assert login(world.nurse).post(url, json={}).status_code == 202
     evaluate_pathways(session, clock, [world.pathway.id])
     assert status() == "resolved"
     assert (
