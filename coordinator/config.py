@@ -72,6 +72,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Deferred gap evaluations (queued by MedCom messages) are drained this often.
         "SCHEDULER_QUEUE_SECONDS": int(env.get("SCHEDULER_QUEUE_SECONDS", "5")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
+        # One outbox run sends until nothing is due or this time is spent (keep it below the interval
+        # above, so that runs do not pile up); what it claimed and did not reach goes back at once.
+        "OUTBOX_RUN_SECONDS": int(env.get("OUTBOX_RUN_SECONDS", "25")),
         "SCHEDULER_ESCALATION_MINUTES": int(env.get("SCHEDULER_ESCALATION_MINUTES", "15")),
         # Local times (Europe/Copenhagen) at which each person gets a digest of their open reminders.
         "DIGEST_TIMES": env.get("DIGEST_TIMES", "07:30"),

@@ -14,7 +14,7 @@ import socket
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import click
@@ -57,11 +57,13 @@ def _worker_name() -> str:
 
 
 def send_outbox(app: Flask) -> dict[str, Any]:
+    """Drain the outbox: batch after batch until nothing is due or OUTBOX_RUN_SECONDS are spent."""
     summary = send_due(
         get_database(app),
         get_clock(),
         transports_from_config(app.config),
         worker=_worker_name(),
+        run_for=timedelta(seconds=app.config["OUTBOX_RUN_SECONDS"]),
     )
     return summary.as_log()
 
@@ -197,6 +199,12 @@ def run_once_command(job: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    run_seconds = app.config["OUTBOX_RUN_SECONDS"]
+    if isinstance(run_seconds, bool) or not isinstance(run_seconds, int) or run_seconds < 1:
+        # An outbox run with no time would never send anything: stop the start, naming the setting.
+        raise ValueError(
+            f"OUTBOX_RUN_SECONDS must be whole seconds, 1 or more; got {run_seconds!r}"
+        )
     overrides = app.config.get("REMINDER_RULES_OVERRIDES")
     if overrides is not None:
         from pathways.reminders import parse_reminder_rules  # noqa: PLC0415

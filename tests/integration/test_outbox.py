@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog.testing
 
 from coordinator import migrate
 from coordinator.db import Database
@@ -96,7 +97,14 @@ def test_a_queued_mail_reaches_the_smtp_server_once(db: Database, smtp: tuple[In
     [message_id] = _queue(db)
     clock = FixedClock(NOW)
     summary = send_due(db, clock, _transport(port), worker="w1")
-    assert summary.as_log() == {"claimed": 1, "sent": 1, "retried": 0, "dead": 0}
+    assert summary.as_log() == {
+        "claimed": 1,
+        "sent": 1,
+        "retried": 0,
+        "dead": 0,
+        "released": 0,
+        "lost": 0,
+    }
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
     assert mail["To"] == "person0@kommune.test"
@@ -247,3 +255,213 @@ def test_an_acknowledgement_marks_a_message_delivered(db: Database) -> None:
         assert found is not None
         assert found.status is OutboxStatus.DELIVERED
         assert record_delivery(session, message_id="unknown", at=NOW) is None
+
+
+# ---------------------------------------------------------------- one run drains; claims come free soon
+class Slow:
+    """A transport whose every send takes ``takes`` on the test clock; ``during`` runs inside send
+    number ``at`` (1-based), while this sender holds its claims."""
+
+    def __init__(
+        self,
+        inner: Router,
+        clock: FixedClock,
+        takes: timedelta,
+        *,
+        at: int = 0,
+        during: Callable[[], None] | None = None,
+    ) -> None:
+        self.inner, self.clock, self.takes, self.at, self.during = inner, clock, takes, at, during
+        self.calls = 0
+
+    def send(self, message: OutboxMessage) -> None:
+        self.calls += 1
+        self.inner.send(message)
+        self.clock.advance(self.takes)
+        if self.calls == self.at and self.during is not None:
+            self.during()
+
+
+def _rows(db: Database) -> dict[int, OutboxMessage]:
+    with db.transaction() as session:
+        return {row.id: row for row in session.scalars(sa.select(OutboxMessage))}
+
+
+def test_one_run_drains_every_due_message(db: Database, smtp: tuple[Inbox, int]) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 120)
+    clock = FixedClock(NOW)
+    summary = send_due(db, clock, _transport(port), worker="w1")
+    assert summary.as_log() == {
+        "claimed": 120,
+        "sent": 120,
+        "retried": 0,
+        "dead": 0,
+        "released": 0,
+        "lost": 0,
+    }
+    assert len(set(inbox.message_ids())) == 120
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENT)
+
+
+def test_the_time_budget_ends_a_run_and_gives_back_what_it_did_not_send(
+    db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 10)
+    clock = FixedClock(NOW)
+    slow = Slow(_transport(port), clock, timedelta(seconds=10))
+    summary = send_due(db, clock, slow, worker="w1", run_for=timedelta(seconds=30))
+    assert (summary.claimed, summary.sent, summary.released) == (10, 3, 7)
+    assert len(inbox.messages) == 3
+    rows = _rows(db)
+    left = [rows[i] for i in ids[3:]]
+    assert {(r.status, r.attempts, r.lease_until, r.claimed_by) for r in left} == {
+        (OutboxStatus.PENDING, 0, None, "")
+    }, "a message given back was not attempted: no attempt counted, due at once"
+    # The next run (any sender) takes them at once, not after a lease.
+    again = send_due(db, clock, _transport(port), worker="w2")
+    assert (again.claimed, again.sent) == (7, 7)
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENT)
+    assert len(set(inbox.message_ids())) == 10
+
+
+def test_a_dead_senders_claims_come_free_after_the_short_lease(
+    db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 3)
+    clock = FixedClock(NOW)
+
+    def kill(_message: OutboxMessage) -> None:
+        raise Killed
+
+    with pytest.raises(Killed):  # killed after the first mail, before marking it sent
+        send_due(db, clock, _transport(port), worker="dies", after_send=kill)
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENDING)
+    clock.advance(timedelta(seconds=59))
+    assert send_due(db, clock, _transport(port), worker="w2").claimed == 0
+    clock.advance(timedelta(seconds=2))  # a minute and a second: not five minutes
+    summary = send_due(db, clock, _transport(port), worker="w2")
+    assert (summary.claimed, summary.sent) == (3, 3)
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENT)
+    assert len(inbox.messages) == 4, "the one mail sent before the kill is sent again..."
+    assert len(set(inbox.message_ids())) == 3, "...with the same Message-ID"
+
+
+def test_a_live_sender_renews_its_lease_and_keeps_its_claims(
+    db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 3)
+    clock = FixedClock(NOW)
+    policy = RetryPolicy(lease=timedelta(seconds=60), heartbeat=timedelta(seconds=15))
+    seen: dict[str, object] = {}
+
+    def rival() -> None:
+        # Past the first lease: the first sender is sending its second mail.
+        seen["at"] = clock.now()
+        seen["rival"] = send_due(db, clock, _transport(port), worker="rival", policy=policy).claimed
+        seen["leases"] = {r.id: (r.claimed_by, r.lease_until) for r in _rows(db).values()}
+
+    slow = Slow(_transport(port), clock, timedelta(seconds=40), at=2, during=rival)
+    summary = send_due(db, clock, slow, worker="live", policy=policy, run_for=timedelta(hours=1))
+    assert seen["at"] == NOW + timedelta(seconds=80)
+    assert seen["rival"] == 0
+    # Renewed before the second send (at +40 s), for a minute from then.
+    assert seen["leases"] == {
+        ids[0]: ("live", None),
+        ids[1]: ("live", NOW + timedelta(seconds=100)),
+        ids[2]: ("live", NOW + timedelta(seconds=100)),
+    }
+    assert (summary.sent, summary.lost, summary.errors) == (3, 0, [])
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENT)
+    assert len(inbox.messages) == 3
+    assert len(set(inbox.message_ids())) == 3
+
+
+def test_a_sender_that_stalled_past_its_lease_leaves_the_rest_to_the_sender_that_took_over(
+    db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 2)
+    clock = FixedClock(NOW)
+    policy = RetryPolicy(lease=timedelta(seconds=60), heartbeat=timedelta(seconds=15))
+    seen: dict[str, object] = {}
+
+    def other() -> None:
+        # The first sender stalled for two minutes in its first send; another sender took over.
+        taken = send_due(db, clock, _transport(port), worker="other", policy=policy)
+        seen["other"] = (taken.claimed, taken.sent)
+
+    slow = Slow(_transport(port), clock, timedelta(minutes=2), at=1, during=other)
+    summary = send_due(db, clock, slow, worker="stalled", policy=policy, run_for=timedelta(hours=1))
+    assert seen["other"] == (2, 2)
+    # The mail in flight during the stall went twice, with one Message-ID (as after a kill); the
+    # second was not sent by the stalled sender: the heartbeat showed it was no longer its own.
+    assert (summary.claimed, summary.sent, summary.lost, summary.errors) == (2, 1, 1, [])
+    assert _statuses(db) == dict.fromkeys(ids, OutboxStatus.SENT)
+    assert len(inbox.messages) == 3
+    assert sorted(str(m["To"]) for m in inbox.messages) == [
+        "person0@kommune.test",
+        "person0@kommune.test",
+        "person1@kommune.test",
+    ]
+    assert len(set(inbox.message_ids())) == 2
+    assert {r.claimed_by for r in _rows(db).values()} == {"other"}
+
+
+# ---------------------------------------------------------------- any failure is an attempt
+class Crashing:
+    """Delivers through ``inner`` but raises an unexpected error for one recipient."""
+
+    def __init__(self, inner: Router, recipient: str) -> None:
+        self.inner, self.recipient = inner, recipient
+
+    def send(self, message: OutboxMessage) -> None:
+        if message.recipient == self.recipient:
+            raise RuntimeError(f"cannot render for 0101701235 <{message.recipient}>")
+        self.inner.send(message)
+
+
+def test_a_transport_that_raises_counts_an_attempt_and_blocks_no_other_message(
+    db: Database, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    ids = _queue(db, 3)
+    clock = FixedClock(NOW)
+    policy = RetryPolicy(max_attempts=3, first_delay=timedelta(seconds=30))
+    crashing = Crashing(_transport(port), "person1@kommune.test")
+    with structlog.testing.capture_logs() as logs:
+        first = send_due(db, clock, crashing, worker="w1", policy=policy)
+    assert (first.sent, first.retried, first.dead) == (2, 1, 0)
+    assert sorted(str(m["To"]) for m in inbox.messages) == [
+        "person0@kommune.test",
+        "person2@kommune.test",
+    ]
+    row = _rows(db)[ids[1]]
+    assert (row.status, row.attempts, row.next_attempt_at, row.lease_until, row.last_error) == (
+        OutboxStatus.PENDING,
+        1,
+        NOW + timedelta(seconds=30),
+        None,
+        "unexpected RuntimeError",
+    )
+    [failed] = [e for e in logs if e["event"] == "outbox.delivery_failed"]
+    assert failed["error_type"] == "RuntimeError"
+    assert failed["log_level"] == "error"
+    assert "0101701235" not in repr(logs), (
+        "an exception's text may hold personal data: never logged"
+    )
+    assert "kommune.test" not in repr(logs)
+    clock.advance(timedelta(seconds=30))
+    assert send_due(db, clock, crashing, worker="w1", policy=policy).retried == 1
+    clock.advance(timedelta(minutes=1))
+    assert send_due(db, clock, crashing, worker="w1", policy=policy).dead == 1
+    assert _statuses(db) == {
+        ids[0]: OutboxStatus.SENT,
+        ids[1]: OutboxStatus.DEAD,
+        ids[2]: OutboxStatus.SENT,
+    }
+    assert _rows(db)[ids[1]].attempts == 3
+    assert len(inbox.messages) == 2

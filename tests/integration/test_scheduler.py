@@ -15,7 +15,8 @@ from flask import Flask
 from coordinator import create_app, migrate
 from coordinator.care_pathways.models import Pathway
 from coordinator.db import Base, Database, get_database
-from coordinator.outbox.models import OutboxMessage, OutboxStatus
+from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
+from coordinator.outbox.services import enqueue
 from coordinator.plans.services import assess_requirement
 from coordinator.reminders.models import QueuedEvaluation, Reminder
 from coordinator.reminders.triggers import defer_evaluation
@@ -201,6 +202,37 @@ def test_run_once_from_the_command_line(world: tuple[Flask, FixedClock, sc.Scena
     assert result.exit_code == 0, result.output
     assert '"claimed": 0' in result.output
     assert _count(get_database(app), OutboxMessage, OutboxMessage.status == OutboxStatus.DEAD) == 0
+
+
+def test_the_outbox_job_drains_the_queue_in_one_run(
+    world: tuple[Flask, FixedClock, sc.Scenario], smtp: tuple[Inbox, int]
+) -> None:
+    app, clock, _scenario = world
+    inbox, _port = smtp
+    database = get_database(app)
+    with database.transaction() as session:
+        for i in range(120):
+            enqueue(
+                session,
+                channel=OutboxChannel.EMAIL,
+                idempotency_key=f"drain:{i}",
+                recipient=f"person{i}@kommune.test",
+                subject="Reminder",
+                body="https://carepath.test/reminders",
+                now=clock.now(),
+            )
+    summary = run_job(app, "send_outbox")
+    assert (summary["claimed"], summary["sent"], summary["released"]) == (120, 120, 0)
+    assert len(set(inbox.message_ids())) == 120
+    assert _count(database, OutboxMessage, OutboxMessage.status != OutboxStatus.SENT) == 0
+
+
+@pytest.mark.parametrize("value", [0, -5, "25", True])
+def test_an_outbox_run_without_time_stops_the_start(url: str, value: object) -> None:
+    with pytest.raises(ValueError, match=r"^OUTBOX_RUN_SECONDS must be whole seconds, 1 or more; "):
+        create_app(
+            {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t", "OUTBOX_RUN_SECONDS": value}
+        )
 
 
 def test_a_deferred_change_is_queued_and_the_job_evaluates_it_once(
