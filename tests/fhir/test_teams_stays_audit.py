@@ -227,7 +227,8 @@ def test_encounters_and_episodes(
     assert systems(lpr3) <= set(LPR3_SYSTEMS)
     ok(nurse.get(f"EpisodeOfCare/{second.id}"))
     outcome(login(world.other_case_worker).get(f"Encounter/{world.pathway.id}"), 403, "forbidden")
-    outcome(nurse.get("Encounter/999999"), 404, "not-found")
+    # an unknown stay is refused as someone else's is: a refusal never tells which ids exist
+    outcome(nurse.get("Encounter/999999"), 403, "forbidden")
     outcome(nurse.get("Encounter"), 400, "invalid")
 
 
@@ -424,7 +425,7 @@ def test_system_clients_are_held_to_their_scopes(
         (ActorKind.CLIENT, "CarePlan", "system/CarePlan.read", "fhir"),
         (ActorKind.CLIENT, "CareTeam", "system/CareTeam.read", "fhir"),
         (ActorKind.CLIENT, "Patient", "system/Patient.read", "fhir"),
-        (ActorKind.CLIENT, "Patient", "create_plan", "fhir"),
+        (ActorKind.CLIENT, "Pathway", "create_plan", "fhir"),
     ]
     assert refused[-1].patient_id == world.patient.id
 

@@ -226,8 +226,12 @@ def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario)
         plans.create_draft(
             session, world.other_nurse, clock, pathway_id=world.pathway.id
         )  # other ward
-    with pytest.raises(NotFound):
+    with pytest.raises(AccessDenied) as unknown:  # no oracle for pathway ids
         plans.create_draft(session, world.nurse, clock, pathway_id=987654)
+    assert unknown.value.message == "you have no care relation to this patient"
+    assert (unknown.value.resource_type, unknown.value.reason) == ("Pathway", "no such pathway")
+    with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
+        plans.create_draft(session, sc.SYSTEM, clock, pathway_id=987654)
     assert _count(session, Plan) == 0
 
 
@@ -793,7 +797,9 @@ def test_edit_with_an_outdated_etag_is_refused(committed) -> None:
     """Two users open version N; the first saves; the second saves with If-Match N and is refused."""
     db, world, plan_id, clock = committed
     with db.sessionmaker() as read:
-        seen = plans._load(read, plan_id).version
+        found = read.get(Plan, plan_id)
+        assert found is not None
+        seen = found.version
     for who, text in ((world.nurse, "from the ward"), (world.case_worker, "from the municipality")):
         with db.sessionmaker() as request:
             try:
