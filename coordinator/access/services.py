@@ -263,7 +263,7 @@ def check_patient_access(
     if patient is None:
         if actor.kind is ActorKind.SYSTEM:
             raise NotFound("patient", patient_id)
-        return _unknown(actor, clock, permission, "no such patient", session)
+        return _unknown(session, actor, clock, permission, "no such patient")
     return decide(
         actor,
         permission,
@@ -274,7 +274,7 @@ def check_patient_access(
 
 
 def _unknown(
-    actor: Actor, clock: Clock, permission: Permission, reason: str, session: Session
+    session: Session, actor: Actor, clock: Clock, permission: Permission, reason: str
 ) -> AccessDecision:
     """The decision for an id that names nothing: what the actor would be told for someone else's
     patient (the role first, then 'no relation'), with the real reason kept for the audit log."""
@@ -337,7 +337,7 @@ def refuse_unknown(
     everything, so they are simply told it does not exist."""
     if actor.kind is ActorKind.SYSTEM:
         return NotFound(entity, key)
-    decision = _unknown(actor, clock, permission, f"no such {entity}", session)
+    decision = _unknown(session, actor, clock, permission, f"no such {entity}")
     return AccessDenied(
         refusal_message(actor, permission, decision),
         actor=actor,
