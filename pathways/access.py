@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from pathways.people import Actor, ActorKind, Role
-from pathways.permissions import Permission, has_permission
+from pathways.permissions import Permission, has_permission, roles_with
 from pathways.scopes import actor_scope_allows
 
 
@@ -54,11 +54,21 @@ class RelationState(StrEnum):
     EMERGENCY = "emergency"
 
 
+class Refusal(StrEnum):
+    """Why access was refused. A role or a token scope is a rule about the caller, the same for every
+    patient, so naming it reveals nothing; the lack of a relation (or of the patient) is not named."""
+
+    ROLE = "role"
+    SCOPE = "scope"
+    RELATION = "relation"
+
+
 @dataclass(frozen=True, slots=True)
 class AccessDecision:
     allowed: bool
     reason: str
     relation: CareRelation | None = None
+    refusal: Refusal | None = None  # set when refused
 
     @property
     def purpose(self) -> str:
@@ -100,7 +110,10 @@ def decide(
     now: datetime,
     grace: timedelta,
 ) -> AccessDecision:
-    """May ``actor`` do ``permission`` to this patient now? Role first, then a current care relation."""
+    """May ``actor`` do ``permission`` to this patient now? Role first, then a current care relation.
+
+    The role and scope come first on purpose: they do not depend on the patient, so their refusal can be
+    named (``refusal_message``) whether or not the patient exists or is the actor's."""
     if actor.kind is ActorKind.SYSTEM:
         return AccessDecision(True, "system")
     if actor.role in NO_CLINICAL_CONTENT or not has_permission(actor, permission):
@@ -108,16 +121,38 @@ def decide(
             False,
             f"role {actor.role.value if actor.role else 'none'} may not "
             f"{permission.value.replace('_', ' ')}",
+            refusal=Refusal.ROLE,
         )
     resource, mode = PERMISSION_SCOPE[permission]
     if not actor_scope_allows(actor, resource, mode):
-        return AccessDecision(False, f"the token has no scope for system/{resource}.{mode}")
+        return AccessDecision(
+            False, f"the token has no scope for system/{resource}.{mode}", refusal=Refusal.SCOPE
+        )
     current = [r for r in relations if r.is_current(now, grace)]
     if not current:
-        return AccessDecision(False, "no current care relation to the patient")
+        return AccessDecision(
+            False, "no current care relation to the patient", refusal=Refusal.RELATION
+        )
     # Prefer an ordinary relation over emergency access, so emergency use is only logged when needed.
     current.sort(key=lambda r: r.kind is RelationKind.EMERGENCY)
     return AccessDecision(True, "care relation", current[0])
+
+
+def clinical_roles_with(permission: Permission) -> tuple[Role, ...]:
+    """The roles that may do ``permission`` to a patient they have a care relation to."""
+    return tuple(r for r in roles_with(permission) if r not in NO_CLINICAL_CONTENT)
+
+
+def role_refusal(actor: Actor, permission: Permission) -> str:
+    """What a refusal by role says: the rule, never anything about the patient."""
+    role = actor.role.value if actor.role else "no role"
+    if actor.role in NO_CLINICAL_CONTENT:
+        return f"the role {role} gives no access to patients' clinical data"
+    allowed = clinical_roles_with(permission)
+    action = permission.value.replace("_", " ")
+    if not allowed:
+        return f"the role {role} may not {action}"
+    return f"the role {role} may not {action}: only {', '.join(r.value for r in allowed)} may"
 
 
 def relation_state(

@@ -68,6 +68,11 @@ def has_permission(actor: Actor, permission: Permission) -> bool:
     return actor.role is not None and permission in ROLE_PERMISSIONS[actor.role]
 
 
+def roles_with(permission: Permission) -> tuple[Role, ...]:
+    """The roles that hold ``permission``, in the order of ``Role``."""
+    return tuple(role for role in Role if permission in ROLE_PERMISSIONS[role])
+
+
 def require(actor: Actor, permission: Permission) -> None:
     if not has_permission(actor, permission):
         role = actor.role.value if actor.role else "no role"

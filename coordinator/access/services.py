@@ -8,6 +8,7 @@ then persists the denial, so a refused attempt is logged even though nothing els
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,12 +29,14 @@ from pathways.access import (
     MIN_REASON_LENGTH,
     AccessDecision,
     CareRelation,
+    Refusal,
     RelationKind,
     decide,
+    role_refusal,
 )
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
-from pathways.errors import ErrorCollector, NotFound, PermissionDenied
+from pathways.errors import DomainError, ErrorCollector, NotFound, PermissionDenied
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission
@@ -47,7 +50,9 @@ NO_ACCESS = "you have no care relation to this patient"
 
 
 class AccessDenied(PermissionDenied):
-    """A refused access to patient data, with what the audit log must keep about it."""
+    """A refused access to patient data, with what the audit log must keep about it: the patient (None
+    when the id named none), what was asked for (the patient itself unless ``resource_type`` says
+    otherwise) and the real reason, which the caller is not always told."""
 
     code = "access-denied"
 
@@ -60,6 +65,8 @@ class AccessDenied(PermissionDenied):
         permission: Permission,
         reason: str,
         at: datetime,
+        resource_type: str = "Patient",
+        resource_id: int | None = None,
     ) -> None:
         super().__init__(message)
         self.actor = actor
@@ -67,6 +74,8 @@ class AccessDenied(PermissionDenied):
         self.permission = permission
         self.reason = reason
         self.at = at
+        self.resource_type = resource_type
+        self.resource_id = resource_id if resource_id is not None else patient_id
 
 
 def persist_denial(session: Session, exc: AccessDenied) -> None:
@@ -76,8 +85,8 @@ def persist_denial(session: Session, exc: AccessDenied) -> None:
         actor=exc.actor,
         at=exc.at,
         action=_action_for(exc.permission),
-        resource_type="Patient",
-        resource_id=exc.patient_id or "",
+        resource_type=exc.resource_type,
+        resource_id=exc.resource_id or "",
         patient_id=exc.patient_id,
         outcome=AuditOutcome.DENIED,
         purpose=exc.permission.value,
@@ -254,7 +263,7 @@ def check_patient_access(
     if patient is None:
         if actor.kind is ActorKind.SYSTEM:
             raise NotFound("patient", patient_id)
-        return AccessDecision(False, "no such patient")
+        return _unknown(session, actor, clock, permission, "no such patient")
     return decide(
         actor,
         permission,
@@ -264,21 +273,81 @@ def check_patient_access(
     )
 
 
-def require_patient_access(
-    session: Session, actor: Actor, clock: Clock, patient_id: int, permission: Permission
+def _unknown(
+    session: Session, actor: Actor, clock: Clock, permission: Permission, reason: str
 ) -> AccessDecision:
-    """The gate: allowed -> the decision (its ``purpose`` goes into the audit entry); refused -> AccessDenied."""
+    """The decision for an id that names nothing: what the actor would be told for someone else's
+    patient (the role first, then 'no relation'), with the real reason kept for the audit log."""
+    decision = decide(actor, permission, (), now=clock.now(), grace=_grace(session))
+    if decision.refusal is Refusal.RELATION:
+        return replace(decision, reason=reason)
+    return decision
+
+
+def refusal_message(actor: Actor, permission: Permission, decision: AccessDecision) -> str:
+    """What the caller is told: the rule about the caller (role, token scope) when that is why, else the
+    one message for 'no such patient' and 'not your patient'."""
+    if decision.refusal is Refusal.ROLE:
+        return role_refusal(actor, permission)
+    if decision.refusal is Refusal.SCOPE:
+        return decision.reason
+    return NO_ACCESS
+
+
+def require_patient_access(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    patient_id: int,
+    permission: Permission,
+    *,
+    resource: tuple[str, int] | None = None,
+) -> AccessDecision:
+    """The gate: allowed -> the decision (its ``purpose`` goes into the audit entry); refused -> AccessDenied.
+    ``resource`` names what was asked for (type and id) when it is not the patient itself."""
     decision = check_patient_access(session, actor, clock, patient_id, permission)
     if not decision.allowed:
+        resource_type, resource_id = resource or ("Patient", patient_id)
         raise AccessDenied(
-            NO_ACCESS,
+            refusal_message(actor, permission, decision),
             actor=actor,
             patient_id=patient_id,
             permission=permission,
             reason=decision.reason,
             at=clock.now(),
+            resource_type=resource_type,
+            resource_id=resource_id,
         )
     return decision
+
+
+def refuse_unknown(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    permission: Permission,
+    *,
+    entity: str,
+    resource_type: str,
+    key: int,
+) -> DomainError:
+    """The error for an id that names no record of a patient (plan, pathway...): for people and system
+    clients the very refusal they would get for someone else's record, so that a refusal never tells
+    which ids exist; the audit entry keeps the real reason. Jobs and commands (system actors) may see
+    everything, so they are simply told it does not exist."""
+    if actor.kind is ActorKind.SYSTEM:
+        return NotFound(entity, key)
+    decision = _unknown(session, actor, clock, permission, f"no such {entity}")
+    return AccessDenied(
+        refusal_message(actor, permission, decision),
+        actor=actor,
+        patient_id=None,
+        permission=permission,
+        reason=decision.reason,
+        at=clock.now(),
+        resource_type=resource_type,
+        resource_id=key,
+    )
 
 
 # ---------------------------------------------------------------------------- emergency access

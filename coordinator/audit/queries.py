@@ -44,8 +44,10 @@ class AuditFilter:
 def query_audit(
     session: Session, actor: Actor, clock: Clock, filters: AuditFilter
 ) -> list[AuditEntry]:
-    """Auditors and system administrators see everything; an organisation's administrator sees what the
-    organisation's own staff did. Reading the log is itself logged."""
+    """Auditors see everything; administrators (of an organisation, or the system administrators of a
+    region) see what their own organisation's staff did, units below it included: a region's
+    administrator never sees municipal or GP access. Every read is itself logged. The REST API, its
+    export and the FHIR AuditEvent search all read through here."""
     if actor.kind is not ActorKind.SYSTEM and actor.role not in _AUDIT_READERS:
         raise PermissionDenied("only auditors and administrators read the audit log")
     errors = ErrorCollector()
@@ -71,9 +73,16 @@ def query_audit(
         query = query.where(AuditEntry.occurred_at < filters.until)
     if filters.before_id:
         query = query.where(AuditEntry.id < filters.before_id)
-    if actor.role is Role.ORG_ADMIN and actor.organisation_id is not None:
-        own = descendants_and_self(session, actor.organisation_id)
+    if actor.kind is not ActorKind.SYSTEM and actor.role is not Role.AUDITOR:
+        own = (
+            descendants_and_self(session, actor.organisation_id)
+            if actor.organisation_id is not None
+            else set()
+        )
         query = query.where(AuditEntry.actor_organisation_id.in_(own))
+        scope = f"organisation {actor.organisation_id}"
+    else:
+        scope = "all"
     entries = list(session.scalars(query))
     used = {k: str(v) for k, v in asdict(filters).items() if v is not None and k != "limit"}
     record(
@@ -84,7 +93,7 @@ def query_audit(
         resource_type="AuditLog",
         patient_id=filters.patient_id,
         purpose="audit review",
-        details={"filters": used, "count": len(entries)},
+        details={"filters": used, "count": len(entries), "scope": scope},
     )
     return entries
 

@@ -237,13 +237,29 @@ def record_pathway_event(
 
 def get_pathway(session: Session, actor: Actor, clock: Clock, *, pathway_id: int) -> Pathway:
     """One stay, for an actor with a care relation to the patient (audited)."""
-    from coordinator.access.services import require_patient_access  # noqa: PLC0415 - access reads plans
+    from coordinator.access.services import (  # noqa: PLC0415 - access reads plans
+        refuse_unknown,
+        require_patient_access,
+    )
 
     pathway = session.get(Pathway, pathway_id)
-    if pathway is None:
-        raise NotFound("pathway", pathway_id)
+    if pathway is None:  # the refusal someone else's stay gets: no oracle for pathway ids
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            Permission.READ_PLAN,
+            entity="pathway",
+            resource_type="Pathway",
+            key=pathway_id,
+        )
     decision = require_patient_access(
-        session, actor, clock, pathway.patient_id, Permission.READ_PLAN
+        session,
+        actor,
+        clock,
+        pathway.patient_id,
+        Permission.READ_PLAN,
+        resource=("Pathway", pathway.id),
     )
     record(
         session,

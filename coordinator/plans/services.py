@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from coordinator.access.services import DEFAULT_GRACE, AccessDenied, require_patient_access
+from coordinator.access.services import (
+    DEFAULT_GRACE,
+    AccessDenied,
+    refuse_unknown,
+    require_patient_access,
+)
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway
 from coordinator.organisations.lineage import acts_for, organisation_scope
@@ -92,18 +97,34 @@ def _one_plan_query() -> sa.Select[tuple[Plan]]:
 
 
 def _load(
-    session: Session, plan_id: int, expected_version: int | None = None, *, full: bool = True
-) -> Plan:
-    """The plan; ``full`` loads the whole version history (for changes), otherwise the current version."""
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    plan_id: int,
+    permission: Permission,
+    *,
+    party: str | None = "any",
+    expected_version: int | None = None,
+    full: bool = True,
+) -> tuple[Plan, AccessDecision]:
+    """The plan, once the actor may do ``permission`` to it (see _authorise); ``full`` loads the whole
+    version history (for changes), otherwise the current version.
+
+    The order is the point: an unknown id gets the refusal someone else's plan gets (a refusal never
+    tells which plans exist), and the version is compared only after access is settled (a stale
+    If-Match never tells a stranger the current version)."""
     if full:
         plan = session.scalar(_plan_query().where(Plan.id == plan_id))
     else:
         plan = session.scalars(_one_plan_query(), {"plan_id": plan_id}).unique().one_or_none()
     if plan is None:
-        raise NotFound("plan", plan_id)
+        raise refuse_unknown(
+            session, actor, clock, permission, entity="plan", resource_type="Plan", key=plan_id
+        )
+    decision = _authorise(session, actor, clock, plan, permission, party=party)
     if expected_version is not None and plan.version != expected_version:
         raise StaleVersion("plan", expected_version, plan.version)
-    return plan
+    return plan, decision
 
 
 def _flush(session: Session, plan: Plan, expected_version: int | None) -> None:
@@ -129,6 +150,8 @@ def _deny(
         permission=permission,
         reason=reason,
         at=clock.now(),
+        resource_type="Plan",
+        resource_id=plan.id,
     )
 
 
@@ -143,7 +166,9 @@ def _authorise(
 ) -> AccessDecision:
     """Role and a current care relation to the patient (§13c), then, for changes, being a party:
     ``party="any"`` any party to the plan, ``"ward"`` the responsible ward, None no party needed."""
-    decision = require_patient_access(session, actor, clock, plan.patient_id, permission)
+    decision = require_patient_access(
+        session, actor, clock, plan.patient_id, permission, resource=("Plan", plan.id)
+    )
     if party == "ward" and not acts_for(session, actor, plan.responsible_organisation_id):
         raise _deny(actor, clock, plan, permission, "only the responsible ward may do this")
     if party == "any" and not any(acts_for(session, actor, o) for o in _party_organisations(plan)):
@@ -216,8 +241,18 @@ def _pathway_at_own_ward(
 ) -> Pathway:
     pathway = session.get(Pathway, pathway_id)
     if pathway is None:
-        raise NotFound("pathway", pathway_id)
-    require_patient_access(session, actor, clock, pathway.patient_id, permission)
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            permission,
+            entity="pathway",
+            resource_type="Pathway",
+            key=pathway_id,
+        )
+    require_patient_access(
+        session, actor, clock, pathway.patient_id, permission, resource=("Pathway", pathway_id)
+    )
     if not acts_for(session, actor, pathway.ward_id):
         raise AccessDenied(
             f"only staff of the ward may do this (pathway {pathway_id})",
@@ -226,6 +261,8 @@ def _pathway_at_own_ward(
             permission=permission,
             reason="not at the ward of the pathway",
             at=clock.now(),
+            resource_type="Pathway",
+            resource_id=pathway_id,
         )
     return pathway
 
@@ -419,8 +456,9 @@ def edit_plan(
 ) -> Plan:
     """Change sections (a section given replaces the old one; null removes it) and dates. Creates a new
     version; a stale ``expected_version`` is a conflict, never a lost update."""
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN)
+    plan, _ = _load(
+        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+    )
     if plan.status not in EDITABLE:
         raise Conflict(
             f"plan {plan.id} is {plan.status.value}; only drafts and plans under revision can "
@@ -463,8 +501,15 @@ def propose(
     session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
 ) -> Plan:
     """Send a complete draft to the parties. The proposing party's own answer counts as an acceptance."""
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN, party="ward")
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        party="ward",
+        expected_version=expected_version,
+    )
     check_plan_transition(plan.status, PlanStatus.PROPOSED)
     missing = missing_sections(plan.kind, plan.current_version.sections)
     errors = ErrorCollector()
@@ -545,8 +590,14 @@ def respond(
     When every required party has accepted, the plan is agreed (and active again if it was revised after
     discharge). A rejection sends a proposal back to draft.
     """
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.RESPOND_TO_PLAN)
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.RESPOND_TO_PLAN,
+        expected_version=expected_version,
+    )
     errors = ErrorCollector()
     answer = errors.choice("response", ResponseStatus, response)
     clean_note = errors.text("note", note, required=False, max_length=2000)
@@ -659,8 +710,15 @@ def record_participation(
     """Record the patient's choice. A refusal turns an unagreed discharge agreement into a §13b
     coordination plan; consent on a coordination plan opens a discharge agreement that supersedes it
     (returned), and the old plan ends once the new one is agreed."""
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.RECORD_PARTICIPATION, party="ward")
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.RECORD_PARTICIPATION,
+        party="ward",
+        expected_version=expected_version,
+    )
     now = clock.now()
     day = on or _today(now)
     if day > _today(now):
@@ -752,8 +810,15 @@ def activate_on_discharge(
     expected_version: int | None = None,
 ) -> Plan:
     """An agreed plan takes effect when the patient is discharged."""
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.ACTIVATE_PLAN, party="ward")
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.ACTIVATE_PLAN,
+        party="ward",
+        expected_version=expected_version,
+    )
     if plan.pathway is None or plan.pathway.status is not PathwayStatus.DISCHARGED:
         raise ValidationFailed.single(
             "pathway", "the plan becomes active when the patient is discharged"
@@ -787,8 +852,9 @@ def start_revision(
     expected_version: int,
     reason: str,
 ) -> Plan:
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.EDIT_PLAN)
+    plan, _ = _load(
+        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+    )
     clean_reason = ErrorCollector()
     text = clean_reason.text("reason", reason, max_length=500)
     clean_reason.raise_if_any()
@@ -817,8 +883,9 @@ def end_plan(
     reason: EndReason | str,
     note: str = "",
 ) -> Plan:
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.END_PLAN)
+    plan, _ = _load(
+        session, actor, clock, plan_id, Permission.END_PLAN, expected_version=expected_version
+    )
     errors = ErrorCollector()
     why = errors.choice("reason", EndReason, reason)
     text = errors.text("note", note, required=False, max_length=150)
@@ -840,8 +907,15 @@ def withdraw(
     expected_version: int,
     reason: str,
 ) -> Plan:
-    plan = _load(session, plan_id, expected_version)
-    _authorise(session, actor, clock, plan, Permission.CREATE_PLAN, party="ward")
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.CREATE_PLAN,
+        party="ward",
+        expected_version=expected_version,
+    )
     errors = ErrorCollector()
     text = errors.text("reason", reason, max_length=150)
     errors.raise_if_any()
@@ -864,8 +938,9 @@ def get_plan(
     purpose: str = "read plan",
     with_history: bool = False,
 ) -> Plan:
-    plan = _load(session, plan_id, full=with_history)
-    decision = _authorise(session, actor, clock, plan, Permission.READ_PLAN, party=None)
+    plan, decision = _load(
+        session, actor, clock, plan_id, Permission.READ_PLAN, party=None, full=with_history
+    )
     _audit(
         session,
         actor,
@@ -873,6 +948,27 @@ def get_plan(
         plan,
         AuditAction.READ,
         purpose=purpose,
+        relation=decision.purpose,
+    )
+    return plan
+
+
+def get_plan_for_edit(
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+) -> Plan:
+    """The plan as an editor reads it before changing it (a FHIR update compares the whole resource):
+    access to edit first, then the version, so a stale version is only ever told to an editor. The read
+    is audited."""
+    plan, decision = _load(
+        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+    )
+    _audit(
+        session,
+        actor,
+        clock.now(),
+        plan,
+        AuditAction.READ,
+        purpose="read plan for update",
         relation=decision.purpose,
     )
     return plan

@@ -11,12 +11,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from coordinator.audit.models import AuditEntry
+from coordinator.plans import services as plans
 from pathways.access import RelationState
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor, Role
+from tests import scenario as sc
 from tests.integration.test_access_matrix import (
     HOME_FOR,
     READ_CONTACTS,
@@ -69,3 +72,84 @@ def test_authorisation_matrix_over_http(
         )
     )
     assert denials == sum(not allowed for allowed in outcomes.values())
+
+
+# ---------------------------------------------------------------------------- refusals reveal nothing
+def _without_instance(response: TestResponse) -> dict[str, object]:
+    assert response.content_type == "application/problem+json"
+    body = dict(response.json or {})
+    body.pop("instance")
+    return body
+
+
+def _denials(session: Session, actor: Actor) -> list[tuple[str, str, int | None, str]]:
+    return [
+        (e.resource_type, e.resource_id, e.patient_id, e.details["reason"])
+        for e in session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == actor.id)
+            .order_by(AuditEntry.id)
+        )
+    ]
+
+
+def test_unknown_and_someone_elses_plan_get_one_refusal(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+) -> None:
+    plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
+    stranger = login(world.other_nurse)
+    theirs = stranger.get(f"/api/v1/plans/{plan.id}")
+    unknown = stranger.get("/api/v1/plans/987654")
+    assert (theirs.status_code, unknown.status_code) == (403, 403)
+    assert _without_instance(theirs) == _without_instance(unknown)
+    assert theirs.json["detail"] == "you have no care relation to this patient"
+    assert _denials(session, world.other_nurse) == [
+        ("Plan", str(plan.id), world.patient.id, "no current care relation to the patient"),
+        ("Plan", "987654", None, "no such plan"),
+    ]
+
+
+def test_a_stale_if_match_never_tells_a_stranger_the_version(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+) -> None:
+    plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
+    plan = plans.edit_plan(
+        session,
+        world.nurse,
+        clock,
+        plan_id=plan.id,
+        expected_version=plan.version,
+        sections={"housing": {"text": "Egen lejlighed"}},
+    )
+    stranger = login(world.other_nurse)
+    read = stranger.get(f"/api/v1/plans/{plan.id}")
+    stale = stranger.patch(
+        f"/api/v1/plans/{plan.id}", json={"review_on": None}, headers={"If-Match": '"1"'}
+    )
+    step = stranger.post(f"/api/v1/plans/{plan.id}/propose", headers={"If-Match": '"1"'})
+    assert [r.status_code for r in (read, stale, step)] == [403, 403, 403]
+    assert _without_instance(stale) == _without_instance(read) == _without_instance(step)
+    assert "version" not in stale.json["detail"]
+    editor = login(world.nurse).patch(
+        f"/api/v1/plans/{plan.id}", json={"review_on": None}, headers={"If-Match": '"1"'}
+    )
+    assert editor.status_code == 412  # the editor is told
+
+
+def test_a_role_refusal_names_the_rule(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+) -> None:
+    body = {"receives_sel_support": True, "presumed_not_to_seek_treatment": False}
+    nurse = login(world.nurse)
+    own = nurse.put(f"/api/v1/pathways/{world.pathway.id}/assessment", json=body)
+    unknown = nurse.put("/api/v1/pathways/987654/assessment", json=body)
+    assert (own.status_code, unknown.status_code) == (403, 403)
+    assert own.json["detail"] == (
+        "the role discharge_nurse may not assess requirement: only chief_physician may"
+    )
+    assert _without_instance(own) == _without_instance(unknown)
+    assert [d[3] for d in _denials(session, world.nurse)] == [
+        "role discharge_nurse may not assess requirement"
+    ] * 2
+    chief = login(world.chief).put(f"/api/v1/pathways/{world.pathway.id}/assessment", json=body)
+    assert chief.status_code == 200, chief.json

@@ -160,7 +160,7 @@ def test_unauthenticated_unknown_and_wrong_media_type(
     body = _problem(anonymous.get("/api/v1/plans/1"), 401)
     assert body["type"] == "/api/v1/problems/unauthenticated"
     assert anonymous.get("/api/v1/plans/1").headers["WWW-Authenticate"].startswith("Bearer")
-    _problem(login(world.nurse).get("/api/v1/plans/424242"), 404)
+    _problem(login(world.nurse).get("/api/v1/plans/424242"), 403)  # no oracle for plan ids
     _problem(
         login(world.nurse).post(
             "/api/v1/plans", data="pathway_id=1", content_type="application/x-www-form-urlencoded"

@@ -110,7 +110,7 @@ def test_read_is_audited_and_refusals_too(
         (world.other_gp.id, AuditAction.READ, AuditOutcome.DENIED, "fhir"),
     ]
     assert entries[0].purpose == "read plan"
-    outcome(login(world.gp).get("CarePlan/999999"), 404, "not-found")
+    outcome(login(world.gp).get("CarePlan/999999"), 403, "forbidden")  # as someone else's plan
 
 
 # ---------------------------------------------------------------------------- create errors
@@ -155,7 +155,9 @@ def test_create_errors(world: sc.Scenario, login: Login) -> None:
     assert found == {"CarePlan.subject": "invariant", "CarePlan.author": "invariant"}
     missing_stay = _body(world)
     missing_stay["encounter"] = {"reference": "Encounter/999999"}
-    outcome(nurse.post("CarePlan", missing_stay), 422, "not-found", "CarePlan.encounter.reference")
+    # an unknown stay is refused as another ward's stay is: no oracle for Encounter ids
+    unknown_stay = outcome(nurse.post("CarePlan", missing_stay), 403, "forbidden")
+    assert unknown_stay["issue"][0]["diagnostics"] == "you have no care relation to this patient"
 
 
 def test_create_conflicts_and_refusals(world: sc.Scenario, login: Login, session: Session) -> None:
@@ -248,8 +250,8 @@ def test_update_refuses_what_the_lifecycle_owns(world: sc.Scenario, login: Login
     outcome(nurse.put(url, other_id, **{"If-Match": 'W/"2"'}), 400, "invalid", "CarePlan.id")
     outcome(
         nurse.put("CarePlan/999999", {**plan, "id": "999999"}, **{"If-Match": 'W/"1"'}),
-        404,
-        "not-found",
+        403,
+        "forbidden",
     )
     # everything above left the plan as it was
     assert ok(nurse.get(url)) == plan

@@ -363,7 +363,7 @@ def test_consent_from_refusal_and_participation(
         [],
     ]
     outcome(nurse.get("Consent"), 400, "invalid")
-    outcome(nurse.get("Consent/999999"), 404, "not-found")
+    outcome(nurse.get("Consent/999999"), 403, "forbidden")  # as someone else's plan: no oracle
 
 
 def test_consent_needs_a_care_relation_and_is_audited(
@@ -471,7 +471,8 @@ def test_provenance_of_every_committed_version(
         [found[1]["id"]],
         [],
     ]
-    assert ids(ok(nurse.get("Provenance?target=CarePlan/999999"))) == []
+    # an unknown target is refused as someone else's plan is: no oracle for plan ids
+    outcome(nurse.get("Provenance?target=CarePlan/999999"), 403, "forbidden")
     both = f"Provenance?target={url}&patient={world.patient.id}"
     assert ids(ok(nurse.get(both))) == [p["id"] for p in found]
     outcome(nurse.get("Provenance"), 400, "invalid")

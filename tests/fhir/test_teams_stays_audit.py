@@ -227,7 +227,8 @@ def test_encounters_and_episodes(
     assert systems(lpr3) <= set(LPR3_SYSTEMS)
     ok(nurse.get(f"EpisodeOfCare/{second.id}"))
     outcome(login(world.other_case_worker).get(f"Encounter/{world.pathway.id}"), 403, "forbidden")
-    outcome(nurse.get("Encounter/999999"), 404, "not-found")
+    # an unknown stay is refused as someone else's is: a refusal never tells which ids exist
+    outcome(nurse.get("Encounter/999999"), 403, "forbidden")
     outcome(nurse.get("Encounter"), 400, "invalid")
 
 
@@ -424,7 +425,7 @@ def test_system_clients_are_held_to_their_scopes(
         (ActorKind.CLIENT, "CarePlan", "system/CarePlan.read", "fhir"),
         (ActorKind.CLIENT, "CareTeam", "system/CareTeam.read", "fhir"),
         (ActorKind.CLIENT, "Patient", "system/Patient.read", "fhir"),
-        (ActorKind.CLIENT, "Patient", "create_plan", "fhir"),
+        (ActorKind.CLIENT, "Pathway", "create_plan", "fhir"),
     ]
     assert refused[-1].patient_id == world.patient.id
 
@@ -494,3 +495,66 @@ def test_tasks_are_the_callers_reminders(
         (AuditAction.SEARCH, world.patient.id, "fhir"),
         (AuditAction.READ, world.patient.id, "fhir"),
     }
+
+
+# ---------------------------------------------------------------------------- refusals reveal nothing
+def test_care_plan_refusals_reveal_nothing(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    """Someone else's plan, an unknown plan and a stale If-Match on someone else's plan: one answer."""
+    plan = _plan(login(world.nurse), world)
+    stranger = login(world.other_nurse)
+    theirs = outcome(stranger.get(f"CarePlan/{plan['id']}"), 403, "forbidden")
+    unknown = outcome(stranger.get("CarePlan/987654"), 403, "forbidden")
+    stale = outcome(
+        stranger.put(f"CarePlan/{plan['id']}", plan, **{"If-Match": 'W/"0"'}), 403, "forbidden"
+    )
+    assert theirs == unknown == stale
+    assert theirs["issue"][0]["diagnostics"] == "you have no care relation to this patient"
+    denied = session.scalars(
+        sa.select(AuditEntry)
+        .where(
+            AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == world.other_nurse.id
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [(e.resource_type, e.resource_id, e.details["reason"], e.channel) for e in denied] == [
+        ("Plan", plan["id"], "no current care relation to the patient", "fhir"),
+        ("Plan", "987654", "no such plan", "fhir"),
+        ("Plan", plan["id"], "no current care relation to the patient", "fhir"),
+    ]
+    # the editor is told the version
+    outcome(
+        login(world.nurse).put(f"CarePlan/{plan['id']}", plan, **{"If-Match": 'W/"0"'}),
+        412,
+        "conflict",
+    )
+
+
+def test_audit_events_for_a_region_administrator(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    """The region's system administrator sees what the region's staff did, not the GP's reads."""
+    ok(login(world.nurse).get(f"Patient/{world.patient.id}"))
+    ok(login(world.gp).get(f"Patient/{world.patient.id}"))
+    admin = sc.actor(
+        create_staff_member(
+            session,
+            sc.SYSTEM,
+            clock,
+            organisation_id=world.region.id,
+            name="Driftsansvarlig",
+            role="system_admin",
+        )
+    )
+    events = list(resources(ok(login(admin).get(f"AuditEvent?patient={world.patient.id}"))))
+    assert {e["agent"][0]["who"]["reference"] for e in events} == {f"Practitioner/{world.nurse.id}"}
+    nothing = ok(login(admin).get("AuditEvent?patient=Patient/abc"))
+    assert nothing["total"] == 0
+    outcome(login(world.nurse).get("AuditEvent?patient=Patient/abc"), 403, "forbidden")
+    logged = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.resource_type == "AuditLog", AuditEntry.actor_id == admin.id)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [e.details["scope"] for e in logged] == [f"organisation {world.region.id}"] * 2

@@ -96,6 +96,55 @@ def test_org_admin_sees_own_organisation_only(
     assert {e.actor_organisation_id for e in entries} == {world.gp_clinic.id}
 
 
+@pytest.mark.parametrize("role", ["org_admin", "system_admin"])
+def test_region_administrators_see_the_region_only(
+    session: Session, clock: FixedClock, world: sc.Scenario, role: str
+) -> None:
+    """The world's trail has the ward's nurse, the GP, and a refused municipal case worker: a region's
+    administrator sees the ward's entries (a unit below the region), not the municipal or GP access."""
+    admin = _auditor(session, clock, world, role)
+    entries = query_audit(session, admin, clock, AuditFilter(patient_id=world.patient.id))
+    assert {e.actor_organisation_id for e in entries} == {world.ward.id}
+    assert [e.actor_id for e in entries] == [world.nurse.id]
+    by_actor = query_audit(session, admin, clock, AuditFilter(actor_id=world.gp.id))
+    assert by_actor == []
+    logged = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.resource_type == "AuditLog", AuditEntry.actor_id == admin.id)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [(e.details["count"], e.details["scope"]) for e in logged] == [
+        (1, f"organisation {world.region.id}"),
+        (0, f"organisation {world.region.id}"),
+    ]
+
+
+def test_auditors_see_every_organisation(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    auditor = _auditor(session, clock, world)
+    entries = query_audit(session, auditor, clock, AuditFilter(patient_id=world.patient.id))
+    assert {e.actor_organisation_id for e in entries} >= {
+        world.ward.id,
+        world.gp_clinic.id,
+        world.other_municipality.id,
+    }
+    logged = session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.resource_type == "AuditLog", AuditEntry.actor_id == auditor.id
+        )
+    ).one()
+    assert logged.details["scope"] == "all"
+
+
+def test_an_administrator_without_an_organisation_sees_nothing(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    admin = _auditor(session, clock, world, "system_admin")
+    homeless = sc.Actor(kind=admin.kind, name=admin.name, id=admin.id, role=admin.role)
+    assert query_audit(session, homeless, clock, AuditFilter(patient_id=world.patient.id)) == []
+
+
 def test_csv_export(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
     entries = query_audit(
         session, _auditor(session, clock, world), clock, AuditFilter(patient_id=world.patient.id)

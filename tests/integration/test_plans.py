@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +30,7 @@ from pathways.errors import (
     StaleVersion,
     ValidationFailed,
 )
+from pathways.people import Role
 from pathways.plans import (
     ParticipantRole,
     PatientParticipation,
@@ -226,9 +229,101 @@ def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario)
         plans.create_draft(
             session, world.other_nurse, clock, pathway_id=world.pathway.id
         )  # other ward
-    with pytest.raises(NotFound):
+    with pytest.raises(AccessDenied) as unknown:  # no oracle for pathway ids
         plans.create_draft(session, world.nurse, clock, pathway_id=987654)
+    assert unknown.value.message == "you have no care relation to this patient"
+    assert (unknown.value.resource_type, unknown.value.reason) == ("Pathway", "no such pathway")
+    with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
+        plans.create_draft(session, sc.SYSTEM, clock, pathway_id=987654)
     assert _count(session, Plan) == 0
+
+
+# ---------------------------------------------------------------------------- refusals reveal nothing
+NO_ACCESS = "you have no care relation to this patient"
+
+
+@pytest.mark.parametrize(
+    ("step", "extra"),
+    [
+        (plans.edit_plan, {"sections": {"housing": {"text": "x"}}}),
+        (plans.propose, {}),
+        (plans.start_revision, {"reason": "review"}),
+        (plans.end_plan, {"reason": "no_longer_needed"}),
+        (plans.withdraw, {"reason": "mistake"}),
+    ],
+)
+def test_access_is_checked_before_the_version(
+    session: Session, clock: FixedClock, world: sc.Scenario, step: Any, extra: dict[str, Any]
+) -> None:
+    """A stranger with a stale version is refused for having no relation, never told the version."""
+    plan = _complete_draft(session, clock, world)
+    assert plan.version > 1
+    with pytest.raises(AccessDenied) as refused:
+        step(session, world.other_nurse, clock, plan_id=plan.id, expected_version=1, **extra)
+    assert refused.value.message == NO_ACCESS
+    assert "version" not in refused.value.message
+    with pytest.raises(StaleVersion):  # the editor is told
+        step(session, world.nurse, clock, plan_id=plan.id, expected_version=1, **extra)
+
+
+def test_an_unknown_plan_is_refused_as_someone_elses(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    plan = _draft(session, clock, world)
+    refusals = []
+    for plan_id in (plan.id, 987654):
+        with pytest.raises(AccessDenied) as refused:
+            plans.get_plan(session, world.other_case_worker, clock, plan_id=plan_id)
+        refusals.append(refused.value)
+    assert [r.message for r in refusals] == [NO_ACCESS, NO_ACCESS]
+    assert [(r.resource_type, r.resource_id, r.patient_id, r.reason) for r in refusals] == [
+        ("Plan", plan.id, world.patient.id, "no current care relation to the patient"),
+        ("Plan", 987654, None, "no such plan"),
+    ]
+    with pytest.raises(AccessDenied) as stale:  # and a version for a plan that is not there
+        plans.edit_plan(session, world.nurse, clock, plan_id=987654, expected_version=3)
+    assert stale.value.message == NO_ACCESS
+    with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
+        plans.get_plan(session, sc.SYSTEM, clock, plan_id=987654)
+
+
+def test_a_role_refusal_names_the_rule_not_the_relation(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    """The nurse has a care relation; what stops her is that the §13a assessment is the chief's. The
+    rule is the same for every patient, so it is named for an unknown stay too."""
+    rule = "the role discharge_nurse may not assess requirement: only chief_physician may"
+    for pathway_id in (world.pathway.id, 987654):
+        with pytest.raises(AccessDenied) as refused:
+            plans.assess_requirement(
+                session,
+                world.nurse,
+                clock,
+                pathway_id=pathway_id,
+                receives_sel_support=True,
+                presumed_not_to_seek_treatment=False,
+            )
+        assert refused.value.message == rule
+        assert refused.value.reason == "role discharge_nurse may not assess requirement"
+    assert world.pathway.requirement_assessed_at is None
+    with pytest.raises(AccessDenied) as stranger:  # a chief without a relation: no relation
+        plans.assess_requirement(
+            session,
+            replace(world.chief, organisation_id=world.other_ward.id),
+            clock,
+            pathway_id=world.pathway.id,
+            receives_sel_support=True,
+            presumed_not_to_seek_treatment=False,
+        )
+    assert stranger.value.message == NO_ACCESS
+    with pytest.raises(AccessDenied) as admin:
+        plans.get_plan(
+            session,
+            replace(world.nurse, role=Role.ORG_ADMIN),
+            clock,
+            plan_id=987654,
+        )
+    assert admin.value.message == "the role org_admin gives no access to patients' clinical data"
 
 
 def test_readmission_draft_starts_from_the_previous_plan(
@@ -793,7 +888,9 @@ def test_edit_with_an_outdated_etag_is_refused(committed) -> None:
     """Two users open version N; the first saves; the second saves with If-Match N and is refused."""
     db, world, plan_id, clock = committed
     with db.sessionmaker() as read:
-        seen = plans._load(read, plan_id).version
+        found = read.get(Plan, plan_id)
+        assert found is not None
+        seen = found.version
     for who, text in ((world.nurse, "from the ward"), (world.case_worker, "from the municipality")):
         with db.sessionmaker() as request:
             try:
@@ -818,8 +915,9 @@ def test_overlapping_transactions_exactly_one_wins(committed) -> None:
     if db.engine.dialect.name == "sqlite":
         pytest.skip("SQLite transactions begin IMMEDIATE: writers queue, they never overlap")
     with db.sessionmaker() as first, db.sessionmaker() as second:
-        version = plans._load(first, plan_id).version
-        assert plans._load(second, plan_id).version == version
+        seen = [session.get(Plan, plan_id) for session in (first, second)]
+        version = seen[0].version if seen[0] is not None else 0
+        assert [p.version if p is not None else None for p in seen] == [version, version]
         plans.edit_plan(
             first,
             world.nurse,

@@ -4,7 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pathways.access import CareRelation, RelationKind, RelationState, decide, relation_state
+from pathways.access import (
+    CareRelation,
+    Refusal,
+    RelationKind,
+    RelationState,
+    decide,
+    relation_state,
+    role_refusal,
+)
 from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission
 
@@ -110,3 +118,32 @@ def test_a_client_is_held_to_its_token_scopes() -> None:
         is True
     )
     assert decide(client(), Permission.READ_PLAN, [rel()], now=NOW, grace=GRACE).allowed is False
+
+
+def test_a_refusal_says_whether_it_is_the_role_or_the_relation() -> None:
+    """The role is decided before the relation: a role refusal is the same for every patient."""
+    nurse = user(Role.DISCHARGE_NURSE)
+    by_role = decide(nurse, Permission.ASSESS_REQUIREMENT, [rel()], now=NOW, grace=GRACE)
+    assert (by_role.allowed, by_role.refusal) == (False, Refusal.ROLE)
+    no_relation = decide(
+        user(Role.CHIEF_PHYSICIAN), Permission.ASSESS_REQUIREMENT, [], now=NOW, grace=GRACE
+    )
+    assert (no_relation.allowed, no_relation.refusal) == (False, Refusal.RELATION)
+    assert decide(nurse, Permission.READ_PLAN, [rel()], now=NOW, grace=GRACE).refusal is None
+
+
+def test_a_role_refusal_names_who_may() -> None:
+    nurse = user(Role.DISCHARGE_NURSE)
+    assert role_refusal(nurse, Permission.ASSESS_REQUIREMENT) == (
+        "the role discharge_nurse may not assess requirement: only chief_physician may"
+    )
+    assert role_refusal(user(Role.SUPPORT_WORKER), Permission.EDIT_PLAN) == (
+        "the role support_worker may not edit plan: only discharge_nurse, chief_physician, "
+        "ward_staff, case_worker, gp may"
+    )
+    assert role_refusal(user(Role.AUDITOR), Permission.READ_PLAN) == (
+        "the role auditor gives no access to patients' clinical data"
+    )
+    assert role_refusal(nurse, Permission.MANAGE_OUTBOX) == (
+        "the role discharge_nurse may not manage outbox"
+    )

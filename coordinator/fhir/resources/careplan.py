@@ -47,6 +47,7 @@ from coordinator.plans.services import (
     create_draft,
     edit_plan,
     get_plan,
+    get_plan_for_edit,
     search_patient_plans,
     search_plans,
 )
@@ -59,7 +60,7 @@ from fhir_adapters.careplan import (
 )
 from fhir_adapters.codesystems import PLAN_KIND, PLAN_STATUS
 from fhir_adapters.records import PlanRecord
-from pathways.errors import ErrorCollector, NotFound, StaleVersion, ValidationFailed
+from pathways.errors import ErrorCollector, NotFound, ValidationFailed
 from pathways.plans import Participant, PlanKind, PlanStatus
 
 REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/request-status"
@@ -360,10 +361,8 @@ def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
             expression="CarePlan.id",
         )
     record = parse(body)
-    plan = get_plan(
-        ctx.session, ctx.actor, ctx.clock, plan_id=plan_id, purpose="read plan for update"
+    plan = get_plan_for_edit(
+        ctx.session, ctx.actor, ctx.clock, plan_id=plan_id, expected_version=expected
     )
-    if plan.version != expected:
-        raise StaleVersion("plan", expected, plan.version)
     _check_unchanged(plan, record, body)
     return plan_json(_edit(ctx, plan, record, expected, "updated over FHIR"))

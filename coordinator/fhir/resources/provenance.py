@@ -125,7 +125,7 @@ def _readable_plans(ctx: Context, targets: set[int] | None, patients: set[int] |
                     purpose="search plan provenance",
                 )
             except NotFound:
-                continue  # a target that does not exist matches nothing
+                continue  # system actors only: for others an unknown plan is refused (no oracle)
             readable.add(plan_id)
         plan_ids = readable
     return plan_ids or set()
