@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
@@ -148,6 +150,60 @@ def test_patient_search_by_cpr_never_logs_the_number(
     ]
 
 
+def _links(bundle: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """{relation: the link's query} of a search Bundle, each link under the FHIR base."""
+    found = {}
+    for link in bundle["link"]:
+        parts = urlsplit(link["url"])
+        assert parts.path == "/fhir/Patient", link
+        found[link["relation"]] = parse_qs(parts.query)
+    return found
+
+
+def test_patient_search_links_carry_the_patient_id_never_the_cpr(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    cpr = world.patient.cpr
+    assert cpr is not None
+    pid = str(world.patient.id)
+    by_get = ok(nurse.get(f"Patient?identifier={quote(cpr_token(cpr))}"))
+    assert cpr not in json.dumps(by_get["link"])
+    assert _links(by_get) == {"self": {"_id": [pid]}}
+    posted = nurse.post(
+        "Patient/_search",
+        f"identifier={quote(cpr_token(cpr))}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert _links(ok(posted)) == {"self": {"_id": [pid]}}
+    # the self link repeats the search: the same patient, by id
+    again = ok(nurse.get(by_get["link"][0]["url"].removeprefix("http://localhost/fhir/")))
+    assert [e["resource"] for e in again["entry"]] == [e["resource"] for e in by_get["entry"]]
+    assert _links(again) == {"self": {"_id": [pid]}}
+    # nothing found: an unknown number, one without a relation, another system, a CPR and an _id
+    # that disagree. The link names no patient and no number, and repeats the empty answer.
+    other = login(world.other_case_worker)
+    for client, query in (
+        (nurse, f"identifier={quote(cpr_token('0202020000'))}"),
+        (other, f"identifier={quote(cpr_token(cpr))}"),
+        (nurse, "identifier=urn:other|0101701235"),
+        (nurse, f"identifier={quote(cpr_token(cpr))}&_id=999"),
+    ):
+        empty = ok(client.get(f"Patient?{query}"))
+        assert empty["total"] == 0, query
+        assert _links(empty) == {"self": {"_id": ["none"]}}, query
+        assert ok(client.get("Patient?_id=none"))["total"] == 0
+    # _id alone: the patients the caller has a relation to, audited like a search by CPR
+    assert [r["id"] for r in resources(ok(nurse.get(f"Patient?_id={pid},999")))] == [pid]
+    assert ok(other.get(f"Patient?_id={pid}"))["total"] == 0
+    by_id = _audit(session, action=AuditAction.SEARCH, purpose="search by id")
+    assert [(e.actor_id, e.patient_id, e.outcome) for e in by_id][-3:] == [
+        (world.nurse.id, world.patient.id, AuditOutcome.ALLOWED),
+        (world.nurse.id, None, AuditOutcome.ALLOWED),
+        (world.other_case_worker.id, world.patient.id, AuditOutcome.DENIED),
+    ]
+
+
 def test_patient_search_errors(world: sc.Scenario, login: Login) -> None:
     nurse = login(world.nurse)
     outcome(nurse.get("Patient"), 400, "invalid")
@@ -164,7 +220,8 @@ def test_unknown_search_parameters_lenient_or_strict(world: sc.Scenario, login: 
     bundle = ok(nurse.get(url))
     self_link = bundle["link"][0]
     assert self_link["relation"] == "self"
-    assert parse_qs(urlsplit(self_link["url"]).query) == {"identifier": [cpr_token("0101701235")]}
+    # the parameters used, the CPR as the patient it found (see test_patient_search_links_...)
+    assert parse_qs(urlsplit(self_link["url"]).query) == {"_id": [str(world.patient.id)]}
     strict = outcome(nurse.get(url, Prefer="handling=strict"), 400, "not-supported")
     assert "name, _sort" in strict["issue"][0]["diagnostics"]
 
