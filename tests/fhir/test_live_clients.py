@@ -131,8 +131,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 def access_token(live: Live) -> str:
-    """Client credentials with a signed JWT assertion (RFC 7523), as a SMART backend service does."""
-    token_url = f"{live.base}/oauth/token"
+    """Client credentials with a signed JWT assertion (RFC 7523), as a SMART backend service does:
+    the token endpoint and what it takes come from the FHIR base's SMART configuration."""
+    discovered = requests.get(f"{live.fhir}/.well-known/smart-configuration", timeout=10)
+    assert discovered.status_code == 200, discovered.text
+    smart = discovered.json()
+    assert "client-confidential-asymmetric" in smart["capabilities"]
+    assert "private_key_jwt" in smart["token_endpoint_auth_methods_supported"]
+    assert "RS384" in smart["token_endpoint_auth_signing_alg_values_supported"]
+    assert set(SCOPES.split()) <= set(smart["scopes_supported"])
+    token_url = smart["token_endpoint"]
+    assert token_url == f"{live.base}/oauth/token"
     now = int(time.time())
     claims = {
         "iss": live.client_id,
