@@ -271,6 +271,7 @@ Read = Callable[[Context, str], JSON]
 VRead = Callable[[Context, str, str], JSON]
 History = Callable[[Context, str], list[JSON]]
 Search = Callable[[Context, SearchQuery], SearchResult]
+Matches = Callable[[Context, SearchQuery], list[JSON]]
 Create = Callable[[Context, JSON], JSON]
 Update = Callable[[Context, str, JSON, int], JSON]
 OperationHandler = Callable[[Context, str], JSON]
@@ -302,6 +303,8 @@ class ResourceType:
     max_count: int = 100
     create: Create | None = None
     conditional_create: bool = False
+    # What If-None-Exist matches, where that is more than the caller's search finds (default: search).
+    conditional: Matches | None = None
     update: Update | None = None
     operations: tuple[InstanceOperation, ...] = ()
     versioning: str = "versioned-update"

@@ -44,13 +44,15 @@ RESOURCES: tuple[ResourceType, ...] = (
             "Bundle's links name what was found by _id, never the number. Every read and search "
             "is audited; an unknown id and another organisation's patient get the same 403. "
             "Create registers a patient (CPR or X-eCPR, name, home municipality, GP clinic); "
-            f"If-None-Exist takes identifier={CPR}|<number>."
+            f"If-None-Exist takes identifier={CPR}|<number>: a registered patient is the match "
+            "(200), shown by id only (meta.security REDACTED) without a care relation."
         ),
         scope="Patient",
         read=patient.read,
         search=patient.search,
         create=patient.create,
         conditional_create=True,
+        conditional=patient.conditional,
         params=(
             Param(
                 "identifier",

@@ -86,6 +86,29 @@ def register_patient(
     return row
 
 
+def registered_patient_id(
+    session: Session, actor: Actor, clock: Clock, *, cpr: object
+) -> int | None:
+    """Whether a CPR number is registered, for those who may register patients (a conditional
+    registration, If-None-Exist): the id only, which a second registration's conflict shows them
+    too; no care relation needed, none given. Audited, without the number."""
+    require(actor, Permission.REGISTER_PATIENT)
+    clean = validate_cpr(cpr)
+    patient_id = session.scalar(sa.select(Patient.id).where(Patient.cpr == clean))
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Patient",
+        resource_id=patient_id if patient_id is not None else "",
+        patient_id=patient_id,
+        purpose="registration: is the CPR number registered",
+        details={"found": patient_id is not None},
+    )
+    return patient_id
+
+
 def get_patient(session: Session, actor: Actor, clock: Clock, *, patient_id: int) -> Patient:
     """One patient, for an actor with a care relation; the read is audited with the relation used."""
     decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)

@@ -7,11 +7,15 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
+from coordinator.fhir.resources.patient import REDACTED
 from coordinator.fhir.table import RESOURCES
+from coordinator.patients.models import Patient
 from pathways.audit import AuditAction, AuditOutcome
+from pathways.clock import FixedClock
 from pathways.identifiers import CPR_SYSTEM, MUNICIPALITY_SYSTEM, SOR_SYSTEM, YDERNUMMER_SYSTEM
 from pathways.reminders import GapRule
 from tests import scenario as sc
@@ -19,6 +23,7 @@ from tests.fhir.conftest import Login
 from tests.fhir.support import (
     DK_ORGANISATION_SYSTEMS,
     Fhir,
+    bearer_token,
     careplan_body,
     cpr_token,
     ok,
@@ -202,6 +207,55 @@ def test_patient_search_links_carry_the_patient_id_never_the_cpr(
         (world.nurse.id, None, AuditOutcome.ALLOWED),
         (world.other_case_worker.id, world.patient.id, AuditOutcome.DENIED),
     ]
+
+
+def test_conditional_registration_of_a_registered_patient_is_200_not_409(
+    world: sc.Scenario, login: Login, session: Session, app: Flask, clock: FixedClock
+) -> None:
+    cpr = world.patient.cpr
+    assert cpr is not None
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+        "name": [{"use": "official", "family": "Hansen", "given": ["Jens"]}],
+        "address": [{"district": "København"}],
+    }
+    condition = {"If-None-Exist": f"identifier={quote(cpr_token(cpr))}"}
+    # the other ward's nurse may register patients but has no care relation to this one
+    other_nurse = login(world.other_nurse)
+    assert other_nurse.post("Patient", body).status_code == 409  # unconditional: a duplicate
+    answer = ok(other_nurse.post("Patient", body, **condition), 200)
+    assert answer == {
+        "resourceType": "Patient",
+        "id": str(world.patient.id),
+        "meta": {"security": [REDACTED]},
+    }
+    # a system client of that ward, likewise; the nurse with a relation gets the whole patient
+    token = bearer_token(session, clock, world.other_ward.id, "system/Patient.write")
+    ehr = Fhir(app.test_client(), {"Authorization": f"Bearer {token}"})
+    assert ok(ehr.post("Patient", body, **condition), 200) == answer
+    full = ok(login(world.nurse).post("Patient", body, **condition), 200)
+    assert full["id"] == str(world.patient.id)
+    assert full["name"][0]["family"] == world.patient.family_name
+    # nothing was registered, nothing changed, and each lookup is audited without the number
+    assert session.scalar(sa.select(sa.func.count(Patient.id))) == 1
+    session.refresh(world.patient)
+    assert world.patient.given_name != "Jens"
+    lookups = _audit(session, purpose="registration: is the CPR number registered")
+    assert [(e.patient_id, e.outcome) for e in lookups] == 2 * [
+        (world.patient.id, AuditOutcome.ALLOWED)
+    ]
+    assert all(cpr not in str(e.details) for e in lookups)
+    # those who may not register are refused as before; an unknown number is created (201)
+    outcome(login(world.other_gp).post("Patient", body, **condition), 403, "forbidden")
+    unknown = {**body, "identifier": [{"system": CPR_SYSTEM, "value": "1502851234"}]}
+    made = ok(
+        other_nurse.post(
+            "Patient", unknown, **{"If-None-Exist": f"identifier={quote(cpr_token('1502851234'))}"}
+        ),
+        201,
+    )
+    assert made["identifier"][0]["value"] == "1502851234"
 
 
 def test_patient_search_errors(world: sc.Scenario, login: Login) -> None:

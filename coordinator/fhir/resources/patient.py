@@ -23,6 +23,7 @@ from coordinator.patients.services import (
     find_patient_by_id,
     get_patient,
     register_patient,
+    registered_patient_id,
 )
 from coordinator.plans.services import list_patient_plans
 from fhir_adapters.common import to_json
@@ -32,6 +33,11 @@ from pathways.errors import ValidationFailed
 from pathways.identifiers import CPR_SYSTEM
 
 ID = "_id"
+REDACTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "REDACTED",
+    "display": "redacted",
+}
 
 
 def patient_json(ctx: Context, patient: Patient) -> JSON:
@@ -104,6 +110,30 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
     if by_cpr is not None:
         links = resolved_params(query, ("identifier", ID), ID, [str(pid) for pid in ids])
     return SearchResult([patient_json(ctx, patients[pid]) for pid in ids], link_params=links)
+
+
+def conditional(ctx: Context, query: SearchQuery) -> list[JSON]:
+    """If-None-Exist of a registration: the patients the caller's search finds, else the registered
+    patients the CPR numbers name, as their id only (content needs a care relation, §13c). A second
+    registration would be refused with that id (409); conditional create answers 200 with it."""
+    found = search(ctx, query).matches
+    if found or query.has(ID):
+        return found
+    registered: set[int] | None = None
+    for occurrence in tokens(query, "identifier"):
+        hits: set[int] = set()
+        for token in occurrence:
+            if token.system in (None, CPR_SYSTEM):
+                session, actor, clock = ctx.session, ctx.actor, ctx.clock
+                patient_id = registered_patient_id(session, actor, clock, cpr=token.code)
+                hits |= {patient_id} if patient_id is not None else set()
+        registered = hits if registered is None else registered & hits
+    return [registered_only(patient_id) for patient_id in sorted(registered or ())]
+
+
+def registered_only(patient_id: int) -> JSON:
+    """A registered patient the caller may know of but not read: the id, labelled as redacted."""
+    return {"resourceType": "Patient", "id": str(patient_id), "meta": {"security": [REDACTED]}}
 
 
 def everything(ctx: Context, rid: str) -> JSON:
