@@ -30,6 +30,12 @@ LPR3_SYSTEMS = (
 _DIGITS = re.compile(r"\d+", re.ASCII)
 _CPR = re.compile(r"(\d{6})-?(\d{4})", re.ASCII)
 _X_ECPR = re.compile(r"(\d{6})([17])([A-Z]{2})(\d)", re.ASCII)
+# Anything shaped like a CPR number (DDMMYY-SSSS, the hyphen optional or percent-encoded as in a URL)
+# or an X-eCPR, not part of a longer run of digits: what never goes into a log line.
+CPR_SHAPED = re.compile(
+    r"(?<![0-9])(?:[0-9]{6}(?:-|%2[dD])?[0-9]{4}|[0-9]{6}[17][A-Z]{2}[0-9])(?![0-9])", re.ASCII
+)
+CPR_REDACTED = "[CPR]"
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
@@ -40,6 +46,11 @@ def _clean(value: object, field: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, f"{what} is required")
     return value.strip()
+
+
+def redact_cpr(text: str) -> str:
+    """``text`` with everything CPR-shaped replaced by ``[CPR]`` (log lines, not data)."""
+    return CPR_SHAPED.sub(CPR_REDACTED, text)
 
 
 def cpr_century(serial_first_digit: int, yy: int) -> int:

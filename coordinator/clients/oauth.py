@@ -14,6 +14,7 @@ sign for; set it in production, otherwise the URL of the current request is used
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import UTC, datetime
@@ -49,7 +50,10 @@ from coordinator.security import CLOCK_KEY, csrf, get_limiter
 from pathways.clock import Clock, SystemClock
 from pathways.errors import ValidationFailed
 from pathways.scopes import (
+    SCOPE_MODES,
+    SCOPE_RESOURCES,
     SIGNING_ALGORITHMS,
+    WILDCARD,
     format_scopes,
     parse_scope,
     parse_scopes,
@@ -266,6 +270,28 @@ def token() -> Response:
     # Also on a refusal: a used jti stays used, and the refusal stays in the audit log.
     session.commit()
     return response
+
+
+@bp.get("/fhir/.well-known/smart-configuration")
+def smart_configuration() -> Response:
+    """SMART discovery (App Launch 2.x, §Conformance), where Backend Services clients look it up: the
+    FHIR base URL + /.well-known/smart-configuration. Public: it holds nothing but this endpoint's URL
+    and what it supports. A more specific rule than the FHIR facade's catch-all, so Werkzeug picks it.
+    No authorize endpoint, so no PKCE methods: carepath serves system clients only."""
+    scopes = [
+        f"system/{resource}.{mode}"
+        for resource in (*sorted(SCOPE_RESOURCES), WILDCARD)
+        for mode in SCOPE_MODES
+    ]
+    document = {
+        "token_endpoint": token_url(),
+        "token_endpoint_auth_methods_supported": [PRIVATE_KEY_JWT],
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
+        "grant_types_supported": [GRANT_TYPE],
+        "scopes_supported": scopes,
+        "capabilities": ["client-confidential-asymmetric", "permission-v1"],
+    }
+    return Response(json.dumps(document), content_type="application/json")
 
 
 def _token_rate_limit() -> str:

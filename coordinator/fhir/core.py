@@ -139,8 +139,14 @@ class SearchQuery:
     def has(self, name: str) -> bool:
         return any(key == name for key, _ in self.params)
 
-    def link(self, base_url: str, cursor: str | None = None) -> str:
-        pairs = list(self.params)
+    def link(
+        self,
+        base_url: str,
+        cursor: str | None = None,
+        params: tuple[tuple[str, str], ...] | None = None,
+    ) -> str:
+        """The URL of this search (``params`` in place of the request's, see SearchResult)."""
+        pairs = list(self.params if params is None else params)
         if self.count_given or cursor is not None:
             pairs.append(("_count", str(self.count)))
         pairs += [("_include", include) for include in self.includes]
@@ -170,11 +176,34 @@ def split_values(value: str) -> list[str]:
     return [p for p in parts if p != ""]
 
 
+# The id a link names when a search by identifier found nothing: no resource here has it (our ids are
+# numbers), so the link repeats the empty result without carrying the identifier.
+NO_MATCH_ID = "none"
+
+
 @dataclass
 class SearchResult:
+    """A page of matches and includes. ``link_params``, when set, stand in for the request's parameters
+    in the self and next links: a search by CPR links to its resolved equivalent (``_id=7``,
+    ``patient=Patient/7``), so that no CPR number is in a URL carepath builds."""
+
     matches: list[JSON]
     includes: list[JSON] = field(default_factory=list)
     next_cursor: str | None = None
+    link_params: tuple[tuple[str, str], ...] | None = None
+
+
+def resolved_params(
+    query: SearchQuery,
+    replaced: tuple[str, ...],
+    name: str,
+    values: list[str],
+    nothing: str = NO_MATCH_ID,
+) -> tuple[tuple[str, str], ...]:
+    """The query's parameters with those in ``replaced`` taken out and ``name`` set to ``values``
+    (OR-ed), or to ``nothing`` when there are none: what a search links to in place of identifiers."""
+    kept = tuple((key, value) for key, value in query.params if key not in replaced)
+    return (*kept, (name, ",".join(values) if values else nothing))
 
 
 def searchset(
@@ -208,13 +237,16 @@ def searchset(
 
 
 def search_bundle(ctx: Context, query: SearchQuery, result: SearchResult) -> JSON:
-    """The Bundle for a search: a self link with the parameters used, a next link (keyset cursor) when
-    the page is full, and the total when everything fitted on the first page."""
+    """The Bundle for a search: a self link with the parameters used (a search by CPR: their resolved
+    equivalent), a next link (keyset cursor) when the page is full, and the total when everything
+    fitted on the first page."""
+    params = result.link_params
     next_url = None
     if result.next_cursor is not None:
-        next_url = query.link(ctx.base_url, result.next_cursor)
+        next_url = query.link(ctx.base_url, result.next_cursor, params)
     total = len(result.matches) if next_url is None and query.cursor is None else None
-    return searchset(ctx, query.link(ctx.base_url), result, next_url=next_url, total=total)
+    self_url = query.link(ctx.base_url, params=params)
+    return searchset(ctx, self_url, result, next_url=next_url, total=total)
 
 
 # ---------------------------------------------------------------------------- the table's row type
@@ -222,6 +254,7 @@ Read = Callable[[Context, str], JSON]
 VRead = Callable[[Context, str, str], JSON]
 History = Callable[[Context, str], list[JSON]]
 Search = Callable[[Context, SearchQuery], SearchResult]
+Matches = Callable[[Context, SearchQuery], list[JSON]]
 Create = Callable[[Context, JSON], JSON]
 Update = Callable[[Context, str, JSON, int], JSON]
 OperationHandler = Callable[[Context, str], JSON]
@@ -253,6 +286,8 @@ class ResourceType:
     max_count: int = 100
     create: Create | None = None
     conditional_create: bool = False
+    # What If-None-Exist matches, where that is more than the caller's search finds (default: search).
+    conditional: Matches | None = None
     update: Update | None = None
     operations: tuple[InstanceOperation, ...] = ()
     versioning: str = "versioned-update"

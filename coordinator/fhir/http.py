@@ -162,7 +162,9 @@ def conditional_match(ctx: Context, rtype: ResourceType, condition: str) -> JSON
     query = search_query(rtype, [*pairs, (COUNT, "2")], strict=True)
     interaction = g.get("fhir_interaction")
     g.fhir_interaction = "search"
-    matches = rtype.search(ctx, query).matches
+    matches = (
+        rtype.conditional(ctx, query) if rtype.conditional else rtype.search(ctx, query).matches
+    )
     g.fhir_interaction = interaction
     if len(matches) > 1:
         raise FhirError(

@@ -38,24 +38,34 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         name="Patient",
         documentation=(
-            "Patients with a care relation to the caller (§13c). Search by CPR only "
-            f"({CPR}|<number>), as GET or as POST Patient/_search (keeps the number out of URLs); "
-            "a number without a relation finds nothing, like an unknown one. Every read and search "
+            "Patients with a care relation to the caller (§13c). Search by CPR "
+            f"({CPR}|<number>), best as POST Patient/_search (keeps the number out of URLs), or "
+            "by _id. A number or id without a relation finds nothing, like an unknown one; the "
+            "Bundle's links name what was found by _id, never the number. Every read and search "
             "is audited; an unknown id and another organisation's patient get the same 403. "
             "Create registers a patient (CPR or X-eCPR, name, home municipality, GP clinic); "
-            f"If-None-Exist takes identifier={CPR}|<number>."
+            f"If-None-Exist takes identifier={CPR}|<number>: a registered patient is the match "
+            "(200), shown by id only (meta.security REDACTED) without a care relation."
         ),
         scope="Patient",
         read=patient.read,
         search=patient.search,
         create=patient.create,
         conditional_create=True,
+        conditional=patient.conditional,
         params=(
             Param(
                 "identifier",
                 "token",
                 f"CPR number: {CPR}|<10 digits> (other systems match nothing).",
                 f"{SP}/Patient-identifier",
+            ),
+            Param(
+                "_id",
+                "token",
+                "The patient's id; the self and next links of a search by CPR name the patients "
+                "found this way (_id=none when nothing was found), never the number.",
+                f"{SP}/Resource-id",
             ),
         ),
         operations=(

@@ -86,6 +86,29 @@ def register_patient(
     return row
 
 
+def registered_patient_id(
+    session: Session, actor: Actor, clock: Clock, *, cpr: object
+) -> int | None:
+    """Whether a CPR number is registered, for those who may register patients (a conditional
+    registration, If-None-Exist): the id only, which a second registration's conflict shows them
+    too; no care relation needed, none given. Audited, without the number."""
+    require(actor, Permission.REGISTER_PATIENT)
+    clean = validate_cpr(cpr)
+    patient_id = session.scalar(sa.select(Patient.id).where(Patient.cpr == clean))
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Patient",
+        resource_id=patient_id if patient_id is not None else "",
+        patient_id=patient_id,
+        purpose="registration: is the CPR number registered",
+        details={"found": patient_id is not None},
+    )
+    return patient_id
+
+
 def get_patient(session: Session, actor: Actor, clock: Clock, *, patient_id: int) -> Patient:
     """One patient, for an actor with a care relation; the read is audited with the relation used."""
     decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
@@ -112,6 +135,21 @@ def find_patient_by_cpr(
     so a search never reveals who is registered; every search is audited."""
     clean = validate_cpr(cpr)
     patient_id = session.scalar(sa.select(Patient.id).where(Patient.cpr == clean))
+    return _found(session, actor, clock, patient_id, "search by CPR")
+
+
+def find_patient_by_id(
+    session: Session, actor: Actor, clock: Clock, *, patient_id: int
+) -> Patient | None:
+    """A search by id (the links of a CPR search name the patient this way): like a search by CPR,
+    nothing without a care relation, as for an unknown id; audited."""
+    known = session.scalar(sa.select(Patient.id).where(Patient.id == patient_id))
+    return _found(session, actor, clock, known, "search by id")
+
+
+def _found(
+    session: Session, actor: Actor, clock: Clock, patient_id: int | None, purpose: str
+) -> Patient | None:
     now = clock.now()
     allowed = (
         patient_id is not None
@@ -126,7 +164,7 @@ def find_patient_by_cpr(
             action=AuditAction.SEARCH,
             resource_type="Patient",
             patient_id=patient_id,
-            purpose="search by CPR",
+            purpose=purpose,
             details={"found": False},
             outcome=AuditOutcome.DENIED if patient_id is not None else AuditOutcome.ALLOWED,
         )
@@ -139,7 +177,7 @@ def find_patient_by_cpr(
         resource_type="Patient",
         resource_id=patient_id,
         patient_id=patient_id,
-        purpose="search by CPR",
+        purpose=purpose,
         details={"found": True},
     )
     return session.get(Patient, patient_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -350,6 +350,66 @@ def test_search_by_patient_category_status_and_includes(
     ).all()
     assert len(searches) == 8
     assert all(e.patient_id == pid and e.channel == "fhir" for e in searches)
+
+
+def test_search_by_chained_cpr_links_to_the_patients_never_the_numbers(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    from coordinator.care_pathways.services import admit_patient
+    from coordinator.patients.services import register_patient
+
+    nurse = login(world.nurse)
+    _, first = _create(nurse, world)
+    second_patient = register_patient(
+        session,
+        sc.SYSTEM,
+        clock,
+        given_name="Anden",
+        family_name="Test",
+        kommunekode="101",
+        cpr="0404801235",
+    )
+    stay = admit_patient(
+        session,
+        sc.SYSTEM,
+        clock,
+        patient_id=second_patient.id,
+        ward_id=world.ward.id,
+        admitted_at=clock.now(),
+        idempotency_key="chained-links",
+    )
+    second = ok(
+        nurse.post("CarePlan", careplan_body(second_patient.id, world.ward.id, stay.id)), 201
+    )
+    cprs = f"{cpr_token('0101701235')},0404801235"
+    patients = f"Patient/{world.patient.id},Patient/{second_patient.id}"
+    url = f"CarePlan?patient.identifier={quote(cprs)}&status=draft&_count=1"
+    seen, links = [], []
+    while url:
+        bundle = ok(nurse.get(url))
+        seen += [r["id"] for r in resources(bundle)]
+        links += [link["url"] for link in bundle["link"]]
+        nexts = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+        url = nexts[0].removeprefix("http://localhost/fhir/") if nexts else ""
+    assert seen == [second["id"], first["id"]]
+    assert not [link for link in links if "0101701235" in link or "0404801235" in link]
+    first_page = parse_qs(urlsplit(links[0]).query)
+    assert first_page == {"status": ["draft"], "patient": [patients], "_count": ["1"]}
+    assert parse_qs(urlsplit(links[1]).query) == {**first_page, "_cursor": [second["id"]]}
+    # with patient as well: the links carry what both allow
+    both = ok(nurse.get(f"CarePlan?patient={world.patient.id}&patient.identifier={quote(cprs)}"))
+    assert [r["id"] for r in resources(both)] == [first["id"]]
+    assert parse_qs(urlsplit(both["link"][0]["url"]).query) == {
+        "patient": [f"Patient/{world.patient.id}"]
+    }
+    # nothing found (an unknown number, or one without a relation): no patient, no number
+    for client, cpr in ((nurse, "0202020000"), (login(world.other_gp), "0101701235")):
+        empty = ok(client.get(f"CarePlan?patient.identifier={cpr}&status=draft"))
+        assert empty["total"] == 0
+        assert [link["url"] for link in empty["link"]] == [
+            "http://localhost/fhir/CarePlan?status=draft&patient=Patient%2Fnone"
+        ]
+    assert ok(nurse.get("CarePlan?status=draft&patient=Patient%2Fnone"))["total"] == 0
 
 
 def test_search_by_date(

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
+from coordinator.fhir.resources.patient import REDACTED
 from coordinator.fhir.table import RESOURCES
+from coordinator.patients.models import Patient
 from pathways.audit import AuditAction, AuditOutcome
+from pathways.clock import FixedClock
 from pathways.identifiers import CPR_SYSTEM, MUNICIPALITY_SYSTEM, SOR_SYSTEM, YDERNUMMER_SYSTEM
 from pathways.reminders import GapRule
 from tests import scenario as sc
@@ -17,6 +23,7 @@ from tests.fhir.conftest import Login
 from tests.fhir.support import (
     DK_ORGANISATION_SYSTEMS,
     Fhir,
+    bearer_token,
     careplan_body,
     cpr_token,
     ok,
@@ -148,6 +155,109 @@ def test_patient_search_by_cpr_never_logs_the_number(
     ]
 
 
+def _links(bundle: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """{relation: the link's query} of a search Bundle, each link under the FHIR base."""
+    found = {}
+    for link in bundle["link"]:
+        parts = urlsplit(link["url"])
+        assert parts.path == "/fhir/Patient", link
+        found[link["relation"]] = parse_qs(parts.query)
+    return found
+
+
+def test_patient_search_links_carry_the_patient_id_never_the_cpr(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    cpr = world.patient.cpr
+    assert cpr is not None
+    pid = str(world.patient.id)
+    by_get = ok(nurse.get(f"Patient?identifier={quote(cpr_token(cpr))}"))
+    assert cpr not in json.dumps(by_get["link"])
+    assert _links(by_get) == {"self": {"_id": [pid]}}
+    posted = nurse.post(
+        "Patient/_search",
+        f"identifier={quote(cpr_token(cpr))}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert _links(ok(posted)) == {"self": {"_id": [pid]}}
+    # the self link repeats the search: the same patient, by id
+    again = ok(nurse.get(by_get["link"][0]["url"].removeprefix("http://localhost/fhir/")))
+    assert [e["resource"] for e in again["entry"]] == [e["resource"] for e in by_get["entry"]]
+    assert _links(again) == {"self": {"_id": [pid]}}
+    # nothing found: an unknown number, one without a relation, another system, a CPR and an _id
+    # that disagree. The link names no patient and no number, and repeats the empty answer.
+    other = login(world.other_case_worker)
+    for client, query in (
+        (nurse, f"identifier={quote(cpr_token('0202020000'))}"),
+        (other, f"identifier={quote(cpr_token(cpr))}"),
+        (nurse, "identifier=urn:other|0101701235"),
+        (nurse, f"identifier={quote(cpr_token(cpr))}&_id=999"),
+    ):
+        empty = ok(client.get(f"Patient?{query}"))
+        assert empty["total"] == 0, query
+        assert _links(empty) == {"self": {"_id": ["none"]}}, query
+        assert ok(client.get("Patient?_id=none"))["total"] == 0
+    # _id alone: the patients the caller has a relation to, audited like a search by CPR
+    assert [r["id"] for r in resources(ok(nurse.get(f"Patient?_id={pid},999")))] == [pid]
+    assert ok(other.get(f"Patient?_id={pid}"))["total"] == 0
+    by_id = _audit(session, action=AuditAction.SEARCH, purpose="search by id")
+    assert [(e.actor_id, e.patient_id, e.outcome) for e in by_id][-3:] == [
+        (world.nurse.id, world.patient.id, AuditOutcome.ALLOWED),
+        (world.nurse.id, None, AuditOutcome.ALLOWED),
+        (world.other_case_worker.id, world.patient.id, AuditOutcome.DENIED),
+    ]
+
+
+def test_conditional_registration_of_a_registered_patient_is_200_not_409(
+    world: sc.Scenario, login: Login, session: Session, app: Flask, clock: FixedClock
+) -> None:
+    cpr = world.patient.cpr
+    assert cpr is not None
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+        "name": [{"use": "official", "family": "Hansen", "given": ["Jens"]}],
+        "address": [{"district": "København"}],
+    }
+    condition = {"If-None-Exist": f"identifier={quote(cpr_token(cpr))}"}
+    # the other ward's nurse may register patients but has no care relation to this one
+    other_nurse = login(world.other_nurse)
+    assert other_nurse.post("Patient", body).status_code == 409  # unconditional: a duplicate
+    answer = ok(other_nurse.post("Patient", body, **condition), 200)
+    assert answer == {
+        "resourceType": "Patient",
+        "id": str(world.patient.id),
+        "meta": {"security": [REDACTED]},
+    }
+    # a system client of that ward, likewise; the nurse with a relation gets the whole patient
+    token = bearer_token(session, clock, world.other_ward.id, "system/Patient.write")
+    ehr = Fhir(app.test_client(), {"Authorization": f"Bearer {token}"})
+    assert ok(ehr.post("Patient", body, **condition), 200) == answer
+    full = ok(login(world.nurse).post("Patient", body, **condition), 200)
+    assert full["id"] == str(world.patient.id)
+    assert full["name"][0]["family"] == world.patient.family_name
+    # nothing was registered, nothing changed, and each lookup is audited without the number
+    assert session.scalar(sa.select(sa.func.count(Patient.id))) == 1
+    session.refresh(world.patient)
+    assert world.patient.given_name != "Jens"
+    lookups = _audit(session, purpose="registration: is the CPR number registered")
+    assert [(e.patient_id, e.outcome) for e in lookups] == 2 * [
+        (world.patient.id, AuditOutcome.ALLOWED)
+    ]
+    assert all(cpr not in str(e.details) for e in lookups)
+    # those who may not register are refused as before; an unknown number is created (201)
+    outcome(login(world.other_gp).post("Patient", body, **condition), 403, "forbidden")
+    unknown = {**body, "identifier": [{"system": CPR_SYSTEM, "value": "1502851234"}]}
+    made = ok(
+        other_nurse.post(
+            "Patient", unknown, **{"If-None-Exist": f"identifier={quote(cpr_token('1502851234'))}"}
+        ),
+        201,
+    )
+    assert made["identifier"][0]["value"] == "1502851234"
+
+
 def test_patient_search_errors(world: sc.Scenario, login: Login) -> None:
     nurse = login(world.nurse)
     outcome(nurse.get("Patient"), 400, "invalid")
@@ -164,7 +274,8 @@ def test_unknown_search_parameters_lenient_or_strict(world: sc.Scenario, login: 
     bundle = ok(nurse.get(url))
     self_link = bundle["link"][0]
     assert self_link["relation"] == "self"
-    assert parse_qs(urlsplit(self_link["url"]).query) == {"identifier": [cpr_token("0101701235")]}
+    # the parameters used, the CPR as the patient it found (see test_patient_search_links_...)
+    assert parse_qs(urlsplit(self_link["url"]).query) == {"_id": [str(world.patient.id)]}
     strict = outcome(nurse.get(url, Prefer="handling=strict"), 400, "not-supported")
     assert "name, _sort" in strict["issue"][0]["diagnostics"]
 

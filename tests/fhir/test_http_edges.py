@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from coordinator.fhir.resources import organization
 from coordinator.security import LAST_SEEN_KEY
 from pathways.clock import FixedClock
+from pathways.scopes import SIGNING_ALGORITHMS, parse_scope
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import Fhir, careplan_body, ok, outcome
@@ -79,4 +80,41 @@ def test_odd_paths(world: sc.Scenario, login: Login) -> None:
         nurse.request("POST", "Patient/_search", data="x", content_type="text/plain"),
         415,
         "not-supported",
+    )
+
+
+def test_smart_configuration_is_public_json_beside_the_catch_all(
+    app: Flask, anonymous: Fhir
+) -> None:
+    adapter = app.url_map.bind("localhost")
+    endpoint, _ = adapter.match("/fhir/.well-known/smart-configuration", method="GET")
+    assert endpoint == "oauth.smart_configuration"  # not the FHIR facade's /fhir/<path:path>
+    response = anonymous.get(".well-known/smart-configuration")  # no login, no token
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = response.get_json()
+    resources = ("CarePlan", "CareTeam", "Communication", "Encounter", "Organization", "Patient")
+    assert document == {
+        "token_endpoint": "http://localhost/oauth/token",
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
+        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": [
+            f"system/{resource}.{mode}"
+            for resource in (*resources, "*")
+            for mode in ("read", "write")
+        ],
+        "capabilities": ["client-confidential-asymmetric", "permission-v1"],
+    }
+    assert set(SIGNING_ALGORITHMS) >= {"RS384", "ES384"}  # SMART Backend Services' two
+    # every scope it names is one the token endpoint grants
+    assert all(parse_scope(scope) is not None for scope in document["scopes_supported"])
+    assert (
+        anonymous.get(".well-known/smart-configuration", Accept="application/json").status_code
+        == 200
+    )
+    # the configured audience, when set, is the endpoint it names
+    app.config["OAUTH2_TOKEN_URL"] = "https://carepath.example/oauth/token"
+    assert anonymous.get(".well-known/smart-configuration").get_json()["token_endpoint"] == (
+        "https://carepath.example/oauth/token"
     )

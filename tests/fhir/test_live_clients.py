@@ -8,6 +8,7 @@ own thread with its own connections.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -130,8 +131,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 def access_token(live: Live) -> str:
-    """Client credentials with a signed JWT assertion (RFC 7523), as a SMART backend service does."""
-    token_url = f"{live.base}/oauth/token"
+    """Client credentials with a signed JWT assertion (RFC 7523), as a SMART backend service does:
+    the token endpoint and what it takes come from the FHIR base's SMART configuration."""
+    discovered = requests.get(f"{live.fhir}/.well-known/smart-configuration", timeout=10)
+    assert discovered.status_code == 200, discovered.text
+    smart = discovered.json()
+    assert "client-confidential-asymmetric" in smart["capabilities"]
+    assert "private_key_jwt" in smart["token_endpoint_auth_methods_supported"]
+    assert "RS384" in smart["token_endpoint_auth_signing_alg_values_supported"]
+    assert set(SCOPES.split()) <= set(smart["scopes_supported"])
+    token_url = smart["token_endpoint"]
+    assert token_url == f"{live.base}/oauth/token"
     now = int(time.time())
     claims = {
         "iss": live.client_id,
@@ -271,3 +281,30 @@ def test_fhirpy_reads_searches_creates_and_updates(live: Live) -> None:
         stale.save()
     assert '"conflict"' in str(refused.value)
     assert ehr.get("CarePlan", created.id)["meta"]["versionId"] == edited["meta"]["versionId"]
+
+
+# ---------------------------------------------------------------------------- CPR out of URLs and logs
+def test_a_search_by_cpr_leaves_no_number_in_the_request_log_or_the_links(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    cpr = "0303801235"  # the fhirclient patient's
+    stay = live.stays["fhirclient"]
+    headers = {"Authorization": f"Bearer {access_token(live)}"}
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    response = requests.get(
+        f"{live.fhir}/Patient?identifier=urn:oid:1.2.208.176.1.2|{cpr}", headers=headers, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert [e["resource"]["id"] for e in bundle["entry"]] == [str(stay.patient_id)]
+    assert bundle["link"] == [
+        {"relation": "self", "url": f"{live.fhir}/Patient?_id={stay.patient_id}"}
+    ]
+    # the server thread logs the request line once the answer is out
+    deadline = time.monotonic() + 5
+    while "GET /fhir/Patient?identifier=" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    request_lines = [r.getMessage() for r in caplog.records if "/fhir/Patient?" in r.getMessage()]
+    assert len(request_lines) == 1, caplog.text
+    assert cpr not in caplog.text
+    assert "identifier=urn:oid:1.2.208.176.1.2|[CPR] HTTP/1.1" in request_lines[0]

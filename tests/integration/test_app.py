@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import logging
+
+import pytest
+import structlog
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -70,3 +74,24 @@ def test_start_page_in_english_on_request(client: FlaskClient) -> None:
     assert "The service is running" in page
     english_browser = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Cross-sector care pathways in psychiatry" in english_browser.get_data(as_text=True)
+
+
+def test_no_cpr_in_structlog_events_or_stdlib_log_lines(
+    app: Flask, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # structlog writes to stdout (a logger made now writes to the captured one)
+    structlog.get_logger("test.redaction").info(
+        "patient.looked_up", query="identifier=urn:oid:1.2.208.176.1.2|0101701235"
+    )
+    printed = capsys.readouterr().out
+    assert "patient.looked_up" in printed
+    assert "0101701235" not in printed
+    assert "urn:oid:1.2.208.176.1.2|[CPR]" in printed
+    # the request loggers and the app's own logger, through the stdlib
+    caplog.set_level(logging.INFO)
+    logging.getLogger("werkzeug").info('"%s" %s', "GET /fhir/Patient?identifier=010170-1235", 200)
+    app.logger.warning("looked up %s", "0101701235")
+    assert [r.getMessage() for r in caplog.records] == [
+        '"GET /fhir/Patient?identifier=[CPR]" 200',
+        "looked up [CPR]",
+    ]

@@ -20,6 +20,7 @@ from pathways.identifiers import (
     gs1_check_digit,
     is_gln_system,
     municipality,
+    redact_cpr,
     validate_cpr,
     validate_gln,
     validate_kommunekode,
@@ -37,6 +38,26 @@ def single_error(exc: pytest.ExceptionInfo[ValidationFailed]) -> FieldError:
 
 
 # ---------------------------------------------------------------------------------------------- CPR
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '"GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C0101701235 HTTP/1.1" 200',
+            '"GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C[CPR] HTTP/1.1" 200',
+        ),
+        ("cpr=010170-1235 and 0202701234", "cpr=[CPR] and [CPR]"),
+        ("encoded 010170%2D1235", "encoded [CPR]"),
+        ("X-eCPR 0101701AB2", "X-eCPR [CPR]"),
+        # not CPR-shaped: longer digit runs (SOR codes, GLN), short numbers, OIDs
+        ("SOR 90000000000002 GLN 5790000123452", "SOR 90000000000002 GLN 5790000123452"),
+        (
+            "Patient/12 urn:oid:1.2.208.176.1.2 0101701",
+            "Patient/12 urn:oid:1.2.208.176.1.2 0101701",
+        ),
+    ],
+)
+def test_redact_cpr_replaces_everything_cpr_shaped(line: str, expected: str) -> None:
+    assert redact_cpr(line) == expected
 
 
 @pytest.mark.parametrize(

@@ -21,12 +21,14 @@ from typing import Any
 from coordinator.fhir import history as history_store
 from coordinator.fhir.core import (
     JSON,
+    NO_MATCH_ID,
     Context,
     FhirError,
     SearchQuery,
     SearchResult,
     bad_search,
     int_id,
+    resolved_params,
 )
 from coordinator.fhir.render import plan_json, plan_team_json
 from coordinator.fhir.resources.patient import patient_json, patients_by_identifier
@@ -68,6 +70,7 @@ REQUEST_STATUS_SYSTEM = "http://hl7.org/fhir/request-status"
 IGNORED_ON_INPUT = ("careTeam",)
 INCLUDE_CARE_TEAM = "CarePlan:care-team"
 INCLUDE_PATIENT = "CarePlan:patient"
+CHAINED_CPR = "patient.identifier"
 
 
 def parse(body: JSON) -> PlanRecord:
@@ -149,12 +152,24 @@ def _kind(system: str | None, code: str) -> set[PlanKind]:
     return {kind} if kind is not None else set()
 
 
-def _patients(ctx: Context, query: SearchQuery) -> set[int] | None:
+def _patients(
+    ctx: Context, query: SearchQuery
+) -> tuple[set[int] | None, tuple[tuple[str, str], ...] | None]:
+    """The patients the search is limited to (None: not limited), and the parameters its links carry
+    when a CPR chose them: ``patient=Patient/<id>`` for the patients found, never the number."""
     ids = reference_ids(query, "patient", "Patient")
-    by_cpr = patients_by_identifier(ctx, query, "patient.identifier")
-    if by_cpr is not None:
-        ids = set(by_cpr) if ids is None else ids & set(by_cpr)
-    return ids
+    by_cpr = patients_by_identifier(ctx, query, CHAINED_CPR)
+    if by_cpr is None:
+        return ids, None
+    ids = set(by_cpr) if ids is None else ids & set(by_cpr)
+    links = resolved_params(
+        query,
+        ("patient", CHAINED_CPR),
+        "patient",
+        [f"Patient/{pid}" for pid in sorted(ids)],
+        nothing=f"Patient/{NO_MATCH_ID}",
+    )
+    return ids, links
 
 
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
@@ -176,9 +191,9 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         ctx.require_scope("CareTeam", "read")
     if INCLUDE_PATIENT in query.includes:
         ctx.require_scope("Patient", "read")
-    patients = _patients(ctx, query)
+    patients, links = _patients(ctx, query)
     if any(found is not None and not found for found in (statuses, kinds, stays, patients)):
-        return SearchResult([])  # a value that matches nothing: no need to ask
+        return SearchResult([], link_params=links)  # a value that matches nothing: no need to ask
     session, actor, clock = ctx.session, ctx.actor, ctx.clock
     if patients is None:
         plans = search_plans(session, actor, clock, plan_query)
@@ -203,6 +218,7 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         [plan_json(p) for p in plans],
         included,
         next_cursor([p.id for p in plans], query.count),
+        link_params=links,
     )
 
 

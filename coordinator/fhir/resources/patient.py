@@ -12,18 +12,32 @@ from coordinator.fhir.core import (
     SearchResult,
     bad_search,
     int_id,
+    resolved_params,
     searchset,
 )
 from coordinator.fhir.render import plan_json, plan_team_json, team_json
-from coordinator.fhir.search import tokens
+from coordinator.fhir.search import int_reference, tokens
 from coordinator.patients.models import Patient
-from coordinator.patients.services import find_patient_by_cpr, get_patient, register_patient
+from coordinator.patients.services import (
+    find_patient_by_cpr,
+    find_patient_by_id,
+    get_patient,
+    register_patient,
+    registered_patient_id,
+)
 from coordinator.plans.services import list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
 from fhir_adapters.patient import patient_from_fhir, patient_to_fhir
 from pathways.errors import ValidationFailed
 from pathways.identifiers import CPR_SYSTEM
+
+ID = "_id"
+REDACTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "REDACTED",
+    "display": "redacted",
+}
 
 
 def patient_json(ctx: Context, patient: Patient) -> JSON:
@@ -62,14 +76,64 @@ def patients_by_identifier(
     return found
 
 
+def patients_by_id(ctx: Context, query: SearchQuery) -> dict[int, Patient] | None:
+    """The patients ``_id`` names (occurrences AND, commas OR), as far as the caller has a care
+    relation; None without the parameter."""
+    found: dict[int, Patient] | None = None
+    for occurrence in tokens(query, ID):
+        hits: dict[int, Patient] = {}
+        for token in occurrence:
+            patient_id = int_reference(token.code) if token.system is None else None
+            patient = (
+                find_patient_by_id(ctx.session, ctx.actor, ctx.clock, patient_id=patient_id)
+                if patient_id is not None
+                else None
+            )
+            if patient is not None:
+                hits[patient.id] = patient
+        found = hits if found is None else {k: v for k, v in found.items() if k in hits}
+    return found
+
+
 def search(ctx: Context, query: SearchQuery) -> SearchResult:
-    found = patients_by_identifier(ctx, query, "identifier")
-    if found is None:
+    by_cpr = patients_by_identifier(ctx, query, "identifier")
+    by_id = patients_by_id(ctx, query)
+    if by_cpr is None and by_id is None:
         raise bad_search(
-            f"Patient searches need identifier={CPR_SYSTEM}|<CPR number> "
+            f"Patient searches need identifier={CPR_SYSTEM}|<CPR number> or _id "
             "(POST Patient/_search keeps the number out of the URL)"
         )
-    return SearchResult([patient_json(ctx, found[pid]) for pid in sorted(found)])
+    ids = sorted(set.intersection(*(set(f) for f in (by_cpr, by_id) if f is not None)))
+    patients = {**(by_cpr or {}), **(by_id or {})}
+    # The links name the patients found by id, never the CPR asked for.
+    links = None
+    if by_cpr is not None:
+        links = resolved_params(query, ("identifier", ID), ID, [str(pid) for pid in ids])
+    return SearchResult([patient_json(ctx, patients[pid]) for pid in ids], link_params=links)
+
+
+def conditional(ctx: Context, query: SearchQuery) -> list[JSON]:
+    """If-None-Exist of a registration: the patients the caller's search finds, else the registered
+    patients the CPR numbers name, as their id only (content needs a care relation, §13c). A second
+    registration would be refused with that id (409); conditional create answers 200 with it."""
+    found = search(ctx, query).matches
+    if found or query.has(ID):
+        return found
+    registered: set[int] | None = None
+    for occurrence in tokens(query, "identifier"):
+        hits: set[int] = set()
+        for token in occurrence:
+            if token.system in (None, CPR_SYSTEM):
+                session, actor, clock = ctx.session, ctx.actor, ctx.clock
+                patient_id = registered_patient_id(session, actor, clock, cpr=token.code)
+                hits |= {patient_id} if patient_id is not None else set()
+        registered = hits if registered is None else registered & hits
+    return [registered_only(patient_id) for patient_id in sorted(registered or ())]
+
+
+def registered_only(patient_id: int) -> JSON:
+    """A registered patient the caller may know of but not read: the id, labelled as redacted."""
+    return {"resourceType": "Patient", "id": str(patient_id), "meta": {"security": [REDACTED]}}
 
 
 def everything(ctx: Context, rid: str) -> JSON:
