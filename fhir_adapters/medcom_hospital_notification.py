@@ -170,6 +170,20 @@ _CANCEL_STATUS = {
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeExpressions:
+    """Where in the Bundle a notice's parts are (FHIRPath), for the issues of a refusal that concerns them."""
+
+    sender: str  # the sender Organization's identifiers
+    receiver: str  # the primary receiver Organization's identifiers
+    patient: str  # the Patient's identifiers (CPR)
+    encounter: str  # the Encounter
+    episode: str  # the Encounter's episodeOfCare
+    ward: str  # Encounter.serviceProvider
+    activity: str  # the current Provenance's activity code
+    corrects: str  # the current Provenance's entity.what: the message a revise/cancel corrects
+
+
+@dataclass(frozen=True, slots=True)
 class HospitalNotice:
     """One HospitalNotification, as plain data. Timestamps are timezone-aware UTC.
 
@@ -209,6 +223,7 @@ class HospitalNotice:
     ward_sor: str | None  # Encounter.serviceProvider: the department in charge of the stay
     ward_name: str | None
     report_of_admission_requested: bool
+    expressions: NoticeExpressions
 
     @property
     def corrects_message_id(self) -> str | None:
@@ -304,6 +319,20 @@ class _Reader:
         self.patient_index = patients[0]
         self.provenance_index = self._current_provenance()
         self.activity = self._activity()
+        self.corrects_field = self.path(self.provenance_index, ".entity")
+
+    def expressions(self) -> NoticeExpressions:
+        encounter = self.path(self.encounter_index)
+        return NoticeExpressions(
+            sender=self.path(self.sender_index, ".identifier"),
+            receiver=self.path(self.receiver_index, ".identifier"),
+            patient=self.path(self.patient_index, ".identifier"),
+            encounter=encounter,
+            episode=f"{encounter}.episodeOfCare",
+            ward=f"{encounter}.serviceProvider",
+            activity=self.path(self.provenance_index, ".activity"),
+            corrects=self.corrects_field,
+        )
 
     def path(self, index: int, rest: str = "") -> str:
         return self.message.path(index, rest)
@@ -553,6 +582,7 @@ class _Reader:
         entities.sort(key=lambda e: e[1].get("role") not in ("revision", "removal"))
         if entities:
             k, entity = entities[0]
+            self.corrects_field = self.path(index, f".entity[{k}].what")
             previous = referenced_id(entity.get("what"))
             if previous is None:
                 self.problems.add(
@@ -668,4 +698,5 @@ def parse_hospital_notification(bundle_json: dict[str, Any]) -> HospitalNotice:
         ward_sor=encounter.ward_sor,
         ward_name=encounter.ward_name,
         report_of_admission_requested=report_requested,
+        expressions=reader.expressions(),
     )

@@ -15,6 +15,7 @@ from fhir_adapters.medcom import (
     MedComOrganization,
     MessageContentInvalid,
     MessageStructureInvalid,
+    NoticeExpressions,
     parse_hospital_notification,
 )
 from pathways.errors import ValidationFailed
@@ -208,7 +209,23 @@ def test_the_admission_in_full() -> None:
         ward_sor=WARD_P3.sor,
         ward_name=WARD_P3.name,
         report_of_admission_requested=True,
+        expressions=NoticeExpressions(
+            sender="Bundle.entry[4].resource.identifier",
+            receiver="Bundle.entry[3].resource.identifier",
+            patient="Bundle.entry[1].resource.identifier",
+            encounter="Bundle.entry[2].resource",
+            episode="Bundle.entry[2].resource.episodeOfCare",
+            ward="Bundle.entry[2].resource.serviceProvider",
+            activity="Bundle.entry[5].resource.activity",
+            corrects="Bundle.entry[5].resource.entity",
+        ),
     )
+
+
+def test_a_cancellation_names_where_the_message_it_cancels_is_referenced() -> None:
+    cancel = parse_hospital_notification(load("cancel-admit-emergency"))
+    assert cancel.expressions.corrects == "Bundle.entry[7].resource.entity[0].what"
+    assert cancel.expressions.activity == "Bundle.entry[7].resource.activity"
 
 
 def test_leave_and_stay_times_and_the_ward_are_reported() -> None:
