@@ -11,13 +11,16 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import Pathway, PathwayEvent
 from coordinator.messaging.models import InboundMessage
 from coordinator.messaging.services import process_message
+from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.reminders.models import QueuedEvaluation
 from fhir_adapters.medcom import AckCode, parse_acknowledgement
+from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from pathways.stays import PathwayEventType, PathwayStatus
@@ -203,3 +206,302 @@ def test_over_http(app: Flask, session: Session, clock: FixedClock, wards: dict[
     assert not_a_message.status_code == 400
     anonymous = app.test_client().post(url, json=message("admit-inpatient"))
     assert anonymous.status_code == 401
+
+
+# ---------------------------------------------------------------- refusals (issue 17, items 1 and 5)
+WARD_6202_SOR = "990131000016001"
+CENTRE_SOR = "990101000016007"
+P3_SOR = "990111000016009"
+
+
+@pytest.fixture
+def nurse_6202(session: Session, clock: FixedClock, wards: dict[str, int]) -> Actor:
+    """A discharge nurse of another ward of the same centre."""
+    from coordinator.accounts.services import actor_for, create_staff_member
+
+    centre = session.get_one(Organisation, wards["inpatient"]).parent_id
+    ward = create_organisation(
+        session, SYSTEM, clock, name="6202", kind="ward", parent_id=centre, sor_code=WARD_6202_SOR
+    )
+    nurse = create_staff_member(
+        session, SYSTEM, clock, organisation_id=ward.id, name="Nurse 6202", role="discharge_nurse"
+    )
+    return actor_for(nurse)
+
+
+def resources(body: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == rtype]
+
+
+def sent_by(body: dict[str, Any], sor: str) -> dict[str, Any]:
+    """The message with its sender Organization's SOR code replaced."""
+    header = body["entry"][0]["resource"]
+    sender_ref = header["sender"]["reference"]
+    for entry in body["entry"]:
+        resource = entry["resource"]
+        ref = f"{resource['resourceType']}/{resource.get('id')}"
+        if sender_ref in (entry.get("fullUrl"), ref, f"urn:uuid:{resource.get('id')}"):
+            for ident in resource["identifier"]:
+                if ident["system"] == "urn:oid:1.2.208.176.1.1":
+                    ident["value"] = sor
+    header["source"]["endpoint"] = f"https://sor2.sum.dsdn.dk/#id={sor}"
+    return body
+
+
+def with_cpr(body: dict[str, Any], cpr: str) -> dict[str, Any]:
+    resources(body, "Patient")[0]["identifier"][0]["value"] = cpr
+    return body
+
+
+def renamed(body: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """The message under a new MessageHeader id (and its own Provenance pointing at it)."""
+    old = body["entry"][0]["resource"]["id"]
+    body["entry"][0]["resource"]["id"] = message_id
+    for provenance in resources(body, "Provenance"):
+        for target in provenance["target"]:
+            target["reference"] = target["reference"].replace(old, message_id)
+    for entry in body["entry"]:
+        if entry["resource"]["resourceType"] == "MessageHeader":
+            entry["fullUrl"] = entry["fullUrl"].replace(old, message_id)
+    return body
+
+
+def issues(ack: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(code, text, expression) of each issue of a fatal-error acknowledgement."""
+    outcome = resources(ack, "OperationOutcome")[0]
+    return [(i["code"], i["details"]["text"], i.get("expression", [])) for i in outcome["issue"]]
+
+
+def state(session: Session, stay: Pathway) -> tuple[Any, ...]:
+    session.refresh(stay)
+    return (
+        stay.status,
+        stay.admitted_at,
+        stay.discharged_at,
+        stay.closed_at,
+        stay.version,
+        tuple(live_events(session, stay)),
+        session.scalar(sa.select(sa.func.count(PathwayEvent.id))),
+        session.scalar(sa.select(sa.func.count(Patient.id))),
+    )
+
+
+def denied(session: Session, message_id: str) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            sa.select(AuditEntry).where(
+                AuditEntry.resource_type == "Message",
+                AuditEntry.resource_id == message_id,
+                AuditEntry.outcome == AuditOutcome.DENIED,
+            )
+        )
+    )
+
+
+def refused(
+    session: Session, clock: FixedClock, actor: Actor, body: dict[str, Any]
+) -> tuple[AckCode, list[tuple[str, str, list[str]]]]:
+    receipt = process_message(session, actor, clock, body, CONFIG)
+    return receipt.code, issues(receipt.acknowledgement)
+
+
+@pytest.mark.parametrize("sender", [WARD_6202_SOR, CENTRE_SOR], ids=["own-ward", "centre"])
+def test_another_wards_stay_cannot_be_discharged(
+    session: Session, clock: FixedClock, wards: dict[str, int], nurse_6202: Actor, sender: str
+) -> None:
+    assert send(session, clock, "admit-inpatient")[0] is AckCode.OK
+    stay = pathway_of(session, "0101701234")
+    before = state(session, stay)
+    body = sent_by(message("discharge-inpatient-home"), sender)
+    code, problems = refused(session, clock, nurse_6202, body)
+    assert code is AckCode.FATAL_ERROR
+    sender_name = {WARD_6202_SOR: "6202", CENTRE_SOR: "PC Test"}[sender]
+    assert problems == [
+        (
+            "forbidden",
+            f"the stay belongs to a ward that {sender_name} (SOR {sender}) does not send for",
+            ["Bundle.entry[2].resource.episodeOfCare"],
+        )
+    ]
+    assert state(session, stay) == before
+    assert stay.status is PathwayStatus.ADMITTED
+    [entry] = denied(session, body["entry"][0]["resource"]["id"])
+    assert entry.patient_id == stay.patient_id
+    assert entry.actor_name == "Nurse 6202"
+    assert entry.details["expression"] == "Bundle.entry[2].resource.episodeOfCare"
+
+
+def test_a_message_from_an_organisation_the_caller_does_not_act_for_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int], nurse_6202: Actor
+) -> None:
+    send(session, clock, "admit-inpatient")
+    stay = pathway_of(session, "0101701234")
+    before = state(session, stay)
+    body = message("discharge-inpatient-home")  # sent as P3, a ward the nurse does not work for
+    code, problems = refused(session, clock, nurse_6202, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "forbidden",
+            f"Nurse 6202 does not send messages for Afsnit A (SOR {P3_SOR})",
+            ["Bundle.entry[4].resource.identifier"],
+        )
+    ]
+    assert state(session, stay) == before
+    assert len(denied(session, body["entry"][0]["resource"]["id"])) == 1
+
+
+def test_another_senders_message_cannot_be_cancelled(
+    session: Session, clock: FixedClock, wards: dict[str, int], nurse_6202: Actor
+) -> None:
+    assert send(session, clock, "admit-emergency")[0] is AckCode.OK  # sent by the centre
+    stay = pathway_of(session, "1502851118")
+    before = state(session, stay)
+    body = sent_by(message("cancel-admit-emergency"), WARD_6202_SOR)
+    code, problems = refused(session, clock, nurse_6202, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "forbidden",
+            "message ed508594-3035-5f57-ae07-278b3b545deb has another sender: "
+            "only its sender may cancel it",
+            ["Bundle.entry[7].resource.entity[0].what"],
+        )
+    ]
+    assert state(session, stay) == before
+    assert stay.status is PathwayStatus.ADMITTED
+    [entry] = denied(session, body["entry"][0]["resource"]["id"])
+    assert entry.patient_id == stay.patient_id
+
+
+def test_a_cancellation_of_a_message_that_was_never_accepted_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    send(session, clock, "admit-inpatient")
+    body = message("cancel-start-leave-inpatient")  # its start-leave message never came
+    code, problems = refused(session, clock, SYSTEM, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "business-rule",
+            "message 85cfeb5b-f773-54b0-a2ee-c072b8042626 is not a HospitalNotification carepath "
+            "accepted: there is nothing to cancel",
+            ["Bundle.entry[8].resource.entity[0].what"],
+        )
+    ]
+    assert len(denied(session, body["entry"][0]["resource"]["id"])) == 1
+
+
+@pytest.mark.parametrize("name", ["admit-inpatient", "discharge-inpatient-home"])
+def test_an_episode_id_of_another_patient_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int], name: str
+) -> None:
+    send(session, clock, "admit-inpatient")
+    stay = pathway_of(session, "0101701234")
+    before = state(session, stay)
+    body = with_cpr(renamed(message(name), "0c4f4a36-0000-4000-8000-000000000001"), "1203581234")
+    code, problems = refused(session, clock, SYSTEM, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "business-rule",
+            "the episode of care urn:uuid:a3ce63e3-1e8a-5b34-ae3e-444968042726 belongs to another "
+            "patient than the one in this message",
+            ["Bundle.entry[1].resource.identifier"],
+        )
+    ]
+    assert state(session, stay) == before  # no patient registered, no event recorded
+    [entry] = denied(session, "0c4f4a36-0000-4000-8000-000000000001")
+    assert entry.patient_id == stay.patient_id
+
+
+def test_a_message_id_reused_for_other_content_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    first = process_message(session, SYSTEM, clock, message("admit-inpatient"), CONFIG)
+    assert first.code is AckCode.OK
+    stay = pathway_of(session, "0101701234")
+    before = state(session, stay)
+    changed = message("admit-inpatient")
+    resources(changed, "Encounter")[0]["period"]["start"] = "2026-03-01T10:12:00+01:00"
+    code, problems = refused(session, clock, SYSTEM, changed)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "duplicate",
+            "message id 5864b254-51cb-5987-bb12-ebb7563c95b1 was already used for a message with "
+            "different content; a new message needs a new MessageHeader id",
+            ["Bundle.entry[0].resource.id"],
+        )
+    ]
+    assert state(session, stay) == before
+    assert stay.admitted_at.isoformat() == "2026-03-02T09:12:00+00:00"
+    [entry] = denied(session, "5864b254-51cb-5987-bb12-ebb7563c95b1")
+    assert entry.patient_id == stay.patient_id
+    # The first message is still the one behind the id: its resend gets its own answer again, also
+    # when only the transmission (Bundle id and timestamp, narratives) differs.
+    resent = message("admit-inpatient")
+    resent["id"] = "8e9f1c1e-0000-4000-8000-000000000002"
+    resent["timestamp"] = "2026-03-02T10:30:00+01:00"
+    resources(resent, "Patient")[0]["text"]["div"] = (
+        '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'
+    )
+    again = process_message(session, SYSTEM, clock, resent, CONFIG)
+    assert again.replayed
+    assert again.acknowledgement == first.acknowledgement
+
+
+def test_a_cancellation_must_match_the_activity_it_cancels(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    send(session, clock, "admit-inpatient")
+    stay = pathway_of(session, "0101701234")
+    before = state(session, stay)
+    admit = message("admit-inpatient")
+    # cancel-admit-emergency, otherwise in agreement: same sender, patient and episode as the admission
+    body = with_cpr(sent_by(message("cancel-admit-emergency"), P3_SOR), "0101701234")
+    resources(body, "Encounter")[0]["episodeOfCare"] = resources(admit, "Encounter")[0][
+        "episodeOfCare"
+    ]
+    resources(body, "Provenance")[-1]["entity"][0]["what"]["reference"] = (
+        "MessageHeader/5864b254-51cb-5987-bb12-ebb7563c95b1"
+    )
+    code, problems = refused(session, clock, SYSTEM, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "business-rule",
+            "cancel-admit-emergency cannot cancel message 5864b254-51cb-5987-bb12-ebb7563c95b1, "
+            "which is admit-inpatient",
+            ["Bundle.entry[7].resource.activity"],
+        )
+    ]
+    assert state(session, stay) == before
+    assert stay.status is PathwayStatus.ADMITTED
+    [entry] = denied(session, body["entry"][0]["resource"]["id"])
+    assert entry.patient_id == stay.patient_id
+
+
+def test_a_cancellation_must_name_the_episode_of_the_message_it_cancels(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    send(session, clock, "admit-emergency")
+    send(session, clock, "admit-inpatient")
+    emergency = pathway_of(session, "1502851118")
+    before = state(session, emergency)
+    body = message("cancel-admit-emergency")
+    resources(body, "Encounter")[0]["episodeOfCare"] = resources(
+        message("admit-inpatient"), "Encounter"
+    )[0]["episodeOfCare"]
+    code, problems = refused(session, clock, SYSTEM, body)
+    assert code is AckCode.FATAL_ERROR
+    assert problems == [
+        (
+            "business-rule",
+            "the episode of care urn:uuid:a3ce63e3-1e8a-5b34-ae3e-444968042726 is not the stay of "
+            "message ed508594-3035-5f57-ae07-278b3b545deb",
+            ["Bundle.entry[2].resource.episodeOfCare"],
+        )
+    ]
+    assert state(session, emergency) == before
+    assert pathway_of(session, "0101701234").status is PathwayStatus.ADMITTED
