@@ -505,3 +505,28 @@ def test_a_cancellation_must_name_the_episode_of_the_message_it_cancels(
     ]
     assert state(session, emergency) == before
     assert pathway_of(session, "0101701234").status is PathwayStatus.ADMITTED
+
+
+def test_over_http_another_wards_discharge_is_refused_and_the_refusal_kept(
+    app: Flask, session: Session, clock: FixedClock, wards: dict[str, int], nurse_6202: Actor
+) -> None:
+    from coordinator.security import LAST_SEEN_KEY
+
+    app.extensions["carepath.clock"] = clock
+    send(session, clock, "admit-inpatient")
+    stay = pathway_of(session, "0101701234")
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = str(nurse_6202.id)
+        cookie["_fresh"] = True
+        cookie[LAST_SEEN_KEY] = clock.now().timestamp()
+    body = sent_by(message("discharge-inpatient-home"), WARD_6202_SOR)
+    answer = client.post("/fhir/$process-message", json=body)
+    assert answer.status_code == 200
+    assert parse_acknowledgement(answer.json).code is AckCode.FATAL_ERROR
+    assert issues(answer.json)[0][0] == "forbidden"
+    session.expire_all()
+    assert session.get_one(Pathway, stay.id).status is PathwayStatus.ADMITTED
+    [entry] = denied(session, body["entry"][0]["resource"]["id"])
+    assert entry.channel != "cli"  # written in the request, committed with the answer
+    assert entry.patient_id == stay.patient_id
