@@ -176,6 +176,8 @@ class NoticeExpressions:
     sender: str  # the sender Organization's identifiers
     receiver: str  # the primary receiver Organization's identifiers
     patient: str  # the Patient's identifiers (CPR)
+    patient_name: str  # the Patient's names
+    address: str  # the Patient's addresses (where the municipality code is)
     encounter: str  # the Encounter
     episode: str  # the Encounter's episodeOfCare
     ward: str  # Encounter.serviceProvider
@@ -327,6 +329,8 @@ class _Reader:
             sender=self.path(self.sender_index, ".identifier"),
             receiver=self.path(self.receiver_index, ".identifier"),
             patient=self.path(self.patient_index, ".identifier"),
+            patient_name=self.path(self.patient_index, ".name"),
+            address=self.path(self.patient_index, ".address"),
             encounter=encounter,
             episode=f"{encounter}.episodeOfCare",
             ward=f"{encounter}.serviceProvider",

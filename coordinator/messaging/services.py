@@ -224,9 +224,38 @@ def _ward(session: Session, notice: medcom.HospitalNotice) -> Organisation:
         if org is not None and org.kind is OrganisationKind.WARD:
             return org
     raise ValidationFailed.single(
-        "Encounter.serviceProvider",
+        notice.expressions.ward,
         f"no ward with SOR {notice.ward_sor or notice.sender.sor} is registered in carepath",
         "unknown",
+    )
+
+
+def _home_municipality(session: Session, notice: medcom.HospitalNotice) -> str:
+    """The patient's kommunekode: from Patient.address, else from the receiver, for MedCom sends a
+    HospitalNotification to the patient's home municipality (the receiver or a unit above it that is
+    registered with a kommunekode, found by SOR code, else by GLN)."""
+    if notice.kommunekode:
+        return notice.kommunekode
+    receiver = notice.receiver
+    org = None
+    if receiver.sor:
+        org = session.scalar(sa.select(Organisation).where(Organisation.sor_code == receiver.sor))
+    if org is None and receiver.gln:
+        org = session.scalar(
+            sa.select(Organisation)
+            .where(Organisation.gln == receiver.gln)
+            .order_by(Organisation.id)
+            .limit(1)
+        )
+    while org is not None:
+        if org.kommunekode:
+            return org.kommunekode
+        org = org.parent
+    raise ValidationFailed.single(
+        notice.expressions.address,
+        "the patient's home municipality is required: neither the Patient's address nor the "
+        f"receiver (SOR {receiver.sor or '-'}, GLN {receiver.gln or '-'}) names one",
+        medcom.REQUIRED,
     )
 
 
@@ -242,18 +271,32 @@ def _patient(
     if found is not None:
         return found
     given, _, family = (notice.patient_name or "").rpartition(" ")
-    return register_patient(
-        session,
-        actor,
-        clock,
-        given_name=given or "-",
-        family_name=family or "-",
-        kommunekode=notice.kommunekode,
-        cpr=notice.cpr,
-        replacement_cpr=notice.replacement_cpr,
-        is_protected=notice.patient_confidential,
-        purpose="MedCom HospitalNotification",
-    )
+    where = notice.expressions
+    fields = {
+        "kommunekode": where.address,
+        "cpr": where.patient,
+        "replacement_cpr": where.patient,
+        "given_name": where.patient_name,
+        "family_name": where.patient_name,
+    }
+    kommunekode = _home_municipality(session, notice)
+    try:
+        return register_patient(
+            session,
+            actor,
+            clock,
+            given_name=given or "-",
+            family_name=family or "-",
+            kommunekode=kommunekode,
+            cpr=notice.cpr,
+            replacement_cpr=notice.replacement_cpr,
+            is_protected=notice.patient_confidential,
+            purpose="MedCom HospitalNotification",
+        )
+    except ValidationFailed as exc:  # named as in the message, not as register_patient names them
+        raise ValidationFailed(
+            FieldError(fields.get(e.field, where.patient), e.message, e.code) for e in exc.errors
+        ) from exc
 
 
 def _pathway_of(session: Session, notice: medcom.HospitalNotice) -> Pathway | None:

@@ -530,3 +530,71 @@ def test_over_http_another_wards_discharge_is_refused_and_the_refusal_kept(
     [entry] = denied(session, body["entry"][0]["resource"]["id"])
     assert entry.channel != "cli"  # written in the request, committed with the answer
     assert entry.patient_id == stay.patient_id
+
+
+# ---------------------------------------------------------------- the home municipality (issue 18, item 4)
+def without_address(name: str) -> dict[str, Any]:
+    body = message(name)
+    del resources(body, "Patient")[0]["address"]
+    return body
+
+
+@pytest.mark.parametrize("known_by", ["sor", "gln"])
+def test_without_an_address_the_municipality_is_the_receivers(
+    session: Session, clock: FixedClock, wards: dict[str, int], known_by: str
+) -> None:
+    kobenhavn = create_organisation(
+        session, SYSTEM, clock, name="Københavns Kommune", kind="municipality", kommunekode="101"
+    )
+    create_organisation(
+        session,
+        SYSTEM,
+        clock,
+        name="Sygehusadvis",
+        kind="municipal_unit",
+        parent_id=kobenhavn.id,
+        **({"sor_code": "990211000016003"} if known_by == "sor" else {"gln": "5790000990214"}),
+    )
+    receipt = process_message(session, SYSTEM, clock, without_address("admit-inpatient"), CONFIG)
+    assert receipt.code is AckCode.OK
+    assert pathway_of(session, "0101701234").patient.kommunekode == "101"
+
+
+def test_without_an_address_or_a_known_receiver_the_admission_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    receipt = process_message(session, SYSTEM, clock, without_address("admit-inpatient"), CONFIG)
+    assert receipt.code is AckCode.FATAL_ERROR
+    assert issues(receipt.acknowledgement) == [
+        (
+            "required",
+            "the patient's home municipality is required: neither the Patient's address nor the "
+            "receiver (SOR 990211000016003, GLN 5790000990214) names one",
+            ["Bundle.entry[1].resource.address"],
+        )
+    ]
+    assert session.scalar(sa.select(sa.func.count(Patient.id))) == 0
+    assert session.scalar(sa.select(sa.func.count(Pathway.id))) == 0
+
+
+def test_an_unknown_ward_is_named_by_its_fhirpath(session: Session, clock: FixedClock) -> None:
+    region = create_organisation(
+        session, SYSTEM, clock, name="R", kind="region", region_code="DK-84"
+    )
+    create_organisation(
+        session,
+        SYSTEM,
+        clock,
+        name="PC",
+        kind="psychiatric_centre",
+        parent_id=region.id,
+        sor_code=CENTRE_SOR,
+    )
+    receipt = process_message(session, SYSTEM, clock, message("admit-emergency"), CONFIG)
+    assert issues(receipt.acknowledgement) == [
+        (
+            "value",
+            "no ward with SOR 990121000016000 is registered in carepath",
+            ["Bundle.entry[2].resource.serviceProvider"],
+        )
+    ]

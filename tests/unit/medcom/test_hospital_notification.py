@@ -213,6 +213,8 @@ def test_the_admission_in_full() -> None:
             sender="Bundle.entry[4].resource.identifier",
             receiver="Bundle.entry[3].resource.identifier",
             patient="Bundle.entry[1].resource.identifier",
+            patient_name="Bundle.entry[1].resource.name",
+            address="Bundle.entry[1].resource.address",
             encounter="Bundle.entry[2].resource",
             episode="Bundle.entry[2].resource.episodeOfCare",
             ward="Bundle.entry[2].resource.serviceProvider",
