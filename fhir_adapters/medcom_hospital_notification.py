@@ -29,7 +29,7 @@ from pathways.identifiers import (
     validate_sor,
     validate_x_ecpr,
 )
-from pathways.stays import PathwayEventType
+from pathways.stays import EncounterClass, PathwayEventType
 
 from fhir_adapters.medcom_common import (
     ACTIVITY_CODES_SYSTEM,
@@ -203,7 +203,7 @@ class HospitalNotice:
     activity: HospitalNotificationActivity
     occurred_at: datetime
     encounter_status: EncounterStatus
-    encounter_class: str | None  # v3-ActCode: IMP (inpatient) | EMER (acute ambulant)
+    encounter_class: EncounterClass | None  # v3-ActCode: IMP (inpatient) | EMER (acute ambulant)
     stay_start: datetime  # Encounter.period.start
     stay_end: datetime | None  # Encounter.period.end
     leave_start: datetime | None
@@ -283,7 +283,7 @@ class _Patient:
 @dataclass(frozen=True, slots=True)
 class _Encounter:
     status: EncounterStatus | None
-    encounter_class: str | None
+    encounter_class: EncounterClass | None
     stay_start: datetime | None
     stay_end: datetime | None
     leave_field: str
@@ -497,7 +497,7 @@ class _Reader:
         ward_sor, ward_name = self._ward(encounter)
         return _Encounter(
             status=status,
-            encounter_class=as_text((as_dict(encounter.get("class")) or {}).get("code")),
+            encounter_class=self._encounter_class(index, encounter),
             stay_start=start,
             stay_end=end,
             leave_field=leave_field,
@@ -507,6 +507,20 @@ class _Reader:
             ward_sor=ward_sor,
             ward_name=ward_name,
         )
+
+    def _encounter_class(self, index: int, encounter: dict[str, Any]) -> EncounterClass | None:
+        code = as_text((as_dict(encounter.get("class")) or {}).get("code"))
+        if code is None:
+            return None
+        try:
+            return EncounterClass(code)
+        except ValueError:
+            self.problems.add(
+                self.path(index, ".class.code"),
+                f"'{code}' is not a HospitalNotification encounter class (IMP or EMER)",
+                VALUE_UNKNOWN,
+            )
+            return None
 
     def _leave_period(
         self, index: int, encounter: dict[str, Any]

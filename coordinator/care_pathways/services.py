@@ -19,7 +19,13 @@ from pathways.errors import Conflict, NotFound, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
-from pathways.stays import EventSource, PathwayEventType, PathwayStatus, next_status
+from pathways.stays import (
+    EncounterClass,
+    EventSource,
+    PathwayEventType,
+    PathwayStatus,
+    next_status,
+)
 
 # Plans activated by a discharge are activated by the system on the strength of the discharge event.
 _DISCHARGE_ACTOR = Actor.system("discharge")
@@ -44,6 +50,7 @@ def admit_patient(
     episode_system: str | None = None,
     episode_value: str | None = None,
     readmission_of_id: int | None = None,
+    encounter_class: EncounterClass = EncounterClass.INPATIENT,
 ) -> Pathway:
     """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made."""
     require(actor, Permission.RECORD_PATHWAY_EVENT)
@@ -85,6 +92,7 @@ def admit_patient(
         patient=patient,
         ward=ward,
         status=PathwayStatus.ADMITTED,
+        encounter_class=encounter_class,
         admitted_at=admitted_at,
         episode_system=episode_system,
         episode_value=episode_value,

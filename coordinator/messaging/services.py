@@ -41,7 +41,7 @@ from pathways.errors import DomainError, FieldError, NotFound, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
-from pathways.stays import EventSource, PathwayEventType, PathwayStatus
+from pathways.stays import EncounterClass, EventSource, PathwayEventType, PathwayStatus
 
 A = medcom.HospitalNotificationActivity
 
@@ -381,6 +381,7 @@ def _apply(
             episode_system=episode.system if episode else None,
             episode_value=episode.value if episode else None,
             readmission_of_id=earlier.id if earlier else None,
+            encounter_class=notice.encounter_class or EncounterClass.INPATIENT,
         )
     if pathway is None:
         raise ValidationFailed.single(

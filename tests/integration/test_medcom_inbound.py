@@ -23,7 +23,7 @@ from fhir_adapters.medcom import AckCode, parse_acknowledgement
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
-from pathways.stays import PathwayEventType, PathwayStatus
+from pathways.stays import EncounterClass, PathwayEventType, PathwayStatus
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
 SYSTEM = Actor.system("medcom-gateway")
@@ -87,6 +87,7 @@ def test_an_inpatient_stay_from_admission_to_revised_discharge(
     stay = pathway_of(session, "0101701234")
     assert stay.status is PathwayStatus.ADMITTED
     assert stay.ward_id == wards["inpatient"]
+    assert stay.encounter_class is EncounterClass.INPATIENT
     assert stay.episode_value
     assert stay.episode_value.startswith("urn:uuid:")
     assert send(session, clock, "start-leave-inpatient")[0] is AckCode.OK
@@ -131,6 +132,8 @@ def test_an_emergency_admission_and_its_cancellation(
     assert send(session, clock, "admit-emergency")[0] is AckCode.OK
     stay = pathway_of(session, "1502851118")
     assert stay.ward_id == wards["emergency"]
+    assert stay.encounter_class is EncounterClass.EMERGENCY  # as sent (EMER), not IMP
+    assert pathway_of(session, "1502851118").encounter_class.value == "EMER"
     assert send(session, clock, "cancel-admit-emergency")[0] is AckCode.OK
     assert stay.status is PathwayStatus.CANCELLED
 

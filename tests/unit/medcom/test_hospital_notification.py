@@ -409,6 +409,10 @@ STRUCTURAL = {
 }  # fmt: skip
 
 CONTENT = {
+    "an encounter class other than IMP or EMER": (
+        "admit-inpatient", _set("entry.2.resource.class.code", "AMB"),
+        "Bundle.entry[2].resource.class.code", "value-unknown",
+    ),
     "CPR with an impossible date": (
         "admit-inpatient", _set("entry.1.resource.identifier.0.value", "3102701234"),
         "Bundle.entry[1].resource.identifier[0].value", "invalid",
