@@ -52,7 +52,12 @@ def admit_patient(
     readmission_of_id: int | None = None,
     encounter_class: EncounterClass = EncounterClass.INPATIENT,
 ) -> Pathway:
-    """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made."""
+    """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made.
+
+    A readmission (``readmission_of_id``: the patient's previous, discharged stay) cannot start before
+    that stay's discharge: one of the two times is wrong, and guessing which would rewrite the history of
+    the previous stay, so it is refused (``admitted_at``) until the discharge or the admission is
+    corrected."""
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
@@ -83,6 +88,14 @@ def admit_patient(
         if previous_stay is None or previous_stay.patient_id != patient.id:
             raise ValidationFailed.single(
                 "readmission_of_id", "the earlier pathway is not one of this patient's", "unknown"
+            )
+        ended = previous_stay.discharged_at
+        if ended is not None and admitted_at < ended:
+            raise ValidationFailed.single(
+                "admitted_at",
+                f"the readmission at {admitted_at.isoformat()} would start before the discharge "
+                f"from the previous stay (pathway {previous_stay.id}) at {ended.isoformat()}",
+                "inconsistent",
             )
         # The earlier stay ends here; its plan and contacts carry over (handled by the plan rules).
         previous_stay.status = next_status(previous_stay.status, PathwayEventType.READMITTED)

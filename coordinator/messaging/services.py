@@ -324,6 +324,33 @@ def _key(message_id: str) -> str:
     return f"medcom:{message_id}"
 
 
+def _admit(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    notice: medcom.HospitalNotice,
+    *,
+    ward: Organisation,
+    patient: Patient,
+    earlier: Pathway | None,
+) -> Pathway:
+    episode = notice.episode_of_care
+    return admit_patient(
+        session,
+        actor,
+        clock,
+        patient_id=patient.id,
+        ward_id=ward.id,
+        admitted_at=notice.occurred_at,
+        idempotency_key=_key(notice.message_id),
+        source=EventSource.MEDCOM,
+        episode_system=episode.system,
+        episode_value=episode.value,
+        readmission_of_id=earlier.id if earlier else None,
+        encounter_class=notice.encounter_class or EncounterClass.INPATIENT,
+    )
+
+
 def _apply(
     session: Session, actor: Actor, clock: Clock, notice: medcom.HospitalNotice
 ) -> Pathway | None:
@@ -368,21 +395,15 @@ def _apply(
             .order_by(Pathway.discharged_at.desc())
             .limit(1)
         )
-        episode = notice.episode_of_care
-        return admit_patient(
-            session,
-            actor,
-            clock,
-            patient_id=patient.id,
-            ward_id=ward.id,
-            admitted_at=notice.occurred_at,
-            idempotency_key=_key(notice.message_id),
-            source=EventSource.MEDCOM,
-            episode_system=episode.system if episode else None,
-            episode_value=episode.value if episode else None,
-            readmission_of_id=earlier.id if earlier else None,
-            encounter_class=notice.encounter_class or EncounterClass.INPATIENT,
-        )
+        try:
+            return _admit(
+                session, actor, clock, notice, ward=ward, patient=patient, earlier=earlier
+            )
+        except ValidationFailed as exc:  # named as in the message
+            where = {"admitted_at": f"{notice.expressions.encounter}.period.start"}
+            raise ValidationFailed(
+                FieldError(where.get(e.field, "Bundle"), e.message, e.code) for e in exc.errors
+            ) from exc
     if pathway is None:
         raise ValidationFailed.single(
             notice.expressions.episode,

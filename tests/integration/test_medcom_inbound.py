@@ -19,12 +19,13 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.reminders.models import QueuedEvaluation
-from fhir_adapters.medcom import AckCode, parse_acknowledgement
+from fhir_adapters.medcom import AckCode, HospitalNotificationActivity, parse_acknowledgement
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from pathways.stays import EncounterClass, PathwayEventType, PathwayStatus
 
+A = HospitalNotificationActivity
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
 SYSTEM = Actor.system("medcom-gateway")
 CONFIG = {"MESSAGING_SOR": "990000000000001", "MESSAGING_GLN": "5790000000012"}
@@ -601,3 +602,126 @@ def test_an_unknown_ward_is_named_by_its_fhirpath(session: Session, clock: Fixed
             ["Bundle.entry[2].resource.serviceProvider"],
         )
     ]
+
+
+# ---------------------------------------------------------------- readmissions and cancellations (issue 18, 6)
+def readmission(start: str) -> dict[str, Any]:
+    """Bente's next stay: a new admission message with a new episode of care, starting at ``start``."""
+    body = renamed(message("admit-inpatient"), "f0e1d2c3-0000-4000-8000-000000000003")
+    encounter = resources(body, "Encounter")[0]
+    encounter["period"]["start"] = start
+    encounter["episodeOfCare"] = [
+        {
+            "identifier": {
+                "system": "https://www.esundhed.dk/Registre/Landspatientregisteret",
+                "value": "urn:uuid:0b3c5d7e-1f2a-5b4c-8d6e-7f8091a2b3c4",
+            }
+        }
+    ]
+    return body
+
+
+def test_a_readmission_before_the_previous_discharge_is_refused(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    send(session, clock, "admit-inpatient")
+    send(session, clock, "discharge-inpatient-home")  # 2026-03-20T10:00Z
+    first = pathway_of(session, "0101701234")
+    before = state(session, first)
+    receipt = process_message(
+        session, SYSTEM, clock, readmission("2026-03-20T10:30:00+01:00"), CONFIG
+    )
+    assert receipt.code is AckCode.FATAL_ERROR
+    assert issues(receipt.acknowledgement) == [
+        (
+            "business-rule",
+            "the readmission at 2026-03-20T09:30:00+00:00 would start before the discharge from "
+            f"the previous stay (pathway {first.id}) at 2026-03-20T10:00:00+00:00",
+            ["Bundle.entry[2].resource.period.start"],
+        )
+    ]
+    assert state(session, first) == before
+    assert first.status is PathwayStatus.DISCHARGED
+    assert session.scalar(sa.select(sa.func.count(Pathway.id))) == 1
+
+
+def test_a_readmission_after_the_previous_discharge_closes_it(
+    session: Session, clock: FixedClock, wards: dict[str, int]
+) -> None:
+    send(session, clock, "admit-inpatient")
+    send(session, clock, "discharge-inpatient-home")
+    first = pathway_of(session, "0101701234")
+    receipt = process_message(
+        session, SYSTEM, clock, readmission("2026-03-20T11:00:00+01:00"), CONFIG
+    )
+    assert receipt.code is AckCode.OK
+    second = session.get_one(Pathway, receipt.pathway_id)
+    assert second.readmission_of_id == first.id
+    assert second.admitted_at.isoformat() == "2026-03-20T10:00:00+00:00"
+    assert first.closed_at == second.admitted_at
+
+
+def cancel_of(name: str, message_id: str) -> dict[str, Any]:
+    """The cancel-* message of the fixture ``name``: same stay, sender and patient; the Encounter back in
+    the state before the event (MedCom's code overview); the new Provenance removes the earlier message."""
+    original = message(name)
+    earlier_id = original["entry"][0]["resource"]["id"]
+    body = renamed(original, message_id)
+    activity = A(resources(body, "Provenance")[-1]["activity"]["coding"][0]["code"])
+    cancel = A(f"cancel-{activity.base}")
+    encounter = resources(body, "Encounter")[0]
+    encounter["status"] = cancel.expected_status.value
+    encounter["period"].pop("end", None)
+    provenance = resources(body, "Provenance")[-1]
+    provenance["activity"]["coding"][0]["code"] = cancel.value
+    provenance["entity"] = [
+        {"role": "removal", "what": {"reference": f"MessageHeader/{earlier_id}"}}
+    ]
+    return body
+
+
+CANCELS = {
+    # base message: (the messages before it, pathway status after its cancellation)
+    "admit-inpatient": ((), PathwayStatus.CANCELLED),
+    "admit-emergency": ((), PathwayStatus.CANCELLED),
+    "start-leave-inpatient": (("admit-inpatient",), PathwayStatus.ADMITTED),
+    "end-leave-inpatient": (("admit-inpatient", "start-leave-inpatient"), PathwayStatus.ON_LEAVE),
+    "discharge-inpatient-home": (
+        ("admit-inpatient", "start-leave-inpatient", "end-leave-inpatient"),
+        PathwayStatus.ADMITTED,
+    ),
+    "discharge-emergency-home": (("admit-emergency",), PathwayStatus.ADMITTED),
+}
+
+
+@pytest.mark.parametrize("name", CANCELS)
+def test_every_activity_can_be_cancelled_by_its_sender(
+    session: Session, clock: FixedClock, wards: dict[str, int], name: str
+) -> None:
+    earlier, status = CANCELS[name]
+    for before in (*earlier, name):
+        assert send(session, clock, before)[0] is AckCode.OK
+    cpr = resources(message(name), "Patient")[0]["identifier"][0]["value"]
+    stay = pathway_of(session, cpr)
+    events = live_events(session, stay)
+    body = cancel_of(name, "c0c0c0c0-0000-4000-8000-000000000004")
+    receipt = process_message(session, SYSTEM, clock, body, CONFIG)
+    assert receipt.code is AckCode.OK, receipt.acknowledgement
+    session.refresh(stay)
+    assert stay.status is status
+    if status is PathwayStatus.CANCELLED:
+        assert live_events(session, stay) == [PathwayEventType.CANCELLED]
+    else:
+        assert live_events(session, stay) == events[:-1]
+    assert stay.discharged_at is None
+    # ... and a cancellation under another activity's code is refused
+    stay_before = state(session, stay)
+    wrong = cancel_of(name, "c0c0c0c0-0000-4000-8000-000000000005")
+    other = next(a for a in A if a.is_cancel and a.base is not A(name))
+    resources(wrong, "Provenance")[-1]["activity"]["coding"][0]["code"] = other.value
+    resources(wrong, "Encounter")[0]["status"] = other.expected_status.value
+    code, problems = refused(session, clock, SYSTEM, wrong)
+    assert code is AckCode.FATAL_ERROR
+    assert problems[0][0] == "business-rule"
+    assert f"{other} cannot cancel message" in problems[0][1]
+    assert state(session, stay) == stay_before
