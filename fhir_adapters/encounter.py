@@ -1,7 +1,8 @@
 """Encounter and EpisodeOfCare from a pathway (EncounterRecord); both carry the pathway id.
 
 Encounter: ``status`` admitted -> ``in-progress``, on_leave -> ``onleave``, discharged/closed ->
-``finished``, cancelled -> ``entered-in-error``; ``class`` inpatient (v3 ActCode ``IMP``); ``subject``;
+``finished``, cancelled -> ``entered-in-error``; ``class`` as notified (v3 ActCode ``IMP`` inpatient or
+``EMER`` acute ambulant); ``subject``;
 ``serviceProvider`` the ward; ``period`` admitted..discharged; each leave as a ``statusHistory`` entry with
 status ``onleave``; the planned discharge date as DK-core's ``dk-core-planned-end-date`` extension;
 ``episodeOfCare`` ``EpisodeOfCare/{id}``.
@@ -83,7 +84,11 @@ def encounter_to_fhir(record: EncounterRecord) -> FhirEncounter:
             ),
             "status": ENCOUNTER_STATUS[record.status],
             "statusHistory": history,
-            "class": {"system": ACT_CODE_SYSTEM, "code": "IMP", "display": "inpatient encounter"},
+            "class": {
+                "system": ACT_CODE_SYSTEM,
+                "code": record.encounter_class.value,
+                "display": record.encounter_class.display,
+            },
             "subject": reference("Patient", record.patient_id),
             "episodeOfCare": [reference("EpisodeOfCare", record.id)],
             "period": _period(

@@ -37,13 +37,18 @@ from fhir_adapters.medcom_care_communication import (
     parse_care_communication,
 )
 from fhir_adapters.medcom_common import (
+    DUPLICATE,
+    FORBIDDEN,
     GLN_INPUT_SYSTEMS,
+    INCONSISTENT,
+    REQUIRED,
     EpisodeIdentifier,
     MedComEvent,
     MedComOrganization,
     MessageContentInvalid,
     MessageEnvelope,
     MessageStructureInvalid,
+    message_fingerprint,
     read_envelope,
     salvage_envelope,
 )
@@ -51,11 +56,16 @@ from fhir_adapters.medcom_hospital_notification import (
     EncounterStatus,
     HospitalNotice,
     HospitalNotificationActivity,
+    NoticeExpressions,
     parse_hospital_notification,
 )
 
 __all__ = [
+    "DUPLICATE",
+    "FORBIDDEN",
     "GLN_INPUT_SYSTEMS",
+    "INCONSISTENT",
+    "REQUIRED",
     "AckCode",
     "AckIssue",
     "AckNotice",
@@ -73,9 +83,11 @@ __all__ = [
     "MessageContentInvalid",
     "MessageEnvelope",
     "MessageStructureInvalid",
+    "NoticeExpressions",
     "build_acknowledgement",
     "build_care_communication",
     "issues_from_error",
+    "message_fingerprint",
     "parse_acknowledgement",
     "parse_care_communication",
     "parse_hospital_notification",

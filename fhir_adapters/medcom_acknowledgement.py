@@ -19,6 +19,8 @@ from pathways.errors import ValidationFailed
 
 from fhir_adapters.medcom_common import (
     ACTIVITY_CODES_SYSTEM,
+    DUPLICATE,
+    FORBIDDEN,
     INCONSISTENT,
     MESSAGE_EVENTS_SYSTEM,
     MESSAGING_PROVENANCE_PROFILE,
@@ -117,6 +119,8 @@ _ISSUE_FOR_ERROR: dict[str, tuple[str, str | None]] = {
     VALUE_UNKNOWN: ("code-invalid", "MSG_VALUESET_VALUE_UNKNOWN"),
     UNSUPPORTED_MESSAGE: ("not-supported", "MSG_RECEIVER_UNABLE_TO_RECEIVE_MSG_TYPE"),
     INCONSISTENT: ("business-rule", None),
+    FORBIDDEN: ("forbidden", None),
+    DUPLICATE: ("duplicate", None),
 }
 
 

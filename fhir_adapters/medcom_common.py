@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -105,6 +106,8 @@ INVALID = "invalid"
 VALUE_UNKNOWN = "value-unknown"
 UNSUPPORTED_MESSAGE = "unsupported-message-type"
 INCONSISTENT = "inconsistent"
+FORBIDDEN = "forbidden"  # the sender may not touch this stay or message
+DUPLICATE = "duplicate"  # the message id was already used for another message
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +612,44 @@ def read_envelope(bundle_json: object) -> MessageEnvelope:
             REQUIRED,
         )
     return envelope
+
+
+# Transmission details that may differ between two sendings of the same message: the Bundle's id ("new for
+# every transmission"), timestamp and meta, each resource's version metadata, and the narratives (generated
+# from the data they sit beside).
+_VOLATILE_BUNDLE_KEYS = frozenset({"id", "timestamp", "meta"})
+_VOLATILE_META_KEYS = frozenset({"lastUpdated", "versionId"})
+
+
+def _stable_resource(resource: object) -> object:
+    if not isinstance(resource, dict):
+        return resource
+    stable = {k: v for k, v in resource.items() if k != "text"}
+    meta = as_dict(stable.get("meta"))
+    if meta is not None:
+        stable["meta"] = {k: v for k, v in meta.items() if k not in _VOLATILE_META_KEYS}
+    return stable
+
+
+def message_fingerprint(bundle: Mapping[str, Any]) -> str:
+    """sha256 (hex) of a message's content, to tell a resend of a message from another message that reuses
+    its MessageHeader id.
+
+    The canonical JSON (sorted keys, no insignificant whitespace, UTF-8) of the Bundle without what may
+    change between two transmissions of one message: Bundle.id, Bundle.timestamp, Bundle.meta, each
+    resource's meta.lastUpdated/versionId and narrative (``text``). Everything else counts, including the
+    order of the entries and the Provenance times.
+    """
+    stable: dict[str, Any] = {k: v for k, v in bundle.items() if k not in _VOLATILE_BUNDLE_KEYS}
+    if "entry" in stable:
+        stable["entry"] = [
+            {**entry, "resource": _stable_resource(entry["resource"])}
+            if isinstance(entry, dict) and "resource" in entry
+            else entry
+            for entry in as_list(stable["entry"])
+        ]
+    canonical = json.dumps(stable, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def salvage_envelope(raw: object) -> MessageEnvelope | None:

@@ -29,7 +29,7 @@ from pathways.identifiers import (
     validate_sor,
     validate_x_ecpr,
 )
-from pathways.stays import PathwayEventType
+from pathways.stays import EncounterClass, PathwayEventType
 
 from fhir_adapters.medcom_common import (
     ACTIVITY_CODES_SYSTEM,
@@ -170,6 +170,22 @@ _CANCEL_STATUS = {
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeExpressions:
+    """Where in the Bundle a notice's parts are (FHIRPath), for the issues of a refusal that concerns them."""
+
+    sender: str  # the sender Organization's identifiers
+    receiver: str  # the primary receiver Organization's identifiers
+    patient: str  # the Patient's identifiers (CPR)
+    patient_name: str  # the Patient's names
+    address: str  # the Patient's addresses (where the municipality code is)
+    encounter: str  # the Encounter
+    episode: str  # the Encounter's episodeOfCare
+    ward: str  # Encounter.serviceProvider
+    activity: str  # the current Provenance's activity code
+    corrects: str  # the current Provenance's entity.what: the message a revise/cancel corrects
+
+
+@dataclass(frozen=True, slots=True)
 class HospitalNotice:
     """One HospitalNotification, as plain data. Timestamps are timezone-aware UTC.
 
@@ -187,7 +203,7 @@ class HospitalNotice:
     activity: HospitalNotificationActivity
     occurred_at: datetime
     encounter_status: EncounterStatus
-    encounter_class: str | None  # v3-ActCode: IMP (inpatient) | EMER (acute ambulant)
+    encounter_class: EncounterClass | None  # v3-ActCode: IMP (inpatient) | EMER (acute ambulant)
     stay_start: datetime  # Encounter.period.start
     stay_end: datetime | None  # Encounter.period.end
     leave_start: datetime | None
@@ -209,6 +225,7 @@ class HospitalNotice:
     ward_sor: str | None  # Encounter.serviceProvider: the department in charge of the stay
     ward_name: str | None
     report_of_admission_requested: bool
+    expressions: NoticeExpressions
 
     @property
     def corrects_message_id(self) -> str | None:
@@ -266,7 +283,7 @@ class _Patient:
 @dataclass(frozen=True, slots=True)
 class _Encounter:
     status: EncounterStatus | None
-    encounter_class: str | None
+    encounter_class: EncounterClass | None
     stay_start: datetime | None
     stay_end: datetime | None
     leave_field: str
@@ -304,6 +321,22 @@ class _Reader:
         self.patient_index = patients[0]
         self.provenance_index = self._current_provenance()
         self.activity = self._activity()
+        self.corrects_field = self.path(self.provenance_index, ".entity")
+
+    def expressions(self) -> NoticeExpressions:
+        encounter = self.path(self.encounter_index)
+        return NoticeExpressions(
+            sender=self.path(self.sender_index, ".identifier"),
+            receiver=self.path(self.receiver_index, ".identifier"),
+            patient=self.path(self.patient_index, ".identifier"),
+            patient_name=self.path(self.patient_index, ".name"),
+            address=self.path(self.patient_index, ".address"),
+            encounter=encounter,
+            episode=f"{encounter}.episodeOfCare",
+            ward=f"{encounter}.serviceProvider",
+            activity=self.path(self.provenance_index, ".activity"),
+            corrects=self.corrects_field,
+        )
 
     def path(self, index: int, rest: str = "") -> str:
         return self.message.path(index, rest)
@@ -464,7 +497,7 @@ class _Reader:
         ward_sor, ward_name = self._ward(encounter)
         return _Encounter(
             status=status,
-            encounter_class=as_text((as_dict(encounter.get("class")) or {}).get("code")),
+            encounter_class=self._encounter_class(index, encounter),
             stay_start=start,
             stay_end=end,
             leave_field=leave_field,
@@ -474,6 +507,20 @@ class _Reader:
             ward_sor=ward_sor,
             ward_name=ward_name,
         )
+
+    def _encounter_class(self, index: int, encounter: dict[str, Any]) -> EncounterClass | None:
+        code = as_text((as_dict(encounter.get("class")) or {}).get("code"))
+        if code is None:
+            return None
+        try:
+            return EncounterClass(code)
+        except ValueError:
+            self.problems.add(
+                self.path(index, ".class.code"),
+                f"'{code}' is not a HospitalNotification encounter class (IMP or EMER)",
+                VALUE_UNKNOWN,
+            )
+            return None
 
     def _leave_period(
         self, index: int, encounter: dict[str, Any]
@@ -553,6 +600,7 @@ class _Reader:
         entities.sort(key=lambda e: e[1].get("role") not in ("revision", "removal"))
         if entities:
             k, entity = entities[0]
+            self.corrects_field = self.path(index, f".entity[{k}].what")
             previous = referenced_id(entity.get("what"))
             if previous is None:
                 self.problems.add(
@@ -668,4 +716,5 @@ def parse_hospital_notification(bundle_json: dict[str, Any]) -> HospitalNotice:
         ward_sor=encounter.ward_sor,
         ward_name=encounter.ward_name,
         report_of_admission_requested=report_requested,
+        expressions=reader.expressions(),
     )

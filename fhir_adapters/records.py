@@ -17,7 +17,7 @@ from pathways.patients import Patient
 from pathways.people import Role
 from pathways.plans import Participant, Plan
 from pathways.reminders import ReminderStatus, Severity
-from pathways.stays import LeavePeriod, PathwayStatus
+from pathways.stays import EncounterClass, LeavePeriod, PathwayStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +144,7 @@ class EncounterRecord:
     closed_at: datetime | None = None
     episode_system: str | None = None  # LPR3 (or a hospital's local SOR-based) episode of care
     episode_value: str | None = None
+    encounter_class: EncounterClass = EncounterClass.INPATIENT
     leave_periods: tuple[LeavePeriod, ...] = ()
     version: int | None = None
     updated_at: datetime | None = None

@@ -21,6 +21,17 @@ class PathwayStatus(StrEnum):
         return self in (PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE, PathwayStatus.DISCHARGED)
 
 
+class EncounterClass(StrEnum):
+    """The kind of stay, as HL7 v3 ActCode (Encounter.class): inpatient or acute ambulant (emergency)."""
+
+    INPATIENT = "IMP"
+    EMERGENCY = "EMER"
+
+    @property
+    def display(self) -> str:
+        return "inpatient encounter" if self is EncounterClass.INPATIENT else "emergency"
+
+
 class PathwayEventType(StrEnum):
     ADMITTED = "admitted"
     LEAVE_STARTED = "leave_started"

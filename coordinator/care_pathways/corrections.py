@@ -105,14 +105,18 @@ def correct_pathway_event(
     idempotency_key: str,
     occurred_at: datetime | None = None,
     source: EventSource = EventSource.USER,
+    pathway_id: int | None = None,
 ) -> PathwayEvent:
-    """Revise the time of, or cancel, the event recorded under ``corrects_key``. Replays change nothing."""
+    """Revise the time of, or cancel, the event recorded under ``corrects_key``. Replays change nothing.
+
+    With ``pathway_id`` the event must be one of that pathway's: a caller that checked who may change
+    which stay names the stay it checked, so a key of another stay's event cannot slip through."""
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
         return previous
     event = _existing_event(session, corrects_key)
-    if event is None:
+    if event is None or (pathway_id is not None and event.pathway_id != pathway_id):
         raise NotFound("pathway event", corrects_key)
     if event.is_annulled:
         raise Conflict(f"event {event.id} was already corrected")

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from coordinator.db import Base, IntPK
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from pathways.stays import EventSource, PathwayEventType, PathwayFactType, PathwayStatus
+from pathways.stays import (
+    EncounterClass,
+    EventSource,
+    PathwayEventType,
+    PathwayFactType,
+    PathwayStatus,
+)
 
 
 class Pathway(Base):
@@ -21,6 +27,10 @@ class Pathway(Base):
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
     ward_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     status: Mapped[PathwayStatus] = mapped_column(index=True)
+    # Encounter.class as notified (MedCom) or IMP for a stay registered by hand.
+    encounter_class: Mapped[EncounterClass] = mapped_column(
+        default=EncounterClass.INPATIENT, server_default=EncounterClass.INPATIENT.value
+    )
     admitted_at: Mapped[datetime]
     planned_discharge_on: Mapped[date | None]
     discharged_at: Mapped[datetime | None]

@@ -19,7 +19,13 @@ from pathways.errors import Conflict, NotFound, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
-from pathways.stays import EventSource, PathwayEventType, PathwayStatus, next_status
+from pathways.stays import (
+    EncounterClass,
+    EventSource,
+    PathwayEventType,
+    PathwayStatus,
+    next_status,
+)
 
 # Plans activated by a discharge are activated by the system on the strength of the discharge event.
 _DISCHARGE_ACTOR = Actor.system("discharge")
@@ -44,8 +50,14 @@ def admit_patient(
     episode_system: str | None = None,
     episode_value: str | None = None,
     readmission_of_id: int | None = None,
+    encounter_class: EncounterClass = EncounterClass.INPATIENT,
 ) -> Pathway:
-    """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made."""
+    """Open a pathway for a stay. Replaying the same idempotency key returns the pathway it made.
+
+    A readmission (``readmission_of_id``: the patient's previous, discharged stay) cannot start before
+    that stay's discharge: one of the two times is wrong, and guessing which would rewrite the history of
+    the previous stay, so it is refused (``admitted_at``) until the discharge or the admission is
+    corrected."""
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
@@ -77,6 +89,14 @@ def admit_patient(
             raise ValidationFailed.single(
                 "readmission_of_id", "the earlier pathway is not one of this patient's", "unknown"
             )
+        ended = previous_stay.discharged_at
+        if ended is not None and admitted_at < ended:
+            raise ValidationFailed.single(
+                "admitted_at",
+                f"the readmission at {admitted_at.isoformat()} would start before the discharge "
+                f"from the previous stay (pathway {previous_stay.id}) at {ended.isoformat()}",
+                "inconsistent",
+            )
         # The earlier stay ends here; its plan and contacts carry over (handled by the plan rules).
         previous_stay.status = next_status(previous_stay.status, PathwayEventType.READMITTED)
         previous_stay.closed_at = admitted_at
@@ -85,6 +105,7 @@ def admit_patient(
         patient=patient,
         ward=ward,
         status=PathwayStatus.ADMITTED,
+        encounter_class=encounter_class,
         admitted_at=admitted_at,
         episode_system=episode_system,
         episode_value=episode_value,

@@ -177,6 +177,7 @@ def encounter_record(pathway: Pathway) -> EncounterRecord:
         closed_at=pathway.closed_at,
         episode_system=pathway.episode_system,
         episode_value=pathway.episode_value,
+        encounter_class=pathway.encounter_class,
         leave_periods=tuple(
             stay_domain.LeavePeriod(started_at=p.started_at, ended_at=p.ended_at)
             for p in pathway.leave_periods

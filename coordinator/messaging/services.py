@@ -3,7 +3,15 @@
 admit-* opens a pathway (a readmission when the patient's last stay was discharged), start/end-leave record
 leave, discharge-* discharges (and the commit trigger runs the gap checks), revise-* corrects the time of the
 earlier event and cancel-* annuls it. A message is processed once, by its MessageHeader id: a resent message
-gets the first answer again and changes nothing.
+(same id, same content by ``message_fingerprint``) gets the first answer again and changes nothing; another
+message reusing the id is refused.
+
+Who may send what: a message is sent by an organisation registered in carepath (its SOR code) that the caller
+acts for, and it may only create or change a stay of that organisation's own (the stay's ward is the sender or
+a unit below it, and the caller acts for that ward). The episode of care, the patient (CPR) and, for revise-*
+and cancel-*, the earlier message (same sender, same stay, same base activity) must agree. Anything else is
+refused: a fatal-error Acknowledgement naming the problem, nothing changed, and an audit entry with outcome
+DENIED, committed with the answer.
 """
 
 from __future__ import annotations
@@ -21,19 +29,19 @@ from coordinator.care_pathways.corrections import Correction, correct_pathway_ev
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.messaging.models import InboundMessage
-from coordinator.organisations.lineage import acts_for
+from coordinator.organisations.lineage import acts_for, ancestors_and_self
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.reminders.triggers import defer_evaluation
 from fhir_adapters import medcom
-from pathways.audit import AuditAction
+from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
-from pathways.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
+from pathways.errors import DomainError, FieldError, ValidationFailed
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor
 from pathways.permissions import Permission, require
-from pathways.stays import EventSource, PathwayEventType, PathwayStatus
+from pathways.stays import EncounterClass, EventSource, PathwayEventType, PathwayStatus
 
 A = medcom.HospitalNotificationActivity
 
@@ -75,6 +83,141 @@ def _ack(
     )
 
 
+class MessageRefused(DomainError):
+    """The sender may not send this message, or it contradicts what carepath knows: answered with a
+    fatal-error Acknowledgement, nothing changed, and audited as DENIED."""
+
+    code = "message-refused"
+
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        code: str = medcom.FORBIDDEN,
+        *,
+        patient_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error = ValidationFailed.single(field, message, code)
+        self.patient_id = patient_id  # whose stay the message would have touched, when known
+
+
+def _sender(session: Session, actor: Actor, notice: medcom.HospitalNotice) -> Organisation:
+    """The registered organisation the message comes from, which the caller must act for."""
+    sor = notice.sender.sor
+    org = session.scalar(sa.select(Organisation).where(Organisation.sor_code == sor))
+    where = notice.expressions.sender
+    if org is None:
+        raise MessageRefused(where, f"the sender (SOR {sor}) is not registered in carepath")
+    if not acts_for(session, actor, org.id):
+        raise MessageRefused(
+            where, f"{actor.name} does not send messages for {org.name} (SOR {sor})"
+        )
+    return org
+
+
+def _require_own_stay(
+    session: Session,
+    actor: Actor,
+    sender: Organisation,
+    ward_id: int,
+    *,
+    where: str,
+    patient_id: int | None = None,
+) -> None:
+    """The stay's ward is the sender or a unit below it, and the caller acts for that ward."""
+    if sender.id in ancestors_and_self(session, ward_id) and acts_for(session, actor, ward_id):
+        return
+    raise MessageRefused(
+        where,
+        f"the stay belongs to a ward that {sender.name} (SOR {sender.sor_code}) does not send for",
+        patient_id=patient_id,
+    )
+
+
+def _require_same_patient(pathway: Pathway, notice: medcom.HospitalNotice) -> None:
+    patient = pathway.patient
+    if notice.cpr is not None:
+        same = patient.cpr == notice.cpr
+    else:
+        same = patient.cpr is None and patient.replacement_cpr == notice.replacement_cpr
+    if not same:
+        raise MessageRefused(
+            notice.expressions.patient,
+            f"the episode of care {notice.episode_of_care.value} belongs to another patient than "
+            "the one in this message",
+            medcom.INCONSISTENT,
+            patient_id=pathway.patient_id,
+        )
+
+
+def _corrected_stay(
+    session: Session, actor: Actor, notice: medcom.HospitalNotice, sender: Organisation
+) -> Pathway:
+    """The stay of the earlier message a revise-/cancel- notice corrects, once everything agrees."""
+    verb = "revise" if notice.activity.is_revise else "cancel"
+    where = notice.expressions.corrects
+    earlier_id = notice.corrects_message_id
+    if earlier_id is None:
+        raise ValidationFailed.single(
+            where, f"a {notice.activity} message must name the earlier one"
+        )
+    earlier = session.scalar(
+        sa.select(InboundMessage).where(InboundMessage.message_id == earlier_id)
+    )
+    if (
+        earlier is None
+        or earlier.outcome != medcom.AckCode.OK.value
+        or earlier.event != medcom.MedComEvent.HOSPITAL_NOTIFICATION.value
+        or earlier.pathway_id is None
+    ):
+        raise MessageRefused(
+            where,
+            f"message {earlier_id} is not a HospitalNotification carepath accepted: "
+            f"there is nothing to {verb}",
+            medcom.INCONSISTENT,
+        )
+    pathway = session.get_one(Pathway, earlier.pathway_id)
+    if earlier.sender_sor != notice.sender.sor:
+        raise MessageRefused(
+            where,
+            f"message {earlier_id} has another sender: only its sender may {verb} it",
+            patient_id=pathway.patient_id,
+        )
+    if _base_activity(earlier.activity) is not notice.activity.base:
+        raise MessageRefused(
+            notice.expressions.activity,
+            f"{notice.activity} cannot {verb} message {earlier_id}, which is {earlier.activity}",
+            medcom.INCONSISTENT,
+            patient_id=pathway.patient_id,
+        )
+    if _pathway_of(session, notice) is not pathway:
+        raise MessageRefused(
+            notice.expressions.episode,
+            f"the episode of care {notice.episode_of_care.value} is not the stay of message "
+            f"{earlier_id}",
+            medcom.INCONSISTENT,
+            patient_id=pathway.patient_id,
+        )
+    _require_own_stay(
+        session,
+        actor,
+        sender,
+        pathway.ward_id,
+        where=notice.expressions.episode,
+        patient_id=pathway.patient_id,
+    )
+    _require_same_patient(pathway, notice)
+    return pathway
+
+
+def _base_activity(code: str) -> medcom.HospitalNotificationActivity | None:
+    try:
+        return A(code).base
+    except ValueError:
+        return None
+
+
 def _ward(session: Session, notice: medcom.HospitalNotice) -> Organisation:
     for sor in (notice.ward_sor, notice.sender.sor):
         if not sor:
@@ -83,9 +226,38 @@ def _ward(session: Session, notice: medcom.HospitalNotice) -> Organisation:
         if org is not None and org.kind is OrganisationKind.WARD:
             return org
     raise ValidationFailed.single(
-        "Encounter.serviceProvider",
+        notice.expressions.ward,
         f"no ward with SOR {notice.ward_sor or notice.sender.sor} is registered in carepath",
         "unknown",
+    )
+
+
+def _home_municipality(session: Session, notice: medcom.HospitalNotice) -> str:
+    """The patient's kommunekode: from Patient.address, else from the receiver, for MedCom sends a
+    HospitalNotification to the patient's home municipality (the receiver or a unit above it that is
+    registered with a kommunekode, found by SOR code, else by GLN)."""
+    if notice.kommunekode:
+        return notice.kommunekode
+    receiver = notice.receiver
+    org = None
+    if receiver.sor:
+        org = session.scalar(sa.select(Organisation).where(Organisation.sor_code == receiver.sor))
+    if org is None and receiver.gln:
+        org = session.scalar(
+            sa.select(Organisation)
+            .where(Organisation.gln == receiver.gln)
+            .order_by(Organisation.id)
+            .limit(1)
+        )
+    while org is not None:
+        if org.kommunekode:
+            return org.kommunekode
+        org = org.parent
+    raise ValidationFailed.single(
+        notice.expressions.address,
+        "the patient's home municipality is required: neither the Patient's address nor the "
+        f"receiver (SOR {receiver.sor or '-'}, GLN {receiver.gln or '-'}) names one",
+        medcom.REQUIRED,
     )
 
 
@@ -101,18 +273,32 @@ def _patient(
     if found is not None:
         return found
     given, _, family = (notice.patient_name or "").rpartition(" ")
-    return register_patient(
-        session,
-        actor,
-        clock,
-        given_name=given or "-",
-        family_name=family or "-",
-        kommunekode=notice.kommunekode,
-        cpr=notice.cpr,
-        replacement_cpr=notice.replacement_cpr,
-        is_protected=notice.patient_confidential,
-        purpose="MedCom HospitalNotification",
-    )
+    where = notice.expressions
+    fields = {
+        "kommunekode": where.address,
+        "cpr": where.patient,
+        "replacement_cpr": where.patient,
+        "given_name": where.patient_name,
+        "family_name": where.patient_name,
+    }
+    kommunekode = _home_municipality(session, notice)
+    try:
+        return register_patient(
+            session,
+            actor,
+            clock,
+            given_name=given or "-",
+            family_name=family or "-",
+            kommunekode=kommunekode,
+            cpr=notice.cpr,
+            replacement_cpr=notice.replacement_cpr,
+            is_protected=notice.patient_confidential,
+            purpose="MedCom HospitalNotification",
+        )
+    except ValidationFailed as exc:  # named as in the message, not as register_patient names them
+        raise ValidationFailed(
+            FieldError(fields.get(e.field, where.patient), e.message, e.code) for e in exc.errors
+        ) from exc
 
 
 def _pathway_of(session: Session, notice: medcom.HospitalNotice) -> Pathway | None:
@@ -140,15 +326,41 @@ def _key(message_id: str) -> str:
     return f"medcom:{message_id}"
 
 
+def _admit(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    notice: medcom.HospitalNotice,
+    *,
+    ward: Organisation,
+    patient: Patient,
+    earlier: Pathway | None,
+) -> Pathway:
+    episode = notice.episode_of_care
+    return admit_patient(
+        session,
+        actor,
+        clock,
+        patient_id=patient.id,
+        ward_id=ward.id,
+        admitted_at=notice.occurred_at,
+        idempotency_key=_key(notice.message_id),
+        source=EventSource.MEDCOM,
+        episode_system=episode.system,
+        episode_value=episode.value,
+        readmission_of_id=earlier.id if earlier else None,
+        encounter_class=notice.encounter_class or EncounterClass.INPATIENT,
+    )
+
+
 def _apply(
     session: Session, actor: Actor, clock: Clock, notice: medcom.HospitalNotice
 ) -> Pathway | None:
+    sender = _sender(session, actor, notice)
     activity = notice.activity
     if activity.is_revise or activity.is_cancel:
-        if notice.corrects_message_id is None:
-            raise ValidationFailed.single(
-                "Provenance.entity.what", "a revision or cancellation must name the earlier message"
-            )
+        pathway = _corrected_stay(session, actor, notice, sender)
+        assert notice.corrects_message_id is not None  # checked by _corrected_stay
         event = correct_pathway_event(
             session,
             actor,
@@ -158,16 +370,26 @@ def _apply(
             idempotency_key=_key(notice.message_id),
             occurred_at=notice.occurred_at if activity.is_revise else None,
             source=EventSource.MEDCOM,
+            pathway_id=pathway.id,
         )
         return event.pathway
-    ward = _ward(session, notice)
-    if not acts_for(session, actor, ward.id):
-        raise PermissionDenied(f"{actor.name} does not send notifications for {ward.name}")
     pathway = _pathway_of(session, notice)
     event = notice.pathway_event
+    if pathway is not None:
+        _require_own_stay(
+            session,
+            actor,
+            sender,
+            pathway.ward_id,
+            where=notice.expressions.episode,
+            patient_id=pathway.patient_id,
+        )
+        _require_same_patient(pathway, notice)
     if event is PathwayEventType.ADMITTED:
         if pathway is not None:
             return pathway  # the stay is known (e.g. a user registered it first): nothing to do
+        ward = _ward(session, notice)
+        _require_own_stay(session, actor, sender, ward.id, where=notice.expressions.ward)
         patient = _patient(session, actor, clock, notice)
         earlier = session.scalar(
             sa.select(Pathway)
@@ -175,23 +397,18 @@ def _apply(
             .order_by(Pathway.discharged_at.desc())
             .limit(1)
         )
-        episode = notice.episode_of_care
-        return admit_patient(
-            session,
-            actor,
-            clock,
-            patient_id=patient.id,
-            ward_id=ward.id,
-            admitted_at=notice.occurred_at,
-            idempotency_key=_key(notice.message_id),
-            source=EventSource.MEDCOM,
-            episode_system=episode.system if episode else None,
-            episode_value=episode.value if episode else None,
-            readmission_of_id=earlier.id if earlier else None,
-        )
+        try:
+            return _admit(
+                session, actor, clock, notice, ward=ward, patient=patient, earlier=earlier
+            )
+        except ValidationFailed as exc:  # named as in the message
+            where = {"admitted_at": f"{notice.expressions.encounter}.period.start"}
+            raise ValidationFailed(
+                FieldError(where.get(e.field, "Bundle"), e.message, e.code) for e in exc.errors
+            ) from exc
     if pathway is None:
         raise ValidationFailed.single(
-            "Encounter.episodeOfCare.identifier",
+            notice.expressions.episode,
             "no pathway with this episode of care: the admission was never notified",
             "unknown",
         )
@@ -213,6 +430,7 @@ def _remember(
     clock: Clock,
     *,
     message_id: str,
+    fingerprint: str,
     event: str,
     activity: str,
     sender_sor: str,
@@ -223,6 +441,7 @@ def _remember(
     session.add(
         InboundMessage(
             message_id=message_id,
+            fingerprint=fingerprint,
             event=event,
             activity=activity,
             sender_sor=sender_sor,
@@ -242,10 +461,11 @@ def process_message(
 
     Returns the Acknowledgement: ``ok``, or ``fatal-error`` with the problems as OperationOutcome issues
     (the message is wrong and must not be resent as is). A domain conflict (e.g. cancelling an event that
-    has later events) is a fatal error too. Raises ``ValidationFailed`` when not even a message id can be
-    read (the edge answers 400). The caller commits; on a fatal error it must commit as well so the answer
-    is remembered, which is why this function never leaves half of a message's changes behind: the work
-    runs in a savepoint.
+    has later events) is a fatal error too, and so is a refused message (see the module's docstring), which
+    is audited as DENIED. Raises ``ValidationFailed`` when not even a message id can be read (the edge
+    answers 400). The caller commits; on a fatal error it must commit as well so the answer (and the audit
+    entry of a refusal) is remembered, which is why this function never leaves half of a message's changes
+    behind: the work runs in a savepoint.
 
     The gaps of the pathway a message moves are queued for the scheduler's ``evaluate_queued`` job (within
     seconds, in batches), not evaluated in the message's transaction: the gateway waits for the answer, and
@@ -254,33 +474,42 @@ def process_message(
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     defer_evaluation(session)
     envelope = medcom.salvage_envelope(bundle)
-    if envelope is None:
+    if envelope is None or not isinstance(bundle, dict):
         raise ValidationFailed(
             [FieldError("Bundle", "not a MedCom message: no MessageHeader id", "structure")]
         )
+    fingerprint = medcom.message_fingerprint(bundle)
     seen = session.scalar(
         sa.select(InboundMessage).where(InboundMessage.message_id == envelope.message_id)
     )
     if seen is not None:
+        if seen.fingerprint is not None and seen.fingerprint != fingerprint:
+            return _reused_id(session, actor, clock, config=config, envelope=envelope, seen=seen)
         return Receipt(seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id)
     if str(envelope.event) == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
-        return _acknowledgement(session, clock, bundle, envelope)
+        return _acknowledgement(session, clock, bundle, envelope, fingerprint)
     try:
         with session.begin_nested():
-            notice = medcom.parse_hospital_notification(bundle)  # type: ignore[arg-type]
+            notice = medcom.parse_hospital_notification(bundle)
             pathway = _apply(session, actor, clock, notice)
-    except medcom.MessageStructureInvalid as exc:
-        return _fatal(session, clock, config, envelope, exc)
-    except ValidationFailed as exc:
-        return _fatal(session, clock, config, envelope, exc)
-    except DomainError as exc:
-        problem = ValidationFailed([FieldError("Bundle", exc.message, exc.code)])
-        return _fatal(session, clock, config, envelope, problem)
+    except (
+        DomainError
+    ) as exc:  # a refusal, MessageStructureInvalid, MessageContentInvalid, a conflict
+        return _fatal(
+            session,
+            actor,
+            clock,
+            config=config,
+            envelope=envelope,
+            fingerprint=fingerprint,
+            exc=exc,
+        )
     ack = _ack(notice, medcom.AckCode.OK, clock, config)
     _remember(
         session,
         clock,
         message_id=notice.message_id,
+        fingerprint=fingerprint,
         event=str(envelope.event),
         activity=notice.activity.value,
         sender_sor=notice.sender.sor,
@@ -301,18 +530,98 @@ def process_message(
     return Receipt(ack, medcom.AckCode.OK, False, pathway.id if pathway else None)
 
 
-def _fatal(
+def _audit_refusal(
     session: Session,
+    actor: Actor,
     clock: Clock,
+    *,
+    message_id: str,
+    error: ValidationFailed,
+    patient_id: int | None,
+) -> None:
+    problem = error.errors[0]
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.CREATE,
+        resource_type="Message",
+        resource_id=message_id,
+        patient_id=patient_id,
+        purpose="MedCom message refused",
+        outcome=AuditOutcome.DENIED,
+        details={"expression": problem.field, "problem": problem.message},
+    )
+
+
+def _reused_id(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
     config: Mapping[str, Any],
     envelope: medcom.MessageEnvelope,
-    exc: ValidationFailed,
+    seen: InboundMessage,
 ) -> Receipt:
-    ack = _ack(envelope, medcom.AckCode.FATAL_ERROR, clock, config, medcom.issues_from_error(exc))
+    """Another message under the id of one already processed: refused, and not remembered (the id is the
+    first message's), so the first message's resends are still answered with its own acknowledgement."""
+    problem = ValidationFailed.single(
+        "Bundle.entry[0].resource.id",
+        f"message id {envelope.message_id} was already used for a message with different content; "
+        "a new message needs a new MessageHeader id",
+        medcom.DUPLICATE,
+    )
+    if str(envelope.event) == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
+        raise problem  # an Acknowledgement is never acknowledged: the edge answers 400
+    pathway = session.get(Pathway, seen.pathway_id) if seen.pathway_id is not None else None
+    _audit_refusal(
+        session,
+        actor,
+        clock,
+        message_id=envelope.message_id,
+        error=problem,
+        patient_id=pathway.patient_id if pathway else None,
+    )
+    ack = _ack(
+        envelope, medcom.AckCode.FATAL_ERROR, clock, config, medcom.issues_from_error(problem)
+    )
+    return Receipt(ack, medcom.AckCode.FATAL_ERROR)
+
+
+def _fatal(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    config: Mapping[str, Any],
+    envelope: medcom.MessageEnvelope,
+    fingerprint: str,
+    exc: DomainError,
+) -> Receipt:
+    """The fatal-error answer to a message that could not be applied, remembered under its id. A refusal is
+    audited as DENIED; any other domain error (e.g. a conflict) is reported on the Bundle."""
+    if isinstance(exc, MessageRefused):
+        _audit_refusal(
+            session,
+            actor,
+            clock,
+            message_id=envelope.message_id,
+            error=exc.error,
+            patient_id=exc.patient_id,
+        )
+        problem = exc.error
+    elif isinstance(exc, ValidationFailed):
+        problem = exc
+    else:
+        problem = ValidationFailed([FieldError("Bundle", exc.message, exc.code)])
+    ack = _ack(
+        envelope, medcom.AckCode.FATAL_ERROR, clock, config, medcom.issues_from_error(problem)
+    )
     _remember(
         session,
         clock,
         message_id=envelope.message_id,
+        fingerprint=fingerprint,
         event=str(envelope.event),
         activity="",
         sender_sor=envelope.sender.sor if envelope.sender else "",
@@ -324,17 +633,22 @@ def _fatal(
 
 
 def _acknowledgement(
-    session: Session, clock: Clock, bundle: object, envelope: medcom.MessageEnvelope
+    session: Session,
+    clock: Clock,
+    bundle: dict[str, Any],
+    envelope: medcom.MessageEnvelope,
+    fingerprint: str,
 ) -> Receipt:
     """An Acknowledgement of one of our messages: recorded, never acknowledged back (MedCom)."""
     from coordinator.messaging.outbound import record_acknowledgement  # noqa: PLC0415 - cycle
 
-    ack = medcom.parse_acknowledgement(bundle)  # type: ignore[arg-type]
+    ack = medcom.parse_acknowledgement(bundle)
     ours = record_acknowledgement(session, clock, ack)
     _remember(
         session,
         clock,
         message_id=envelope.message_id,
+        fingerprint=fingerprint,
         event=str(envelope.event),
         activity=ack.code.value,
         sender_sor=envelope.sender.sor if envelope.sender else "",

@@ -25,7 +25,7 @@ from fhir_adapters.task import (
 from pathways.errors import ValidationFailed
 from pathways.identifiers import LPR3_SYSTEMS
 from pathways.reminders import ReminderStatus, Severity
-from pathways.stays import LeavePeriod, PathwayStatus
+from pathways.stays import EncounterClass, LeavePeriod, PathwayStatus
 from tests.unit.fhir.helpers import reparse
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -107,6 +107,15 @@ def test_encounter_and_episode_of_care() -> None:
     assert episode["identifier"] == [{"system": STAY.episode_system, "value": STAY.episode_value}]
     assert episode["status"] == "active"
     assert set(ENCOUNTER_STATUS) == set(EPISODE_STATUS) == set(PathwayStatus)
+
+
+def test_an_emergency_stay_keeps_its_class() -> None:
+    encounter = reparse(encounter_to_fhir(replace(STAY, encounter_class=EncounterClass.EMERGENCY)))
+    assert encounter["class"] == {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "code": "EMER",
+        "display": "emergency",
+    }
 
 
 def test_episode_systems() -> None:

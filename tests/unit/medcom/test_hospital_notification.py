@@ -15,6 +15,7 @@ from fhir_adapters.medcom import (
     MedComOrganization,
     MessageContentInvalid,
     MessageStructureInvalid,
+    NoticeExpressions,
     parse_hospital_notification,
 )
 from pathways.errors import ValidationFailed
@@ -208,7 +209,25 @@ def test_the_admission_in_full() -> None:
         ward_sor=WARD_P3.sor,
         ward_name=WARD_P3.name,
         report_of_admission_requested=True,
+        expressions=NoticeExpressions(
+            sender="Bundle.entry[4].resource.identifier",
+            receiver="Bundle.entry[3].resource.identifier",
+            patient="Bundle.entry[1].resource.identifier",
+            patient_name="Bundle.entry[1].resource.name",
+            address="Bundle.entry[1].resource.address",
+            encounter="Bundle.entry[2].resource",
+            episode="Bundle.entry[2].resource.episodeOfCare",
+            ward="Bundle.entry[2].resource.serviceProvider",
+            activity="Bundle.entry[5].resource.activity",
+            corrects="Bundle.entry[5].resource.entity",
+        ),
     )
+
+
+def test_a_cancellation_names_where_the_message_it_cancels_is_referenced() -> None:
+    cancel = parse_hospital_notification(load("cancel-admit-emergency"))
+    assert cancel.expressions.corrects == "Bundle.entry[7].resource.entity[0].what"
+    assert cancel.expressions.activity == "Bundle.entry[7].resource.activity"
 
 
 def test_leave_and_stay_times_and_the_ward_are_reported() -> None:
@@ -390,6 +409,10 @@ STRUCTURAL = {
 }  # fmt: skip
 
 CONTENT = {
+    "an encounter class other than IMP or EMER": (
+        "admit-inpatient", _set("entry.2.resource.class.code", "AMB"),
+        "Bundle.entry[2].resource.class.code", "value-unknown",
+    ),
     "CPR with an impossible date": (
         "admit-inpatient", _set("entry.1.resource.identifier.0.value", "3102701234"),
         "Bundle.entry[1].resource.identifier[0].value", "invalid",
