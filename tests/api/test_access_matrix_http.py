@@ -126,7 +126,7 @@ def test_a_stale_if_match_never_tells_a_stranger_the_version(
     stale = stranger.patch(
         f"/api/v1/plans/{plan.id}", json={"review_on": None}, headers={"If-Match": '"1"'}
     )
-    step = stranger.post(f"/api/v1/plans/{plan.id}/propose", headers={"If-Match": '"1"'})
+    step = stranger.post(f"/api/v1/plans/{plan.id}/propose", json={}, headers={"If-Match": '"1"'})
     assert [r.status_code for r in (read, stale, step)] == [403, 403, 403]
     assert _without_instance(stale) == _without_instance(read) == _without_instance(step)
     assert "version" not in stale.json["detail"]

@@ -62,7 +62,7 @@ def test_keys_belong_to_their_caller_and_failures_are_not_stored(
     bad = login(world.nurse).post(
         "/api/v1/plans", json={"pathway_id": 424242}, headers={"Idempotency-Key": "x"}
     )
-    assert bad.status_code == 404
+    assert bad.status_code == 403  # an unknown pathway is refused as someone else's
     good = login(world.nurse).post(
         "/api/v1/plans", json={"pathway_id": world.pathway.id}, headers={"Idempotency-Key": "x"}
     )

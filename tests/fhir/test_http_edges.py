@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from coordinator.fhir.resources import organization
 from coordinator.security import LAST_SEEN_KEY
 from pathways.clock import FixedClock
-from pathways.scopes import SIGNING_ALGORITHMS, parse_scope
+from pathways.scopes import SCOPE_RESOURCES, SIGNING_ALGORITHMS, parse_scope
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import Fhir, careplan_body, ok, outcome
@@ -93,7 +93,7 @@ def test_smart_configuration_is_public_json_beside_the_catch_all(
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     document = response.get_json()
-    resources = ("CarePlan", "CareTeam", "Communication", "Encounter", "Organization", "Patient")
+    resources = sorted(SCOPE_RESOURCES)
     assert document == {
         "token_endpoint": "http://localhost/oauth/token",
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],

@@ -25,7 +25,7 @@ from fhirclient.models.careplan import CarePlan as ClientCarePlan
 from fhirclient.models.patient import Patient as ClientPatient
 from fhirclient.server import FHIRPermissionDeniedException, FHIRServer
 from fhirpy import SyncFHIRClient
-from fhirpy.base.exceptions import ForbiddenError, MultipleResourcesFound, ResourceNotFound
+from fhirpy.base.exceptions import ForbiddenError, MultipleResourcesFound
 from joserfc import jwt
 from werkzeug.serving import make_server
 
@@ -265,7 +265,7 @@ def test_fhirpy_reads_searches_creates_and_updates(live: Live) -> None:
     assert [p.id for p in found] == [created.id]
     by_status = ehr.resources("CarePlan").search(status="draft", _count=1).fetch_all()
     assert created.id in [p.id for p in by_status]  # followed the next links
-    with pytest.raises(ResourceNotFound):
+    with pytest.raises(ForbiddenError):  # an unknown plan is refused as someone else's
         ehr.get("CarePlan", "999999")
 
     version = plan["meta"]["versionId"]
