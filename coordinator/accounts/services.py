@@ -12,6 +12,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
+from coordinator.accounts.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    password_errors,
+    personal_words,
+)
 from coordinator.audit.services import record
 from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
@@ -29,18 +35,37 @@ from pathways.errors import (
 from pathways.people import Actor, ActorKind, Role, new_staff_member
 from pathways.permissions import Permission, require
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; the cap keeps a login request cheap to refuse
+__all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH"]  # re-exported for the forms and views
+
 MAX_FAILED_LOGINS = 5
 LOCKOUT_MINUTES = 15
 _hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
+    """The argon2 hash of a password, checked for length only: for test fixtures and hash upgrades.
+    Use cases that set a password go through ``_new_password_hash``, which applies the whole policy."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed.single(
             "password", f"password must be at least {MIN_PASSWORD_LENGTH} characters", "too-short"
         )
+    return _hasher.hash(password)
+
+
+def _words_of(user: User) -> list[str]:
+    return personal_words(
+        name=user.name,
+        username=user.username,
+        email=user.email,
+        organisation=user.organisation.name,
+    )
+
+
+def _new_password_hash(field: str, password: str, user_words: list[str]) -> str:
+    """Hash a password someone is setting, after the policy (length, not easy to guess) accepts it."""
+    errors = password_errors(field, password, user_words)
+    if errors:
+        raise ValidationFailed(errors)
     return _hasher.hash(password)
 
 
@@ -108,7 +133,15 @@ def create_staff_member(
         taken = session.scalar(sa.select(User.id).where(User.username == staff.username))
         if taken is not None:
             raise Conflict(f"username {staff.username} is already taken")
-    password_hash = hash_password(password) if password is not None else None
+    password_hash = None
+    if password is not None:
+        words = personal_words(
+            name=staff.name,
+            username=staff.username,
+            email=staff.email,
+            organisation=organisation.name,
+        )
+        password_hash = _new_password_hash("password", password, words)
     now = clock.now()
     user = User(
         organisation=organisation,
@@ -144,8 +177,8 @@ def set_password(
     *,
     must_change: bool = False,
 ) -> None:
-    require(actor, Permission.MANAGE_USERS)
-    user.password_hash = hash_password(password)
+    require_user_administration(session, actor, user.organisation_id)
+    user.password_hash = _new_password_hash("password", password, _words_of(user))
     user.must_change_password = must_change
     user.updated_at = clock.now()
     record(
@@ -274,22 +307,6 @@ def authenticate(session: Session, clock: Clock, username: str, password: str) -
     return user
 
 
-def _password_errors(field: str, password: str) -> list[FieldError]:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return [
-            FieldError(
-                field, f"password must be at least {MIN_PASSWORD_LENGTH} characters", "too-short"
-            )
-        ]
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return [
-            FieldError(
-                field, f"password must be at most {MAX_PASSWORD_LENGTH} characters", "too-long"
-            )
-        ]
-    return []
-
-
 def reset_password_by_admin(
     session: Session, actor: Actor, clock: Clock, user_id: int, new_password: str
 ) -> User:
@@ -303,11 +320,8 @@ def reset_password_by_admin(
     if user is None:
         raise NotFound("user", user_id)
     require_user_administration(session, actor, user.organisation_id)
-    errors = _password_errors("new_password", new_password)
-    if errors:
-        raise ValidationFailed(errors)
     now = clock.now()
-    user.password_hash = _hasher.hash(new_password)
+    user.password_hash = _new_password_hash("new_password", new_password, _words_of(user))
     user.must_change_password = True
     user.password_changed_at = now
     user.failed_login_count = 0
@@ -333,7 +347,7 @@ def change_own_password(
     errors: list[FieldError] = []
     if not verify_password(actor_user, current_password):
         errors.append(FieldError("current_password", "the current password is wrong", "wrong"))
-    new_errors = _password_errors("new_password", new_password)
+    new_errors = password_errors("new_password", new_password, _words_of(actor_user))
     if new_errors:
         errors.extend(new_errors)
     elif new_password == current_password:

@@ -72,7 +72,27 @@ def _field_message(error: FieldError) -> str:
         ("new_password", "too-long"): _("Use at most %(num)d characters", num=MAX_PASSWORD_LENGTH),
         ("new_password", "unchanged"): _("Choose a password different from the current one"),
     }
+    if error.code.startswith("weak"):
+        return _weak_password_message(error.code)
     return messages.get((error.field, error.code), error.message)
+
+
+def _weak_password_message(code: str) -> str:
+    """Why zxcvbn finds a new password easy to guess (passwords.WEAK_REASONS), and what helps."""
+    reasons = {
+        "weak-personal": _(
+            "It contains your name, username, e-mail address, organisation or the product's name."
+        ),
+        "weak-common": _("It is a common password or close to one."),
+        "weak-repeat": _("It repeats characters or words."),
+        "weak-sequence": _("It contains a sequence like abc or 6543."),
+        "weak-keyboard": _("It follows a pattern on the keyboard."),
+        "weak-date": _("It contains a year or a date."),
+        "weak-words": _("Common words and names alone are not enough."),
+    }
+    parts = [_("The password is too easy to guess."), reasons.get(code, "")]
+    parts.append(_("Add another word or two; uncommon words are better."))
+    return " ".join(part for part in parts if part)
 
 
 def _start_session(user: User) -> None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from coordinator.accounts.models import User
 from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.plans import services as plans
@@ -71,6 +72,34 @@ def test_org_admin_manages_own_accounts(
         == 403
     )
     assert login(world.nurse).get("/api/v1/users").status_code == 403
+
+
+def test_guessable_passwords_are_refused_over_http(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    admin = login(_admin(session, clock, world.gp_clinic.id))
+    created = admin.post(
+        "/api/v1/users",
+        json={
+            "organisation_id": world.gp_clinic.id,
+            "name": "Ny Læge",
+            "role": "gp",
+            "username": "nylaege",
+            "password": "carepath2026!",
+        },
+    )
+    assert created.status_code == 422
+    [error] = created.json["errors"]
+    assert (error["field"], error["code"]) == ("password", "weak-personal")
+    assert session.scalar(sa.select(sa.func.count()).where(User.username == "nylaege")) == 0
+    reset = admin.post(
+        f"/api/v1/users/{world.gp.id}/password-reset", json={"new_password": "aaaaaaaaaaaa"}
+    )
+    assert reset.status_code == 422
+    assert [(e["field"], e["code"]) for e in reset.json["errors"]] == [
+        ("new_password", "weak-repeat")
+    ]
+    assert reset.json["errors"][0]["message"].startswith("password is too easy to guess: ")
 
 
 def test_break_the_glass_over_http(

@@ -25,8 +25,10 @@ from coordinator.accounts.services import (
     actor_for,
     authenticate,
     change_own_password,
+    create_staff_member,
     hash_password,
     reset_password_by_admin,
+    set_password,
     verify_password,
 )
 from coordinator.audit.models import AuditEntry
@@ -486,6 +488,119 @@ def test_changing_password_is_audited_against_the_user(session: Session, clock: 
         str(user.id),
         {"field": "password"},
     )
+
+
+# ---------------------------------------------------------------- password strength
+WEAK_PASSWORDS = [
+    ("aaaaaaaaaaaa", "weak-repeat"),
+    ("password1234", "weak-common"),
+    ("carepath2026!", "weak-personal"),  # the product's name
+    ("birgitteholm2026", "weak-personal"),  # the user's own name and a year
+    ("Birgitte1975", "weak-personal"),
+    ("holm@regionh.example", "weak-personal"),  # the e-mail address
+]
+
+
+def _named_user() -> User:
+    return make_user(name="Birgitte Holm", email="holm@regionh.example")
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_change_own_password_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    user = _named_user()
+    before = user.password_hash
+    with pytest.raises(ValidationFailed) as caught:
+        change_own_password(session, user, clock, PASSWORD, password)
+    [error] = caught.value.errors
+    assert (error.field, error.code) == ("new_password", code)
+    assert error.message.startswith("password is too easy to guess: ")
+    assert (user.password_hash, user.password_changed_at) == (before, None)
+    assert audit_rows(session) == []
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_admin_reset_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    user = _named_user()
+    before = user.password_hash
+    admin = _admin(Role.SYSTEM_ADMIN, user.organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        reset_password_by_admin(session, admin, clock, user.id, password)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("new_password", code)]
+    assert (user.password_hash, user.must_change_password) == (before, False)
+    assert [e for e in audit_rows(session) if e.action is AuditAction.UPDATE] == []
+
+
+def test_the_organisation_name_is_a_personal_word_too(session: Session, clock: FixedClock) -> None:
+    organisation = WardFactory(name="Psykiatrisk Center Amager")
+    user = make_user(organisation=organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        change_own_password(session, user, clock, PASSWORD, "amager12345!")
+    assert [e.code for e in caught.value.errors] == ["weak-personal"]
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_admin_creating_an_account_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    organisation = WardFactory()
+    admin = _admin(Role.SYSTEM_ADMIN, organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        create_staff_member(
+            session,
+            admin,
+            clock,
+            organisation_id=organisation.id,
+            name="Birgitte Holm",
+            role="discharge_nurse",
+            email="holm@regionh.example",
+            username="bholm",
+            password=password,
+        )
+    assert [(e.field, e.code) for e in caught.value.errors] == [("password", code)]
+    assert session.scalar(sa.select(User.id).where(User.username == "bholm")) is None
+
+
+def test_set_password_refuses_a_guessable_password(session: Session, clock: FixedClock) -> None:
+    user = _named_user()
+    before = user.password_hash
+    admin = _admin(Role.SYSTEM_ADMIN, user.organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        set_password(session, admin, clock, user, "password1234")
+    assert [(e.field, e.code) for e in caught.value.errors] == [("password", "weak-common")]
+    assert user.password_hash == before
+
+
+def test_change_password_page_says_why_a_password_is_weak(web: FlaskClient) -> None:
+    _named_user()
+    post_login(web, "birgitte", PASSWORD)
+
+    def change(new: str, lang: str = "da") -> str:
+        data = {
+            "csrf_token": csrf_token(web, "/account/password"),
+            "current_password": PASSWORD,
+            "new_password": new,
+            "repeat_password": new,
+        }
+        return web.post(f"/account/password?lang={lang}", data=data).get_data(as_text=True)
+
+    danish = change("carepath2026!")
+    assert (
+        "Adgangskoden er for let at gætte. Den indeholder dit navn, dit brugernavn, din "
+        "e-mailadresse, din organisation eller produktets navn. Tilføj et eller to ord mere; "
+        "usædvanlige ord er bedst."
+    ) in danish
+    assert "Den er en almindelig adgangskode eller ligner en." in change("password1234")
+    assert "Den gentager tegn eller ord." in change("aaaaaaaaaaaa")
+    english = change("password1234", "en")
+    assert (
+        "The password is too easy to guess. It is a common password or close to one. "
+        "Add another word or two; uncommon words are better."
+    ) in english
+    assert logged_in_user_id(web) is not None
 
 
 # ---------------------------------------------------------------- admin reset
