@@ -6,6 +6,7 @@ bookkeeping (failed-attempt counter, lockout, audit entry) is committed although
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coordinator.accounts.forms import ChangePasswordForm, LoginForm
@@ -59,7 +61,19 @@ def _safe_next(target: str | None) -> str | None:
 
 def _refusal_message(refusal: AuthenticationFailed) -> str:
     if isinstance(refusal, AccountLocked):
-        return _("The account is temporarily locked after too many failed logins. Try again later.")
+        if refusal.locked_until is None:
+            return _(
+                "The account is temporarily locked after too many failed logins. Try again later."
+            )
+        seconds = (refusal.locked_until - get_clock().now()).total_seconds()
+        minutes = max(1, math.ceil(seconds / 60))
+        return ngettext(
+            "The account is temporarily locked for logins from your address after too many "
+            "failed attempts. Try again in %(num)d minute.",
+            "The account is temporarily locked for logins from your address after too many "
+            "failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        )
     return _("Wrong username or password")
 
 
@@ -110,7 +124,13 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            user = authenticate(db, get_clock(), form.username.data or "", form.password.data or "")
+            user = authenticate(
+                db,
+                get_clock(),
+                form.username.data or "",
+                form.password.data or "",
+                address=request.remote_addr or "",
+            )
         except AuthenticationFailed as refusal:
             db.commit()
             _log().info("login.refused", code=refusal.code)
