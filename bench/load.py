@@ -331,7 +331,6 @@ class _DataSet:
                     None,  # no password: the benchmark logs in through the session cookie
                     False,
                     True,
-                    0,
                     self.org_created,
                     self.org_created,
                 )
@@ -592,7 +591,6 @@ COLUMNS: dict[str, Sequence[str]] = {
         "password_hash",
         "must_change_password",
         "is_active",
-        "failed_login_count",
         "created_at",
         "updated_at",
     ),

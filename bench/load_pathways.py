@@ -232,7 +232,6 @@ class _PathwayDataSet(loader._DataSet):
                 None,
                 False,
                 active,
-                0,
                 self.org_created,
                 self.org_created,
             )

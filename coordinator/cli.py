@@ -65,5 +65,8 @@ def demo_load(reset_passwords: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from coordinator.accounts.cli import accounts_cli  # noqa: PLC0415 - as demo load: light start-up
+
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(accounts_cli)

@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+DEFAULT_LOGIN_RATE_LIMIT = "300 per minute"
+
 
 def sqlite_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'carepath.sqlite3'}"
@@ -38,8 +40,12 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Requests per caller (token, user or address) across the JSON API; empty switches it off. Unset:
         # 1200 per minute, off under TESTING.
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT"),
-        # Failed logins (and failed password changes) allowed per remote address.
-        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Failed logins (and failed password changes) allowed per remote address: only a brake on floods.
+        # Guessing is slowed per account and address (pathways.login_throttle); a whole hospital
+        # behind one NAT address must never be locked out by a low number here.
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+        # How many reverse proxies in front of carepath set X-Forwarded-For; 0 trusts none of it.
+        "TRUSTED_PROXY_COUNT": int(env.get("TRUSTED_PROXY_COUNT", "0")),
         "SQLALCHEMY_ECHO": env.get("SQLALCHEMY_ECHO", "0") == "1",
         # §13c: a care relation gives access this many days after it ended (follow-up), then stops.
         "ACCESS_GRACE_DAYS": int(env.get("ACCESS_GRACE_DAYS", "30")),

@@ -6,7 +6,6 @@ all CPR numbers issued before 2007 pass: none of them can belong to a real perso
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
+from coordinator.accounts.passwords import personal_words, random_password
 from coordinator.accounts.services import create_staff_member, set_password
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
@@ -204,7 +204,8 @@ class _Loader:
     ) -> User:
         user = self.session.scalar(sa.select(User).where(User.email == email))
         if user is None:
-            password = secrets.token_urlsafe(12) if login else None
+            words = personal_words(name=name, username=login, email=email, organisation=org.name)
+            password = random_password(words) if login else None
             user = create_staff_member(
                 self.session,
                 LOADER,
@@ -222,7 +223,11 @@ class _Loader:
             if login and password:
                 self.result.logins.append(DemoLogin(login, password, role.value, org.name))
         elif login and self.reset_passwords:
-            password = secrets.token_urlsafe(12)
+            password = random_password(
+                personal_words(
+                    name=user.name, username=login, email=user.email, organisation=org.name
+                )
+            )
             set_password(self.session, LOADER, self.clock, user, password)
             self.result.logins.append(DemoLogin(login, password, role.value, org.name))
         return user

@@ -1,7 +1,7 @@
 """Every mapped class, imported in one place so that Alembic and create_all see the whole schema."""
 
 from coordinator.access.models import EmergencyAccess
-from coordinator.accounts.models import User
+from coordinator.accounts.models import LoginThrottle, User
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
@@ -26,6 +26,7 @@ __all__ = [
     "IdempotencyKey",
     "InboundMessage",
     "LeavePeriod",
+    "LoginThrottle",
     "Organisation",
     "OutboxMessage",
     "Pathway",

@@ -39,9 +39,11 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coordinator.accounts.login import load_user
 from coordinator.audit.services import AuditContext, audit_context
+from coordinator.config import DEFAULT_LOGIN_RATE_LIMIT
 from pathways.clock import Clock, SystemClock
 
 CLOCK_KEY = "carepath.clock"
@@ -187,6 +189,19 @@ def _csrf_error(error: CSRFError) -> ResponseReturnValue:
     return render_template("accounts/csrf_error.html", retry_url=retry), 400
 
 
+def _trust_proxies(app: Flask, count: object) -> None:
+    """Take the client address from X-Forwarded-For, as set by ``count`` reverse proxies of our own.
+
+    Without proxies (0, the default) the header is ignored: anyone can write it, and login throttling
+    and rate limits count by this address. With N proxies, ProxyFix takes the N-th address from the
+    right, the one our outermost proxy saw; whatever the client put in front of it is ignored.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"TRUSTED_PROXY_COUNT must be a whole number from 0, not {count!r}")
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
@@ -194,8 +209,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_IDLE_MINUTES", 30)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    app.config.setdefault("LOGIN_RATE_LIMIT", "10 per minute")
+    app.config.setdefault("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT)
+    app.config.setdefault("TRUSTED_PROXY_COUNT", 0)
     app.extensions.setdefault(CLOCK_KEY, SystemClock())
+    _trust_proxies(app, app.config["TRUSTED_PROXY_COUNT"])
 
     login_manager = LoginManager(app)
     login_manager.login_view = "accounts.login"

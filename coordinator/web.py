@@ -7,6 +7,7 @@ from importlib.metadata import version
 import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, render_template
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from coordinator.accounts import views as accounts_views
@@ -36,6 +37,10 @@ def healthz() -> tuple[dict[str, str], int]:
 
 @bp.get("/")
 def index() -> str:
+    # Counts and the version tell an outsider the size of the service and which flaws to try: only
+    # logged-in staff see them. Anonymous visitors get the title and a way to log in.
+    if not current_user.is_authenticated:
+        return render_template("index.html", anonymous=True)
     ok = _database_ok()
     counts: dict[str, int] = {}
     if ok:
@@ -45,7 +50,11 @@ def index() -> str:
             "patients": session.scalar(sa.select(sa.func.count(Patient.id))) or 0,
         }
     return render_template(
-        "index.html", database_ok=ok, counts=counts, app_version=version("carepath")
+        "index.html",
+        anonymous=False,
+        database_ok=ok,
+        counts=counts,
+        app_version=version("carepath"),
     )
 
 

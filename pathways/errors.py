@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
@@ -105,12 +106,14 @@ class AuthenticationFailed(DomainError):
 
 
 class AccountLocked(AuthenticationFailed):
-    """Too many failed logins in a row: the account refuses every password until the lockout ends."""
+    """Too many failed logins in a row for this account from this address: every password is refused
+    from there until ``locked_until`` (pathways.login_throttle)."""
 
     code = "account-locked"
 
-    def __init__(self) -> None:
+    def __init__(self, locked_until: datetime | None = None) -> None:
         super().__init__("Account temporarily locked after too many failed logins; try again later")
+        self.locked_until = locked_until
 
 
 class ErrorCollector:

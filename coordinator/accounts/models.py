@@ -27,9 +27,6 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
-    # Brute-force protection: consecutive failed logins and the end of a temporary lockout.
-    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -38,3 +35,25 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value} {self.username or self.name!r}>"
+
+
+class LoginThrottle(Base):
+    """Consecutive failed logins of one account from one client address, and the lockout they started
+    (pathways.login_throttle). Only known accounts get a row: what was typed as an unknown username may
+    be a password, and is kept nowhere. A successful login from the address deletes the row."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (sa.UniqueConstraint("user_id", "address"),)
+
+    id: Mapped[IntPK]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # IPv4 or IPv6 in text form, as request.remote_addr gives it (behind TRUSTED_PROXY_COUNT proxies).
+    address: Mapped[str] = mapped_column(sa.String(64))
+    failed_count: Mapped[int]
+    last_failed_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(index=True)
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<LoginThrottle user={self.user_id} {self.address} x{self.failed_count}>"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import timedelta
 from functools import cache
 
 import sqlalchemy as sa
@@ -11,7 +10,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from coordinator.accounts.models import User
+from coordinator.accounts.models import LoginThrottle, User
+from coordinator.accounts.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    password_errors,
+    personal_words,
+)
 from coordinator.audit.services import record
 from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
@@ -26,21 +31,39 @@ from pathways.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from pathways.login_throttle import failures_forgotten, lockout_after
 from pathways.people import Actor, ActorKind, Role, new_staff_member
 from pathways.permissions import Permission, require
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; the cap keeps a login request cheap to refuse
-MAX_FAILED_LOGINS = 5
-LOCKOUT_MINUTES = 15
+__all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH"]  # re-exported for the forms and views
+
 _hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
+    """The argon2 hash of a password, checked for length only: for test fixtures and hash upgrades.
+    Use cases that set a password go through ``_new_password_hash``, which applies the whole policy."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed.single(
             "password", f"password must be at least {MIN_PASSWORD_LENGTH} characters", "too-short"
         )
+    return _hasher.hash(password)
+
+
+def _words_of(user: User) -> list[str]:
+    return personal_words(
+        name=user.name,
+        username=user.username,
+        email=user.email,
+        organisation=user.organisation.name,
+    )
+
+
+def _new_password_hash(field: str, password: str, user_words: list[str]) -> str:
+    """Hash a password someone is setting, after the policy (length, not easy to guess) accepts it."""
+    errors = password_errors(field, password, user_words)
+    if errors:
+        raise ValidationFailed(errors)
     return _hasher.hash(password)
 
 
@@ -108,7 +131,15 @@ def create_staff_member(
         taken = session.scalar(sa.select(User.id).where(User.username == staff.username))
         if taken is not None:
             raise Conflict(f"username {staff.username} is already taken")
-    password_hash = hash_password(password) if password is not None else None
+    password_hash = None
+    if password is not None:
+        words = personal_words(
+            name=staff.name,
+            username=staff.username,
+            email=staff.email,
+            organisation=organisation.name,
+        )
+        password_hash = _new_password_hash("password", password, words)
     now = clock.now()
     user = User(
         organisation=organisation,
@@ -144,8 +175,8 @@ def set_password(
     *,
     must_change: bool = False,
 ) -> None:
-    require(actor, Permission.MANAGE_USERS)
-    user.password_hash = hash_password(password)
+    require_user_administration(session, actor, user.organisation_id)
+    user.password_hash = _new_password_hash("password", password, _words_of(user))
     user.must_change_password = must_change
     user.updated_at = clock.now()
     record(
@@ -210,11 +241,16 @@ def _refuse_login(
     return error
 
 
-def authenticate(session: Session, clock: Clock, username: str, password: str) -> User:
-    """Check a login. Raises AuthenticationFailed (same message for every cause) or AccountLocked.
+def authenticate(
+    session: Session, clock: Clock, username: str, password: str, *, address: str
+) -> User:
+    """Check a login from a client ``address``. Raises AuthenticationFailed (same message for every
+    cause) or AccountLocked.
 
-    The failed-attempt counter, the lockout and the audit entry of a refusal are written before the
-    error is raised: the caller commits them even though the login failed.
+    Failures are counted per account and address (LoginThrottle, pathways.login_throttle): a lockout
+    shuts this account to this address only, so the owner elsewhere and colleagues behind the same
+    address still log in. The counter, the lockout and the audit entry of a refusal are written before
+    the error is raised: the caller commits them even though the login failed.
     """
     now = clock.now()
     name = username.strip().lower()
@@ -230,33 +266,25 @@ def authenticate(session: Session, clock: Clock, username: str, password: str) -
             else ("inactive" if not user.is_active else "no_password")
         )
         raise _refuse_login(session, clock, user, reason, AuthenticationFailed())
-    if user.locked_until is not None and now < user.locked_until:
-        raise _refuse_login(session, clock, user, "locked", AccountLocked())
-    if len(password) > MAX_PASSWORD_LENGTH or not verify_password(user, password):
-        user.failed_login_count += 1
-        # The counter is not reset when a lockout starts: once it has run out, the next wrong password
-        # locks the account again straight away.
-        if user.failed_login_count >= MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
-            raise _refuse_login(
-                session,
-                clock,
-                user,
-                "wrong_password",
-                AccountLocked(),
-                failed_login_count=user.failed_login_count,
-                locked_until=user.locked_until.isoformat(),
-            )
+    throttle = session.scalar(
+        sa.select(LoginThrottle).where(
+            LoginThrottle.user_id == user.id, LoginThrottle.address == address
+        )
+    )
+    if throttle is not None and throttle.locked_until is not None and now < throttle.locked_until:
         raise _refuse_login(
             session,
             clock,
             user,
-            "wrong_password",
-            AuthenticationFailed(),
-            failed_login_count=user.failed_login_count,
+            "locked",
+            AccountLocked(throttle.locked_until),
+            address=address,
+            locked_until=throttle.locked_until.isoformat(),
         )
-    user.failed_login_count = 0
-    user.locked_until = None
+    if len(password) > MAX_PASSWORD_LENGTH or not verify_password(user, password):
+        raise _count_failure(session, clock, user, throttle, address)
+    if throttle is not None:
+        session.delete(throttle)
     user.last_login_at = now
     rehashed = _hasher.check_needs_rehash(user.password_hash)
     if rehashed:
@@ -274,20 +302,117 @@ def authenticate(session: Session, clock: Clock, username: str, password: str) -
     return user
 
 
-def _password_errors(field: str, password: str) -> list[FieldError]:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return [
-            FieldError(
-                field, f"password must be at least {MIN_PASSWORD_LENGTH} characters", "too-short"
+def _count_failure(
+    session: Session, clock: Clock, user: User, throttle: LoginThrottle | None, address: str
+) -> AuthenticationFailed:
+    now = clock.now()
+    if throttle is None:
+        throttle = LoginThrottle(user=user, address=address, failed_count=0, last_failed_at=now)
+        session.add(throttle)
+    elif failures_forgotten(throttle.last_failed_at, now):
+        throttle.failed_count = 0
+    # The count is not reset when a lockout starts: once it has run out, the next wrong password locks
+    # this account from this address again straight away, for twice as long.
+    throttle.failed_count += 1
+    throttle.last_failed_at = now
+    lockout = lockout_after(throttle.failed_count)
+    if lockout is None:
+        return _refuse_login(
+            session,
+            clock,
+            user,
+            "wrong_password",
+            AuthenticationFailed(),
+            failed_login_count=throttle.failed_count,
+        )
+    throttle.locked_until = now + lockout
+    return _refuse_login(
+        session,
+        clock,
+        user,
+        "wrong_password",
+        AccountLocked(throttle.locked_until),
+        failed_login_count=throttle.failed_count,
+        address=address,
+        locked_until=throttle.locked_until.isoformat(),
+        lockout_seconds=int(lockout.total_seconds()),
+    )
+
+
+def _lift_all_locks(session: Session, user: User) -> int:
+    throttles = list(
+        session.scalars(sa.select(LoginThrottle).where(LoginThrottle.user_id == user.id))
+    )
+    for throttle in throttles:
+        session.delete(throttle)
+    return len(throttles)
+
+
+def list_login_locks(session: Session, actor: Actor, clock: Clock) -> list[LoginThrottle]:
+    """The lockouts in force on accounts the actor administers (every account for system admins)."""
+    require(actor, Permission.MANAGE_USERS)
+    query = (
+        sa.select(LoginThrottle)
+        .join(LoginThrottle.user)
+        .where(LoginThrottle.locked_until > clock.now())
+        .order_by(LoginThrottle.locked_until.desc(), LoginThrottle.id)
+    )
+    if not _administers_everyone(actor):
+        if actor.organisation_id is None:
+            raise PermissionDenied(
+                f"{actor.name} may only manage the users of their own organisation"
             )
-        ]
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return [
-            FieldError(
-                field, f"password must be at most {MAX_PASSWORD_LENGTH} characters", "too-long"
-            )
-        ]
-    return []
+        scope = descendants_and_self(session, actor.organisation_id)
+        query = query.where(User.organisation_id.in_(scope))
+    return list(session.scalars(query))
+
+
+def lift_login_lock(session: Session, actor: Actor, clock: Clock, lock_id: int) -> None:
+    """End one account's lockout for one address now, and forget its failed attempts."""
+    require(actor, Permission.MANAGE_USERS)
+    throttle = session.get(LoginThrottle, lock_id)
+    if throttle is None:
+        raise NotFound("login lock", lock_id)
+    require_user_administration(session, actor, throttle.user.organisation_id)
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=throttle.user_id,
+        details={
+            "field": "login_lock",
+            "lifted": [throttle.address],
+            "failed_login_count": throttle.failed_count,
+        },
+    )
+    session.delete(throttle)
+    session.flush()
+
+
+def unlock_user(session: Session, actor: Actor, clock: Clock, user_id: int) -> int:
+    """End every lockout of one account (from every address); returns how many there were."""
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    require_user_administration(session, actor, user.organisation_id)
+    addresses = sorted(
+        session.scalars(sa.select(LoginThrottle.address).where(LoginThrottle.user_id == user.id))
+    )
+    _lift_all_locks(session, user)
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=user.id,
+        details={"field": "login_lock", "lifted": addresses},
+    )
+    session.flush()
+    return len(addresses)
 
 
 def reset_password_by_admin(
@@ -303,15 +428,11 @@ def reset_password_by_admin(
     if user is None:
         raise NotFound("user", user_id)
     require_user_administration(session, actor, user.organisation_id)
-    errors = _password_errors("new_password", new_password)
-    if errors:
-        raise ValidationFailed(errors)
     now = clock.now()
-    user.password_hash = _hasher.hash(new_password)
+    user.password_hash = _new_password_hash("new_password", new_password, _words_of(user))
     user.must_change_password = True
     user.password_changed_at = now
-    user.failed_login_count = 0
-    user.locked_until = None
+    _lift_all_locks(session, user)
     user.updated_at = now
     record(
         session,
@@ -333,7 +454,7 @@ def change_own_password(
     errors: list[FieldError] = []
     if not verify_password(actor_user, current_password):
         errors.append(FieldError("current_password", "the current password is wrong", "wrong"))
-    new_errors = _password_errors("new_password", new_password)
+    new_errors = password_errors("new_password", new_password, _words_of(actor_user))
     if new_errors:
         errors.extend(new_errors)
     elif new_password == current_password:

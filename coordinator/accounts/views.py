@@ -6,6 +6,7 @@ bookkeeping (failed-attempt counter, lockout, audit entry) is committed although
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coordinator.accounts.forms import ChangePasswordForm, LoginForm
@@ -59,7 +61,19 @@ def _safe_next(target: str | None) -> str | None:
 
 def _refusal_message(refusal: AuthenticationFailed) -> str:
     if isinstance(refusal, AccountLocked):
-        return _("The account is temporarily locked after too many failed logins. Try again later.")
+        if refusal.locked_until is None:
+            return _(
+                "The account is temporarily locked after too many failed logins. Try again later."
+            )
+        seconds = (refusal.locked_until - get_clock().now()).total_seconds()
+        minutes = max(1, math.ceil(seconds / 60))
+        return ngettext(
+            "The account is temporarily locked for logins from your address after too many "
+            "failed attempts. Try again in %(num)d minute.",
+            "The account is temporarily locked for logins from your address after too many "
+            "failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        )
     return _("Wrong username or password")
 
 
@@ -72,7 +86,27 @@ def _field_message(error: FieldError) -> str:
         ("new_password", "too-long"): _("Use at most %(num)d characters", num=MAX_PASSWORD_LENGTH),
         ("new_password", "unchanged"): _("Choose a password different from the current one"),
     }
+    if error.code.startswith("weak"):
+        return _weak_password_message(error.code)
     return messages.get((error.field, error.code), error.message)
+
+
+def _weak_password_message(code: str) -> str:
+    """Why zxcvbn finds a new password easy to guess (passwords.WEAK_REASONS), and what helps."""
+    reasons = {
+        "weak-personal": _(
+            "It contains your name, username, e-mail address, organisation or the product's name."
+        ),
+        "weak-common": _("It is a common password or close to one."),
+        "weak-repeat": _("It repeats characters or words."),
+        "weak-sequence": _("It contains a sequence like abc or 6543."),
+        "weak-keyboard": _("It follows a pattern on the keyboard."),
+        "weak-date": _("It contains a year or a date."),
+        "weak-words": _("Common words and names alone are not enough."),
+    }
+    parts = [_("The password is too easy to guess."), reasons.get(code, "")]
+    parts.append(_("Add another word or two; uncommon words are better."))
+    return " ".join(part for part in parts if part)
 
 
 def _start_session(user: User) -> None:
@@ -90,7 +124,13 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         db = get_session()
         try:
-            user = authenticate(db, get_clock(), form.username.data or "", form.password.data or "")
+            user = authenticate(
+                db,
+                get_clock(),
+                form.username.data or "",
+                form.password.data or "",
+                address=request.remote_addr or "",
+            )
         except AuthenticationFailed as refusal:
             db.commit()
             _log().info("login.refused", code=refusal.code)

@@ -403,6 +403,18 @@ class PasswordResetSchema(StrictSchema):
     new_password = fields.Str(required=True, load_only=True)
 
 
+class LoginLockSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    user_id = fields.Int(dump_only=True)
+    username = fields.Str(dump_only=True, attribute="user.username", allow_none=True)
+    name = fields.Str(dump_only=True, attribute="user.name")
+    organisation_id = fields.Int(dump_only=True, attribute="user.organisation_id")
+    address = fields.Str(dump_only=True, metadata={"description": "the client address locked out"})
+    failed_count = fields.Int(dump_only=True)
+    last_failed_at = AwareDateTime(dump_only=True)
+    locked_until = AwareDateTime(dump_only=True)
+
+
 class UserQuerySchema(StrictSchema):
     organisation_id = fields.Int(validate=ID_RANGE, load_default=None)
     after = fields.Int(

@@ -9,9 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.accounts import services
-from coordinator.accounts.models import User
+from coordinator.accounts.models import LoginThrottle, User
 from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import (
+    LoginLockSchema,
     PasswordResetSchema,
     UserCreateSchema,
     UserQuerySchema,
@@ -78,3 +79,31 @@ class PasswordReset(MethodView):
         return services.reset_password_by_admin(
             get_session(), current_actor(), clock(), user_id, data["new_password"]
         )
+
+
+@blp.route("/login-locks")
+class LoginLocks(MethodView):
+    @operation("Practitioner", "read")
+    @blp.response(200, LoginLockSchema(many=True))
+    def get(self) -> list[LoginThrottle]:
+        """Lockouts in force on the accounts you administer: one per account and client address, after
+        repeated wrong passwords from that address (longest first)."""
+        return services.list_login_locks(get_session(), current_actor(), clock())
+
+
+@blp.route("/login-locks/<id:lock_id>")
+class LoginLock(MethodView):
+    @operation("Practitioner", "write")
+    @blp.response(204)
+    def delete(self, lock_id: int) -> None:
+        """Lift one lockout now and forget its failed attempts (audited against the account)."""
+        services.lift_login_lock(get_session(), current_actor(), clock(), lock_id)
+
+
+@blp.route("/<id:user_id>/unlock")
+class Unlock(MethodView):
+    @operation("Practitioner", "write")
+    @blp.response(204)
+    def post(self, user_id: int) -> None:
+        """Lift every lockout of an account, from every address (audited)."""
+        services.unlock_user(get_session(), current_actor(), clock(), user_id)

@@ -1,7 +1,7 @@
 """inbound message fingerprint, pathway encounter class
 
 Revision ID: 3b1f6e0c9a27
-Revises: 7f94c15121f4
+Revises: 3b7e0c1d9a42
 Create Date: 2026-12-04 17:45:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3b1f6e0c9a27"
-down_revision: str | None = "7f94c15121f4"
+down_revision: str | None = "3b7e0c1d9a42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

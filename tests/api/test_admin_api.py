@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from coordinator.accounts.models import LoginThrottle, User
 from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.plans import services as plans
+from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
@@ -71,6 +74,107 @@ def test_org_admin_manages_own_accounts(
         == 403
     )
     assert login(world.nurse).get("/api/v1/users").status_code == 403
+
+
+def test_guessable_passwords_are_refused_over_http(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    admin = login(_admin(session, clock, world.gp_clinic.id))
+    created = admin.post(
+        "/api/v1/users",
+        json={
+            "organisation_id": world.gp_clinic.id,
+            "name": "Ny Læge",
+            "role": "gp",
+            "username": "nylaege",
+            "password": "carepath2026!",
+        },
+    )
+    assert created.status_code == 422
+    [error] = created.json["errors"]
+    assert (error["field"], error["code"]) == ("password", "weak-personal")
+    assert session.scalar(sa.select(sa.func.count()).where(User.username == "nylaege")) == 0
+    reset = admin.post(
+        f"/api/v1/users/{world.gp.id}/password-reset", json={"new_password": "aaaaaaaaaaaa"}
+    )
+    assert reset.status_code == 422
+    assert [(e["field"], e["code"]) for e in reset.json["errors"]] == [
+        ("new_password", "weak-repeat")
+    ]
+    assert reset.json["errors"][0]["message"].startswith("password is too easy to guess: ")
+
+
+def _lock(session: Session, user: User, address: str, until: datetime | None) -> LoginThrottle:
+    throttle = LoginThrottle(
+        user=user,
+        address=address,
+        failed_count=5 if until else 2,
+        last_failed_at=until or user.created_at,
+        locked_until=until,
+    )
+    session.add(throttle)
+    session.flush()
+    return throttle
+
+
+def _lock_entries(session: Session) -> list[AuditEntry]:
+    entries = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == AuditAction.UPDATE))
+    return sorted(
+        (e for e in entries if e.details.get("field") == "login_lock"), key=lambda e: e.id
+    )
+
+
+def test_admins_see_and_lift_the_login_locks_of_their_own_accounts(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    soon = clock.now() + timedelta(minutes=4)
+    gp_lock = _lock(session, world.users["gp"], "10.1.1.1", soon)
+    _lock(session, world.users["gp"], "10.1.1.2", clock.now() - timedelta(seconds=1))  # ran out
+    _lock(session, world.users["gp"], "10.1.1.3", None)  # failures, no lockout
+    nurse_lock = _lock(session, world.users["nurse"], "10.2.2.2", soon + timedelta(minutes=1))
+    admin = login(_admin(session, clock, world.gp_clinic.id))
+
+    listed = admin.get("/api/v1/users/login-locks")
+    assert listed.status_code == 200, listed.json
+    assert listed.json == [
+        {
+            "id": gp_lock.id,
+            "user_id": world.gp.id,
+            "username": None,
+            "name": world.users["gp"].name,
+            "organisation_id": world.gp_clinic.id,
+            "address": "10.1.1.1",
+            "failed_count": 5,
+            "last_failed_at": soon.isoformat(),
+            "locked_until": soon.isoformat(),
+        }
+    ]
+    system_admin = login(_admin(session, clock, world.region.id, "system_admin"))
+    everyone = system_admin.get("/api/v1/users/login-locks").json
+    assert [lock["id"] for lock in everyone] == [nurse_lock.id, gp_lock.id]  # longest first
+
+    assert admin.delete(f"/api/v1/users/login-locks/{nurse_lock.id}").status_code == 403
+    assert admin.delete("/api/v1/users/login-locks/424242").status_code == 404
+    assert login(world.gp).get("/api/v1/users/login-locks").status_code == 403
+    lifted = admin.delete(f"/api/v1/users/login-locks/{gp_lock.id}")
+    assert lifted.status_code == 204
+    remaining = session.scalars(sa.select(LoginThrottle).order_by(LoginThrottle.id)).all()
+    assert [t.address for t in remaining] == ["10.1.1.2", "10.1.1.3", "10.2.2.2"]
+    [entry] = _lock_entries(session)
+    assert (entry.action, entry.resource_type, entry.resource_id, entry.details) == (
+        AuditAction.UPDATE,
+        "User",
+        str(world.gp.id),
+        {"field": "login_lock", "lifted": ["10.1.1.1"], "failed_login_count": 5},
+    )
+
+    assert admin.post(f"/api/v1/users/{world.nurse.id}/unlock").status_code == 403
+    assert admin.post(f"/api/v1/users/{world.gp.id}/unlock").status_code == 204
+    remaining = session.scalars(sa.select(LoginThrottle)).all()
+    assert [t.address for t in remaining] == ["10.2.2.2"]
+    assert [(e.resource_id, e.details) for e in _lock_entries(session)][1:] == [
+        (str(world.gp.id), {"field": "login_lock", "lifted": ["10.1.1.2", "10.1.1.3"]})
+    ]
 
 
 def test_break_the_glass_over_http(

@@ -4,9 +4,30 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from coordinator.demo import DemoLogin
 
-def test_start_page_shows_the_service_is_up_in_danish(live_server: str, page: Page) -> None:
+
+def _log_in(page: Page, live_server: str, login: DemoLogin) -> None:
+    page.goto(live_server + "/login")
+    page.get_by_label("Brugernavn").fill(login.username)
+    page.get_by_label("Adgangskode").fill(login.password)
+    page.get_by_role("button", name="Log ind").click()
+    expect(page).to_have_url(live_server + "/")
+
+
+def test_anonymous_start_page_shows_only_a_way_to_log_in(live_server: str, page: Page) -> None:
     page.goto(live_server + "/")
+    expect(page.locator("h1")).to_have_text("Tværsektorielle forløb i psykiatrien")
+    expect(page.get_by_test_id("service-status")).to_have_count(0)
+    expect(page.get_by_text("patienter")).to_have_count(0)
+    page.get_by_test_id("login-prompt").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_start_page_shows_the_service_is_up_in_danish_after_login(
+    live_server: str, page: Page, demo_logins: dict[str, DemoLogin]
+) -> None:
+    _log_in(page, live_server, demo_logins["discharge_nurse"])
     expect(page.locator("h1")).to_have_text("Tværsektorielle forløb i psykiatrien")
     status = page.get_by_test_id("service-status")
     expect(status).to_contain_text("Tjenesten kører")
@@ -14,8 +35,10 @@ def test_start_page_shows_the_service_is_up_in_danish(live_server: str, page: Pa
     expect(status).to_have_class(re.compile(r"\bok\b"))
 
 
-def test_language_switch_to_english_is_remembered(live_server: str, page: Page) -> None:
-    page.goto(live_server + "/")
+def test_language_switch_to_english_is_remembered(
+    live_server: str, page: Page, demo_logins: dict[str, DemoLogin]
+) -> None:
+    _log_in(page, live_server, demo_logins["discharge_nurse"])
     page.get_by_role("link", name="English").click()
     expect(page.locator("h1")).to_have_text("Cross-sector care pathways in psychiatry")
     page.goto(live_server + "/")  # the choice is kept in a cookie

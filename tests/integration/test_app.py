@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime
+from importlib.metadata import version
 
 import pytest
 import structlog
@@ -9,7 +12,8 @@ from flask.testing import FlaskClient
 
 from coordinator import create_app
 from coordinator.db import get_database
-from tests.factories import PatientFactory, WardFactory
+from coordinator.security import LAST_SEEN_KEY
+from tests.factories import PatientFactory, UserFactory, WardFactory
 
 
 def test_factory_reads_database_url_from_config(app: Flask, database_url: str) -> None:
@@ -54,10 +58,19 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path) -> None:
     assert response.json == {"status": "unavailable", "database": "unreachable"}
 
 
+def _log_in(client: FlaskClient) -> None:
+    """A session cookie as the login view makes it (the user's id and the time it was last used)."""
+    user = UserFactory(organisation=WardFactory())
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = str(user.id)
+        cookie["_fresh"] = True
+        cookie[LAST_SEEN_KEY] = datetime.now(UTC).timestamp()
+
+
 def test_start_page_is_danish_by_default(client: FlaskClient, session) -> None:
-    WardFactory()
     PatientFactory()
     PatientFactory()
+    _log_in(client)
     response = client.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -65,10 +78,12 @@ def test_start_page_is_danish_by_default(client: FlaskClient, session) -> None:
     assert "Tværsektorielle forløb i psykiatrien" in page
     assert "Tjenesten kører" in page
     assert "2 patienter" in page
-    assert "1 organisation" in page
+    assert "1 organisation<" in page
+    assert f"carepath {version('carepath')}" in page
 
 
-def test_start_page_in_english_on_request(client: FlaskClient) -> None:
+def test_start_page_in_english_on_request(client: FlaskClient, session) -> None:
+    _log_in(client)
     page = client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "The service is running" in page
@@ -95,3 +110,22 @@ def test_no_cpr_in_structlog_events_or_stdlib_log_lines(
         '"GET /fhir/Patient?identifier=[CPR]" 200',
         "looked up [CPR]",
     ]
+
+
+def test_anonymous_start_page_shows_no_counts_and_no_version(client: FlaskClient, session) -> None:
+    WardFactory()
+    PatientFactory()
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Tværsektorielle forløb i psykiatrien" in page
+    prompt = re.search(r'<p data-testid="login-prompt">(.*?)</p>', page, re.S)
+    assert prompt
+    assert prompt.group(1) == '<a href="/login">Log ind for at fortsætte.</a>'
+    assert 'data-testid="service-status"' not in page
+    for hidden in ("Tjenesten kører", "patient", "organisation", version("carepath")):
+        assert hidden not in page
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert "Log in to continue." in english
+    assert "patient" not in english
+    assert "The service is running" not in english

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -18,19 +18,21 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from coordinator.accounts.models import User
+from coordinator import create_app
+from coordinator.accounts.models import LoginThrottle, User
 from coordinator.accounts.services import (
-    LOCKOUT_MINUTES,
-    MAX_FAILED_LOGINS,
     actor_for,
     authenticate,
     change_own_password,
+    create_staff_member,
     hash_password,
     reset_password_by_admin,
+    set_password,
     verify_password,
 )
 from coordinator.audit.models import AuditEntry
 from coordinator.audit.services import audit_context
+from coordinator.db import get_database
 from coordinator.organisations.models import Organisation
 from coordinator.security import CLOCK_KEY
 from pathways.audit import AuditAction, AuditOutcome
@@ -42,6 +44,7 @@ from pathways.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from pathways.login_throttle import FIRST_LOCKOUT, MAX_FAILED_LOGINS
 from pathways.people import Actor, ActorKind, Role
 from tests.factories import UserFactory, WardFactory
 
@@ -49,6 +52,7 @@ PASSWORD = "correct horse battery staple"
 WRONG = "incorrect horse battery"
 GENERIC = "Forkert brugernavn eller adgangskode"
 LOCKED = "Kontoen er midlertidigt låst"
+HOME = "127.0.0.1"  # the test client's address
 
 
 # ---------------------------------------------------------------- helpers
@@ -67,6 +71,32 @@ def _hash(password: str) -> str:
 def make_user(username: str = "birgitte", password: str = PASSWORD, **kwargs: Any) -> User:
     user: User = UserFactory(username=username, password_hash=_hash(password), **kwargs)
     return user
+
+
+def add_throttle(
+    user: User,
+    *,
+    address: str = HOME,
+    failed_count: int,
+    locked_until: datetime | None = None,
+    last_failed_at: datetime | None = None,
+) -> LoginThrottle:
+    session = sa.inspect(user).session
+    assert session is not None
+    throttle = LoginThrottle(
+        user=user,
+        address=address,
+        failed_count=failed_count,
+        last_failed_at=last_failed_at or user.created_at,
+        locked_until=locked_until,
+    )
+    session.add(throttle)
+    session.flush()
+    return throttle
+
+
+def throttles(session: Session) -> list[LoginThrottle]:
+    return list(session.scalars(sa.select(LoginThrottle).order_by(LoginThrottle.id)))
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:
@@ -129,7 +159,8 @@ def test_login_page_in_english_on_request(web: FlaskClient) -> None:
 def test_successful_login_starts_a_session_and_is_audited(
     web: FlaskClient, session: Session, clock: FixedClock
 ) -> None:
-    user = make_user(failed_login_count=2)
+    user = make_user()
+    add_throttle(user, failed_count=2)
     response = post_login(web, " Birgitte ", PASSWORD)  # usernames are trimmed and lower-cased
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
@@ -137,7 +168,7 @@ def test_successful_login_starts_a_session_and_is_audited(
 
     session.refresh(user)
     assert user.last_login_at == clock.now()
-    assert (user.failed_login_count, user.locked_until) == (0, None)
+    assert throttles(session) == []  # the failures from this address are forgotten
     [entry] = login_rows(session)
     assert (entry.actor_kind, entry.actor_id, entry.actor_name) == (
         ActorKind.USER,
@@ -220,25 +251,95 @@ def test_lockout_after_five_failures_even_for_the_right_password_then_unlock(
     user = make_user()
     for _ in range(MAX_FAILED_LOGINS - 1):
         assert error_block(post_login(web, "birgitte", WRONG)) == f"<p>{GENERIC}</p>"
-    assert LOCKED in error_block(post_login(web, "birgitte", WRONG))
-    session.refresh(user)
-    assert user.failed_login_count == MAX_FAILED_LOGINS
-    assert user.locked_until == clock.now() + timedelta(minutes=LOCKOUT_MINUTES)
+    locked = error_block(post_login(web, "birgitte", WRONG))
+    assert locked == (
+        "<p>Kontoen er midlertidigt låst for login fra din adresse efter for mange mislykkede "
+        "forsøg. Prøv igen om 1 minut.</p>"
+    )
+    [throttle] = throttles(session)
+    assert (throttle.user_id, throttle.address, throttle.failed_count) == (
+        user.id,
+        HOME,
+        MAX_FAILED_LOGINS,
+    )
+    assert throttle.locked_until == clock.now() + FIRST_LOCKOUT
 
     refused = post_login(web, "birgitte", PASSWORD)
     assert LOCKED in error_block(refused)
     assert logged_in_user_id(web) is None
 
-    clock.advance(timedelta(minutes=LOCKOUT_MINUTES) - timedelta(seconds=1))
+    clock.advance(FIRST_LOCKOUT - timedelta(seconds=1))
     assert LOCKED in error_block(post_login(web, "birgitte", PASSWORD))
 
     clock.advance(timedelta(seconds=1))
     assert post_login(web, "birgitte", PASSWORD).status_code == 303
     assert logged_in_user_id(web) == str(user.id)
-    session.refresh(user)
-    assert (user.failed_login_count, user.locked_until) == (0, None)
-    reasons = [e.details.get("reason") for e in login_rows(session)]
+    assert throttles(session) == []
+    entries = login_rows(session)
+    reasons = [e.details.get("reason") for e in entries]
     assert reasons == ["wrong_password"] * 5 + ["locked", "locked", None]
+    lockout = entries[4].details  # the lockout is audited with the address it shuts out
+    assert lockout == {
+        "reason": "wrong_password",
+        "failed_login_count": 5,
+        "address": HOME,
+        "locked_until": clock.now().isoformat(),  # the clock has moved on by the lockout since
+        "lockout_seconds": 60,
+    }
+
+
+def test_a_lockout_shuts_out_one_address_not_the_account_nor_the_address(
+    app: Flask, web: FlaskClient, session: Session, clock: FixedClock
+) -> None:
+    """Issue 17 item 6: behind a hospital NAT one person's failures lock out nobody else."""
+    victim = make_user(username="overlaege")
+    colleague = make_user(username="kollega")
+    for _ in range(MAX_FAILED_LOGINS + 3):  # an attacker guessing at the chief physician
+        post_login(web, "overlaege", WRONG)
+    assert LOCKED in error_block(post_login(web, "overlaege", PASSWORD))
+
+    # A colleague behind the same address logs in at once ...
+    assert post_login(web, "kollega", PASSWORD).status_code == 303
+    assert logged_in_user_id(web) == str(colleague.id)
+    # ... and so does the chief physician from their own address.
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.20.30.40"
+    assert post_login(elsewhere, "overlaege", PASSWORD).status_code == 303
+    assert logged_in_user_id(elsewhere) == str(victim.id)
+    # The attacker's address stays shut to that account (attempts while locked are not counted).
+    [throttle] = throttles(session)
+    assert (throttle.user_id, throttle.address, throttle.failed_count) == (victim.id, HOME, 5)
+    assert throttle.locked_until == clock.now() + FIRST_LOCKOUT
+
+
+def test_the_lockout_doubles_with_every_further_failure_up_to_fifteen_minutes(
+    session: Session, clock: FixedClock
+) -> None:
+    user = make_user()
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        with pytest.raises(AuthenticationFailed) as caught:
+            authenticate(session, clock, "birgitte", WRONG, address=HOME)
+        assert not isinstance(caught.value, AccountLocked)
+    lockouts = []
+    for _ in range(7):
+        with pytest.raises(AccountLocked) as locked:
+            authenticate(session, clock, "birgitte", WRONG, address=HOME)
+        assert locked.value.locked_until is not None
+        lockouts.append(locked.value.locked_until - clock.now())
+        clock.advance(lockouts[-1])  # wait it out, then fail once more
+    assert [int(t.total_seconds() // 60) for t in lockouts] == [1, 2, 4, 8, 15, 15, 15]
+    assert authenticate(session, clock, "birgitte", PASSWORD, address=HOME) is user
+
+
+def test_while_locked_attempts_neither_check_nor_count(session: Session, clock: FixedClock) -> None:
+    user = make_user()
+    throttle = add_throttle(user, failed_count=6, locked_until=clock.now() + timedelta(minutes=2))
+    with pytest.raises(AccountLocked):
+        authenticate(session, clock, "birgitte", WRONG, address=HOME)
+    assert (throttle.failed_count, throttle.locked_until) == (
+        6,
+        clock.now() + timedelta(minutes=2),
+    )
 
 
 def test_a_successful_login_resets_the_count_of_failures(
@@ -247,33 +348,37 @@ def test_a_successful_login_resets_the_count_of_failures(
     user = make_user()
     for _ in range(MAX_FAILED_LOGINS - 1):
         with pytest.raises(AuthenticationFailed):
-            authenticate(session, clock, "birgitte", WRONG)
-    assert authenticate(session, clock, "birgitte", PASSWORD) is user
-    assert user.failed_login_count == 0
+            authenticate(session, clock, "birgitte", WRONG, address=HOME)
+    assert authenticate(session, clock, "birgitte", PASSWORD, address=HOME) is user
+    assert throttles(session) == []
     for _ in range(MAX_FAILED_LOGINS - 1):  # consecutive failures only
         with pytest.raises(AuthenticationFailed) as caught:
-            authenticate(session, clock, "birgitte", WRONG)
+            authenticate(session, clock, "birgitte", WRONG, address=HOME)
         assert not isinstance(caught.value, AccountLocked)
-    assert user.locked_until is None
+    assert [(t.failed_count, t.locked_until) for t in throttles(session)] == [(4, None)]
 
 
-def test_after_a_lockout_one_more_failure_locks_again(session: Session, clock: FixedClock) -> None:
+def test_failures_older_than_a_day_are_forgotten(session: Session, clock: FixedClock) -> None:
     user = make_user()
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        with pytest.raises(AuthenticationFailed):
-            authenticate(session, clock, "birgitte", WRONG)
-    with pytest.raises(AccountLocked, match="temporarily locked"):
-        authenticate(session, clock, "birgitte", WRONG)
-    clock.advance(timedelta(minutes=LOCKOUT_MINUTES))
-    with pytest.raises(AccountLocked):
-        authenticate(session, clock, "birgitte", WRONG)
-    assert user.locked_until == clock.now() + timedelta(minutes=LOCKOUT_MINUTES)
+    add_throttle(user, failed_count=9, last_failed_at=clock.now() - timedelta(hours=24))
+    with pytest.raises(AuthenticationFailed) as caught:
+        authenticate(session, clock, "birgitte", WRONG, address=HOME)
+    assert not isinstance(caught.value, AccountLocked)
+    assert [(t.failed_count, t.locked_until) for t in throttles(session)] == [(1, None)]
+
+
+def test_unknown_usernames_leave_no_throttle_row(session: Session, clock: FixedClock) -> None:
+    for _ in range(MAX_FAILED_LOGINS + 1):  # what was typed may be a password: it is kept nowhere
+        with pytest.raises(AuthenticationFailed) as caught:
+            authenticate(session, clock, PASSWORD, WRONG, address=HOME)
+        assert not isinstance(caught.value, AccountLocked)
+    assert throttles(session) == []
 
 
 def test_an_outdated_hash_is_upgraded_at_login(session: Session, clock: FixedClock) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     user = UserFactory(username="birgitte", password_hash=weak)
-    authenticate(session, clock, "birgitte", PASSWORD)
+    authenticate(session, clock, "birgitte", PASSWORD, address=HOME)
     assert user.password_hash != weak
     assert not PasswordHasher().check_needs_rehash(user.password_hash)
     assert verify_password(user, PASSWORD)
@@ -296,6 +401,63 @@ def test_failed_logins_are_rate_limited_per_address(app: Flask, web: FlaskClient
     other_address = app.test_client()
     other_address.environ_base["REMOTE_ADDR"] = "10.0.0.2"
     assert post_login(other_address, "birgitte", PASSWORD).status_code == 303
+
+
+def test_by_default_a_nat_address_full_of_typos_does_not_stop_a_colleague(
+    web: FlaskClient,
+) -> None:
+    """Issue 17 item 6: the per-address ceiling is a flood brake, not ten failures a minute."""
+    assert web.application.config["LOGIN_RATE_LIMIT"] == "300 per minute"
+    make_user()
+    make_user(username="kollega")
+    for attempt in range(12):  # a ward's worth of typos behind one hospital address
+        assert post_login(web, "birgitte" if attempt % 2 else "nobody", WRONG).status_code == 200
+    assert post_login(web, "kollega", PASSWORD).status_code == 303
+
+
+@pytest.fixture
+def proxied_app(database_url: str, connection: sa.Connection, clock: FixedClock) -> Iterator[Flask]:
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test",
+            "TRUSTED_PROXY_COUNT": 1,
+        }
+    )
+    database = get_database(application)
+    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    application.extensions[CLOCK_KEY] = clock
+    yield application
+    database.dispose()
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(
+    proxied_app: Flask, session: Session
+) -> None:
+    user = make_user()
+    client = proxied_app.test_client()
+    # The client wrote the first address itself; our one proxy appended the one it saw.
+    spoofed = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+    data = {"csrf_token": csrf_token(client), "username": "birgitte", "password": WRONG}
+    assert client.post("/login", data=data, headers=spoofed).status_code == 200
+    assert [(t.user_id, t.address) for t in throttles(session)] == [(user.id, "203.0.113.7")]
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(
+    web: FlaskClient, session: Session
+) -> None:
+    assert web.application.config["TRUSTED_PROXY_COUNT"] == 0
+    make_user()
+    data = {"csrf_token": csrf_token(web), "username": "birgitte", "password": WRONG}
+    web.post("/login", data=data, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert [t.address for t in throttles(session)] == [HOME]
+
+
+@pytest.mark.parametrize("count", [-1, "1", True])
+def test_a_bad_trusted_proxy_count_stops_the_start(database_url: str, count: object) -> None:
+    with pytest.raises(ValueError, match="TRUSTED_PROXY_COUNT must be a whole number from 0"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url, "TRUSTED_PROXY_COUNT": count})
 
 
 def test_successful_logins_do_not_use_up_the_allowance(app: Flask, web: FlaskClient) -> None:
@@ -488,6 +650,119 @@ def test_changing_password_is_audited_against_the_user(session: Session, clock: 
     )
 
 
+# ---------------------------------------------------------------- password strength
+WEAK_PASSWORDS = [
+    ("aaaaaaaaaaaa", "weak-repeat"),
+    ("password1234", "weak-common"),
+    ("carepath2026!", "weak-personal"),  # the product's name
+    ("birgitteholm2026", "weak-personal"),  # the user's own name and a year
+    ("Birgitte1975", "weak-personal"),
+    ("holm@regionh.example", "weak-personal"),  # the e-mail address
+]
+
+
+def _named_user() -> User:
+    return make_user(name="Birgitte Holm", email="holm@regionh.example")
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_change_own_password_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    user = _named_user()
+    before = user.password_hash
+    with pytest.raises(ValidationFailed) as caught:
+        change_own_password(session, user, clock, PASSWORD, password)
+    [error] = caught.value.errors
+    assert (error.field, error.code) == ("new_password", code)
+    assert error.message.startswith("password is too easy to guess: ")
+    assert (user.password_hash, user.password_changed_at) == (before, None)
+    assert audit_rows(session) == []
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_admin_reset_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    user = _named_user()
+    before = user.password_hash
+    admin = _admin(Role.SYSTEM_ADMIN, user.organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        reset_password_by_admin(session, admin, clock, user.id, password)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("new_password", code)]
+    assert (user.password_hash, user.must_change_password) == (before, False)
+    assert [e for e in audit_rows(session) if e.action is AuditAction.UPDATE] == []
+
+
+def test_the_organisation_name_is_a_personal_word_too(session: Session, clock: FixedClock) -> None:
+    organisation = WardFactory(name="Psykiatrisk Center Amager")
+    user = make_user(organisation=organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        change_own_password(session, user, clock, PASSWORD, "amager12345!")
+    assert [e.code for e in caught.value.errors] == ["weak-personal"]
+
+
+@pytest.mark.parametrize(("password", "code"), WEAK_PASSWORDS)
+def test_admin_creating_an_account_refuses_guessable_passwords(
+    session: Session, clock: FixedClock, password: str, code: str
+) -> None:
+    organisation = WardFactory()
+    admin = _admin(Role.SYSTEM_ADMIN, organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        create_staff_member(
+            session,
+            admin,
+            clock,
+            organisation_id=organisation.id,
+            name="Birgitte Holm",
+            role="discharge_nurse",
+            email="holm@regionh.example",
+            username="bholm",
+            password=password,
+        )
+    assert [(e.field, e.code) for e in caught.value.errors] == [("password", code)]
+    assert session.scalar(sa.select(User.id).where(User.username == "bholm")) is None
+
+
+def test_set_password_refuses_a_guessable_password(session: Session, clock: FixedClock) -> None:
+    user = _named_user()
+    before = user.password_hash
+    admin = _admin(Role.SYSTEM_ADMIN, user.organisation)
+    with pytest.raises(ValidationFailed) as caught:
+        set_password(session, admin, clock, user, "password1234")
+    assert [(e.field, e.code) for e in caught.value.errors] == [("password", "weak-common")]
+    assert user.password_hash == before
+
+
+def test_change_password_page_says_why_a_password_is_weak(web: FlaskClient) -> None:
+    _named_user()
+    post_login(web, "birgitte", PASSWORD)
+
+    def change(new: str, lang: str = "da") -> str:
+        data = {
+            "csrf_token": csrf_token(web, "/account/password"),
+            "current_password": PASSWORD,
+            "new_password": new,
+            "repeat_password": new,
+        }
+        return web.post(f"/account/password?lang={lang}", data=data).get_data(as_text=True)
+
+    danish = change("carepath2026!")
+    assert (
+        "Adgangskoden er for let at gætte. Den indeholder dit navn, dit brugernavn, din "
+        "e-mailadresse, din organisation eller produktets navn. Tilføj et eller to ord mere; "
+        "usædvanlige ord er bedst."
+    ) in danish
+    assert "Den er en almindelig adgangskode eller ligner en." in change("password1234")
+    assert "Den gentager tegn eller ord." in change("aaaaaaaaaaaa")
+    english = change("password1234", "en")
+    assert (
+        "The password is too easy to guess. It is a common password or close to one. "
+        "Add another word or two; uncommon words are better."
+    ) in english
+    assert logged_in_user_id(web) is not None
+
+
 # ---------------------------------------------------------------- admin reset
 def _admin(role: Role, organisation: Organisation) -> Actor:
     return actor_for(UserFactory(role=role, organisation=organisation))
@@ -496,13 +771,15 @@ def _admin(role: Role, organisation: Organisation) -> Actor:
 def test_org_admin_resets_a_password_in_their_own_organisation(
     session: Session, clock: FixedClock
 ) -> None:
-    user = make_user(failed_login_count=7, locked_until=clock.now() + timedelta(minutes=3))
+    user = make_user()
+    add_throttle(user, failed_count=7, locked_until=clock.now() + timedelta(minutes=3))
+    add_throttle(user, address="10.0.0.9", failed_count=2)
     admin = _admin(Role.ORG_ADMIN, user.organisation)
     reset_password_by_admin(session, admin, clock, user.id, "temporary passphrase 1")
     assert user.must_change_password is True
     assert user.password_changed_at == clock.now()
-    assert (user.failed_login_count, user.locked_until) == (0, None)
-    assert authenticate(session, clock, "birgitte", "temporary passphrase 1") is user
+    assert throttles(session) == []  # a reset lifts the lockouts too
+    assert authenticate(session, clock, "birgitte", "temporary passphrase 1", address=HOME) is user
     entry = next(e for e in audit_rows(session) if e.action is AuditAction.UPDATE)
     assert (entry.actor_id, entry.actor_name, entry.resource_id) == (
         admin.id,
@@ -600,3 +877,39 @@ def test_passwords_never_reach_the_audit_log_the_logs_or_the_database(
     session.refresh(user)
     assert user.password_hash is not None
     assert user.password_hash.startswith("$argon2id$")
+
+
+# ---------------------------------------------------------------- command line
+def test_cli_lists_and_lifts_the_lockouts_of_a_user(
+    app: Flask, session: Session, clock: FixedClock
+) -> None:
+    user = make_user()
+    other = make_user(username="kollega")
+    later = datetime.now(UTC) + timedelta(minutes=10)  # the command runs on the system clock
+    add_throttle(user, failed_count=6, locked_until=later)
+    add_throttle(user, address="10.0.0.9", failed_count=2)
+    kept = add_throttle(other, failed_count=5, locked_until=later)
+    runner = app.test_cli_runner()
+
+    listed = runner.invoke(args=["accounts", "locks"])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[:3] for line in listed.output.splitlines()] == [
+        ["birgitte", HOME, "6"],
+        ["kollega", HOME, "5"],
+    ]
+
+    done = runner.invoke(args=["accounts", "unlock", " Birgitte "])
+    assert done.exit_code == 0, done.output
+    assert done.output == "birgitte: 2 lockout(s) lifted\n"
+    assert throttles(session) == [kept]
+    entry = audit_rows(session)[-1]
+    assert (entry.actor_kind, entry.actor_name, entry.resource_id, entry.details) == (
+        ActorKind.SYSTEM,
+        "cli",
+        str(user.id),
+        {"field": "login_lock", "lifted": ["10.0.0.9", HOME]},
+    )
+
+    unknown = runner.invoke(args=["accounts", "unlock", "nobody"])
+    assert unknown.exit_code == 1
+    assert "no account with the username nobody" in unknown.output

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
+from coordinator.accounts.passwords import password_errors, personal_words
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
 from coordinator.demo import load_demo, synthetic_cpr
@@ -113,6 +114,18 @@ def test_reset_passwords_changes_hashes_not_rows(session: Session, clock: FixedC
     )
     assert before.keys() == after.keys() == {login.username for login in result.logins}
     assert all(before[u] != after[u] for u in before)
+    users = {
+        u.username: u for u in session.scalars(sa.select(User).where(User.username.in_(after)))
+    }
+    for login in result.logins:  # every printed password passes the policy an administrator meets
+        user = users[login.username]
+        words = personal_words(
+            name=user.name,
+            username=user.username,
+            email=user.email,
+            organisation=user.organisation.name,
+        )
+        assert password_errors("password", login.password, words) == []
 
 
 def test_demo_cprs_are_date_valid_and_cannot_be_real(session: Session, clock: FixedClock) -> None:
