@@ -45,8 +45,14 @@ run: install ## Migrate, load demo data, print demo logins, serve on http://127.
 scheduler: install ## Run the scheduler process alone (gap scan, outbox, digests, escalation)
 	$(FLASK) scheduler run
 
+.PHONY: chromium
+chromium: ## Debian's chromium for the browser tests (installed with apt-get when missing; needs root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install -y chromium', then make test" >&2; exit 1; fi; }
+
 .PHONY: test
-test: install ## Run the whole suite on SQLite, then the database tests on PostgreSQL
+test: install chromium ## Run the whole suite on SQLite, then the database tests on PostgreSQL
 	$(BIN)/pytest
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m db
 

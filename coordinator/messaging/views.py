@@ -18,6 +18,7 @@ from coordinator import edge
 from coordinator.db import get_session
 from coordinator.inputs import MESSAGE
 from coordinator.messaging.services import process_message, transient_error
+from fhir_adapters import medcom
 from fhir_adapters.common import to_json
 from fhir_adapters.operation_outcome import issue_type_for_status, outcome, outcome_from_errors
 
@@ -52,6 +53,7 @@ def process() -> Response:  # noqa: PLR0911 - one early answer per kind of failu
         if found.body:
             where = ", ".join(f"Bundle.{p}" for p in found.body[:5])
             return _outcome(400, "value", f"{where}: {MESSAGE}")
+        edge.require_scope(actor, _scope_of(body), "write")
         receipt = edge.unit_of_work(
             lambda: process_message(get_session(), actor, edge.clock(), body, current_app.config)
         )
@@ -67,6 +69,14 @@ def process() -> Response:  # noqa: PLR0911 - one early answer per kind of failu
             to_json(outcome("information", "informational", "acknowledgement recorded")), 200
         )
     return _fhir(receipt.acknowledgement, 200)
+
+
+def _scope_of(body: object) -> str:
+    """What a message writes, as the scope a system client needs: an Acknowledgement settles one of our
+    Communications; a HospitalNotification moves a stay (Encounter)."""
+    envelope = medcom.salvage_envelope(body)
+    acknowledges = envelope is not None and envelope.event == medcom.MedComEvent.ACKNOWLEDGEMENT
+    return "Communication" if acknowledges else "Encounter"
 
 
 def _failure(failure: edge.Failure, body: object) -> Response:

@@ -168,8 +168,8 @@ def test_admins_see_and_lift_the_login_locks_of_their_own_accounts(
         {"field": "login_lock", "lifted": ["10.1.1.1"], "failed_login_count": 5},
     )
 
-    assert admin.post(f"/api/v1/users/{world.nurse.id}/unlock").status_code == 403
-    assert admin.post(f"/api/v1/users/{world.gp.id}/unlock").status_code == 204
+    assert admin.post(f"/api/v1/users/{world.nurse.id}/unlock", json={}).status_code == 403
+    assert admin.post(f"/api/v1/users/{world.gp.id}/unlock", json={}).status_code == 204
     remaining = session.scalars(sa.select(LoginThrottle)).all()
     assert [t.address for t in remaining] == ["10.2.2.2"]
     assert [(e.resource_id, e.details) for e in _lock_entries(session)][1:] == [

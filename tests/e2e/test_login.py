@@ -12,7 +12,7 @@ def test_discharge_nurse_logs_in_through_the_form_and_out_again(
 ) -> None:
     nurse = demo_logins["discharge_nurse"]
     page.goto(live_server + "/")
-    page.get_by_role("link", name="Log ind").click()
+    page.get_by_role("link", name="Log ind", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login$"))
     page.get_by_label("Brugernavn").fill(nurse.username)
     page.get_by_label("Adgangskode").fill(nurse.password)

@@ -323,3 +323,20 @@ def test_every_response_carries_the_security_headers(world: tuple[Flask, sc.Scen
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     docs = client.get("/api/v1/docs").headers["Content-Security-Policy"]
     assert "script-src 'self' 'unsafe-inline'" in docs
+
+
+def test_a_medcom_message_needs_the_scope_of_what_it_writes(
+    world: tuple[Flask, sc.Scenario],
+) -> None:
+    app, w = world
+    with get_database(app).transaction() as session:
+        directory = bearer_token(session, CLOCK, w.centre.id, "system/Organization.read", "Dir")
+    body = _admission("0101709996", f"urn:uuid:{uuid.uuid4()}")
+    refused = _medcom(app.test_client(), directory, body)
+    assert refused.status_code == 403
+    assert refused.json["resourceType"] == "OperationOutcome"
+    assert refused.json["issue"][0]["diagnostics"] == (
+        "the token has no scope for system/Encounter.write"
+    )
+    with get_database(app).transaction() as session:
+        assert session.scalar(sa.select(Patient.id).where(Patient.cpr == "0101709996")) is None
