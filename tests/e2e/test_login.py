@@ -28,7 +28,7 @@ def test_discharge_nurse_logs_in_through_the_form_and_out_again(
     expect(page.get_by_role("heading", name="Log ind")).to_be_visible()
     page.goto(live_server + "/")
     expect(page.get_by_test_id("current-user")).to_have_count(0)
-    expect(page.get_by_role("link", name="Log ind")).to_be_visible()
+    expect(page.get_by_role("link", name="Log ind", exact=True)).to_be_visible()
 
 
 def test_wrong_password_shows_the_danish_error_next_to_the_form(
