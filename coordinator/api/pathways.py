@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import operation
+from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import (
     AssessmentSchema,
     PathwayEventCreateSchema,
@@ -18,8 +18,10 @@ from coordinator.api.schemas import (
     PathwaySchema,
     RequirementSchema,
     SharedSchema,
+    StayListQuerySchema,
+    StaySchema,
 )
-from coordinator.care_pathways import services
+from coordinator.care_pathways import queries, services
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import notify_municipality_of_discharge
@@ -28,6 +30,32 @@ from coordinator.reminders.services import record_pathway_fact
 from pathways.stays import EventSource, PathwayEventType
 
 blp = Blueprint("pathways", __name__, url_prefix="/pathways", description="Stays and their events.")
+
+
+@blp.route("")
+class Pathways(MethodView):
+    @operation("Encounter", "read")
+    @blp.arguments(StayListQuerySchema, location="query")
+    @blp.response(200, StaySchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
+        """Worklists: the current stays of a ward (or a centre's wards) you work at, or the stays of a
+        municipality's citizens you act for (current, and discharged since a day); newest first, one page
+        (follow the Link header's next). Each patient shown is audited."""
+        page = queries.Page(after_id=query["after"], limit=query["limit"])
+        if query["ward_id"] is not None:
+            stays = queries.ward_stays(
+                get_session(), current_actor(), clock(), ward_id=query["ward_id"], page=page
+            )
+        else:
+            stays = queries.municipality_stays(
+                get_session(),
+                current_actor(),
+                clock(),
+                kommunekode=query["kommunekode"],
+                discharged_since=query["discharged_since"],
+                page=page,
+            )
+        return keyset_page(stays, query["limit"])
 
 
 @blp.route("/<id:pathway_id>")

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from pathways.agreements import EndReason
 from pathways.audit import AuditAction, AuditOutcome
@@ -273,6 +273,62 @@ class PathwaySchema(StrictSchema):
     presumed_not_to_seek_treatment = fields.Bool(dump_only=True, allow_none=True)
     leave_periods = fields.Nested(LeavePeriodSchema, many=True, dump_only=True)
     obligation = fields.Nested(ObligationSchema, dump_only=True)
+
+
+class StaySchema(StrictSchema):
+    """A stay in a list (worklists): who, where, since when; no CPR number in lists."""
+
+    id = fields.Int(dump_only=True)
+    patient_id = fields.Int(dump_only=True)
+    patient_name = fields.Function(
+        lambda stay: f"{stay.patient.given_name} {stay.patient.family_name}", dump_only=True
+    )
+    ward_id = fields.Int(dump_only=True)
+    status = fields.Str(dump_only=True, attribute="status.value")
+    encounter_class = fields.Str(dump_only=True, attribute="encounter_class.value")
+    admitted_at = AwareDateTime(dump_only=True)
+    planned_discharge_on = Date(dump_only=True, allow_none=True)
+    discharged_at = AwareDateTime(dump_only=True, allow_none=True)
+    readmission_of_id = fields.Int(dump_only=True, allow_none=True)
+
+
+class StayListQuerySchema(StrictSchema):
+    ward_id = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "the current stays of this ward (or of every ward of a centre)"},
+    )
+    kommunekode = fields.Str(
+        load_default=None,
+        validate=validate.Regexp(r"^[0-9]{3}$"),
+        metadata={"description": "the stays of this municipality's citizens"},
+    )
+    discharged_since = Date(
+        load_default=None,
+        metadata={"description": "with kommunekode: also those discharged on or after this day"},
+    )
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
+
+    @validates_schema
+    def _one_list(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("ward_id") is None) == (data.get("kommunekode") is None):
+            raise ValidationError("give either ward_id or kommunekode", "ward_id")
+        if data.get("discharged_since") is not None and data.get("kommunekode") is None:
+            raise ValidationError("only with kommunekode", "discharged_since")
+
+
+class PageQuerySchema(StrictSchema):
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 class AssessmentSchema(StrictSchema):

@@ -1,0 +1,145 @@
+"""Lists of stays that worklists and other systems need: a patient's stays, the current stays of a ward,
+and a municipality's citizens who are admitted or were discharged recently.
+
+Every list is gated like a read of patient data (§13c) and audited with one row per patient shown. A ward's
+list is for those who act for the ward; a municipality's list for those who act for that municipality (its
+citizens are its cases: the care relation ``municipal_case``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from coordinator.access.services import require_patient_access
+from coordinator.audit.services import record, record_per_patient
+from coordinator.care_pathways.models import Pathway
+from coordinator.organisations.lineage import acts_for, descendants_and_self, organisation_scope
+from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
+from pathways.audit import AuditAction
+from pathways.clock import COPENHAGEN, Clock
+from pathways.errors import PermissionDenied, ValidationFailed
+from pathways.organisations import OrganisationKind
+from pathways.people import Actor
+from pathways.permissions import Permission, require
+from pathways.stays import PathwayStatus
+
+CURRENT = (PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE)
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Keyset paging: the last id of the previous page, and the page size."""
+
+    after_id: int | None = None
+    limit: int = 50
+
+
+def _stays() -> sa.Select[tuple[Pathway]]:
+    return sa.select(Pathway).options(joinedload(Pathway.patient))
+
+
+def _page(statement: sa.Select[tuple[Pathway]], page: Page) -> sa.Select[tuple[Pathway]]:
+    if not 1 <= page.limit <= MAX_PAGE:
+        raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE}")
+    if page.after_id is not None:
+        statement = statement.where(Pathway.id < page.after_id)
+    return statement.order_by(Pathway.id.desc()).limit(page.limit)
+
+
+def _audit_list(
+    session: Session, actor: Actor, clock: Clock, stays: list[Pathway], purpose: str
+) -> None:
+    record_per_patient(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Pathway",
+        purpose=purpose,
+        shown=[(s.patient_id, s.id) for s in stays],
+        key="pathways",
+    )
+
+
+def patient_stays(
+    session: Session, actor: Actor, clock: Clock, *, patient_id: int, page: Page = Page()
+) -> list[Pathway]:
+    """A patient's stays, newest first, for anyone with a care relation to the patient."""
+    decision = require_patient_access(
+        session, actor, clock, patient_id, Permission.READ_PLAN, resource=("Patient", patient_id)
+    )
+    stays = list(
+        session.scalars(_page(_stays().where(Pathway.patient_id == patient_id), page)).unique()
+    )
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="Pathway",
+        patient_id=patient_id,
+        purpose=decision.purpose,
+        details={"pathways": [s.id for s in stays]},
+    )
+    return stays
+
+
+def ward_stays(
+    session: Session, actor: Actor, clock: Clock, *, ward_id: int, page: Page = Page()
+) -> list[Pathway]:
+    """The current stays (admitted or on leave) at a ward, or at every ward of a centre, that the caller
+    acts for: a ward's staff see their own ward, a centre's staff its wards."""
+    require(actor, Permission.READ_PLAN)
+    if not acts_for(session, actor, ward_id):
+        raise PermissionDenied(f"{actor.name} does not work at organisation {ward_id}")
+    wards = descendants_and_self(session, ward_id)
+    if actor.organisation_id is not None and ward_id not in descendants_and_self(
+        session, actor.organisation_id
+    ):  # the caller works below the unit asked for: only their own part of it
+        wards &= descendants_and_self(session, actor.organisation_id)
+    statement = _stays().where(Pathway.ward_id.in_(wards), Pathway.status.in_(CURRENT))
+    stays = list(session.scalars(_page(statement, page)).unique())
+    _audit_list(session, actor, clock, stays, f"ward stays: organisation {ward_id}")
+    return stays
+
+
+def municipality_stays(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    kommunekode: str,
+    discharged_since: date | None = None,
+    page: Page = Page(),
+) -> list[Pathway]:
+    """The stays of a municipality's citizens that are current, and, with ``discharged_since``, those
+    discharged on or after that day (Copenhagen): for those who act for that municipality."""
+    require(actor, Permission.READ_PLAN)
+    own = session.scalars(
+        sa.select(Organisation.id).where(
+            Organisation.kind == OrganisationKind.MUNICIPALITY,
+            Organisation.kommunekode == kommunekode,
+        )
+    ).all()
+    if not any(org in organisation_scope(session, actor) for org in own):
+        raise PermissionDenied(f"{actor.name} does not act for municipality {kommunekode}")
+    wanted = Pathway.status.in_(CURRENT)
+    if discharged_since is not None:
+        since = datetime.combine(discharged_since, time.min, COPENHAGEN)
+        if since > clock.now():
+            raise ValidationFailed.single("discharged_since", "must not be in the future")
+        wanted = sa.or_(
+            wanted,
+            sa.and_(Pathway.status == PathwayStatus.DISCHARGED, Pathway.discharged_at >= since),
+        )
+    citizens = sa.select(Patient.id).where(Patient.kommunekode == kommunekode)
+    statement = _stays().where(Pathway.patient_id.in_(citizens), wanted)
+    stays = list(session.scalars(_page(statement, page)).unique())
+    _audit_list(session, actor, clock, stays, f"municipal cases: kommunekode {kommunekode}")
+    return stays
