@@ -7,18 +7,17 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, keyset_page, operation
+from coordinator.api.core import operation
 from coordinator.api.schemas import (
     AccessLogLineSchema,
     AccessLogQuerySchema,
-    PageQuerySchema,
     PatientSchema,
     PatientSearchSchema,
     PlanSchema,
     StaySchema,
 )
 from coordinator.audit.queries import citizen_access_log
-from coordinator.care_pathways import queries
+from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.patients import services
@@ -54,15 +53,10 @@ class PatientById(MethodView):
 @blp.route("/<id:patient_id>/pathways")
 class PatientPathways(MethodView):
     @operation("Encounter", "read")
-    @blp.arguments(PageQuerySchema, location="query")
-    @blp.response(200, StaySchema(many=True), headers=LINK_HEADER)
-    def get(self, query: dict[str, Any], patient_id: int) -> Any:
+    @blp.response(200, StaySchema(many=True))
+    def get(self, patient_id: int) -> Any:
         """The patient's stays, newest first (audited; needs a care relation)."""
-        page = queries.Page(after_id=query["after"], limit=query["limit"])
-        stays = queries.patient_stays(
-            get_session(), current_actor(), clock(), patient_id=patient_id, page=page
-        )
-        return keyset_page(stays, query["limit"])
+        return list_patient_pathways(get_session(), current_actor(), clock(), patient_id=patient_id)
 
 
 @blp.route("/<id:patient_id>/plans")

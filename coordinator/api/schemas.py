@@ -322,15 +322,6 @@ class StayListQuerySchema(StrictSchema):
             raise ValidationError("only with kommunekode", "discharged_since")
 
 
-class PageQuerySchema(StrictSchema):
-    after = fields.Int(
-        validate=ID_RANGE,
-        load_default=None,
-        metadata={"description": "cursor: the last id of the previous page"},
-    )
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=100))
-
-
 class AssessmentSchema(StrictSchema):
     receives_sel_support = fields.Bool(required=True)
     presumed_not_to_seek_treatment = fields.Bool(required=True)

@@ -1,5 +1,6 @@
-"""Lists of stays that worklists and other systems need: a patient's stays, the current stays of a ward,
-and a municipality's citizens who are admitted or were discharged recently.
+"""Lists of stays that worklists and other systems need: the current stays of a ward, and a
+municipality's citizens who are admitted or were discharged recently (a patient's own stays:
+``services.list_patient_pathways``).
 
 Every list is gated like a read of patient data (§13c) and audited with one row per patient shown. A ward's
 list is for those who act for the ward; a municipality's list for those who act for that municipality (its
@@ -14,8 +15,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from coordinator.access.services import require_patient_access
-from coordinator.audit.services import record, record_per_patient
+from coordinator.audit.services import record_per_patient
 from coordinator.care_pathways.models import Pathway
 from coordinator.organisations.lineage import acts_for, descendants_and_self, organisation_scope
 from coordinator.organisations.models import Organisation
@@ -65,29 +65,6 @@ def _audit_list(
         shown=[(s.patient_id, s.id) for s in stays],
         key="pathways",
     )
-
-
-def patient_stays(
-    session: Session, actor: Actor, clock: Clock, *, patient_id: int, page: Page = Page()
-) -> list[Pathway]:
-    """A patient's stays, newest first, for anyone with a care relation to the patient."""
-    decision = require_patient_access(
-        session, actor, clock, patient_id, Permission.READ_PLAN, resource=("Patient", patient_id)
-    )
-    stays = list(
-        session.scalars(_page(_stays().where(Pathway.patient_id == patient_id), page)).unique()
-    )
-    record(
-        session,
-        actor=actor,
-        at=clock.now(),
-        action=AuditAction.SEARCH,
-        resource_type="Pathway",
-        patient_id=patient_id,
-        purpose=decision.purpose,
-        details={"pathways": [s.id for s in stays]},
-    )
-    return stays
 
 
 def ward_stays(

@@ -135,6 +135,25 @@ def _require_own_stay(
     )
 
 
+def _require_senders_stay(
+    session: Session,
+    actor: Actor,
+    sender: Organisation,
+    pathway: Pathway,
+    notice: medcom.HospitalNotice,
+) -> None:
+    """A known stay the message names: the sender's, and the patient's the message is about."""
+    _require_own_stay(
+        session,
+        actor,
+        sender,
+        pathway.ward_id,
+        where=notice.expressions.episode,
+        patient_id=pathway.patient_id,
+    )
+    _require_same_patient(pathway, notice)
+
+
 def _require_same_patient(pathway: Pathway, notice: medcom.HospitalNotice) -> None:
     patient = pathway.patient
     if notice.cpr is not None:
@@ -199,15 +218,7 @@ def _corrected_stay(
             medcom.INCONSISTENT,
             patient_id=pathway.patient_id,
         )
-    _require_own_stay(
-        session,
-        actor,
-        sender,
-        pathway.ward_id,
-        where=notice.expressions.episode,
-        patient_id=pathway.patient_id,
-    )
-    _require_same_patient(pathway, notice)
+    _require_senders_stay(session, actor, sender, pathway, notice)
     return pathway
 
 
@@ -376,15 +387,7 @@ def _apply(
     pathway = _pathway_of(session, notice)
     event = notice.pathway_event
     if pathway is not None:
-        _require_own_stay(
-            session,
-            actor,
-            sender,
-            pathway.ward_id,
-            where=notice.expressions.episode,
-            patient_id=pathway.patient_id,
-        )
-        _require_same_patient(pathway, notice)
+        _require_senders_stay(session, actor, sender, pathway, notice)
     if event is PathwayEventType.ADMITTED:
         if pathway is not None:
             return pathway  # the stay is known (e.g. a user registered it first): nothing to do
