@@ -728,7 +728,7 @@ def follow_general_practitioner(
         if ParticipantRole.GP not in kind_rules(plan.kind).required_roles:
             continue
         before = (
-            sorted((p.role, p.organisation_id, p.is_required) for p in plan.participants),
+            [(p.role, p.organisation_id, p.is_required) for p in plan.participants],
             dict(plan.missing_party_reasons or {}),
         )
         current = [p for p in plan.participants if p.role is ParticipantRole.GP]
@@ -757,7 +757,7 @@ def follow_general_practitioner(
             reasons[ParticipantRole.GP.value] = patient.gp_absent_reason
             plan.missing_party_reasons = reasons
         after = (
-            sorted((p.role, p.organisation_id, p.is_required) for p in plan.participants),
+            [(p.role, p.organisation_id, p.is_required) for p in plan.participants],
             dict(plan.missing_party_reasons or {}),
         )
         if after == before:
