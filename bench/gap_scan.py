@@ -276,6 +276,10 @@ def floor_sql(th: rules.Thresholds) -> str:
                       AND lp.pathway_id IS DISTINCT FROM x.id)
           AND NOT (s.sector = 'municipality' AND x.notified IS NOT NULL
                    AND x.notified >= x.admitted_at)""",
+        # 11. the patient of an open stay has no GP and no reason why: due like rule 1 (leave pauses)
+        f"""SELECT x.id, 'gp_unknown', 'gp', s.due, {sev("s.due", "info", "warning")}
+        FROM x JOIN start_due s ON s.id = x.id CROSS JOIN cal
+        WHERE x.gp IS NULL AND btrim(x.gp_absent_reason) = '' AND x.level <> 'not_required'""",
     ]
     # 6. after discharge with an agreed plan: the GP has received, read, accepted it within N working days
     for step, key, n, late in (
@@ -310,7 +314,7 @@ o AS MATERIALIZED (
                 WHEN w.receives_sel_support IS NULL OR w.presumed_not_to_seek_treatment IS NULL
                      THEN 'not_assessed'
                 ELSE 'not_required' END AS level,
-           pt.gp_organisation_id AS gp
+           pt.gp_organisation_id AS gp, pt.gp_absent_reason
     FROM pathways w JOIN patients pt ON pt.id = w.patient_id
     WHERE w.status IN ('admitted', 'on_leave', 'discharged')
 ),
@@ -369,6 +373,7 @@ start_due AS (
     SELECT x.id, {_start_deadline(th.plan_start_working_days)} AS due
     FROM x CROSS JOIN cal
     WHERE (x.before_discharge AND x.level = 'required') OR x.level = 'not_assessed'
+       OR (x.gp IS NULL AND x.level <> 'not_required')
 ),
 gaps (pathway_id, rule, obligation_key, due_at, severity) AS (
         {union}

@@ -69,6 +69,7 @@ CANCELLED_SHARE = 0.003
 PLAN_HISTORY_DAYS = (
     5 * 365
 )  # required historical stays this recent have their (ended) plan in carepath
+NO_GP_EVERY = 20  # one patient in this many has no GP registered (rule gp_unknown)
 RECENT_OPEN_DAYS = 35  # open discharged stays were discharged this recently at most
 TABLES = (
     "organisations",
@@ -361,14 +362,16 @@ class _PathwayDataSet(loader._DataSet):
         homes = self.rng.choices(self.codes, self.weights, k=count)
         cprs = loader.synthetic_cprs(count)
         self.home_code = homes
-        self.gp_of: list[int] = []
+        self.gp_of: list[int | None] = []
         self.home_ward: list[int] = []
         self.names: list[str] = []
         rows = self.rows["patients"]
         wards, n_wards = self.wards, len(self.wards)
         for i in range(count):
             clinics = self.clinics_of[homes[i]]
-            gp = clinics[int(rand() * len(clinics))]
+            gp: int | None = clinics[int(rand() * len(clinics))]
+            if i % NO_GP_EVERY == NO_GP_EVERY // 3:  # admitted by MedCom, GP not known yet
+                gp = None
             given, family = GIVEN[int(rand() * len(GIVEN))], FAMILY[int(rand() * len(FAMILY))]
             self.gp_of.append(gp)
             self.home_ward.append(wards[int(rand() * n_wards)])
@@ -732,7 +735,8 @@ class _PathwayDataSet(loader._DataSet):
         party("municipality", municipality, "", accepted=answered or (proposed and rand() < 0.3))
         gp_required = not (answered and status != "ended" and rand() < 0.3)
         gp_accepted = gp_required and (answered or (proposed and rand() < 0.4))
-        party("gp", gp, "", accepted=gp_accepted, required=gp_required)
+        if gp is not None:
+            party("gp", gp, "", accepted=gp_accepted, required=gp_required)
         if proposed and rand() < 0.05:
             party("relative", None, "Pårørende", accepted=False, required=False)
         return plan_id, agreed, gp_accepted and answered
@@ -793,6 +797,8 @@ class _PathwayDataSet(loader._DataSet):
                 ("municipality", municipality),
                 ("general_practice", self.gp_of[i]),
             ):
+                if org is None:  # no GP registered: no contact person in general practice
+                    continue
                 active, inactive = self.staff[org]
                 person = active[int(rand() * len(active))]
                 backup = active[0] if active[0] != person and rand() < 0.5 else None

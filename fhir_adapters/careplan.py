@@ -25,6 +25,10 @@ Extensions (``https://carepath.example/fhir/StructureDefinition/...``), so the r
   (``careteam.care_team_for_plan``).
 - ``patient-participation``: sub-extensions ``status`` (valueCode from ``patient-participation``) and
   ``refusedOn`` (valueDate).
+- ``plan-missing-party``, one per required party that is not on the plan with the recorded reason why
+  (e.g. the patient has no GP): sub-extensions ``role`` (valueCode from ``care-team-role``) and ``reason``
+  (valueString); a ``note`` says the same in words. Both are ignored on input (the REST API's
+  ``/plans/{id}/missing-party`` records them).
 - ``plan-review-date`` (valueDate), ``plan-agreed-at``/``plan-activated-at``/``plan-ended-at``
   (valueDateTime), ``plan-ended-reason`` (valueString).
 """
@@ -40,6 +44,7 @@ from pathways.errors import ErrorCollector, ValidationFailed
 from pathways.plan_content import clean_sections, section_fields
 from pathways.plans import (
     Participant,
+    ParticipantRole,
     PatientParticipation,
     Plan,
     PlanKind,
@@ -88,6 +93,7 @@ AGREED_AT_EXTENSION = extension_url("plan-agreed-at")
 ACTIVATED_AT_EXTENSION = extension_url("plan-activated-at")
 ENDED_AT_EXTENSION = extension_url("plan-ended-at")
 ENDED_REASON_EXTENSION = extension_url("plan-ended-reason")
+MISSING_PARTY_EXTENSION = extension_url("plan-missing-party")
 SECTION_KEY = "section"  # the sub-extension naming the section (no section field may be called so)
 
 FHIR_STATUS: dict[PlanStatus, str] = {
@@ -202,7 +208,28 @@ def _extensions(record: PlanRecord) -> list[JSON]:
             out.append({"url": url, "valueDateTime": fhir_datetime(when)})
     if record.ended_reason:
         out.append({"url": ENDED_REASON_EXTENSION, "valueString": record.ended_reason})
+    for role, reason in _missing_parties(record):
+        out.append(
+            {
+                "url": MISSING_PARTY_EXTENSION,
+                "extension": [
+                    {"url": "role", "valueCode": CARE_TEAM_ROLE.code(CareTeamRole.of(role))},
+                    {"url": "reason", "valueString": reason},
+                ],
+            }
+        )
     return out
+
+
+def _missing_parties(record: PlanRecord) -> list[tuple[ParticipantRole, str]]:
+    """The recorded reasons for missing parties, in the order of the roles; unknown roles left out."""
+    reasons = dict(record.missing_party_reasons)
+    return [(role, reasons[role.value]) for role in ParticipantRole if reasons.get(role.value)]
+
+
+def _missing_party_note(role: ParticipantRole, reason: str) -> JSON:
+    display = CARE_TEAM_ROLE.display[CareTeamRole.of(role)]
+    return {"text": f"**Missing party: {display}**\n\n{reason}"}
 
 
 def care_plan_to_fhir(record: PlanRecord) -> FhirCarePlan:
@@ -217,6 +244,7 @@ def care_plan_json(record: PlanRecord, *, validate: bool = True) -> JSON:
 def _care_plan_body(record: PlanRecord) -> JSON:
     plan = record.plan
     notes = [_section_note(key, plan.sections[key]) for key in SectionKey if plan.sections.get(key)]
+    notes += [_missing_party_note(role, reason) for role, reason in _missing_parties(record)]
     return compact(
         {
             "resourceType": "CarePlan",

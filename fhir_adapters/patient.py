@@ -10,19 +10,31 @@
   the 4-digit form, e.g. ``0101``), its name in ``district``, and the municipality's Organization row as
   the extension ``.../StructureDefinition/municipality-organization`` (valueReference). Without the DK-core
   extension, a ``district`` that names a municipality is accepted.
-- ``generalPractitioner``: ``Organization/{gp_clinic_id}`` (we record the GP clinic, not the doctor).
+- ``generalPractitioner``: ``Organization/{gp_clinic_id}`` (we record the GP clinic, not the doctor). On
+  update (``general_practitioner_from_fhir``) the clinic may also be named by its ydernummer
+  (``urn:oid:1.2.208.176.1.4``) or SOR code (``urn:oid:1.2.208.176.1.1``) as a logical reference
+  (``identifier``), which the caller resolves.
+- ``gp-absent-reason`` (valueString, our extension): why the patient has no GP (e.g. none of their own).
 - ``meta.security``: v3-Confidentiality ``R`` (restricted) for name and address protection; ``R`` or ``V``
   on input sets it. ``meta.versionId``/``meta.lastUpdated`` carry the row version and update time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from pathways.errors import ErrorCollector, ValidationFailed
 from pathways.geography import MUNICIPALITIES
-from pathways.identifiers import CPR_SYSTEM, MUNICIPALITY_SYSTEM, X_ECPR_SYSTEM, municipality
+from pathways.identifiers import (
+    CPR_SYSTEM,
+    MUNICIPALITY_SYSTEM,
+    SOR_SYSTEM,
+    X_ECPR_SYSTEM,
+    YDERNUMMER_SYSTEM,
+    municipality,
+)
 from pathways.patients import new_patient
 
 from fhir_adapters.common import (
@@ -43,6 +55,8 @@ from fhir_adapters.records import PatientRecord
 
 MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 MUNICIPALITY_ORGANIZATION_EXTENSION = extension_url("municipality-organization")
+GP_ABSENT_REASON_EXTENSION = extension_url("gp-absent-reason")
+GP_IDENTIFIER_SYSTEMS = (YDERNUMMER_SYSTEM, SOR_SYSTEM)
 CONFIDENTIALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 RESTRICTED = {"system": CONFIDENTIALITY_SYSTEM, "code": "R", "display": "restricted"}
 _PROTECTED_CODES = frozenset({"R", "V"})
@@ -56,6 +70,7 @@ FIELD_PATHS = {
     "family_name": "Patient.name[0].family",
     "kommunekode": "Patient.address[0].extension[0].valueCodeableConcept.coding[0].code",
     "gp": "Patient.generalPractitioner[0]",
+    "is_protected": "Patient.meta.security",
 }
 
 
@@ -116,7 +131,81 @@ def patient_to_fhir(record: PatientRecord) -> FhirPatient:
             ),
         }
     )
+    if record.gp_absent_reason:
+        body["extension"] = [
+            {"url": GP_ABSENT_REASON_EXTENSION, "valueString": record.gp_absent_reason}
+        ]
     return build(FhirPatient, body)
+
+
+@dataclass(frozen=True, slots=True)
+class GeneralPractitioner:
+    """What a Patient says of its GP: none (``absent``, with ``reason`` from the gp-absent-reason
+    extension), an ``Organization/<id>``, or a clinic named by ydernummer or SOR code (``system``,
+    ``value``) for the caller to resolve. ``path`` is the element's FHIRPath."""
+
+    organisation_id: int | None = None
+    system: str = ""
+    value: str = ""
+    reason: str = ""
+    path: str = "Patient.generalPractitioner"
+
+    @property
+    def absent(self) -> bool:
+        return self.organisation_id is None and not self.value
+
+
+def general_practitioner_from_fhir(data: object) -> GeneralPractitioner:
+    """The GP a Patient names (at most one), by literal reference or by identifier; raises
+    ValidationFailed naming FHIRPath expressions."""
+    res = parse_resource(data, FhirPatient)
+    errors = ErrorCollector()
+    reason = ""
+    found = single_extension(res, GP_ABSENT_REASON_EXTENSION, "Patient", errors)
+    if found is not None:
+        where, ext = found
+        value = ext.get("valueString")
+        if not isinstance(value, str):
+            errors.add(f"{where}.valueString", "the reason is text (valueString)", "required")
+        else:
+            reason = value
+    elements = res.get("generalPractitioner", [])
+    for i in range(1, len(elements)):
+        errors.add(
+            f"Patient.generalPractitioner[{i}]",
+            "at most one GP clinic can be registered",
+            "structure",
+        )
+    gp = GeneralPractitioner(reason=reason)
+    if elements:
+        gp = _gp_element(elements[0], "Patient.generalPractitioner[0]", reason, errors)
+    errors.raise_if_any()
+    return gp
+
+
+def _gp_element(
+    element: JSON, where: str, reason: str, errors: ErrorCollector
+) -> GeneralPractitioner:
+    identifier = element.get("identifier")
+    if "reference" not in element and isinstance(identifier, dict):
+        system, value = identifier.get("system"), identifier.get("value")
+        if system not in GP_IDENTIFIER_SYSTEMS:
+            errors.add(
+                f"{where}.identifier.system",
+                f"name the GP clinic by ydernummer ({YDERNUMMER_SYSTEM}) or SOR code ({SOR_SYSTEM})",
+                "code-invalid",
+            )
+        elif not isinstance(value, str) or not value.strip():
+            errors.add(f"{where}.identifier.value", "the identifier has no value", "required")
+        else:
+            return GeneralPractitioner(
+                system=str(system), value=value.strip(), reason=reason, path=where
+            )
+        return GeneralPractitioner(reason=reason, path=where)
+    ref = parse_reference_int(element, ("Organization",), where, errors)
+    return GeneralPractitioner(
+        organisation_id=None if ref is None else ref[1], reason=reason, path=where
+    )
 
 
 def patient_from_fhir(data: object) -> PatientRecord:

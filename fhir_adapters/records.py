@@ -30,6 +30,7 @@ class PatientRecord:
     updated_at: datetime | None = None
     gp_clinic_id: int | None = None
     municipality_id: int | None = None
+    gp_absent_reason: str = ""  # why the patient has no GP, when none is registered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +82,8 @@ class PlanRecord:
     patient_refused_on: date | None = None
     supersedes_plan_id: int | None = None
     care_team_id: str | None = None  # e.g. careteam.plan_team_id(plan id)
+    # (role, reason) for each party the rules require that is not on the plan, e.g. ("gp", "...")
+    missing_party_reasons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

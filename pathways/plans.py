@@ -121,3 +121,19 @@ class Plan:
     review_on: date | None = None
     valid_from: date | None = None
     valid_to: date | None = None
+
+
+# A reason for a missing party is shown on the plan and sent with it: short, like an end reason.
+MAX_MISSING_PARTY_REASON = 200
+
+
+def unexplained_missing_parties(
+    required: frozenset[ParticipantRole],
+    present: set[ParticipantRole] | frozenset[ParticipantRole],
+    reasons: dict[str, str],
+) -> list[ParticipantRole]:
+    """Required parties that are not on the plan and have no recorded reason for being missing (e.g. the
+    patient has no GP): a plan may be proposed and agreed without a required party only with a reason."""
+    return sorted(
+        role for role in required - set(present) if not str(reasons.get(role.value, "")).strip()
+    )

@@ -88,6 +88,7 @@ class GapRule(StrEnum):
     READMISSION_NOTICE = (
         "readmission_notice"  # 10: readmitted with an active plan: tell the contacts
     )
+    GP_UNKNOWN = "gp_unknown"  # 11: the patient's GP is not known, and no reason why is recorded
 
 
 @cache
@@ -407,6 +408,8 @@ class PathwayFacts:
       discharge_planned event); treated as ``admitted_at`` when a date is set but this is not.
     - ``municipality_notified_at``: the latest municipality_notified fact.
     - ``gp_delivery`` / ``gp_delivery_at``: the furthest step of the latest agreed plan at the GP.
+    - ``gp_absent_reason``: why the patient has no GP (e.g. none registered with one); with
+      ``gp_clinic_id`` None and no reason, the GP is unknown (a gap).
     - ``readmitted_with_active_plan`` / ``readmitted_at``: this stay is a readmission of a patient with a plan in
       force (``readmitted_at`` defaults to ``admitted_at``).
     """
@@ -437,6 +440,7 @@ class PathwayFacts:
     network_meeting_held_at: datetime | None = None
     readmitted_with_active_plan: bool = False
     readmitted_at: datetime | None = None
+    gp_absent_reason: str = ""
 
     def __post_init__(self) -> None:
         _normalise_instants(
@@ -1017,6 +1021,30 @@ def _readmission_notice(c: _Context) -> Iterator[Gap]:
         )
 
 
+def _gp_unknown(c: _Context) -> Iterator[Gap]:
+    """11. The patient of an open stay has no GP registered and no reason for it is recorded: the GP is a
+    party to the agreement or plan (§13a, §13b), so the ward finds out who it is (or records that there is
+    none) within the working days a plan has to be started in; the clock stops during leave."""
+    f = c.facts
+    if f.gp_clinic_id is not None or f.gp_absent_reason.strip() or not c.has_duty:
+        return
+    n = c.thresholds.plan_start_working_days
+    due = c.calendar.deadline_with_pauses(f.admitted_at, n, c.leave_pauses())
+    severity = c.severity(due, before=Severity.INFO, after=Severity.WARNING)
+    if severity is None:
+        return
+    yield c.gap(
+        GapRule.GP_UNKNOWN,
+        "gp",
+        severity,
+        due,
+        c.responsible(Sector.REGION),
+        basis="gp_party",
+        message="The patient's GP is unknown {working_days} working days after admission",
+        params={"working_days": str(n)},
+    )
+
+
 _RULES: tuple[Callable[[_Context], Iterator[Gap]], ...] = (
     _plan_not_started,
     _requirement_not_assessed,
@@ -1029,6 +1057,7 @@ _RULES: tuple[Callable[[_Context], Iterator[Gap]], ...] = (
     _network_meeting,
     _plan_review_and_answers,
     _readmission_notice,
+    _gp_unknown,
 )
 
 

@@ -7,10 +7,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import operation
+from coordinator.api.core import operation, required_version, with_etag
 from coordinator.api.schemas import (
     AccessLogLineSchema,
     AccessLogQuerySchema,
+    GeneralPractitionerSchema,
     PatientSchema,
     PatientSearchSchema,
     PlanSchema,
@@ -44,10 +45,48 @@ class PatientSearch(MethodView):
 @blp.route("/<id:patient_id>")
 class PatientById(MethodView):
     @operation("Patient", "read")
-    @blp.response(200, PatientSchema)
+    @blp.response(200, PatientSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def get(self, patient_id: int) -> Any:
         """One patient (403 both for other organisations' patients and for unknown ids)."""
-        return services.get_patient(get_session(), current_actor(), clock(), patient_id=patient_id)
+        patient = services.get_patient(
+            get_session(), current_actor(), clock(), patient_id=patient_id
+        )
+        return with_etag(patient, patient.version)
+
+
+@blp.route("/<id:patient_id>/general-practitioner")
+class PatientGeneralPractitioner(MethodView):
+    @operation("Patient", "write")
+    @blp.arguments(GeneralPractitionerSchema)
+    @blp.response(200, PatientSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "the ETag of the patient (GET /patients/{id})",
+            }
+        ],
+        responses={
+            "412": {"description": "the patient changed since you read it"},
+            "428": {"description": "If-Match missing"},
+        },
+    )
+    def put(self, data: dict[str, Any], patient_id: int) -> Any:
+        """Set or change the patient's GP clinic, or clear it with the reason the patient has none. The
+        plans not agreed yet follow: the GP becomes a party, or the reason is recorded on them."""
+        patient = services.set_general_practitioner(
+            get_session(),
+            current_actor(),
+            clock(),
+            patient_id=patient_id,
+            gp_organisation_id=data["gp_organisation_id"],
+            reason=data["reason"],
+            expected_version=required_version(),
+        )
+        return with_etag(patient, patient.version)
 
 
 @blp.route("/<id:patient_id>/pathways")

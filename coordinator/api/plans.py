@@ -19,6 +19,7 @@ from coordinator.api.schemas import (
     DiffQuerySchema,
     DiffSchema,
     EndPlanSchema,
+    MissingPartySchema,
     ParticipationSchema,
     PlanCreateSchema,
     PlanEditSchema,
@@ -184,6 +185,13 @@ _action(
     EndPlanSchema,
     "End the plan (review outcome, death, moved, no longer needed).",
     services.end_plan,
+)
+_action(
+    "missing-party",
+    MissingPartySchema,
+    "The responsible ward records why a required party is missing (e.g. the patient has no GP); "
+    "with a reason the plan can be proposed and agreed without it. An empty reason takes it back.",
+    services.record_missing_party,
 )
 _action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", services.withdraw)
 

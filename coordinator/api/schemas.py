@@ -105,6 +105,15 @@ class PlanSchema(StrictSchema):
     ended_at = AwareDateTime(dump_only=True, allow_none=True)
     ended_reason = fields.Str(dump_only=True)
     participants = fields.Nested(ParticipantSchema, many=True, dump_only=True)
+    missing_party_reasons = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Str(),
+        dump_only=True,
+        metadata={
+            "description": "role -> why a party the rules require is not on the plan "
+            '(e.g. {"gp": "patienten har ingen egen læge"})'
+        },
+    )
     created_at = AwareDateTime(dump_only=True)
     updated_at = AwareDateTime(dump_only=True)
 
@@ -137,6 +146,15 @@ class RespondSchema(StrictSchema):
 class ParticipationSchema(StrictSchema):
     participates = fields.Bool(required=True)
     on = Date(load_default=None, allow_none=True)
+
+
+class MissingPartySchema(StrictSchema):
+    role = _enum(ParticipantRole, required=True)
+    reason = fields.Str(
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "why the party is missing; empty takes the reason back"},
+    )
 
 
 class ReasonSchema(StrictSchema):
@@ -185,7 +203,32 @@ class PatientSchema(StrictSchema):
     family_name = fields.Str(dump_only=True)
     kommunekode = fields.Str(dump_only=True)
     gp_organisation_id = fields.Int(dump_only=True, allow_none=True)
+    gp_absent_reason = fields.Str(
+        dump_only=True,
+        metadata={
+            "description": "why the patient has no GP; empty when the GP is known or unknown"
+        },
+    )
     is_protected = fields.Bool(dump_only=True)
+    version = fields.Int(
+        dump_only=True, metadata={"description": "optimistic-lock version (the ETag)"}
+    )
+
+
+class GeneralPractitionerSchema(StrictSchema):
+    gp_organisation_id = fields.Int(
+        required=True,
+        allow_none=True,
+        validate=ID_RANGE,
+        metadata={"description": "the GP clinic (an organisation of kind gp_clinic); null: none"},
+    )
+    reason = fields.Str(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "required with null: why the patient has no GP (shown on the plans)"
+        },
+    )
 
 
 class PatientSearchSchema(StrictSchema):

@@ -51,9 +51,11 @@ def patient_record(session: Session, patient: Patient) -> PatientRecord:
             is_protected=patient.is_protected,
         ),
         id=patient.id,
+        version=patient.version,
         updated_at=patient.updated_at,
         gp_clinic_id=patient.gp_organisation_id,
         municipality_id=municipality[0].id if municipality else None,
+        gp_absent_reason=patient.gp_absent_reason,
     )
 
 
@@ -134,6 +136,9 @@ def plan_record(plan: Plan) -> PlanRecord:
         patient_refused_on=plan.patient_refused_on,
         supersedes_plan_id=plan.supersedes_plan_id,
         care_team_id=plan_team_id(plan.id),
+        missing_party_reasons=tuple(
+            sorted((str(k), str(v)) for k, v in (plan.missing_party_reasons or {}).items())
+        ),
     )
 
 

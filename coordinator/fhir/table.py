@@ -45,7 +45,12 @@ RESOURCES: tuple[ResourceType, ...] = (
             "is audited; an unknown id and another organisation's patient get the same 403. "
             "Create registers a patient (CPR or X-eCPR, name, home municipality, GP clinic); "
             f"If-None-Exist takes identifier={CPR}|<number>: a registered patient is the match "
-            "(200), shown by id only (meta.security REDACTED) without a care relation."
+            "(200), shown by id only (meta.security REDACTED) without a care relation. "
+            'Update (PUT, If-Match W/"n" with meta.versionId) changes generalPractitioner only: '
+            "Organization/<id> or an identifier (ydernummer urn:oid:1.2.208.176.1.4, SOR "
+            "urn:oid:1.2.208.176.1.1) of a GP clinic; without one, the extension gp-absent-reason "
+            "(valueString) must say why the patient has no GP. Any other change is refused (422, "
+            "naming the element). Plans not agreed yet follow the GP."
         ),
         scope="Patient",
         read=patient.read,
@@ -53,6 +58,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         create=patient.create,
         conditional_create=True,
         conditional=patient.conditional,
+        update=patient.update,
         params=(
             Param(
                 "identifier",
@@ -76,7 +82,7 @@ RESOURCES: tuple[ResourceType, ...] = (
                 patient.everything,
             ),
         ),
-        versioning="no-version",
+        versioning="versioned-update",
     ),
     ResourceType(
         name="Organization",

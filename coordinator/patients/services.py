@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.access.services import check_patient_access, require_patient_access
 from coordinator.audit.services import record
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
+from coordinator.plans.services import follow_general_practitioner
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
-from pathways.errors import Conflict, NotFound, ValidationFailed
+from pathways.errors import Conflict, ErrorCollector, NotFound, StaleVersion, ValidationFailed
 from pathways.identifiers import validate_cpr
 from pathways.organisations import OrganisationKind
 from pathways.patients import new_patient
 from pathways.people import Actor
 from pathways.permissions import Permission, require
+from pathways.plans import MAX_MISSING_PARTY_REASON
 
 
 def register_patient(
@@ -42,15 +45,7 @@ def register_patient(
         replacement_cpr=replacement_cpr,
         is_protected=is_protected,
     )
-    gp = None
-    if gp_organisation_id is not None:
-        gp = session.get(Organisation, gp_organisation_id)
-        if gp is None or gp.kind is not OrganisationKind.GP_CLINIC:
-            raise ValidationFailed.single(
-                "gp_organisation_id",
-                f"organisation {gp_organisation_id} is not a known GP clinic",
-                "unknown",
-            )
+    gp = _gp_clinic(session, gp_organisation_id) if gp_organisation_id is not None else None
     for field, value in (("cpr", patient.cpr), ("replacement_cpr", patient.replacement_cpr)):
         if value is not None:
             existing = session.scalar(sa.select(Patient.id).where(getattr(Patient, field) == value))
@@ -84,6 +79,110 @@ def register_patient(
         purpose=purpose,
     )
     return row
+
+
+def _gp_clinic(session: Session, organisation_id: object) -> Organisation:
+    gp = (
+        session.get(Organisation, organisation_id)
+        if isinstance(organisation_id, int) and not isinstance(organisation_id, bool)
+        else None
+    )
+    if gp is None or gp.kind is not OrganisationKind.GP_CLINIC or not gp.is_active:
+        raise ValidationFailed.single(
+            "gp_organisation_id",
+            f"organisation {organisation_id} is not a known GP clinic",
+            "unknown",
+        )
+    return gp
+
+
+def patient_for_update(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient_id: int,
+    expected_version: int | None = None,
+) -> Patient:
+    """The patient, for a caller who may change the registration (the access gate first, then the
+    version: a stale version never tells a stranger the current one). Not audited: the change is."""
+    require_patient_access(session, actor, clock, patient_id, Permission.REGISTER_PATIENT)
+    patient = session.get(Patient, patient_id)
+    if patient is None:  # pragma: no cover - the gate refuses unknown patients
+        raise NotFound("patient", patient_id)
+    if expected_version is not None and patient.version != expected_version:
+        raise StaleVersion("patient", expected_version, patient.version)
+    return patient
+
+
+def set_general_practitioner(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient_id: int,
+    gp_organisation_id: int | None,
+    reason: object = "",
+    expected_version: int | None = None,
+) -> Patient:
+    """Set, change or clear the patient's GP clinic (a patient admitted by MedCom arrives without one).
+
+    Needs a care relation that allows keeping the patient's registration (the access gate, audited when
+    refused). Clearing needs the reason the patient has no GP ("patienten har ingen egen læge"), which is
+    kept and recorded on the plans that then lack their GP party. The plans not agreed yet follow the
+    change (``plans.services.follow_general_practitioner``). An unchanged GP changes nothing."""
+    decision = require_patient_access(
+        session, actor, clock, patient_id, Permission.REGISTER_PATIENT
+    )
+    patient = session.get(Patient, patient_id)
+    if patient is None:  # pragma: no cover - the gate refuses unknown patients
+        raise NotFound("patient", patient_id)
+    errors = ErrorCollector()
+    text = errors.text("reason", reason, required=False, max_length=MAX_MISSING_PARTY_REASON)
+    if gp_organisation_id is None and not text:
+        errors.add(
+            "reason",
+            "say why the patient has no GP (e.g. the patient has no GP of their own)",
+            "required",
+        )
+    if gp_organisation_id is not None and text:
+        errors.add("reason", "a reason is given only when the patient has no GP")
+    errors.raise_if_any()
+    gp = _gp_clinic(session, gp_organisation_id) if gp_organisation_id is not None else None
+    if expected_version is not None and patient.version != expected_version:
+        raise StaleVersion("patient", expected_version, patient.version)
+    new_id = gp.id if gp is not None else None
+    if (patient.gp_organisation_id, patient.gp_absent_reason) == (new_id, text):
+        return patient
+    now = clock.now()
+    previous = patient.gp_organisation_id
+    patient.gp_organisation = gp
+    patient.gp_organisation_id = new_id
+    patient.gp_absent_reason = text
+    patient.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleVersion("patient", expected_version or 0, (expected_version or 0) + 1) from None
+    plans = follow_general_practitioner(session, actor, now, patient)
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="Patient",
+        resource_id=patient.id,
+        patient_id=patient.id,
+        purpose=decision.purpose,
+        details={
+            "field": "general_practitioner",
+            "from": previous,
+            "to": new_id,
+            "has_reason": bool(text),
+            "plans": [p.id for p in plans],
+        },
+    )
+    return patient
 
 
 def registered_patient_id(

@@ -48,6 +48,9 @@ class Plan(Base):
     activated_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Why a party the rules require is not on the plan, by role ({"gp": "patienten har ingen egen
+    # læge"}): without a reason a plan missing a required party cannot be proposed or agreed.
+    missing_party_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]

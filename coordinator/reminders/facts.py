@@ -241,6 +241,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
             Pathway.presumed_not_to_seek_treatment,
             Patient.kommunekode,
             Patient.gp_organisation_id,
+            Patient.gp_absent_reason,
         )
         .join(Patient, Patient.id == Pathway.patient_id)
         .where(among(session, Pathway.id, ids))
@@ -469,6 +470,7 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
                 network_meeting_held_at=last(PathwayFactType.NETWORK_MEETING_HELD),
                 readmitted_with_active_plan=readmitted_with_plan,
                 readmitted_at=stay.admitted_at if readmitted_with_plan else None,
+                gp_absent_reason=stay.gp_absent_reason or "",
             )
         )
     return out

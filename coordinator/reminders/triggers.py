@@ -1,10 +1,10 @@
 """Re-evaluate reminders in the same transaction as any change that can open or close a gap.
 
 Every flush notes the pathways whose facts changed (a pathway, its events and facts, a plan and its
-participants, a contact person of the patient); just before the commit, their gaps are evaluated and the
-reminders reconciled. So a discharge, an agreed plan or a new contact person resolves or raises reminders at
-once, whichever door (web, REST, FHIR, MedCom, CLI) the change came through; the scheduler's scan catches
-what time alone changes (deadlines passing).
+participants, a contact person of the patient, the patient's GP); just before the commit, their gaps are
+evaluated and the reminders reconciled. So a discharge, an agreed plan or a new contact person resolves or
+raises reminders at once, whichever door (web, REST, FHIR, MedCom, CLI) the change came through; the
+scheduler's scan catches what time alone changes (deadlines passing).
 
 A session marked with ``defer_evaluation`` (the MedCom ingest, where the gateway waits and the throughput
 counts) queues the pathways instead (``gap_evaluation_queue``, in the same transaction): the scheduler's
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import install_commit_hook
+from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.security import get_clock
 from pathways.clock import Clock, SystemClock
@@ -51,6 +52,10 @@ def _note(session: Session, _context: Any) -> None:
                     pathways.add(plan.pathway_id)
             case ContactAssignment():
                 patients.add(obj.patient_id)
+            case Patient() if (
+                obj in session.dirty
+            ):  # the GP (rule gp_unknown); new ones have no stay
+                patients.add(obj.id)
 
 
 def defer_evaluation(session: Session) -> None:

@@ -40,6 +40,7 @@ from pathways.reminders import (
     evaluate,
     parse_reminder_rules,
     reconcile,
+    rule_title,
     thresholds_for,
 )
 from pathways.stays import LeavePeriod, PathwayStatus
@@ -1252,3 +1253,37 @@ def test_every_rule_has_a_title_in_danish_and_english() -> None:
         assert danish
         assert english
         assert danish != english
+
+
+# ------------------------------------------------------------------------------ rule 11: the GP is unknown
+def test_rule_11_an_unknown_gp_is_a_gap_for_the_ward() -> None:
+    gap = one(facts(gp_clinic_id=None), cph(3, 13), Rule.GP_UNKNOWN)
+    assert (gap.obligation_key, gap.severity, gap.due_at) == ("gp", WARNING, utc(3, 12, 15))
+    assert (gap.owner, gap.escalate_to) == (WARD_OWNER, Owner(R, WARD, WARD_BACKUP))
+    assert gap.basis == "gp_party"
+    assert gap.params == {"working_days": "2"}
+    assert severity_of(facts(gp_clinic_id=None), cph(3, 10, 10), Rule.GP_UNKNOWN) is INFO
+
+
+@pytest.mark.parametrize(
+    ("changes", "has_gap"),
+    [
+        ({"gp_clinic_id": GP}, False),
+        ({"gp_clinic_id": None, "gp_absent_reason": "patienten har ingen egen læge"}, False),
+        ({"gp_clinic_id": None, "gp_absent_reason": "   "}, True),
+        ({"gp_clinic_id": None, "requirement": NOT_REQUIRED}, False),
+        ({"gp_clinic_id": None, "requirement": NOT_ASSESSED}, True),
+        ({"gp_clinic_id": None, "requirement": REFUSED}, True),
+    ],
+)
+def test_rule_11_closes_with_a_gp_or_a_reason(changes: dict[str, Any], has_gap: bool) -> None:
+    assert bool(of(facts(**changes), cph(3, 13), Rule.GP_UNKNOWN)) is has_gap
+
+
+def test_rule_11_has_titles_and_a_legal_basis() -> None:
+    assert rule_title(Rule.GP_UNKNOWN) == "Patientens egen læge er ukendt"
+    assert rule_title(Rule.GP_UNKNOWN, "en") == "The patient's GP is unknown"
+    basis = all_legal_bases()["gp_party"]
+    assert basis.reference == "Psykiatriloven §§ 13 a-13 b"
+    assert basis.text_da
+    assert basis.text_en

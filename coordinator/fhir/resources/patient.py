@@ -1,4 +1,5 @@
-"""Patient: read, search by CPR (never logged, never in audit details) and $everything."""
+"""Patient: read, search by CPR (never logged, never in audit details), $everything, registration, and
+an update that changes the GP (generalPractitioner) and nothing else."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from coordinator.fhir import records
 from coordinator.fhir.core import (
     JSON,
     Context,
+    FhirError,
     SearchQuery,
     SearchResult,
     bad_search,
@@ -17,20 +19,31 @@ from coordinator.fhir.core import (
 )
 from coordinator.fhir.render import plan_json, plan_team_json, team_json
 from coordinator.fhir.search import int_reference, tokens
+from coordinator.organisations.services import search_organisations
 from coordinator.patients.models import Patient
 from coordinator.patients.services import (
     find_patient_by_cpr,
     find_patient_by_id,
     get_patient,
+    patient_for_update,
     register_patient,
     registered_patient_id,
+    set_general_practitioner,
 )
 from coordinator.plans.services import list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
-from fhir_adapters.patient import patient_from_fhir, patient_to_fhir
-from pathways.errors import ValidationFailed
-from pathways.identifiers import CPR_SYSTEM
+from fhir_adapters.patient import (
+    FIELD_PATHS,
+    GP_ABSENT_REASON_EXTENSION,
+    GeneralPractitioner,
+    general_practitioner_from_fhir,
+    patient_from_fhir,
+    patient_to_fhir,
+)
+from pathways.errors import ErrorCollector, FieldError, ValidationFailed
+from pathways.identifiers import CPR_SYSTEM, SOR_SYSTEM, validate_sor, validate_ydernummer
+from pathways.organisations import OrganisationKind
 
 ID = "_id"
 REDACTED = {
@@ -180,3 +193,76 @@ def create(ctx: Context, body: JSON) -> JSON:
         purpose="registration over FHIR",
     )
     return patient_json(ctx, row)
+
+
+# What an update may not change: the registration's other facts, by their FHIRPath.
+FIXED = ("cpr", "replacement_cpr", "given_name", "family_name", "kommunekode", "is_protected")
+
+
+def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
+    """Change the patient's GP clinic (generalPractitioner: Organization/<id>, or an identifier with the
+    ydernummer or SOR code), or leave it out with the gp-absent-reason extension saying why the patient
+    has none. Anything else that differs from the registration is refused (422) by its FHIRPath; the
+    plans not agreed yet follow the GP (``set_general_practitioner``)."""
+    patient_id = int_id("Patient", rid)
+    if body.get("id") != rid:
+        raise FhirError(
+            400,
+            "invalid",
+            f"the resource's id must be the id in the URL ({rid})",
+            expression="Patient.id",
+        )
+    gp = general_practitioner_from_fhir(body)
+    record = patient_from_fhir({k: v for k, v in body.items() if k != "generalPractitioner"})
+    session, actor, clock = ctx.session, ctx.actor, ctx.clock
+    patient = patient_for_update(
+        session, actor, clock, patient_id=patient_id, expected_version=expected
+    )
+    errors = ErrorCollector()
+    for name in FIXED:
+        if getattr(record.patient, name) != getattr(patient, name):
+            errors.add(
+                FIELD_PATHS[name],
+                "cannot be changed here: only generalPractitioner can be updated",
+                "business-rule",
+            )
+    errors.raise_if_any()
+    gp_id = _gp_clinic_id(ctx, gp)
+    try:
+        patient = set_general_practitioner(
+            session,
+            actor,
+            clock,
+            patient_id=patient_id,
+            gp_organisation_id=gp_id,
+            reason=gp.reason if gp_id is None else "",
+            expected_version=expected,
+        )
+    except ValidationFailed as exc:
+        paths = {
+            "gp_organisation_id": gp.path,
+            "reason": f"Patient.extension('{GP_ABSENT_REASON_EXTENSION}')",
+        }
+        raise ValidationFailed(
+            [FieldError(paths.get(e.field, e.field), e.message, e.code) for e in exc.errors]
+        ) from None
+    return patient_json(ctx, patient)
+
+
+def _gp_clinic_id(ctx: Context, gp: GeneralPractitioner) -> int | None:
+    """The GP clinic's id; one named by ydernummer or SOR code is looked up in the directory."""
+    if not gp.value:
+        return gp.organisation_id
+    where = f"{gp.path}.identifier.value"
+    if gp.system == SOR_SYSTEM:
+        by = {"sor_code": validate_sor(gp.value, where)}
+    else:
+        by = {"ydernummer": validate_ydernummer(gp.value, where)}
+    found = search_organisations(ctx.session, kind=OrganisationKind.GP_CLINIC, limit=2, **by)
+    if len(found) != 1:
+        raise ValidationFailed.single(
+            f"{gp.path}.identifier",
+            f"no GP clinic has {gp.system}|{gp.value}",
+            "not-found",
+        )
+    return found[0].id
