@@ -241,20 +241,38 @@ def record_pathway_fact(
     config: Mapping[str, Any] | None = None,
 ) -> PathwayFact:
     """Record that the municipality was told, a network meeting was requested or held, a plan was shared,
-    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing."""
-    from coordinator.access.services import require_patient_access  # noqa: PLC0415
+    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing.
 
+    For anyone whose care relation to the patient lets their role handle reminders (§13c); an unknown
+    pathway id gets the refusal someone else's stay gets."""
+    from coordinator.access.services import (  # noqa: PLC0415
+        refuse_unknown,
+        require_patient_access,
+    )
+
+    permission = Permission.HANDLE_REMINDERS
     previous = session.scalar(
         sa.select(PathwayFact).where(PathwayFact.idempotency_key == idempotency_key)
     )
-    if previous is not None:
+    if previous is not None:  # told only to someone who may record facts on that stay
+        known = session.get_one(Pathway, previous.pathway_id)
+        require_patient_access(
+            session, actor, clock, known.patient_id, permission, resource=("Pathway", known.id)
+        )
         return previous
-    require(actor, Permission.HANDLE_REMINDERS)
     pathway = session.get(Pathway, pathway_id)
     if pathway is None:
-        raise NotFound("pathway", pathway_id)
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            permission,
+            entity="pathway",
+            resource_type="Pathway",
+            key=pathway_id,
+        )
     decision = require_patient_access(
-        session, actor, clock, pathway.patient_id, Permission.HANDLE_REMINDERS
+        session, actor, clock, pathway.patient_id, permission, resource=("Pathway", pathway.id)
     )
     occurred_at = ensure_utc(occurred_at)
     now = clock.now()

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import NO_ACCESS, AccessDenied
 from coordinator.accounts.models import User
 from coordinator.accounts.services import create_staff_member, verify_password
 from coordinator.audit.models import AuditEntry
@@ -33,6 +34,7 @@ from tests.factories import OrganisationFactory, PatientFactory, WardFactory
 ADMIN = Actor(kind=ActorKind.USER, name="admin", id=None, role=Role.SYSTEM_ADMIN)
 NURSE = Actor(kind=ActorKind.USER, name="nurse", id=None, role=Role.DISCHARGE_NURSE)
 GP = Actor(kind=ActorKind.USER, name="gp", id=None, role=Role.GP)
+SYSTEM = Actor.system("test")
 
 
 def _count(session: Session, model: type) -> int:
@@ -274,25 +276,43 @@ def test_gp_may_not_register_patients(session: Session, clock: FixedClock) -> No
 
 
 # ---------------------------------------------------------------- pathways
-def _admit(session: Session, clock: FixedClock, key: str = "k1") -> Pathway:
+@pytest.fixture
+def ward(session: Session) -> Organisation:
+    return WardFactory()
+
+
+@pytest.fixture
+def ward_nurse(ward: Organisation) -> Actor:
+    """A discharge nurse of the admitting ward: only the ward's staff record its stays' events."""
+    return Actor(
+        kind=ActorKind.USER,
+        name="ward nurse",
+        id=None,
+        organisation_id=ward.id,
+        role=Role.DISCHARGE_NURSE,
+    )
+
+
+def _admit(session: Session, clock: FixedClock, nurse: Actor, key: str = "k1") -> Pathway:
+    assert nurse.organisation_id is not None
     return admit_patient(
         session,
-        NURSE,
+        nurse,
         clock,
         patient_id=PatientFactory().id,
-        ward_id=WardFactory().id,
+        ward_id=nurse.organisation_id,
         admitted_at=clock.now() - timedelta(days=3),
         idempotency_key=key,
     )
 
 
-def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_pathway_lifecycle(session: Session, clock: FixedClock, ward_nurse: Actor) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     assert pathway.status is PathwayStatus.ADMITTED
     t = clock.now()
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.LEAVE_STARTED,
@@ -302,7 +322,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     assert pathway.status is PathwayStatus.ON_LEAVE
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.LEAVE_ENDED,
@@ -311,7 +331,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     )
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGE_PLANNED,
@@ -321,7 +341,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     )
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -343,11 +363,13 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     ]
 
 
-def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_replayed_event_changes_nothing(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     first = record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -356,7 +378,7 @@ def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> 
     )
     again = record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -365,15 +387,17 @@ def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> 
     )
     assert again.id == first.id
     assert _count(session, PathwayEvent) == 2  # admitted + discharged, once
-    assert _admit(session, clock, key="k1").id == pathway.id  # replayed admission too
+    assert _admit(session, clock, ward_nurse, key="k1").id == pathway.id  # replayed admission too
 
 
-def test_illegal_event_is_refused_and_writes_nothing(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_illegal_event_is_refused_and_writes_nothing(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     with pytest.raises(IllegalTransition, match="from 'admitted' to 'leave_ended'"):
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.LEAVE_ENDED,
@@ -384,12 +408,14 @@ def test_illegal_event_is_refused_and_writes_nothing(session: Session, clock: Fi
     assert _count(session, PathwayEvent) == 1
 
 
-def test_event_before_admission_or_without_date(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_event_before_admission_or_without_date(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     with pytest.raises(ValidationFailed) as caught:
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.DISCHARGED,
@@ -400,7 +426,7 @@ def test_event_before_admission_or_without_date(session: Session, clock: FixedCl
     with pytest.raises(ValidationFailed) as caught:
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.DISCHARGE_PLANNED,
@@ -410,21 +436,36 @@ def test_event_before_admission_or_without_date(session: Session, clock: FixedCl
     assert caught.value.fields == ("planned_discharge_on",)
 
 
-def test_admission_needs_known_patient_and_ward(session: Session, clock: FixedClock) -> None:
-    with pytest.raises(NotFound, match="patient 4242 does not exist"):
+def test_admission_needs_known_patient_and_ward(
+    session: Session, clock: FixedClock, ward_nurse: Actor, ward: Organisation
+) -> None:
+    # An unknown patient id: the refusal someone else's patient gets (no oracle for patient ids).
+    with pytest.raises(AccessDenied) as refused:
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=4242,
-            ward_id=WardFactory().id,
+            ward_id=ward.id,
+            admitted_at=clock.now(),
+            idempotency_key="a",
+        )
+    assert (refused.value.message, refused.value.reason) == (NO_ACCESS, "no such patient")
+    assert (refused.value.resource_type, refused.value.resource_id) == ("Patient", 4242)
+    with pytest.raises(NotFound, match="patient 4242 does not exist"):  # a job is simply told
+        admit_patient(
+            session,
+            SYSTEM,
+            clock,
+            patient_id=4242,
+            ward_id=ward.id,
             admitted_at=clock.now(),
             idempotency_key="a",
         )
     with pytest.raises(ValidationFailed) as caught:
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=PatientFactory().id,
             ward_id=OrganisationFactory().id,
@@ -435,11 +476,36 @@ def test_admission_needs_known_patient_and_ward(session: Session, clock: FixedCl
     assert _count(session, Pathway) == 0
 
 
-def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock) -> None:
-    first = _admit(session, clock)
+def test_only_the_wards_staff_admit_to_it(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    other_ward = WardFactory(name="Afsnit 9")
+    patient = PatientFactory()
+    for patient_id in (patient.id, 4242):  # the ward is refused first: no word about the patient
+        with pytest.raises(AccessDenied) as refused:
+            admit_patient(
+                session,
+                ward_nurse,
+                clock,
+                patient_id=patient_id,
+                ward_id=other_ward.id,
+                admitted_at=clock.now(),
+                idempotency_key=f"elsewhere-{patient_id}",
+            )
+        assert refused.value.message == (
+            "only staff acting for the ward Afsnit 9 may admit patients to it"
+        )
+        assert refused.value.reason == f"does not act for the ward {other_ward.id}"
+    assert _count(session, Pathway) == 0
+
+
+def test_readmission_closes_the_earlier_stay(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    first = _admit(session, clock, ward_nurse)
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=first.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -448,7 +514,7 @@ def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock
     )
     second = admit_patient(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         patient_id=first.patient_id,
         ward_id=first.ward_id,
@@ -463,7 +529,7 @@ def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock
     with pytest.raises(ValidationFailed):
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=other_patient.id,
             ward_id=first.ward_id,
