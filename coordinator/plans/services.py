@@ -52,10 +52,11 @@ from pathways.errors import (
     PermissionDenied,
     StaleVersion,
     ValidationFailed,
+    VersionRequired,
 )
 from pathways.identifiers import validate_kommunekode
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor
+from pathways.people import Actor, ActorKind
 from pathways.permissions import Permission, require
 from pathways.plan_content import (
     FieldChange,
@@ -105,14 +106,15 @@ def _load(
     *,
     party: str | None = "any",
     expected_version: int | None = None,
+    version_required: bool = False,
     full: bool = True,
 ) -> tuple[Plan, AccessDecision]:
     """The plan, once the actor may do ``permission`` to it (see _authorise); ``full`` loads the whole
     version history (for changes), otherwise the current version.
 
     The order is the point: an unknown id gets the refusal someone else's plan gets (a refusal never
-    tells which plans exist), and the version is compared only after access is settled (a stale
-    If-Match never tells a stranger the current version)."""
+    tells which plans exist), and the version is looked at only after access is settled: a missing
+    (``version_required``) or stale If-Match is told to an editor, a stranger gets the refusal."""
     if full:
         plan = session.scalar(_plan_query().where(Plan.id == plan_id))
     else:
@@ -122,7 +124,10 @@ def _load(
             session, actor, clock, permission, entity="plan", resource_type="Plan", key=plan_id
         )
     decision = _authorise(session, actor, clock, plan, permission, party=party)
-    if expected_version is not None and plan.version != expected_version:
+    if expected_version is None:
+        if version_required:
+            raise VersionRequired("plan")
+    elif plan.version != expected_version:
         raise StaleVersion("plan", expected_version, plan.version)
     return plan, decision
 
@@ -448,7 +453,7 @@ def edit_plan(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     sections: Mapping[str, Any] | None = None,
     review_on: date | None = None,
     valid_to: date | None = None,
@@ -457,7 +462,13 @@ def edit_plan(
     """Change sections (a section given replaces the old one; null removes it) and dates. Creates a new
     version; a stale ``expected_version`` is a conflict, never a lost update."""
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     if plan.status not in EDITABLE:
         raise Conflict(
@@ -498,7 +509,7 @@ def edit_plan(
 
 # ---------------------------------------------------------------------------- propose and answer
 def propose(
-    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int | None
 ) -> Plan:
     """Send a complete draft to the parties. The proposing party's own answer counts as an acceptance."""
     plan, _ = _load(
@@ -509,6 +520,7 @@ def propose(
         Permission.EDIT_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     check_plan_transition(plan.status, PlanStatus.PROPOSED)
     missing = missing_sections(plan.kind, plan.current_version.sections)
@@ -579,7 +591,7 @@ def respond(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     participant_id: int,
     response: ResponseStatus | str,
     note: str = "",
@@ -597,6 +609,7 @@ def respond(
         plan_id,
         Permission.RESPOND_TO_PLAN,
         expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     answer = errors.choice("response", ResponseStatus, response)
@@ -703,7 +716,7 @@ def record_participation(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     participates: bool,
     on: date | None = None,
 ) -> Plan:
@@ -718,6 +731,7 @@ def record_participation(
         Permission.RECORD_PARTICIPATION,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     now = clock.now()
     day = on or _today(now)
@@ -809,7 +823,8 @@ def activate_on_discharge(
     plan_id: int,
     expected_version: int | None = None,
 ) -> Plan:
-    """An agreed plan takes effect when the patient is discharged."""
+    """An agreed plan takes effect when the patient is discharged. People name the version they activate;
+    the discharge itself (a system actor) activates whatever version was agreed."""
     plan, _ = _load(
         session,
         actor,
@@ -818,6 +833,7 @@ def activate_on_discharge(
         Permission.ACTIVATE_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=actor.kind is not ActorKind.SYSTEM,
     )
     if plan.pathway is None or plan.pathway.status is not PathwayStatus.DISCHARGED:
         raise ValidationFailed.single(
@@ -849,11 +865,17 @@ def start_revision(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: str,
 ) -> Plan:
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     clean_reason = ErrorCollector()
     text = clean_reason.text("reason", reason, max_length=500)
@@ -879,12 +901,18 @@ def end_plan(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: EndReason | str,
     note: str = "",
 ) -> Plan:
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.END_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.END_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     why = errors.choice("reason", EndReason, reason)
@@ -904,7 +932,7 @@ def withdraw(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: str,
 ) -> Plan:
     plan, _ = _load(
@@ -915,6 +943,7 @@ def withdraw(
         Permission.CREATE_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     text = errors.text("reason", reason, max_length=150)
@@ -954,13 +983,19 @@ def get_plan(
 
 
 def get_plan_for_edit(
-    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int | None
 ) -> Plan:
     """The plan as an editor reads it before changing it (a FHIR update compares the whole resource):
     access to edit first, then the version, so a stale version is only ever told to an editor. The read
     is audited."""
     plan, decision = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     _audit(
         session,
