@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,8 +13,9 @@ from coordinator.access.services import NO_ACCESS, AccessDenied
 from coordinator.accounts.models import User
 from coordinator.accounts.services import create_staff_member, verify_password
 from coordinator.audit.models import AuditEntry
+from coordinator.care_pathways.corrections import Correction, correct_pathway_event
 from coordinator.care_pathways.models import Pathway, PathwayEvent
-from coordinator.care_pathways.services import admit_patient, record_pathway_event
+from coordinator.care_pathways.services import STAY_WARD_ONLY, admit_patient, record_pathway_event
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
@@ -536,6 +538,72 @@ def test_readmission_closes_the_earlier_stay(
             admitted_at=clock.now(),
             idempotency_key="re2",
             readmission_of_id=second.id,
+        )
+
+
+def test_only_the_stays_ward_records_or_corrects_its_events(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
+    record_pathway_event(
+        session,
+        ward_nurse,
+        clock,
+        pathway_id=pathway.id,
+        event_type=PathwayEventType.LEAVE_STARTED,
+        occurred_at=clock.now(),
+        idempotency_key="leave",
+    )
+    elsewhere = replace(ward_nurse, organisation_id=WardFactory().id)
+    refusals = []
+    for pathway_id in (pathway.id, 4242):
+        with pytest.raises(AccessDenied) as refused:
+            record_pathway_event(
+                session,
+                elsewhere,
+                clock,
+                pathway_id=pathway_id,
+                event_type=PathwayEventType.DISCHARGED,
+                occurred_at=clock.now(),
+                idempotency_key=f"discharge-{pathway_id}",
+            )
+        refusals.append(refused.value)
+    with pytest.raises(AccessDenied) as refused:
+        correct_pathway_event(
+            session,
+            elsewhere,
+            clock,
+            corrects_key="leave",
+            correction=Correction.CANCEL,
+            idempotency_key="cancel-leave",
+        )
+    refusals.append(refused.value)
+    assert [(r.message, r.resource_id, r.patient_id, r.reason) for r in refusals] == [
+        (
+            STAY_WARD_ONLY,
+            pathway.id,
+            pathway.patient_id,
+            f"does not act for the stay's ward {pathway.ward_id}",
+        ),
+        (STAY_WARD_ONLY, 4242, None, "no such pathway"),
+        (
+            STAY_WARD_ONLY,
+            pathway.id,
+            pathway.patient_id,
+            f"does not act for the stay's ward {pathway.ward_id}",
+        ),
+    ]
+    assert pathway.status is PathwayStatus.ON_LEAVE
+    assert _count(session, PathwayEvent) == 2
+    with pytest.raises(NotFound, match="pathway 4242 does not exist"):  # a job is simply told
+        record_pathway_event(
+            session,
+            SYSTEM,
+            clock,
+            pathway_id=4242,
+            event_type=PathwayEventType.DISCHARGED,
+            occurred_at=clock.now(),
+            idempotency_key="job",
         )
 
 
