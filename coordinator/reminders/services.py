@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.organisations.lineage import organisation_scope
+from coordinator.organisations.models import Organisation
+from coordinator.plans.models import Plan
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import evaluate_pathways, stored, sync_state
 from pathways import reminders as rules
@@ -283,6 +285,13 @@ def record_pathway_fact(
         errors.add("occurred_at", "the fact cannot lie in the future")
     if not pathway.status.is_open:
         errors.add("pathway_id", f"the pathway is {pathway.status.value}", "closed")
+    # A fact points only at this patient's plans and at known organisations: never at another
+    # patient's plan (whose existence it would confirm by being accepted).
+    plan = session.get(Plan, plan_id) if plan_id is not None else None
+    if plan_id is not None and (plan is None or plan.patient_id != pathway.patient_id):
+        errors.add("plan_id", "is not one of this patient's plans", "unknown")
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        errors.add("organisation_id", f"organisation {organisation_id} does not exist", "unknown")
     errors.raise_if_any()
     row = PathwayFact(
         pathway_id=pathway.id,

@@ -5,6 +5,7 @@ someone else's stay gets, and every refusal is audited DENIED (issue 17)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,9 @@ from werkzeug.test import TestResponse
 from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import PathwayEvent, PathwayFact
-from coordinator.care_pathways.services import STAY_WARD_ONLY
+from coordinator.care_pathways.services import STAY_WARD_ONLY, admit_patient
+from coordinator.patients.services import register_patient
+from coordinator.plans import services as plans
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
@@ -188,3 +191,59 @@ def test_the_home_municipalitys_case_worker_records_a_fact(
     )
     assert replay.status_code == 403
     assert replay.json["detail"] == "you have no care relation to this patient"
+
+
+def test_a_fact_points_only_at_the_patients_own_plans(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
+) -> None:
+    other = register_patient(
+        session,
+        sc.SYSTEM,
+        clock,
+        given_name="Anden",
+        family_name="Test",
+        kommunekode="101",
+        cpr="0202701236",
+    )
+    stay = admit_patient(
+        session,
+        sc.SYSTEM,
+        clock,
+        patient_id=other.id,
+        ward_id=world.ward.id,
+        admitted_at=clock.now() - timedelta(days=1),
+        idempotency_key="other-admit",
+    )
+    their_plan = plans.create_draft(session, world.nurse, clock, pathway_id=stay.id)
+    case_worker = login(world.case_worker)
+    url = f"/api/v1/pathways/{world.pathway.id}/facts"
+    answers = [
+        case_worker.post(url, json={**_fact(world, f"k{n}"), **extra})
+        for n, extra in enumerate(
+            [{"plan_id": their_plan.id}, {"plan_id": UNKNOWN, "organisation_id": UNKNOWN}]
+        )
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].json["errors"] == [
+        {"field": "plan_id", "message": "is not one of this patient's plans", "code": "unknown"}
+    ]
+    assert answers[1].json["errors"] == [
+        {"field": "plan_id", "message": "is not one of this patient's plans", "code": "unknown"},
+        {
+            "field": "organisation_id",
+            "message": f"organisation {UNKNOWN} does not exist",
+            "code": "unknown",
+        },
+    ]
+    assert _count(session, PathwayFact) == 0
+    own_plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
+    shared = case_worker.post(
+        url,
+        json={
+            **_fact(world, "shared"),
+            "type": "plan_shared",
+            "plan_id": own_plan.id,
+            "organisation_id": world.municipality.id,
+        },
+    )
+    assert shared.status_code == 201, shared.json
