@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -17,6 +18,7 @@ from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import PathwayEvent, PathwayFact
 from coordinator.care_pathways.services import STAY_WARD_ONLY, admit_patient
+from coordinator.organisations.services import create_organisation
 from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from pathways.audit import AuditOutcome
@@ -24,6 +26,7 @@ from pathways.clock import FixedClock
 from pathways.people import Actor
 from pathways.stays import PathwayStatus
 from tests import scenario as sc
+from tests.fhir.support import bearer_token
 
 Login = Callable[[Actor], FlaskClient]
 UNKNOWN = 987654
@@ -247,3 +250,31 @@ def test_a_fact_points_only_at_the_patients_own_plans(
         },
     )
     assert shared.status_code == 201, shared.json
+
+
+def test_a_system_client_records_events_only_for_its_own_regions_stays(
+    app: Flask, session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    other_region = create_organisation(
+        session, sc.SYSTEM, clock, name="Region Nordjylland", kind="region", region_code="DK-81"
+    )
+    client = app.test_client()
+    url = f"/api/v1/pathways/{world.pathway.id}/events"
+    body = {"type": "leave_started", "occurred_at": clock.now().isoformat()}
+    foreign = bearer_token(session, clock, other_region.id, "system/Encounter.write", name="EHR N")
+    refused = client.post(
+        url,
+        json={**body, "idempotency_key": "n-1"},
+        headers={"Authorization": f"Bearer {foreign}"},
+    )
+    assert refused.status_code == 403
+    assert refused.json["detail"] == STAY_WARD_ONLY
+    session.expire_all()
+    assert world.pathway.status is PathwayStatus.ADMITTED
+    own = bearer_token(session, clock, world.region.id, "system/Encounter.write", name="EHR H")
+    created = client.post(
+        url, json={**body, "idempotency_key": "h-1"}, headers={"Authorization": f"Bearer {own}"}
+    )
+    assert created.status_code == 201, created.json
+    session.expire_all()
+    assert world.pathway.status is PathwayStatus.ON_LEAVE
