@@ -53,6 +53,7 @@ from pathways.errors import (
     PermissionDenied,
     StaleVersion,
     ValidationFailed,
+    VersionRequired,
 )
 from pathways.people import Actor
 from pathways.scopes import Mode, actor_scope_allows
@@ -253,6 +254,7 @@ Kind = Literal[
 STATUS: tuple[tuple[type[DomainError], int, Kind], ...] = (
     (ValidationFailed, 422, "invalid"),
     (StaleVersion, 412, "stale-version"),
+    (VersionRequired, 428, "stale-version"),
     (IllegalTransition, 409, "business-rule"),
     (Conflict, 409, "conflict"),
     (NotFound, 404, "not-found"),

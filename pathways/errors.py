@@ -81,6 +81,19 @@ class StaleVersion(Conflict):
         self.actual = actual
 
 
+class VersionRequired(DomainError):
+    """A change to a versioned record that names no version to change (no If-Match). Raised after the
+    access check, so that only someone who may make the change learns the record exists."""
+
+    code = "if-match-required"
+
+    def __init__(self, entity: str) -> None:
+        super().__init__(
+            f"a change to the {entity} must name the version it edits: send If-Match with its ETag"
+        )
+        self.entity = entity
+
+
 class IllegalTransition(DomainError):
     code = "illegal-transition"
 

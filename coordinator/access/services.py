@@ -350,6 +350,45 @@ def refuse_unknown(
     )
 
 
+def require_acting_for(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    permission: Permission,
+    *,
+    organisation_id: int | None,
+    refusal: str,
+    reason: str,
+    patient_id: int | None,
+    resource: tuple[str, int],
+) -> None:
+    """The gate for a write that belongs to one organisation (a stay's events belong to its ward): the
+    role and token scope first (named, as by require_patient_access), then acting for the organisation
+    (its own staff, a unit above or below it: ``acts_for``). ``organisation_id`` None (the record does not
+    exist) gets the very ``refusal`` someone else's record gets; the audit entry keeps ``reason``. Jobs
+    and commands (system actors) pass."""
+    if actor.kind is ActorKind.SYSTEM:
+        return
+    decision = decide(actor, permission, (), now=clock.now(), grace=_grace(session))
+    if decision.refusal in (Refusal.ROLE, Refusal.SCOPE):
+        message, why = refusal_message(actor, permission, decision), decision.reason
+    elif organisation_id is None or not acts_for(session, actor, organisation_id):
+        message, why = refusal, reason
+    else:
+        return
+    resource_type, resource_id = resource
+    raise AccessDenied(
+        message,
+        actor=actor,
+        patient_id=patient_id,
+        permission=permission,
+        reason=why,
+        at=clock.now(),
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+
+
 # ---------------------------------------------------------------------------- emergency access
 def grant_emergency_access(
     session: Session,

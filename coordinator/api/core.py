@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, json, make_response, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException, PreconditionRequired
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from coordinator import edge
@@ -200,24 +200,13 @@ def with_etag(
 
 
 def optional_version(what: str = "resource") -> int | None:
-    """If-Match where it may be left out: None without it; 412 when it names no version."""
+    """The version If-Match names, or None without it: the use case, once it has settled access, says
+    whether a version was required (428) and whether it is the current one (412). 412 here only when
+    If-Match names no version at all."""
     raw = request.headers.get("If-Match")
     if not raw:
         return None
     version = edge.etag_version(raw)
     if version is None:
         raise StaleVersion(what, 0, 0)
-    return version
-
-
-def required_version(current: int | None = None) -> int:
-    """The version the client edits, from If-Match (428 when missing, 412 when it is not the current one)."""
-    raw = request.headers.get("If-Match")
-    if not raw:
-        raise PreconditionRequired("send If-Match with the ETag of the version you edit")
-    version = edge.etag_version(raw)
-    if version is None:
-        raise StaleVersion("resource", 0, current or 0)
-    if current is not None and version != current:
-        raise StaleVersion("resource", version, current)
     return version

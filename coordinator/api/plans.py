@@ -12,7 +12,7 @@ from coordinator.api.core import (
     LINK_HEADER,
     keyset_page,
     operation,
-    required_version,
+    optional_version,
     with_etag,
 )
 from coordinator.api.schemas import (
@@ -127,7 +127,7 @@ class PlanById(MethodView):
             current_actor(),
             clock(),
             plan_id=plan_id,
-            expected_version=required_version(),
+            expected_version=optional_version("plan"),
             **data,
         )
         return _reply(plan)
@@ -143,7 +143,7 @@ def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
             current_actor(),
             clock(),
             plan_id=plan_id,
-            expected_version=required_version(),
+            expected_version=optional_version("plan"),
             **data,
         )
         return _reply(plan, 201 if getattr(plan, "id", plan_id) != plan_id else 200)

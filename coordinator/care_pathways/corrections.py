@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway, PathwayEvent
-from coordinator.care_pathways.services import _add_event, _existing_event
+from coordinator.care_pathways.services import _add_event, _existing_event, _require_stay_ward
 from pathways.audit import AuditAction
 from pathways.clock import Clock, ensure_utc
 from pathways.errors import Conflict, NotFound, ValidationFailed
@@ -114,10 +114,13 @@ def correct_pathway_event(
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
+        _require_stay_ward(session, actor, clock, previous.pathway_id, previous.pathway)
         return previous
     event = _existing_event(session, corrects_key)
     if event is None or (pathway_id is not None and event.pathway_id != pathway_id):
         raise NotFound("pathway event", corrects_key)
+    # Only the stay's own ward corrects its history (the MedCom door has checked the sender already).
+    _require_stay_ward(session, actor, clock, event.pathway_id, event.pathway)
     if event.is_annulled:
         raise Conflict(f"event {event.id} was already corrected")
     pathway = event.pathway

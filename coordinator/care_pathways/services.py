@@ -17,8 +17,8 @@ from pathways.audit import AuditAction
 from pathways.clock import Clock, ensure_utc
 from pathways.errors import Conflict, NotFound, ValidationFailed
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor
-from pathways.permissions import Permission, require
+from pathways.people import Actor, ActorKind
+from pathways.permissions import Permission
 from pathways.stays import (
     EncounterClass,
     EventSource,
@@ -29,6 +29,35 @@ from pathways.stays import (
 
 # Plans activated by a discharge are activated by the system on the strength of the discharge event.
 _DISCHARGE_ACTOR = Actor.system("discharge")
+# The one answer for someone else's stay and for an id that names no stay: it never tells which exist.
+STAY_WARD_ONLY = "only staff acting for the stay's ward may record events on the stay"
+
+
+def _require_stay_ward(
+    session: Session, actor: Actor, clock: Clock, pathway_id: int, pathway: Pathway | None
+) -> Pathway:
+    """The stay, once ``actor`` may record events on it: by role, then by acting for the stay's ward (or a
+    unit above it). An unknown id gets the refusal someone else's stay gets (audited DENIED with the real
+    reason); jobs and commands are told it does not exist."""
+    from coordinator.access.services import require_acting_for  # noqa: PLC0415 - access reads plans
+
+    if pathway is None and actor.kind is ActorKind.SYSTEM:
+        raise NotFound("pathway", pathway_id)
+    require_acting_for(
+        session,
+        actor,
+        clock,
+        Permission.RECORD_PATHWAY_EVENT,
+        organisation_id=pathway.ward_id if pathway else None,
+        refusal=STAY_WARD_ONLY,
+        reason=f"does not act for the stay's ward {pathway.ward_id}"
+        if pathway
+        else "no such pathway",
+        patient_id=pathway.patient_id if pathway else None,
+        resource=("Pathway", pathway_id),
+    )
+    assert pathway is not None  # refused above otherwise
+    return pathway
 
 
 def _existing_event(session: Session, idempotency_key: str) -> PathwayEvent | None:
@@ -58,17 +87,42 @@ def admit_patient(
     that stay's discharge: one of the two times is wrong, and guessing which would rewrite the history of
     the previous stay, so it is refused (``admitted_at``) until the discharge or the admission is
     corrected."""
-    require(actor, Permission.RECORD_PATHWAY_EVENT)
+    from coordinator.access.services import (  # noqa: PLC0415 - access reads plans
+        refuse_unknown,
+        require_acting_for,
+    )
+
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
-        return previous.pathway
-    patient = session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound("patient", patient_id)
+        return _require_stay_ward(session, actor, clock, previous.pathway_id, previous.pathway)
+    # The ward first (organisations are a public directory), then the patient: a refusal by ward never
+    # tells whether the patient id names anyone.
     ward = session.get(Organisation, ward_id)
     if ward is None or ward.kind is not OrganisationKind.WARD:
         raise ValidationFailed.single(
             "ward_id", f"organisation {ward_id} is not a known ward", "unknown"
+        )
+    patient = session.get(Patient, patient_id)
+    require_acting_for(
+        session,
+        actor,
+        clock,
+        Permission.RECORD_PATHWAY_EVENT,
+        organisation_id=ward.id,
+        refusal=f"only staff acting for the ward {ward.name} may admit patients to it",
+        reason=f"does not act for the ward {ward.id}",
+        patient_id=patient.id if patient else None,
+        resource=("Patient", patient_id),
+    )
+    if patient is None:
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            Permission.RECORD_PATHWAY_EVENT,
+            entity="patient",
+            resource_type="Patient",
+            key=patient_id,
         )
     if (episode_system is None) != (episode_value is None):
         raise ValidationFailed.single("episode", "an episode id needs both system and value")
@@ -192,14 +246,15 @@ def record_pathway_event(
     planned_discharge_on: date | None = None,
     payload: dict[str, Any] | None = None,
 ) -> PathwayEvent:
-    """Apply one event to a pathway. A replayed idempotency key returns the first event, changing nothing."""
-    require(actor, Permission.RECORD_PATHWAY_EVENT)
+    """Apply one event to a pathway, for staff acting for the stay's ward (or a unit above it). A replayed
+    idempotency key returns the first event, changing nothing."""
     previous = _existing_event(session, idempotency_key)
-    if previous is not None:
+    if previous is not None:  # told only to someone who may record events on that stay
+        _require_stay_ward(session, actor, clock, previous.pathway_id, previous.pathway)
         return previous
-    pathway = session.get(Pathway, pathway_id)
-    if pathway is None:
-        raise NotFound("pathway", pathway_id)
+    pathway = _require_stay_ward(
+        session, actor, clock, pathway_id, session.get(Pathway, pathway_id)
+    )
     if event_type in (PathwayEventType.ADMITTED, PathwayEventType.READMITTED):
         raise ValidationFailed.single(
             "event_type", "admissions open a new pathway: use admit_patient"

@@ -256,7 +256,7 @@ History = Callable[[Context, str], list[JSON]]
 Search = Callable[[Context, SearchQuery], SearchResult]
 Matches = Callable[[Context, SearchQuery], list[JSON]]
 Create = Callable[[Context, JSON], JSON]
-Update = Callable[[Context, str, JSON, int], JSON]
+Update = Callable[[Context, str, JSON, int | None], JSON]
 OperationHandler = Callable[[Context, str], JSON]
 
 

@@ -89,12 +89,11 @@ def strict() -> bool:
     return "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
 
 
-def expected_version() -> int:
-    """The version an update edits, from If-Match (W/"n" or "n"): 428 without it."""
+def expected_version() -> int | None:
+    """The version an update edits, from If-Match (W/"n" or "n"), or None without it: the use case
+    answers 428 for a missing version once it has settled access (a stranger is refused either way)."""
     raw = request.headers.get("If-Match")
-    if not raw:
-        raise FhirError(428, "required", 'send If-Match: W/"<versionId>" with the version you edit')
-    return parse_etag(raw)
+    return parse_etag(raw) if raw else None
 
 
 def parse_etag(raw: str) -> int:

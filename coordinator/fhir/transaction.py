@@ -16,7 +16,7 @@ from flask import g
 from coordinator.fhir.core import JSON, Context, FhirError
 from coordinator.fhir.http import conditional_match, location, parse_etag
 from coordinator.fhir.table import BY_NAME, TRANSACTION_ENTRIES
-from pathways.errors import ValidationFailed
+from pathways.errors import ValidationFailed, VersionRequired
 
 # Creates in this order of resource types: what others may reference first.
 CREATE_ORDER = ("CarePlan", "CareTeam")
@@ -131,15 +131,17 @@ def run(ctx: Context, bundle: JSON) -> JSON:
                     "an update's request.url is <type>/<id>",
                     expression=f"Bundle.entry[{index}].request.url",
                 )
-            if not request.get("ifMatch"):
+            version = parse_etag(str(request["ifMatch"])) if request.get("ifMatch") else None
+            try:
+                updated = rtype.update(ctx, parts[1], body, version)
+            except VersionRequired:  # raised once access is settled: told to an editor only
                 raise FhirError(
                     428,
                     "required",
                     'an update needs request.ifMatch W/"<versionId>"',
                     expression=f"Bundle.entry[{index}].request.ifMatch",
-                )
-            version = parse_etag(str(request["ifMatch"]))
-            results[index] = _response(ctx, rtype.update(ctx, parts[1], body, version), "200 OK")
+                ) from None
+            results[index] = _response(ctx, updated, "200 OK")
     g.fhir_entry = None
     g.fhir_type = None
     return {

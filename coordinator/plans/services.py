@@ -52,10 +52,11 @@ from pathways.errors import (
     PermissionDenied,
     StaleVersion,
     ValidationFailed,
+    VersionRequired,
 )
 from pathways.identifiers import validate_kommunekode
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor
+from pathways.people import Actor, ActorKind
 from pathways.permissions import Permission, require
 from pathways.plan_content import (
     FieldChange,
@@ -107,14 +108,15 @@ def _load(
     *,
     party: str | None = "any",
     expected_version: int | None = None,
+    version_required: bool = False,
     full: bool = True,
 ) -> tuple[Plan, AccessDecision]:
     """The plan, once the actor may do ``permission`` to it (see _authorise); ``full`` loads the whole
     version history (for changes), otherwise the current version.
 
     The order is the point: an unknown id gets the refusal someone else's plan gets (a refusal never
-    tells which plans exist), and the version is compared only after access is settled (a stale
-    If-Match never tells a stranger the current version)."""
+    tells which plans exist), and the version is looked at only after access is settled: a missing
+    (``version_required``) or stale If-Match is told to an editor, a stranger gets the refusal."""
     if full:
         plan = session.scalar(_plan_query().where(Plan.id == plan_id))
     else:
@@ -124,7 +126,10 @@ def _load(
             session, actor, clock, permission, entity="plan", resource_type="Plan", key=plan_id
         )
     decision = _authorise(session, actor, clock, plan, permission, party=party)
-    if expected_version is not None and plan.version != expected_version:
+    if expected_version is None:
+        if version_required:
+            raise VersionRequired("plan")
+    elif plan.version != expected_version:
         raise StaleVersion("plan", expected_version, plan.version)
     return plan, decision
 
@@ -452,7 +457,7 @@ def edit_plan(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     sections: Mapping[str, Any] | None = None,
     review_on: date | None = None,
     valid_to: date | None = None,
@@ -461,7 +466,13 @@ def edit_plan(
     """Change sections (a section given replaces the old one; null removes it) and dates. Creates a new
     version; a stale ``expected_version`` is a conflict, never a lost update."""
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     if plan.status not in EDITABLE:
         raise Conflict(
@@ -502,7 +513,7 @@ def edit_plan(
 
 # ---------------------------------------------------------------------------- propose and answer
 def propose(
-    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int | None
 ) -> Plan:
     """Send a complete draft to the parties. The proposing party's own answer counts as an acceptance."""
     plan, _ = _load(
@@ -513,6 +524,7 @@ def propose(
         Permission.EDIT_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     check_plan_transition(plan.status, PlanStatus.PROPOSED)
     missing = missing_sections(plan.kind, plan.current_version.sections)
@@ -586,7 +598,7 @@ def respond(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     participant_id: int,
     response: ResponseStatus | str,
     note: str = "",
@@ -604,6 +616,7 @@ def respond(
         plan_id,
         Permission.RESPOND_TO_PLAN,
         expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     answer = errors.choice("response", ResponseStatus, response)
@@ -871,7 +884,7 @@ def record_participation(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     participates: bool,
     on: date | None = None,
 ) -> Plan:
@@ -886,6 +899,7 @@ def record_participation(
         Permission.RECORD_PARTICIPATION,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     now = clock.now()
     day = on or _today(now)
@@ -977,7 +991,8 @@ def activate_on_discharge(
     plan_id: int,
     expected_version: int | None = None,
 ) -> Plan:
-    """An agreed plan takes effect when the patient is discharged."""
+    """An agreed plan takes effect when the patient is discharged. People name the version they activate;
+    the discharge itself (a system actor) activates whatever version was agreed."""
     plan, _ = _load(
         session,
         actor,
@@ -986,6 +1001,7 @@ def activate_on_discharge(
         Permission.ACTIVATE_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=actor.kind is not ActorKind.SYSTEM,
     )
     if plan.pathway is None or plan.pathway.status is not PathwayStatus.DISCHARGED:
         raise ValidationFailed.single(
@@ -1017,11 +1033,17 @@ def start_revision(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: str,
 ) -> Plan:
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     clean_reason = ErrorCollector()
     text = clean_reason.text("reason", reason, max_length=500)
@@ -1047,12 +1069,18 @@ def end_plan(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: EndReason | str,
     note: str = "",
 ) -> Plan:
     plan, _ = _load(
-        session, actor, clock, plan_id, Permission.END_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.END_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     why = errors.choice("reason", EndReason, reason)
@@ -1072,7 +1100,7 @@ def withdraw(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     reason: str,
 ) -> Plan:
     plan, _ = _load(
@@ -1083,6 +1111,7 @@ def withdraw(
         Permission.CREATE_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     text = errors.text("reason", reason, max_length=150)
@@ -1122,13 +1151,19 @@ def get_plan(
 
 
 def get_plan_for_edit(
-    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, expected_version: int | None
 ) -> Plan:
     """The plan as an editor reads it before changing it (a FHIR update compares the whole resource):
     access to edit first, then the version, so a stale version is only ever told to an editor. The read
     is audited."""
     plan, decision = _load(
-        session, actor, clock, plan_id, Permission.EDIT_PLAN, expected_version=expected_version
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.EDIT_PLAN,
+        expected_version=expected_version,
+        version_required=True,
     )
     _audit(
         session,

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.organisations.lineage import organisation_scope
+from coordinator.organisations.models import Organisation
+from coordinator.plans.models import Plan
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import evaluate_pathways, stored, sync_state
 from pathways import reminders as rules
@@ -241,20 +243,38 @@ def record_pathway_fact(
     config: Mapping[str, Any] | None = None,
 ) -> PathwayFact:
     """Record that the municipality was told, a network meeting was requested or held, a plan was shared,
-    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing."""
-    from coordinator.access.services import require_patient_access  # noqa: PLC0415
+    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing.
 
+    For anyone whose care relation to the patient lets their role handle reminders (§13c); an unknown
+    pathway id gets the refusal someone else's stay gets."""
+    from coordinator.access.services import (  # noqa: PLC0415
+        refuse_unknown,
+        require_patient_access,
+    )
+
+    permission = Permission.HANDLE_REMINDERS
     previous = session.scalar(
         sa.select(PathwayFact).where(PathwayFact.idempotency_key == idempotency_key)
     )
-    if previous is not None:
+    if previous is not None:  # told only to someone who may record facts on that stay
+        known = session.get_one(Pathway, previous.pathway_id)
+        require_patient_access(
+            session, actor, clock, known.patient_id, permission, resource=("Pathway", known.id)
+        )
         return previous
-    require(actor, Permission.HANDLE_REMINDERS)
     pathway = session.get(Pathway, pathway_id)
     if pathway is None:
-        raise NotFound("pathway", pathway_id)
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            permission,
+            entity="pathway",
+            resource_type="Pathway",
+            key=pathway_id,
+        )
     decision = require_patient_access(
-        session, actor, clock, pathway.patient_id, Permission.HANDLE_REMINDERS
+        session, actor, clock, pathway.patient_id, permission, resource=("Pathway", pathway.id)
     )
     occurred_at = ensure_utc(occurred_at)
     now = clock.now()
@@ -265,6 +285,13 @@ def record_pathway_fact(
         errors.add("occurred_at", "the fact cannot lie in the future")
     if not pathway.status.is_open:
         errors.add("pathway_id", f"the pathway is {pathway.status.value}", "closed")
+    # A fact points only at this patient's plans and at known organisations: never at another
+    # patient's plan (whose existence it would confirm by being accepted).
+    plan = session.get(Plan, plan_id) if plan_id is not None else None
+    if plan_id is not None and (plan is None or plan.patient_id != pathway.patient_id):
+        errors.add("plan_id", "is not one of this patient's plans", "unknown")
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        errors.add("organisation_id", f"organisation {organisation_id} does not exist", "unknown")
     errors.raise_if_any()
     row = PathwayFact(
         pathway_id=pathway.id,

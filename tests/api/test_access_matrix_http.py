@@ -153,3 +153,40 @@ def test_a_role_refusal_names_the_rule(
     ] * 2
     chief = login(world.chief).put(f"/api/v1/pathways/{world.pathway.id}/assessment", json=body)
     assert chief.status_code == 200, chief.json
+
+
+def test_a_missing_if_match_is_told_only_after_access(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+) -> None:
+    """Access first: a stranger is refused alike with and without If-Match; the editor hears 428."""
+    plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
+    url = f"/api/v1/plans/{plan.id}"
+    stranger = login(world.other_nurse)
+    tagged = stranger.patch(url, json={"review_on": None}, headers={"If-Match": '"1"'})
+    bare = stranger.patch(url, json={"review_on": None})
+    step = stranger.post(f"{url}/withdrawal", json={"reason": "not needed"})
+    unknown = stranger.patch("/api/v1/plans/987654", json={"review_on": None})
+    assert [r.status_code for r in (tagged, bare, step, unknown)] == [403] * 4
+    assert (
+        _without_instance(tagged)
+        == _without_instance(bare)
+        == _without_instance(step)
+        == _without_instance(unknown)
+    )
+    assert [d[3] for d in _denials(session, world.other_nurse)] == [
+        "no current care relation to the patient"
+    ] * 3 + ["no such plan"]
+    nurse = login(world.nurse)
+    for refused in (
+        nurse.patch(url, json={"review_on": None}),
+        nurse.post(f"{url}/withdrawal", json={"reason": "not needed"}),
+    ):
+        assert refused.status_code == 428
+        assert refused.content_type == "application/problem+json"
+        assert refused.json["type"] == "/api/v1/problems/if-match-required"
+        assert refused.json["title"] == "Precondition required"
+        assert refused.json["detail"] == (
+            "a change to the plan must name the version it edits: send If-Match with its ETag"
+        )
+    session.expire_all()
+    assert (plan.version, plan.status.value) == (1, "draft")

@@ -558,3 +558,38 @@ def test_audit_events_for_a_region_administrator(
         .order_by(AuditEntry.id)
     ).all()
     assert [e.details["scope"] for e in logged] == [f"organisation {world.region.id}"] * 2
+
+
+def test_a_missing_if_match_is_told_only_after_access(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    """A stranger's update without If-Match gets the refusal one with If-Match gets (not 428); the
+    editor is told If-Match is required (OperationOutcome "required"), alone and in a transaction."""
+    plan = _plan(login(world.nurse), world)
+    url = f"CarePlan/{plan['id']}"
+    stranger = login(world.other_nurse)
+    tagged = outcome(stranger.put(url, plan, **{"If-Match": 'W/"1"'}), 403, "forbidden")
+    bare = outcome(stranger.put(url, plan), 403, "forbidden")
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": plan, "request": {"method": "PUT", "url": url}}],
+    }
+    in_bundle = outcome(stranger.post("", bundle), 403, "forbidden")
+    assert tagged == bare
+    assert in_bundle["issue"][0]["diagnostics"] == (
+        "Bundle.entry[0]: you have no care relation to this patient"
+    )
+    denied = session.scalars(
+        sa.select(AuditEntry.details).where(
+            AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == world.other_nurse.id
+        )
+    ).all()
+    assert [d["reason"] for d in denied] == ["no current care relation to the patient"] * 3
+    nurse = login(world.nurse)
+    required = outcome(nurse.put(url, plan), 428, "required")
+    assert required["issue"][0]["diagnostics"] == (
+        "a change to the plan must name the version it edits: send If-Match with its ETag"
+    )
+    outcome(nurse.post("", bundle), 428, "required", "Bundle.entry[0].request.ifMatch")
+    assert ok(nurse.get(url))["meta"]["versionId"] == "1"

@@ -29,6 +29,7 @@ from pathways.errors import (
     PermissionDenied,
     StaleVersion,
     ValidationFailed,
+    VersionRequired,
 )
 from pathways.people import Role
 from pathways.plans import (
@@ -264,6 +265,35 @@ def test_access_is_checked_before_the_version(
     assert "version" not in refused.value.message
     with pytest.raises(StaleVersion):  # the editor is told
         step(session, world.nurse, clock, plan_id=plan.id, expected_version=1, **extra)
+
+
+@pytest.mark.parametrize(
+    ("step", "extra"),
+    [
+        (plans.edit_plan, {"sections": {"housing": {"text": "x"}}}),
+        (plans.propose, {}),
+        (plans.start_revision, {"reason": "review"}),
+        (plans.end_plan, {"reason": "no_longer_needed"}),
+        (plans.withdraw, {"reason": "mistake"}),
+        (plans.get_plan_for_edit, {}),
+    ],
+)
+def test_a_missing_version_is_told_after_access(
+    session: Session, clock: FixedClock, world: sc.Scenario, step: Any, extra: dict[str, Any]
+) -> None:
+    """No version at all: a stranger is refused for having no relation, the editor is told to name one."""
+    plan = _complete_draft(session, clock, world)
+    version, status = plan.version, plan.status
+    with pytest.raises(AccessDenied) as refused:
+        step(session, world.other_nurse, clock, plan_id=plan.id, expected_version=None, **extra)
+    assert refused.value.message == NO_ACCESS
+    with pytest.raises(VersionRequired) as missing:
+        step(session, world.nurse, clock, plan_id=plan.id, expected_version=None, **extra)
+    assert missing.value.code == "if-match-required"
+    assert missing.value.message == (
+        "a change to the plan must name the version it edits: send If-Match with its ETag"
+    )
+    assert (plan.version, plan.status) == (version, status)
 
 
 def test_an_unknown_plan_is_refused_as_someone_elses(
@@ -820,8 +850,12 @@ def test_activation_requires_discharge(
 ) -> None:
     plan = _agreed(session, clock, world)
     with pytest.raises(ValidationFailed) as caught:
-        plans.activate_on_discharge(session, world.nurse, clock, plan_id=plan.id)
+        plans.activate_on_discharge(
+            session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
+        )
     assert caught.value.fields == ("pathway",)
+    with pytest.raises(VersionRequired):  # people name the version they activate; the discharge not
+        plans.activate_on_discharge(session, world.nurse, clock, plan_id=plan.id)
     assert world.pathway.status is PathwayStatus.ADMITTED
 
 

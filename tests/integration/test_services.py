@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import NO_ACCESS, AccessDenied
 from coordinator.accounts.models import User
 from coordinator.accounts.services import create_staff_member, verify_password
 from coordinator.audit.models import AuditEntry
+from coordinator.care_pathways.corrections import Correction, correct_pathway_event
 from coordinator.care_pathways.models import Pathway, PathwayEvent
-from coordinator.care_pathways.services import admit_patient, record_pathway_event
+from coordinator.care_pathways.services import STAY_WARD_ONLY, admit_patient, record_pathway_event
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
@@ -33,6 +36,7 @@ from tests.factories import OrganisationFactory, PatientFactory, WardFactory
 ADMIN = Actor(kind=ActorKind.USER, name="admin", id=None, role=Role.SYSTEM_ADMIN)
 NURSE = Actor(kind=ActorKind.USER, name="nurse", id=None, role=Role.DISCHARGE_NURSE)
 GP = Actor(kind=ActorKind.USER, name="gp", id=None, role=Role.GP)
+SYSTEM = Actor.system("test")
 
 
 def _count(session: Session, model: type) -> int:
@@ -274,25 +278,43 @@ def test_gp_may_not_register_patients(session: Session, clock: FixedClock) -> No
 
 
 # ---------------------------------------------------------------- pathways
-def _admit(session: Session, clock: FixedClock, key: str = "k1") -> Pathway:
+@pytest.fixture
+def ward(session: Session) -> Organisation:
+    return WardFactory()
+
+
+@pytest.fixture
+def ward_nurse(ward: Organisation) -> Actor:
+    """A discharge nurse of the admitting ward: only the ward's staff record its stays' events."""
+    return Actor(
+        kind=ActorKind.USER,
+        name="ward nurse",
+        id=None,
+        organisation_id=ward.id,
+        role=Role.DISCHARGE_NURSE,
+    )
+
+
+def _admit(session: Session, clock: FixedClock, nurse: Actor, key: str = "k1") -> Pathway:
+    assert nurse.organisation_id is not None
     return admit_patient(
         session,
-        NURSE,
+        nurse,
         clock,
         patient_id=PatientFactory().id,
-        ward_id=WardFactory().id,
+        ward_id=nurse.organisation_id,
         admitted_at=clock.now() - timedelta(days=3),
         idempotency_key=key,
     )
 
 
-def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_pathway_lifecycle(session: Session, clock: FixedClock, ward_nurse: Actor) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     assert pathway.status is PathwayStatus.ADMITTED
     t = clock.now()
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.LEAVE_STARTED,
@@ -302,7 +324,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     assert pathway.status is PathwayStatus.ON_LEAVE
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.LEAVE_ENDED,
@@ -311,7 +333,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     )
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGE_PLANNED,
@@ -321,7 +343,7 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     )
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -343,11 +365,13 @@ def test_pathway_lifecycle(session: Session, clock: FixedClock) -> None:
     ]
 
 
-def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_replayed_event_changes_nothing(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     first = record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -356,7 +380,7 @@ def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> 
     )
     again = record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=pathway.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -365,15 +389,17 @@ def test_replayed_event_changes_nothing(session: Session, clock: FixedClock) -> 
     )
     assert again.id == first.id
     assert _count(session, PathwayEvent) == 2  # admitted + discharged, once
-    assert _admit(session, clock, key="k1").id == pathway.id  # replayed admission too
+    assert _admit(session, clock, ward_nurse, key="k1").id == pathway.id  # replayed admission too
 
 
-def test_illegal_event_is_refused_and_writes_nothing(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_illegal_event_is_refused_and_writes_nothing(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     with pytest.raises(IllegalTransition, match="from 'admitted' to 'leave_ended'"):
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.LEAVE_ENDED,
@@ -384,12 +410,14 @@ def test_illegal_event_is_refused_and_writes_nothing(session: Session, clock: Fi
     assert _count(session, PathwayEvent) == 1
 
 
-def test_event_before_admission_or_without_date(session: Session, clock: FixedClock) -> None:
-    pathway = _admit(session, clock)
+def test_event_before_admission_or_without_date(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
     with pytest.raises(ValidationFailed) as caught:
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.DISCHARGED,
@@ -400,7 +428,7 @@ def test_event_before_admission_or_without_date(session: Session, clock: FixedCl
     with pytest.raises(ValidationFailed) as caught:
         record_pathway_event(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             pathway_id=pathway.id,
             event_type=PathwayEventType.DISCHARGE_PLANNED,
@@ -410,21 +438,36 @@ def test_event_before_admission_or_without_date(session: Session, clock: FixedCl
     assert caught.value.fields == ("planned_discharge_on",)
 
 
-def test_admission_needs_known_patient_and_ward(session: Session, clock: FixedClock) -> None:
-    with pytest.raises(NotFound, match="patient 4242 does not exist"):
+def test_admission_needs_known_patient_and_ward(
+    session: Session, clock: FixedClock, ward_nurse: Actor, ward: Organisation
+) -> None:
+    # An unknown patient id: the refusal someone else's patient gets (no oracle for patient ids).
+    with pytest.raises(AccessDenied) as refused:
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=4242,
-            ward_id=WardFactory().id,
+            ward_id=ward.id,
+            admitted_at=clock.now(),
+            idempotency_key="a",
+        )
+    assert (refused.value.message, refused.value.reason) == (NO_ACCESS, "no such patient")
+    assert (refused.value.resource_type, refused.value.resource_id) == ("Patient", 4242)
+    with pytest.raises(NotFound, match="patient 4242 does not exist"):  # a job is simply told
+        admit_patient(
+            session,
+            SYSTEM,
+            clock,
+            patient_id=4242,
+            ward_id=ward.id,
             admitted_at=clock.now(),
             idempotency_key="a",
         )
     with pytest.raises(ValidationFailed) as caught:
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=PatientFactory().id,
             ward_id=OrganisationFactory().id,
@@ -435,11 +478,36 @@ def test_admission_needs_known_patient_and_ward(session: Session, clock: FixedCl
     assert _count(session, Pathway) == 0
 
 
-def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock) -> None:
-    first = _admit(session, clock)
+def test_only_the_wards_staff_admit_to_it(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    other_ward = WardFactory(name="Afsnit 9")
+    patient = PatientFactory()
+    for patient_id in (patient.id, 4242):  # the ward is refused first: no word about the patient
+        with pytest.raises(AccessDenied) as refused:
+            admit_patient(
+                session,
+                ward_nurse,
+                clock,
+                patient_id=patient_id,
+                ward_id=other_ward.id,
+                admitted_at=clock.now(),
+                idempotency_key=f"elsewhere-{patient_id}",
+            )
+        assert refused.value.message == (
+            "only staff acting for the ward Afsnit 9 may admit patients to it"
+        )
+        assert refused.value.reason == f"does not act for the ward {other_ward.id}"
+    assert _count(session, Pathway) == 0
+
+
+def test_readmission_closes_the_earlier_stay(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    first = _admit(session, clock, ward_nurse)
     record_pathway_event(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         pathway_id=first.id,
         event_type=PathwayEventType.DISCHARGED,
@@ -448,7 +516,7 @@ def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock
     )
     second = admit_patient(
         session,
-        NURSE,
+        ward_nurse,
         clock,
         patient_id=first.patient_id,
         ward_id=first.ward_id,
@@ -463,13 +531,79 @@ def test_readmission_closes_the_earlier_stay(session: Session, clock: FixedClock
     with pytest.raises(ValidationFailed):
         admit_patient(
             session,
-            NURSE,
+            ward_nurse,
             clock,
             patient_id=other_patient.id,
             ward_id=first.ward_id,
             admitted_at=clock.now(),
             idempotency_key="re2",
             readmission_of_id=second.id,
+        )
+
+
+def test_only_the_stays_ward_records_or_corrects_its_events(
+    session: Session, clock: FixedClock, ward_nurse: Actor
+) -> None:
+    pathway = _admit(session, clock, ward_nurse)
+    record_pathway_event(
+        session,
+        ward_nurse,
+        clock,
+        pathway_id=pathway.id,
+        event_type=PathwayEventType.LEAVE_STARTED,
+        occurred_at=clock.now(),
+        idempotency_key="leave",
+    )
+    elsewhere = replace(ward_nurse, organisation_id=WardFactory().id)
+    refusals = []
+    for pathway_id in (pathway.id, 4242):
+        with pytest.raises(AccessDenied) as refused:
+            record_pathway_event(
+                session,
+                elsewhere,
+                clock,
+                pathway_id=pathway_id,
+                event_type=PathwayEventType.DISCHARGED,
+                occurred_at=clock.now(),
+                idempotency_key=f"discharge-{pathway_id}",
+            )
+        refusals.append(refused.value)
+    with pytest.raises(AccessDenied) as refused:
+        correct_pathway_event(
+            session,
+            elsewhere,
+            clock,
+            corrects_key="leave",
+            correction=Correction.CANCEL,
+            idempotency_key="cancel-leave",
+        )
+    refusals.append(refused.value)
+    assert [(r.message, r.resource_id, r.patient_id, r.reason) for r in refusals] == [
+        (
+            STAY_WARD_ONLY,
+            pathway.id,
+            pathway.patient_id,
+            f"does not act for the stay's ward {pathway.ward_id}",
+        ),
+        (STAY_WARD_ONLY, 4242, None, "no such pathway"),
+        (
+            STAY_WARD_ONLY,
+            pathway.id,
+            pathway.patient_id,
+            f"does not act for the stay's ward {pathway.ward_id}",
+        ),
+    ]
+    assert pathway.status is PathwayStatus.ON_LEAVE
+    assert _count(session, PathwayEvent) == 2
+    with pytest.raises(NotFound, match="pathway 4242 does not exist"):  # a job is simply told
+        record_pathway_event(
+            session,
+            SYSTEM,
+            clock,
+            pathway_id=4242,
+            event_type=PathwayEventType.DISCHARGED,
+            occurred_at=clock.now(),
+            idempotency_key="job",
         )
 
 

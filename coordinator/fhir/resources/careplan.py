@@ -263,7 +263,7 @@ def _content_changes(plan: Plan, record: PlanRecord) -> dict[str, Any]:
     return changes
 
 
-def _edit(ctx: Context, plan: Plan, record: PlanRecord, expected: int, note: str) -> Plan:
+def _edit(ctx: Context, plan: Plan, record: PlanRecord, expected: int | None, note: str) -> Plan:
     new = record.plan
     return edit_plan(
         ctx.session,
@@ -367,7 +367,7 @@ def _check_unchanged(plan: Plan, record: PlanRecord, body: JSON) -> None:
     errors.raise_if_any()
 
 
-def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
+def update(ctx: Context, rid: str, body: JSON, expected: int | None) -> JSON:
     plan_id = int_id("CarePlan", rid)
     if body.get("id") != rid:
         raise FhirError(
