@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import operation, required_version, with_etag
+from coordinator.api.core import operation, optional_version, with_etag
 from coordinator.api.schemas import (
     AccessLogLineSchema,
     AccessLogQuerySchema,
@@ -84,7 +84,8 @@ class PatientGeneralPractitioner(MethodView):
             patient_id=patient_id,
             gp_organisation_id=data["gp_organisation_id"],
             reason=data["reason"],
-            expected_version=required_version(),
+            expected_version=optional_version("patient"),
+            version_required=True,
         )
         return with_etag(patient, patient.version)
 

@@ -13,7 +13,14 @@ from coordinator.patients.models import Patient
 from coordinator.plans.services import follow_general_practitioner
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
-from pathways.errors import Conflict, ErrorCollector, NotFound, StaleVersion, ValidationFailed
+from pathways.errors import (
+    Conflict,
+    ErrorCollector,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+    VersionRequired,
+)
 from pathways.identifiers import validate_cpr
 from pathways.organisations import OrganisationKind
 from pathways.patients import new_patient
@@ -110,7 +117,9 @@ def patient_for_update(
     patient = session.get(Patient, patient_id)
     if patient is None:  # pragma: no cover - the gate refuses unknown patients
         raise NotFound("patient", patient_id)
-    if expected_version is not None and patient.version != expected_version:
+    if expected_version is None:  # told only after access
+        raise VersionRequired("patient")
+    if patient.version != expected_version:
         raise StaleVersion("patient", expected_version, patient.version)
     return patient
 
@@ -124,6 +133,7 @@ def set_general_practitioner(
     gp_organisation_id: int | None,
     reason: object = "",
     expected_version: int | None = None,
+    version_required: bool = False,
 ) -> Patient:
     """Set, change or clear the patient's GP clinic (a patient admitted by MedCom arrives without one).
 
@@ -137,6 +147,8 @@ def set_general_practitioner(
     patient = session.get(Patient, patient_id)
     if patient is None:  # pragma: no cover - the gate refuses unknown patients
         raise NotFound("patient", patient_id)
+    if version_required and expected_version is None:  # told only after access
+        raise VersionRequired("patient")
     errors = ErrorCollector()
     text = errors.text("reason", reason, required=False, max_length=MAX_MISSING_PARTY_REASON)
     if gp_organisation_id is None and not text:

@@ -799,7 +799,7 @@ def record_missing_party(
     clock: Clock,
     *,
     plan_id: int,
-    expected_version: int,
+    expected_version: int | None,
     role: ParticipantRole | str,
     reason: object,
 ) -> Plan:
@@ -814,6 +814,7 @@ def record_missing_party(
         Permission.EDIT_PLAN,
         party="ward",
         expected_version=expected_version,
+        version_required=True,
     )
     errors = ErrorCollector()
     clean_role = errors.choice("role", ParticipantRole, role)
