@@ -21,7 +21,7 @@ from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts.models import ContactAssignment
 from coordinator.organisations.models import Organisation
-from coordinator.organisations.services import create_organisation
+from coordinator.organisations.services import create_organisation, update_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.plans.models import Plan
@@ -62,6 +62,13 @@ def demo_gln(n: int) -> str:
 
 def demo_sor(n: int) -> str:
     return f"9{n:014d}"  # 15 digits in a range no real SOR code uses
+
+
+# Demo SOR numbers by kind (demo_sor(n)): centres 1-3, wards 1100-3200, municipalities 5000 + kommunekode,
+# GP clinics 9000 + their place in GP_CLINICS. Every organisation that exchanges MedCom messages (the
+# region's units, the municipalities, the GP clinics) has a SOR code and a GLN: its messaging address.
+MUNICIPALITY_SOR_BASE = 5000
+GP_SOR_BASE = 9000
 
 
 def synthetic_cpr(birth: date, serial_seed: int) -> str:
@@ -188,9 +195,26 @@ class _Loader:
             )
         )
         if existing is not None:
+            self._messaging_address(existing, kwargs)
             return existing
         self.result.count("organisations")
         return create_organisation(self.session, LOADER, self.clock, **key, **kwargs)  # type: ignore[arg-type]
+
+    def _messaging_address(self, org: Organisation, wanted: dict[str, object]) -> None:
+        """A demo organisation loaded before it had a messaging address gets it now (once)."""
+        missing = {
+            f: wanted[f] for f in ("sor_code", "gln") if wanted.get(f) and getattr(org, f) is None
+        }
+        if missing:
+            update_organisation(
+                self.session,
+                LOADER,
+                self.clock,
+                organisation_id=org.id,
+                expected_version=org.version,
+                changes=missing,
+            )
+            self.result.count("messaging addresses")
 
     def _staff(
         self,
@@ -274,6 +298,7 @@ class _Loader:
                 key={"kommunekode": code},
                 name=name,
                 kind="municipality",
+                sor_code=demo_sor(MUNICIPALITY_SOR_BASE + int(code)),
                 gln=demo_gln(500 + int(code)),
                 email=f"psykiatri@k{code}.example",
             )
@@ -286,7 +311,13 @@ class _Loader:
                 email=f"socialpsykiatri@k{code}.example",
             )
         self.gp_clinics = [
-            self._org(key={"ydernummer": yder}, name=name, kind="gp_clinic", gln=demo_gln(900 + i))
+            self._org(
+                key={"ydernummer": yder},
+                name=name,
+                kind="gp_clinic",
+                sor_code=demo_sor(GP_SOR_BASE + i),
+                gln=demo_gln(900 + i),
+            )
             for i, (name, yder) in enumerate(GP_CLINICS)
         ]
 
@@ -367,7 +398,7 @@ class _Loader:
                     self.clock,
                     given_name=GIVEN[i % len(GIVEN)],
                     family_name=FAMILY[(i * 3) % len(FAMILY)],
-                    kommunekode=codes[i % len(codes)],
+                    kommunekode=_home_municipality(i, codes),
                     cpr=cpr,
                     gp_organisation_id=self.gp_clinics[i % len(self.gp_clinics)].id,
                     is_protected=(i == 13),
@@ -398,7 +429,7 @@ class _Loader:
             LOADER,
             self.clock,
             patient_id=patient.id,
-            ward_id=self.wards[i % len(self.wards)].id,
+            ward_id=self.wards[_ward_index(i, len(self.wards))].id,
             admitted_at=self._at(days_ago, 14),
             idempotency_key=f"demo:{value}:admitted",
             source=EventSource.DEMO,
@@ -464,20 +495,22 @@ class _Loader:
             self._admit(i, patient, 2, 1, readmission_of=first)
         else:  # agreed ahead of a planned discharge, under revision, ended, withdrawn
             variant = (i // 10) % 4
-            pw = self._admit(i, patient, 1, 60 if variant else 20)
+            pw = self._admit(i, patient, 1, 60 if variant in (1, 2) else 20)
             if variant == 0:
                 self._event(pw, E.DISCHARGE_PLANNED, 3, planned=self.today + timedelta(days=4))
                 self._plan(pw, DA, PlanStatus.AGREED, days_ago=2)
                 return
-            self._plan(
-                pw, DA, PlanStatus.WITHDRAWN if variant == 3 else PlanStatus.AGREED, days_ago=50
-            )
+            if variant == 3:  # withdrawn lately (the parties still see it, §13c grace period)
+                self._plan(pw, DA, PlanStatus.WITHDRAWN, days_ago=8)
+                self._event(pw, E.DISCHARGED, 6)
+                self._event(pw, E.CLOSED, 5)
+                return
+            self._plan(pw, DA, PlanStatus.AGREED, days_ago=50)
             self._event(pw, E.DISCHARGED, 45)
             if variant == 1:
                 self._plan_step(pw, PlanStatus.UNDER_REVISION, days_ago=3)
-            elif variant == 2:
+            else:
                 self._plan_step(pw, PlanStatus.ENDED, days_ago=5)
-            if variant in (2, 3):
                 self._event(pw, E.CLOSED, 5)
 
     # ------------------------------------------------------------------ plans
@@ -584,7 +617,7 @@ class _Loader:
             sa.select(ContactAssignment.id).where(ContactAssignment.patient_id == patient.id)
         ):
             return
-        ward_index = i % len(self.wards)
+        ward_index = _ward_index(i, len(self.wards))
         wanted: list[tuple[Sector, Organisation, User | None, date | None]] = [
             (Sector.REGION, self.wards[ward_index], self.nurses[ward_index], None),
         ]
@@ -612,6 +645,19 @@ class _Loader:
                 )
             )
             self.result.count("contact persons")
+
+
+def _ward_index(i: int, wards: int) -> int:
+    """The ward of patient ``i``. The discharge nurse's login works at the first ward: it holds one
+    patient of every story (the first ten) and every variant of the tenth, so she sees plans in every
+    state; the other patients are spread over all wards."""
+    return 0 if i < 10 or i % 10 == 9 else i % wards
+
+
+def _home_municipality(i: int, codes: list[str]) -> str:
+    """The case worker's login works in the first municipality: it is home to the citizens whose
+    discharge is planned (stories 3, 4 and the tenth), so she sees them coming."""
+    return codes[0] if i % 10 in (3, 4, 9) else codes[i % len(codes)]
 
 
 def _actor(user: User) -> Actor:

@@ -103,6 +103,67 @@ def rule_title(rule: GapRule, language: str = "da") -> str:
     return titles["en"] if language == "en" else titles["da"]
 
 
+class Party(StrEnum):
+    """A party that must act on a shared duty (``parties`` in pathways/data/gap_rules.toml)."""
+
+    WARD = "ward"
+    MUNICIPALITY = "municipality"
+    GP = "gp"
+
+    @property
+    def sector(self) -> Sector:
+        return {
+            Party.WARD: Sector.REGION,
+            Party.MUNICIPALITY: Sector.MUNICIPALITY,
+            Party.GP: Sector.GENERAL_PRACTICE,
+        }[self]
+
+
+# The rules whose one obligation several parties share: each gets one reminder per party, as listed in
+# gap_rules.toml. The other rules name their owner by construction (one gap per sector or per party).
+SHARED_RULES = frozenset(
+    {GapRule.PLAN_NOT_AGREED, GapRule.MUNICIPALITY_NOT_NOTIFIED, GapRule.READMISSION_NOTICE}
+)
+
+
+def parse_rule_parties(raw: Mapping[str, object]) -> Mapping[GapRule, tuple[Party, ...]]:
+    """The ``parties`` of each shared rule in a gap_rules document; every problem reported at once."""
+    errors = ErrorCollector()
+    found: dict[GapRule, tuple[Party, ...]] = {}
+    for rule in sorted(SHARED_RULES):
+        table = raw.get(rule.value)
+        value = table.get("parties") if isinstance(table, Mapping) else None
+        name = f"{rule.value}.parties"
+        if not isinstance(value, list) or not value:
+            errors.add(name, 'must list the parties that act, e.g. ["ward"]', "required")
+            continue
+        parties: list[Party] = []
+        for item in value:
+            if item not in {p.value for p in Party}:
+                known = ", ".join(p.value for p in Party)
+                errors.add(name, f"unknown party {item!r}; known are {known}", "unknown")
+            elif Party(item) in parties:
+                errors.add(name, f"{item!r} is listed twice", "duplicate")
+            else:
+                parties.append(Party(item))
+        found[rule] = tuple(parties)
+    for key, table in raw.items():
+        if isinstance(table, Mapping) and "parties" in table and key not in SHARED_RULES:
+            errors.add(f"{key}.parties", "this rule names its owner itself", "unknown")
+    errors.raise_if_any()
+    return MappingProxyType(found)
+
+
+@cache
+def _packaged_parties() -> Mapping[GapRule, tuple[Party, ...]]:
+    return parse_rule_parties(_rule_titles())
+
+
+def rule_parties(rule: GapRule) -> tuple[Party, ...]:
+    """Who must act on a shared rule's obligation (pathways/data/gap_rules.toml), lead party first."""
+    return _packaged_parties()[rule]
+
+
 class GpDelivery(IntEnum):
     """How far the agreed plan has got at the GP; each step implies the ones before it.
 
@@ -591,6 +652,14 @@ class _Context:
         ahead = self.calendar.working_days_between(self.today, _local_day(due_at))
         return before if ahead <= self.thresholds.upcoming_notice_working_days else None
 
+    def plan_agreed_by(self) -> datetime | None:
+        """Before discharge with a planned date: when an agreed plan is due (rule 2); else None."""
+        planned = self.facts.planned_discharge_on
+        if not self.is_before_discharge or planned is None:
+            return None
+        n = self.thresholds.plan_agreed_warning_working_days
+        return _at_local(_working_days_before(self.calendar, planned, n))
+
     def same_working_day(self, at: datetime) -> datetime:
         """Due the working day it happened (16:00), and at once when that time has already passed."""
         return max(at, self.calendar.deadline(at, 0))
@@ -646,6 +715,19 @@ class _Context:
             backup = self.chief_physician()
         return Owner(sector, org, person), backup
 
+    def parties(
+        self, rule: GapRule, ward: tuple[Owner, Owner | None]
+    ) -> Iterator[tuple[Party, tuple[Owner, Owner | None]]]:
+        """Each party that must act on a shared rule's obligation, with who acts for it (``ward``: who acts
+        for the ward). A party whose organisation is unknown falls to the ward, which must find out who
+        it is; when the ward is a party anyway, its own reminder is that one."""
+        listed = rule_parties(rule)
+        for party in listed:
+            if party is Party.WARD:
+                yield party, ward
+            elif self.organisation(party.sector) is not None or Party.WARD not in listed:
+                yield party, self.responsible(party.sector)
+
     def ward_duty(self) -> tuple[Owner, Owner | None]:
         """The chief physician's own §13a duties: the ward's contact acts, the chief physician is told."""
         owner, backup = self.responsible(Sector.REGION)
@@ -685,6 +767,12 @@ class _Context:
 
 
 # ------------------------------------------------------------------------------------ the rules
+def _party_key(base: str, party: Party) -> str:
+    """A shared obligation's key: the ward's is the rule's own key (stored reminders keep theirs), each
+    other party's names the party."""
+    return base if party is Party.WARD else f"{base}:party:{party.value}"
+
+
 def _plan_not_started(c: _Context) -> Iterator[Gap]:
     """1. Required, admitted, and no plan at all (a draft is enough) N working days after admission;
     the clock stops during leave."""
@@ -749,19 +837,22 @@ def _plan_not_agreed(c: _Context) -> Iterator[Gap]:
     if any(p.status in AGREED_STATES for p in f.plans):
         return
     n = c.thresholds.plan_agreed_warning_working_days
-    due = _at_local(_working_days_before(c.calendar, planned, n))
+    due = c.plan_agreed_by()
+    assert due is not None  # before discharge with a planned date
     severity = (
         Severity.URGENT
         if c.today >= planned
         else c.severity(due, before=Severity.INFO, after=Severity.WARNING)
     )
-    if severity is not None:
+    if severity is None:
+        return
+    for party, responsible in c.parties(GapRule.PLAN_NOT_AGREED, c.ward_duty()):
         yield c.gap(
             GapRule.PLAN_NOT_AGREED,
-            "plan_before_discharge",
+            _party_key("plan_before_discharge", party),
             severity,
             due,
-            c.ward_duty(),
+            responsible,
             basis=f.requirement.basis.key,
             message="No agreed plan yet; discharge is planned for {planned_discharge_on}",
             params={"planned_discharge_on": planned.isoformat(), "working_days": str(n)},
@@ -833,13 +924,17 @@ def _municipality_not_notified(c: _Context) -> Iterator[Gap]:
         return
     due = c.same_working_day(known_at)
     severity = c.severity(due, before=Severity.WARNING, after=Severity.URGENT)
-    if severity is not None:
+    if severity is None:
+        return
+    for party, responsible in c.parties(
+        GapRule.MUNICIPALITY_NOT_NOTIFIED, c.responsible(Sector.REGION)
+    ):
         yield c.gap(
             GapRule.MUNICIPALITY_NOT_NOTIFIED,
-            "municipality",
+            _party_key("municipality", party),
             severity,
             due,
-            c.responsible(Sector.REGION),
+            responsible,
             basis="discharge_date_notice",
             message="The municipality has not been told the discharge date {planned_discharge_on}",
             params={"planned_discharge_on": planned.isoformat()},
@@ -949,7 +1044,9 @@ def _network_meeting(c: _Context) -> Iterator[Gap]:
 
 def _plan_review_and_answers(c: _Context) -> Iterator[Gap]:
     """9. A plan in force past its review date; a proposed plan a required party has not answered within N
-    working days of the proposal (one gap per party, owned by that party's sector)."""
+    working days of the proposal (one gap per party, owned by that party's sector). Shown from the
+    proposal on; before discharge it is due by rule 2's deadline for an agreed plan when that comes
+    first (a proposal made later than that is due at once)."""
     for plan in sorted(c.facts.plans, key=lambda p: p.id):
         if plan.status in (PlanStatus.AGREED, PlanStatus.ACTIVE) and plan.review_on is not None:
             due = _at_local(plan.review_on)
@@ -970,9 +1067,11 @@ def _plan_review_and_answers(c: _Context) -> Iterator[Gap]:
             continue
         n = c.thresholds.party_answer_working_days
         due = c.calendar.deadline(plan.proposed_at, n)
-        severity = c.severity(due, before=Severity.INFO, after=Severity.WARNING)
-        if severity is None:
-            continue
+        agreed_by = c.plan_agreed_by()
+        if agreed_by is not None:  # the answers are needed before the plan is due to be agreed
+            due = min(due, max(agreed_by, plan.proposed_at))
+        # A proposal asks each party by name: its inbox shows the request at once, not days later.
+        severity = Severity.WARNING if c.now >= due else Severity.INFO
         keys: dict[str, PendingParty] = {}
         for party in plan.pending_parties:
             key = f"plan:{plan.id}:party:{party.role.value}"
@@ -1005,7 +1104,8 @@ def _readmission_notice(c: _Context) -> Iterator[Gap]:
         return
     at = f.readmitted_at or f.admitted_at
     due = c.same_working_day(at)
-    for sector in (Sector.MUNICIPALITY, Sector.GENERAL_PRACTICE):
+    for party, responsible in c.parties(GapRule.READMISSION_NOTICE, c.responsible(Sector.REGION)):
+        sector = party.sector
         notified = f.municipality_notified_at
         if sector is Sector.MUNICIPALITY and notified is not None and notified >= at:
             continue
@@ -1014,7 +1114,7 @@ def _readmission_notice(c: _Context) -> Iterator[Gap]:
             f"sector:{sector.value}",
             Severity.URGENT,
             due,
-            c.responsible(sector),
+            responsible,
             basis="readmission_notice",
             message="A patient with an active plan was readmitted on {readmitted_on}",
             params={"readmitted_on": _local_day(at).isoformat(), "sector": sector.value},

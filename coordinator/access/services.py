@@ -36,7 +36,14 @@ from pathways.access import (
 )
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
-from pathways.errors import DomainError, ErrorCollector, NotFound, PermissionDenied
+from pathways.errors import (
+    DomainError,
+    ErrorCollector,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from pathways.organisations import OrganisationKind
 from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission
@@ -78,13 +85,75 @@ class AccessDenied(PermissionDenied):
         self.resource_id = resource_id if resource_id is not None else patient_id
 
 
+class RecipientRefused(ValidationFailed, AccessDenied):
+    """§13c: information about a patient may be shared only with an organisation that has a part in the
+    patient's care. The caller is told which field is wrong (422, like any bad input); the refusal is kept
+    in the audit log as DENIED, like every refused access (the edge records it after the rollback)."""
+
+    code = "recipient-refused"
+
+    def __init__(
+        self,
+        *,
+        actor: Actor,
+        patient_id: int,
+        organisation_id: int,
+        organisation_name: str,
+        resource_type: str,
+        resource_id: int,
+        at: datetime,
+    ) -> None:
+        message = (
+            f"{organisation_name} has no part in this patient's care: nothing may be shared (§13c)"
+        )
+        AccessDenied.__init__(
+            self,
+            message,
+            actor=actor,
+            patient_id=patient_id,
+            permission=Permission.READ_PLAN,
+            reason=f"share with organisation {organisation_id}, which has no part in the care",
+            at=at,
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
+        self.errors = (FieldError("organisation_id", message, "forbidden"),)
+
+
+def require_share_recipient(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    patient: Patient,
+    organisation_id: int,
+    organisation_name: str,
+    resource_type: str,
+    resource_id: int,
+) -> None:
+    """The one rule for every disclosure to another organisation (a plan, a reminder): the receiver must
+    have a part in the patient's care (``related_organisations``); else ``RecipientRefused``."""
+    if organisation_id not in related_organisations(session, patient):
+        raise RecipientRefused(
+            actor=actor,
+            patient_id=patient.id,
+            organisation_id=organisation_id,
+            organisation_name=organisation_name,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            at=clock.now(),
+        )
+
+
 def persist_denial(session: Session, exc: AccessDenied) -> None:
     """Write the denial after the caller rolled back its unit of work (then the caller commits)."""
     record(
         session,
         actor=exc.actor,
         at=exc.at,
-        action=_action_for(exc.permission),
+        action=AuditAction.EXPORT
+        if isinstance(exc, RecipientRefused)
+        else _action_for(exc.permission),
         resource_type=exc.resource_type,
         resource_id=exc.resource_id or "",
         patient_id=exc.patient_id,

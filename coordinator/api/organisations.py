@@ -8,11 +8,12 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, keyset_page, operation
+from coordinator.api.core import LINK_HEADER, keyset_page, operation, required_version, with_etag
 from coordinator.api.schemas import (
     OrganisationCreateSchema,
     OrganisationQuerySchema,
     OrganisationSchema,
+    OrganisationUpdateSchema,
 )
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
@@ -58,8 +59,43 @@ class Organisations(MethodView):
 @blp.route("/<id:organisation_id>")
 class OrganisationById(MethodView):
     @operation("Organization", "read")
-    @blp.response(200, OrganisationSchema)
-    def get(self, organisation_id: int) -> Organisation:
+    @blp.response(200, OrganisationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def get(self, organisation_id: int) -> tuple[Organisation, int, dict[str, str]]:
         """One organisation."""
         current_actor()
-        return services.get_organisation(get_session(), organisation_id)
+        org = services.get_organisation(get_session(), organisation_id)
+        return with_etag(org, org.version)
+
+    @operation("Organization", "write")
+    @blp.arguments(OrganisationUpdateSchema)
+    @blp.response(200, OrganisationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.doc(
+        parameters=[
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "the ETag of the organisation as you read it",
+            }
+        ],
+        responses={
+            "409": {"description": "the SOR code is registered to another organisation"},
+            "412": {"description": "the organisation changed since you read it"},
+            "428": {"description": "If-Match missing"},
+        },
+    )
+    def patch(
+        self, data: dict[str, Any], organisation_id: int
+    ) -> tuple[Organisation, int, dict[str, str]]:
+        """Correct the name, SOR code, GLN or e-mail (system administrators; audited). Kind, parent,
+        kommunekode, ydernummer and region identify the organisation and cannot be changed."""
+        org = services.update_organisation(
+            get_session(),
+            current_actor(),
+            clock(),
+            organisation_id=organisation_id,
+            expected_version=required_version(),
+            changes=data,
+        )
+        return with_etag(org, org.version)

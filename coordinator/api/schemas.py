@@ -559,6 +559,16 @@ class OrganisationSchema(StrictSchema):
     region_code = _enum(Region, dump_only=True, allow_none=True)
     email = fields.Str(dump_only=True)
     is_active = fields.Bool(dump_only=True)
+    version = fields.Int(dump_only=True, metadata={"description": "the ETag's version"})
+
+
+class OrganisationUpdateSchema(StrictSchema):
+    """Only the fields sent change; null clears an identifier the organisation's kind does not need."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    sor_code = fields.Str(allow_none=True, metadata={"description": "SOR code, 11 to 18 digits"})
+    gln = fields.Str(allow_none=True, metadata={"description": "GLN, 13 digits (GS1 check digit)"})
+    email = fields.Email(allow_none=True, metadata={"description": "team or messaging inbox"})
 
 
 class OrganisationCreateSchema(StrictSchema):

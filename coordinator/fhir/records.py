@@ -73,6 +73,7 @@ def organisation_record(organisation: Organisation) -> OrganisationRecord:
             parent_kind=parent.kind if parent is not None else None,
         ),
         id=organisation.id,
+        version=organisation.version,
         updated_at=organisation.updated_at,
         parent_id=organisation.parent_id,
         active=organisation.is_active,

@@ -87,13 +87,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         name="Organization",
         documentation="The organisation directory (no patient data) for any signed-in party; "
-        "system administrators register organisations (create; If-None-Exist takes identifier). "
-        + PAGING_DOC,
+        "system administrators register organisations (create; If-None-Exist takes identifier) "
+        'and correct the name, SOR code, GLN and e-mail (update, If-Match W/"n"; type, partOf, '
+        "kommunekode, ydernummer and region cannot change). " + PAGING_DOC,
         scope="Organization",
         read=organization.read,
         search=organization.search,
         create=organization.create,
         conditional_create=True,
+        update=organization.update,
         params=(
             Param(
                 "identifier",
@@ -105,7 +107,7 @@ RESOURCES: tuple[ResourceType, ...] = (
             ),
             Param("name", "string", "Part of the name, any case.", f"{SP}/Organization-name"),
         ),
-        versioning="no-version",
+        versioning="versioned-update",
     ),
     ResourceType(
         name="Practitioner",

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from coordinator.access.services import related_organisations, require_patient_access
+from coordinator.access.services import require_patient_access, require_share_recipient
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway, PathwayFact
@@ -198,12 +198,23 @@ def share_plan(
     category: str = "carecoordination",
     config: Mapping[str, Any],
 ) -> OutboxMessage:
-    """Send the plan's current version to an organisation as a MedCom CareCommunication (§13c: to a
-    party, for the plan's purpose). Records the fact "plan shared" with that organisation."""
+    """Send the plan's current version to an organisation as a MedCom CareCommunication (§13c: only to an
+    organisation with a part in the patient's care, the same rule as for a reminder; a refusal is
+    audited). Records the fact "plan shared" with that organisation."""
     plan = get_plan(
         session, actor, clock, plan_id=plan_id, purpose="share plan (CareCommunication)"
     )
     receiver_org = _organisation(session, organisation_id)
+    require_share_recipient(
+        session,
+        actor,
+        clock,
+        patient=plan.patient,
+        organisation_id=receiver_org.id,
+        organisation_name=receiver_org.name,
+        resource_type="Plan",
+        resource_id=plan.id,
+    )
     message = _share(
         session,
         actor,
@@ -270,12 +281,16 @@ def share_reminder(
     receiver_org = _organisation(session, organisation_id)
     patient = session.get(Patient, reminder.patient_id)
     assert patient is not None  # a reminder's patient exists (foreign key)
-    if receiver_org.id not in related_organisations(session, patient):
-        raise ValidationFailed.single(
-            "organisation_id",
-            f"{receiver_org.name} has no part in this patient's care: nothing may be shared (§13c)",
-            "forbidden",
-        )
+    require_share_recipient(
+        session,
+        actor,
+        clock,
+        patient=patient,
+        organisation_id=receiver_org.id,
+        organisation_name=receiver_org.name,
+        resource_type="Reminder",
+        resource_id=reminder.id,
+    )
     message = _share(
         session,
         actor,

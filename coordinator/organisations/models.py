@@ -25,8 +25,12 @@ class Organisation(Base):
     region_code: Mapped[Region | None]
     email: Mapped[str] = mapped_column(sa.String(254), default="")  # team or messaging inbox
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Optimistic concurrency for administrators' edits (the ETag of REST and meta.versionId of FHIR).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     parent: Mapped[Organisation | None] = relationship(
         remote_side="Organisation.id", back_populates="children"

@@ -1,6 +1,9 @@
-"""Use cases for organisations: register a region, centre, ward, municipality or GP clinic."""
+"""Use cases for organisations: register a region, centre, ward, municipality or GP clinic; correct its
+names and messaging identifiers."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,7 +14,14 @@ from coordinator.organisations.models import Organisation
 from pathways import organisations as domain
 from pathways.audit import AuditAction
 from pathways.clock import Clock
-from pathways.errors import Conflict, NotFound, ValidationFailed
+from pathways.errors import (
+    Conflict,
+    ErrorCollector,
+    FieldError,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from pathways.geography import Region
 from pathways.people import Actor
 from pathways.permissions import Permission, require
@@ -84,6 +94,102 @@ def create_organisation(
         action=AuditAction.CREATE,
         resource_type="Organisation",
         resource_id=row.id,
+    )
+    return row
+
+
+# What an administrator may change on a registered organisation. Its kind, place in the hierarchy,
+# kommunekode, ydernummer and region identify it (access and routing hang on them): register anew instead.
+EDITABLE = ("name", "sor_code", "gln", "email")
+
+
+def _already_registered(
+    session: Session, field: str, value: str, *, other_than: int | None = None
+) -> None:
+    query = sa.select(Organisation).where(getattr(Organisation, field) == value)
+    if other_than is not None:
+        query = query.where(Organisation.id != other_than)
+    existing = session.scalar(query)
+    if existing is not None:
+        raise Conflict(
+            f"{field} {value} is already registered to '{existing.name}' (id {existing.id})"
+        )
+
+
+def update_organisation(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    organisation_id: int,
+    expected_version: int,
+    changes: Mapping[str, object],
+) -> Organisation:
+    """Correct an organisation's name, SOR code, GLN or e-mail (system administrators). ``changes``
+    names only what changes (None clears an identifier the organisation's kind does not require);
+    everything is checked as at registration, the SOR code is unique, and the audit row names the
+    changed fields and their old and new values (directory data, no patient data)."""
+    require(actor, Permission.MANAGE_ORGANISATIONS)
+    row = get_organisation(session, organisation_id)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    name, f"cannot be changed; editable are {', '.join(EDITABLE)}", "unknown"
+                )
+                for name in unknown
+            ]
+        )
+    if expected_version != row.version:
+        raise StaleVersion("organisation", expected_version, row.version)
+    email = changes.get("email", row.email)
+    errors = ErrorCollector()
+    clean_email = errors.text("email", email, max_length=254, required=False) if email else ""
+    merged = {f: changes.get(f, getattr(row, f)) for f in ("name", "sor_code", "gln")}
+    identifiers = {
+        f: merged[f] if merged[f] is None else str(merged[f]) for f in ("sor_code", "gln")
+    }
+    for field in ("sor_code", "gln"):  # text, not a number whose leading zeros are lost
+        if merged[field] is not None and not isinstance(merged[field], str):
+            errors.add(field, "must be text", "invalid")
+    try:
+        org = domain.new_organisation(
+            name=merged["name"],
+            kind=row.kind.value,
+            sor_code=identifiers["sor_code"],
+            kommunekode=row.kommunekode,
+            ydernummer=row.ydernummer,
+            gln=identifiers["gln"],
+            region_code=row.region_code.value if row.region_code else None,
+            parent_kind=row.parent.kind if row.parent else None,
+        )
+    except ValidationFailed as exc:
+        named = {e.field for e in errors.errors}
+        errors.errors.extend(e for e in exc.errors if e.field not in named)
+        errors.raise_if_any()
+        raise
+    errors.raise_if_any()
+    if org.sor_code is not None:
+        _already_registered(session, "sor_code", org.sor_code, other_than=row.id)
+    before = {f: getattr(row, f) for f in EDITABLE}
+    after = {"name": org.name, "sor_code": org.sor_code, "gln": org.gln, "email": clean_email}
+    changed = {f: {"from": before[f], "to": after[f]} for f in EDITABLE if before[f] != after[f]}
+    if not changed:
+        return row
+    now = clock.now()
+    for field, value in after.items():
+        setattr(row, field, value)
+    row.updated_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="Organisation",
+        resource_id=row.id,
+        details={"changed": changed},
     )
     return row
 

@@ -140,10 +140,17 @@ def test_the_municipality_is_told_the_discharge_date_once(
     assert notice.category == "discharge"
     evaluate_pathways(session, clock, [world.pathway.id])
     closed = session.scalars(
-        sa.select(Reminder).where(Reminder.rule == "municipality_not_notified")
-    ).one()
-    session.refresh(closed)
-    assert closed.status.value == "resolved"
+        sa.select(Reminder)
+        .where(Reminder.rule == "municipality_not_notified")
+        .order_by(Reminder.obligation_key)
+    ).all()
+    for row in closed:
+        session.refresh(row)
+    # the ward's reminder and the municipality's own (it shares the duty) close together
+    assert [(r.obligation_key, r.owner_organisation_id, r.status.value) for r in closed] == [
+        ("municipality", world.ward.id, "resolved"),
+        ("municipality:party:municipality", world.municipality.id, "resolved"),
+    ]
     assert login(world.other_nurse).post(url, json={}).status_code == 403
 
 
@@ -171,11 +178,14 @@ def test_a_new_discharge_date_must_be_told_again(
         evaluate_pathways(session, clock, [world.pathway.id])
 
     def status() -> str:
-        row = session.scalars(
+        rows = session.scalars(
             sa.select(Reminder).where(Reminder.rule == "municipality_not_notified")
-        ).one()
-        session.refresh(row)
-        return row.status.value
+        ).all()
+        for row in rows:
+            session.refresh(row)
+        assert len(rows) == 2  # the ward's and the municipality's
+        (found,) = {row.status.value for row in rows}
+        return found
 
     plan_discharge(7, "planned-1")
     assert login(world.nurse).post(url, json={}).status_code == 202
@@ -195,3 +205,50 @@ def test_a_new_discharge_date_must_be_told_again(
         )
         == 2
     )
+
+
+def _denied(session: Session) -> list[tuple[str, str, int | None, str, str]]:
+    from coordinator.audit.models import AuditEntry
+    from pathways.audit import AuditOutcome
+
+    rows = session.scalars(
+        sa.select(AuditEntry)
+        .where(AuditEntry.outcome == AuditOutcome.DENIED)
+        .order_by(AuditEntry.id)
+    )
+    return [
+        (e.resource_type, e.resource_id, e.patient_id, e.action.value, e.details["reason"])
+        for e in rows
+    ]
+
+
+def test_a_plan_goes_only_to_an_organisation_in_the_patients_care(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    """§13c: the same rule as for sharing a reminder (422 naming the field), and the refusal is kept
+    in the audit log as DENIED; nothing is queued, no fact recorded."""
+    plan_id = _plan(session, world, clock)
+    world.other_ward.sor_code, world.other_ward.gln = "990400000016009", "5790000000043"
+    session.flush()
+    refused = login(world.nurse).post(
+        f"/api/v1/plans/{plan_id}/share", json={"organisation_id": world.other_ward.id}
+    )
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == [
+        {
+            "field": "organisation_id",
+            "message": "Afsnit 2 has no part in this patient's care: nothing may be shared (§13c)",
+            "code": "forbidden",
+        }
+    ]
+    assert session.scalars(sa.select(OutboxMessage)).all() == []
+    assert session.scalars(sa.select(PathwayFact)).all() == []
+    assert _denied(session) == [
+        (
+            "Plan",
+            str(plan_id),
+            world.patient.id,
+            "export",
+            f"share with organisation {world.other_ward.id}, which has no part in the care",
+        )
+    ]

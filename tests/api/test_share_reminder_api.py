@@ -106,3 +106,24 @@ def test_not_in_your_inbox_or_no_such_organisation_changes_nothing(
     )
     assert bad.status_code == 422
     assert _messages(session) == []
+
+
+def test_a_refused_reminder_share_is_audited_as_denied(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    from pathways.audit import AuditOutcome
+
+    world.other_municipality.sor_code, world.other_municipality.gln = KK_SOR, KK_GLN
+    reminder = _reminder(session, world, clock)
+    refused = login(world.nurse).post(
+        f"/api/v1/reminders/{reminder.id}/share",
+        json={"organisation_id": world.other_municipality.id},
+    )
+    assert refused.status_code == 422
+    denied = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.outcome == AuditOutcome.DENIED)
+    ).all()
+    assert [(e.resource_type, e.resource_id, e.action, e.actor_id) for e in denied] == [
+        ("Reminder", str(reminder.id), AuditAction.EXPORT, world.nurse.id)
+    ]
+    assert _messages(session) == []

@@ -368,3 +368,69 @@ def test_authentication_required(world: sc.Scenario, anonymous: Fhir) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     bearer = Fhir(anonymous.client, {"Authorization": "Bearer nonsense"})
     outcome(bearer.get("Organization"), 401, "login")
+
+
+def test_an_administrator_updates_an_organization_with_if_match(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    from coordinator.accounts.services import create_staff_member
+    from pathways.identifiers import GLN_SYSTEM
+
+    admin = login(
+        sc.actor(
+            create_staff_member(
+                session,
+                sc.SYSTEM,
+                clock,
+                organisation_id=world.region.id,
+                name="Admin",
+                role="system_admin",
+            )
+        )
+    )
+    path = f"Organization/{world.municipality.id}"
+    read = admin.get(path)
+    current = ok(read)
+    assert (read.headers["ETag"], current["meta"]["versionId"]) == ('W/"1"', "1")
+    body = {
+        **current,
+        "name": "Københavns Kommune, Socialforvaltningen",
+        "identifier": [
+            *current["identifier"],
+            {"system": SOR_SYSTEM, "value": "990300000016001"},
+            {"system": GLN_SYSTEM, "value": "5790000000036"},
+        ],
+    }
+    body.pop("meta")
+    updated = admin.put(path, body, **{"If-Match": 'W/"1"'})
+    changed = ok(updated)
+    assert updated.headers["ETag"] == 'W/"2"'
+    assert changed["name"] == "Københavns Kommune, Socialforvaltningen"
+    session.refresh(world.municipality)
+    assert (
+        world.municipality.sor_code,
+        world.municipality.gln,
+        world.municipality.kommunekode,
+    ) == (
+        "990300000016001",
+        "5790000000036",
+        "101",
+    )
+    assert [
+        a.details["changed"]["sor_code"] for a in _audit(session, action=AuditAction.UPDATE)
+    ] == [{"from": None, "to": "990300000016001"}]
+    outcome(admin.put(path, body, **{"If-Match": 'W/"1"'}), 412, "conflict")
+    outcome(admin.put(path, body), 428, "required")
+    other_code = [
+        {**i, "value": "0147"} if i["system"] == MUNICIPALITY_SYSTEM else i
+        for i in body["identifier"]
+    ]
+    outcome(
+        admin.put(path, {**body, "identifier": other_code}, **{"If-Match": 'W/"2"'}),
+        422,
+        "business-rule",
+        "Organization.identifier",
+    )
+    outcome(login(world.case_worker).put(path, body, **{"If-Match": 'W/"2"'}), 403, "forbidden")
+    session.refresh(world.municipality)
+    assert world.municipality.version == 2

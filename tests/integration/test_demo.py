@@ -10,13 +10,17 @@ from coordinator.accounts.passwords import password_errors, personal_words
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
 from coordinator.demo import load_demo, synthetic_cpr
+from coordinator.messaging.outbound import notify_municipality_of_discharge
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
+from coordinator.plans import services as plan_services
 from coordinator.plans.models import Plan
+from coordinator.reminders import services as reminder_services
+from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
-from pathways.identifiers import validate_cpr
+from pathways.identifiers import validate_cpr, validate_gln, validate_sor
 from pathways.organisations import OrganisationKind
-from pathways.people import Role
+from pathways.people import Actor, ActorKind, Role
 from pathways.plans import PlanKind, PlanStatus
 from pathways.stays import PathwayStatus
 
@@ -142,3 +146,93 @@ def test_synthetic_cpr_is_deterministic() -> None:
     from datetime import date
 
     assert synthetic_cpr(date(1970, 1, 1), 1000) == synthetic_cpr(date(1970, 1, 1), 1000)
+
+
+def _login(session: Session, username: str) -> Actor:
+    user = session.scalars(sa.select(User).where(User.username == username)).one()
+    return Actor(
+        kind=ActorKind.USER,
+        name=user.name,
+        id=user.id,
+        organisation_id=user.organisation_id,
+        role=user.role,
+    )
+
+
+def test_the_demo_logins_see_the_product(session: Session, clock: FixedClock) -> None:
+    """As facts about the demo logins, through the services the API uses: the discharge nurse sees plans
+    in every state on her own ward; the case worker sees admitted citizens whose discharge is planned,
+    in her plan list and in her inbox; the municipality can be told, and the message goes out."""
+    load_demo(session, clock)
+    nurse = _login(session, "sygeplejerske")
+    mine = plan_services.search_plans(session, nurse, clock, plan_services.PlanQuery(limit=100))
+    assert {p.status for p in mine} == set(PlanStatus)
+    assert {p.pathway.ward_id for p in mine} == {nurse.organisation_id}
+
+    case_worker = _login(session, "sagsbehandler")
+    theirs = plan_services.search_plans(
+        session, case_worker, clock, plan_services.PlanQuery(limit=100)
+    )
+    coming = [
+        p
+        for p in theirs
+        if p.pathway.status is PathwayStatus.ADMITTED and p.pathway.planned_discharge_on
+    ]
+    assert {p.status for p in coming} >= {PlanStatus.PROPOSED, PlanStatus.AGREED}
+    assert {p.patient.kommunekode for p in theirs} == {"101"}
+    open_pathways = session.scalars(
+        sa.select(Pathway.id).where(Pathway.status != PathwayStatus.CLOSED)
+    ).all()
+    evaluate_pathways(session, clock, open_pathways)
+    inbox = reminder_services.list_reminders(
+        session, case_worker, clock, reminder_services.ReminderQuery(limit=100)
+    )
+    by_rule = Counter(r.rule for r in inbox)
+    assert by_rule["municipality_not_notified"] >= 2  # the municipality shares the duty now
+    assert by_rule["party_not_answered"] >= 1  # the proposed plan waits for her answer
+    assert {r.owner_organisation_id for r in inbox} == {case_worker.organisation_id}
+
+    planned = next(p.pathway for p in coming if p.pathway.ward_id == nurse.organisation_id)
+    message = notify_municipality_of_discharge(
+        session, nurse, clock, pathway_id=planned.id, config={}
+    )
+    municipality = session.scalars(
+        sa.select(Organisation).where(
+            Organisation.kind == OrganisationKind.MUNICIPALITY, Organisation.kommunekode == "101"
+        )
+    ).one()
+    assert message.recipient == municipality.gln
+
+
+def test_every_demo_organisation_that_exchanges_messages_has_an_address(
+    session: Session, clock: FixedClock
+) -> None:
+    load_demo(session, clock)
+    messaging = session.scalars(
+        sa.select(Organisation).where(
+            Organisation.kind.in_(
+                [
+                    OrganisationKind.WARD,
+                    OrganisationKind.PSYCHIATRIC_CENTRE,
+                    OrganisationKind.MUNICIPALITY,
+                    OrganisationKind.GP_CLINIC,
+                ]
+            )
+        )
+    ).all()
+    assert len(messaging) == 3 + 5 + 4 + 6
+    for org in messaging:
+        assert org.sor_code is not None, org
+        assert org.gln is not None, org
+        assert validate_sor(org.sor_code) == org.sor_code
+        assert validate_gln(org.gln) == org.gln
+        assert org.sor_code.startswith("9000")  # the synthetic range
+    assert len({o.sor_code for o in messaging}) == len({o.gln for o in messaging}) == len(messaging)
+    # a database loaded before the addresses existed gets them on the next load
+    gp = next(o for o in messaging if o.kind is OrganisationKind.GP_CLINIC)
+    sor, gln = gp.sor_code, gp.gln
+    gp.sor_code = gp.gln = None
+    session.flush()
+    again = load_demo(session, clock)
+    assert again.created == {"messaging addresses": 1}
+    assert (gp.sor_code, gp.gln) == (sor, gln)

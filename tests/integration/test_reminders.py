@@ -331,3 +331,50 @@ def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
 def test_the_stored_columns_are_the_lifecycle_fields_in_order() -> None:
     """scan.evaluate_pathways builds StoredReminder from a row by position."""
     assert [c.key for c in _STORED_COLUMNS] == [f.name for f in fields(StoredReminder)]
+
+
+def test_a_plan_proposed_to_the_municipality_is_in_the_case_workers_inbox_at_once(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    _assess(session, world, clock)
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGE_PLANNED,
+        occurred_at=clock.now(),
+        planned_discharge_on=(clock.now() + timedelta(days=1)).date(),
+        idempotency_key="planned",
+    )
+    draft = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
+    draft = plans.edit_plan(
+        session,
+        world.nurse,
+        clock,
+        plan_id=draft.id,
+        expected_version=draft.version,
+        sections=sc.COMPLETE_SECTIONS,
+    )
+    plan = plans.propose(
+        session, world.nurse, clock, plan_id=draft.id, expected_version=draft.version
+    )
+    evaluate_pathways(session, clock, [world.pathway.id])
+    mine = inbox.list_reminders(session, world.case_worker, clock, inbox.ReminderQuery())
+    assert sorted((r.rule, r.obligation_key, r.owner_organisation_id) for r in mine) == [
+        ("contact_person_missing", "sector:municipality", world.municipality.id),
+        ("municipality_not_notified", "municipality:party:municipality", world.municipality.id),
+        (
+            "party_not_answered",
+            f"plan:{plan.id}:party:municipality",
+            world.municipality.id,
+        ),
+        ("plan_not_agreed", "plan_before_discharge:party:municipality", world.municipality.id),
+    ]
+    answer = next(r for r in mine if r.rule == "party_not_answered")
+    # due before the discharge (tomorrow), when the agreed plan is due, not three working days on
+    assert answer.due_at <= clock.now() + timedelta(days=1)
+    assert (
+        inbox.list_reminders(session, world.other_case_worker, clock, inbox.ReminderQuery()) == []
+    )

@@ -28,6 +28,7 @@ from pathways.reminders import (
     GapRule,
     GpDelivery,
     Owner,
+    Party,
     PathwayFacts,
     PendingParty,
     PlanFacts,
@@ -39,7 +40,9 @@ from pathways.reminders import (
     default_reminder_rules,
     evaluate,
     parse_reminder_rules,
+    parse_rule_parties,
     reconcile,
+    rule_parties,
     rule_title,
     thresholds_for,
 )
@@ -139,6 +142,13 @@ def of(f: PathwayFacts, now: datetime, rule: GapRule, **kw: Any) -> list[Gap]:
 
 def one(f: PathwayFacts, now: datetime, rule: GapRule, **kw: Any) -> Gap:
     found = of(f, now, rule, **kw)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def lead(f: PathwayFacts, now: datetime, rule: GapRule, **kw: Any) -> Gap:
+    """The one gap of a shared rule that the lead party (the ward) holds."""
+    found = [g for g in of(f, now, rule, **kw) if ":party:" not in g.obligation_key]
     assert len(found) == 1, found
     return found[0]
 
@@ -350,13 +360,19 @@ def test_rule_2_no_agreed_plan_before_planned_discharge(
 ) -> None:
     f = facts(planned_discharge_on=PLANNED, municipality_notified_at=MON + timedelta(hours=1))
     found = of(f, now, Rule.PLAN_NOT_AGREED)
-    assert [g.severity for g in found] == ([] if expected is None else [expected])
+    assert [g.severity for g in found] == ([] if expected is None else [expected] * 2)
     for gap in found:
         assert gap.due_at == utc(3, 13, 15)
-        assert gap.obligation_key == "plan_before_discharge"
         assert gap.params == {"planned_discharge_on": "2025-03-17", "working_days": "2"}
         assert gap.message == "No agreed plan yet; discharge is planned for 2025-03-17"
-        assert (gap.owner, gap.escalate_to) == (WARD_OWNER, CHIEF_OWNER)
+    assert [(g.obligation_key, g.owner, g.escalate_to) for g in found] == (
+        []
+        if expected is None
+        else [
+            ("plan_before_discharge", WARD_OWNER, CHIEF_OWNER),
+            ("plan_before_discharge:party:municipality", Owner(M, MUNI, MUNI_CONTACT), None),
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -395,7 +411,7 @@ def test_rule_2_counts_back_over_the_danish_calendar(
 ) -> None:
     f = facts(planned_discharge_on=planned, admitted_at=cph(3, 1), plans=())
     th = replace(DEFAULTS, plan_agreed_warning_working_days=n)
-    gap = one(
+    gap = lead(
         f, cph(2, 1), Rule.PLAN_NOT_AGREED, thresholds=replace(th, upcoming_notice_working_days=300)
     )
     assert gap.due_at == due_at
@@ -409,7 +425,7 @@ def test_rule_2_only_when_required(requirement: Requirement) -> None:
 
 def test_rule_2_uses_the_coordination_plan_basis_after_a_refusal() -> None:
     f = facts(planned_discharge_on=PLANNED, requirement=REFUSED)
-    assert one(f, cph(3, 14), Rule.PLAN_NOT_AGREED).basis == "coordination_plan"
+    assert [g.basis for g in of(f, cph(3, 14), Rule.PLAN_NOT_AGREED)] == ["coordination_plan"] * 2
 
 
 # ------------------------------------------------------------------------------ rule 3
@@ -581,7 +597,7 @@ def test_rule_5_municipality_not_told_the_discharge_date(
     known_at: datetime, now: datetime, due_at: datetime, expected: Severity
 ) -> None:
     f = facts(planned_discharge_on=date(2025, 5, 5), discharge_date_known_at=known_at)
-    gap = one(f, now, Rule.MUNICIPALITY_NOT_NOTIFIED)
+    gap = lead(f, now, Rule.MUNICIPALITY_NOT_NOTIFIED)
     assert (gap.severity, gap.due_at, gap.obligation_key) == (expected, due_at, "municipality")
     assert gap.basis == "discharge_date_notice"
     assert gap.owner == WARD_OWNER
@@ -609,7 +625,7 @@ def test_rule_5_closed_by_a_notice_after_the_date_became_known(
 
 
 def test_rule_5_without_known_at_the_date_counts_as_known_since_admission() -> None:
-    gap = one(facts(planned_discharge_on=PLANNED), cph(3, 11), Rule.MUNICIPALITY_NOT_NOTIFIED)
+    gap = lead(facts(planned_discharge_on=PLANNED), cph(3, 11), Rule.MUNICIPALITY_NOT_NOTIFIED)
     assert gap.due_at == utc(3, 10, 15)
 
 
@@ -864,6 +880,98 @@ def test_rule_9_party_of_another_organisation_is_that_organisations_inbox() -> N
 def test_rule_9_no_answer_gap_once_the_plan_moved_on() -> None:
     plan = replace(proposed(PendingParty(ParticipantRole.GP, GP)), status=PlanStatus.AGREED)
     assert of(facts(plans=(plan,)), cph(3, 20), Rule.PARTY_NOT_ANSWERED) == []
+
+
+def test_rule_9_a_proposal_reaches_the_municipality_at_once_and_is_due_before_discharge() -> None:
+    # Proposed Monday 10:00, discharge planned Wednesday 12 March: the agreed plan is due Monday 16:00
+    # (rule 2), before the three working days for an answer have passed.
+    plan = proposed(PendingParty(ParticipantRole.MUNICIPALITY, MUNI))
+    f = facts(plans=(plan,), planned_discharge_on=date(2025, 3, 12))
+    gap = one(f, cph(3, 10, 11), Rule.PARTY_NOT_ANSWERED)
+    assert (gap.obligation_key, gap.owner, gap.severity, gap.due_at) == (
+        "plan:7:party:municipality",
+        Owner(M, MUNI, MUNI_CONTACT),
+        INFO,
+        utc(3, 10, 15),
+    )
+    assert one(f, cph(3, 10, 16), Rule.PARTY_NOT_ANSWERED).severity is WARNING
+
+
+def test_rule_9_without_a_planned_discharge_the_answer_is_due_after_n_working_days() -> None:
+    plan = proposed(PendingParty(ParticipantRole.MUNICIPALITY, MUNI))
+    gap = one(facts(plans=(plan,)), cph(3, 10, 11), Rule.PARTY_NOT_ANSWERED)
+    assert (gap.severity, gap.due_at) == (INFO, utc(3, 13, 15))
+
+
+def test_rule_9_a_proposal_after_the_plan_was_due_is_due_at_once() -> None:
+    plan = replace(
+        proposed(PendingParty(ParticipantRole.MUNICIPALITY, MUNI)), proposed_at=cph(3, 14)
+    )
+    f = facts(plans=(plan,), planned_discharge_on=date(2025, 3, 17))  # due Thursday 13, 16:00
+    gap = one(f, cph(3, 14, 13), Rule.PARTY_NOT_ANSWERED)
+    assert (gap.severity, gap.due_at) == (WARNING, cph(3, 14))
+
+
+# ------------------------------------------------------------------------------ shared duties
+def test_the_packaged_rules_name_who_shares_each_duty() -> None:
+    assert rule_parties(Rule.PLAN_NOT_AGREED) == (Party.WARD, Party.MUNICIPALITY)
+    assert rule_parties(Rule.MUNICIPALITY_NOT_NOTIFIED) == (Party.WARD, Party.MUNICIPALITY)
+    assert rule_parties(Rule.READMISSION_NOTICE) == (Party.MUNICIPALITY, Party.GP)
+
+
+def test_the_municipality_is_reminded_that_it_has_not_been_told_the_discharge_date() -> None:
+    f = facts(planned_discharge_on=PLANNED, discharge_date_known_at=KNOWN)
+    found = of(f, cph(3, 11, 16), Rule.MUNICIPALITY_NOT_NOTIFIED)
+    assert [(g.obligation_key, g.owner, g.severity, g.due_at) for g in found] == [
+        ("municipality", WARD_OWNER, URGENT, utc(3, 11, 15)),
+        ("municipality:party:municipality", Owner(M, MUNI, MUNI_CONTACT), URGENT, utc(3, 11, 15)),
+    ]
+
+
+@pytest.mark.parametrize("rule", [Rule.PLAN_NOT_AGREED, Rule.MUNICIPALITY_NOT_NOTIFIED])
+def test_an_unknown_municipality_leaves_one_reminder_with_the_ward(rule: GapRule) -> None:
+    f = facts(planned_discharge_on=PLANNED, plans=(), municipality_id=None)
+    assert [(g.obligation_key, g.owner.organisation_id) for g in of(f, cph(3, 14), rule)] == [
+        ("plan_before_discharge" if rule is Rule.PLAN_NOT_AGREED else "municipality", WARD)
+    ]
+
+
+def test_the_municipal_copy_of_a_shared_duty_closes_with_the_wards() -> None:
+    f = facts(planned_discharge_on=PLANNED, plans=(agreed(),), municipality_notified_at=cph(3, 20))
+    assert of(f, cph(3, 14), Rule.PLAN_NOT_AGREED) == []
+    assert of(f, cph(3, 14), Rule.MUNICIPALITY_NOT_NOTIFIED) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "errors"),
+    [
+        (
+            {"plan_not_agreed": {"parties": ["ward", "county"]}},
+            [
+                ("municipality_not_notified.parties", "required"),
+                ("plan_not_agreed.parties", "unknown"),
+                ("readmission_notice.parties", "required"),
+            ],
+        ),
+        (
+            {
+                "plan_not_agreed": {"parties": ["ward", "ward"]},
+                "municipality_not_notified": {"parties": []},
+                "readmission_notice": {"parties": ["gp"]},
+                "follow_up_not_held": {"parties": ["ward"]},
+            },
+            [
+                ("municipality_not_notified.parties", "required"),
+                ("plan_not_agreed.parties", "duplicate"),
+                ("follow_up_not_held.parties", "unknown"),
+            ],
+        ),
+    ],
+)
+def test_rule_parties_are_checked(raw: dict[str, Any], errors: list[tuple[str, str]]) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        parse_rule_parties(raw)
+    assert [(e.field, e.code) for e in exc.value.errors] == errors
 
 
 # ------------------------------------------------------------------------------ rule 10

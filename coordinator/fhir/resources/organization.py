@@ -1,4 +1,5 @@
-"""Organization: the shared directory (no patient data); read, search by DK identifier and name."""
+"""Organization: the shared directory (no patient data); read, search by DK identifier and name; system
+administrators register organisations and correct their name, SOR code, GLN and e-mail (update)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,26 @@ from collections.abc import Callable
 from typing import Any
 
 from coordinator.fhir import records
-from coordinator.fhir.core import JSON, Context, SearchQuery, SearchResult, bad_search, int_id
+from coordinator.fhir.core import (
+    JSON,
+    Context,
+    FhirError,
+    SearchQuery,
+    SearchResult,
+    bad_search,
+    int_id,
+)
 from coordinator.fhir.search import Token, cursor_id, next_cursor, tokens
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import (
     create_organisation,
     get_organisation,
     search_organisations,
+    update_organisation,
 )
 from fhir_adapters.common import to_json
-from fhir_adapters.organization import organization_from_fhir, organization_to_fhir
-from pathways.errors import NotFound, ValidationFailed
+from fhir_adapters.organization import FIELD_PATHS, organization_from_fhir, organization_to_fhir
+from pathways.errors import ErrorCollector, FieldError, NotFound, ValidationFailed
 from pathways.identifiers import (
     GLN_LEGACY_SYSTEM,
     GLN_SYSTEM,
@@ -136,4 +146,54 @@ def create(ctx: Context, body: JSON) -> JSON:
         region_code=o.region_code.value if o.region_code else None,
         email=record.email,
     )
+    return organisation_json(row)
+
+
+def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
+    """Correct a registered organisation (system administrators, If-Match): the name, SOR code, GLN and
+    e-mail change; type, partOf, kommunekode, ydernummer and region identify it and must stay as they
+    are (422 naming the FHIRPath)."""
+    organisation_id = int_id("Organization", rid)
+    if body.get("id") != rid:
+        raise FhirError(
+            400,
+            "invalid",
+            f"the resource's id must be the id in the URL ({rid})",
+            expression="Organization.id",
+        )
+    current = get_organisation(ctx.session, organisation_id)
+
+    def parent_kind(parent_id: int) -> OrganisationKind | None:
+        try:
+            return get_organisation(ctx.session, parent_id).kind
+        except NotFound:
+            return None
+
+    record = organization_from_fhir(body, parent_kind_of=parent_kind)
+    o = record.organisation
+    errors = ErrorCollector()
+    fixed = (
+        ("Organization.type", o.kind, current.kind),
+        ("Organization.partOf", record.parent_id, current.parent_id),
+        ("Organization.identifier", o.kommunekode, current.kommunekode),
+        ("Organization.identifier", o.ydernummer, current.ydernummer),
+        ("Organization.identifier", o.region_code, current.region_code),
+    )
+    for where, given, now in fixed:
+        if given != now and where not in {e.field for e in errors.errors}:
+            errors.add(where, "cannot be changed: register a new organisation", "business-rule")
+    errors.raise_if_any()
+    try:
+        row = update_organisation(
+            ctx.session,
+            ctx.actor,
+            ctx.clock,
+            organisation_id=organisation_id,
+            expected_version=expected,
+            changes={"name": o.name, "sor_code": o.sor_code, "gln": o.gln, "email": record.email},
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [FieldError(FIELD_PATHS.get(e.field, e.field), e.message, e.code) for e in exc.errors]
+        ) from None
     return organisation_json(row)
