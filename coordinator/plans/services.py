@@ -233,6 +233,8 @@ def _reset_answers(plan: Plan) -> None:
         participant.responded_version_number = None
         participant.responded_at = None
         participant.responded_by_id = None
+        participant.received_version_number = None
+        participant.received_at = None
 
 
 # ---------------------------------------------------------------------------- requirement
@@ -607,24 +609,7 @@ def respond(
         errors.add("note", "a rejection or a comment needs a text", "required")
     errors.raise_if_any()
     assert answer is not None
-    participant = next((p for p in plan.participants if p.id == participant_id), None)
-    if participant is None:
-        raise NotFound("participant", participant_id)
-    answering_for = (
-        plan.responsible_organisation_id
-        if participant.role is ParticipantRole.PATIENT
-        else participant.organisation_id
-    )
-    if not acts_for(session, actor, answering_for):
-        raise _deny(
-            actor,
-            clock,
-            plan,
-            Permission.RESPOND_TO_PLAN,
-            f"may not answer for the {participant.role.value} party",
-        )
-    if plan.status not in ANSWERABLE:
-        raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
+    participant = _answering_party(session, actor, clock, plan, participant_id)
     now = clock.now()
     _answer(plan, participant, actor, now, response=answer, note=clean_note)
     if answer is ResponseStatus.REJECTED and plan.status is PlanStatus.PROPOSED:
@@ -645,6 +630,100 @@ def respond(
         version=plan.current_version_number,
     )
     return plan
+
+
+def _answering_party(
+    session: Session, actor: Actor, clock: Clock, plan: Plan, participant_id: int
+) -> PlanParticipant:
+    """The party ``actor`` answers for: staff acting for its organisation (the ward for the patient),
+    while the plan waits for answers."""
+    participant = next((p for p in plan.participants if p.id == participant_id), None)
+    if participant is None:
+        raise NotFound("participant", participant_id)
+    answering_for = (
+        plan.responsible_organisation_id
+        if participant.role is ParticipantRole.PATIENT
+        else participant.organisation_id
+    )
+    if not acts_for(session, actor, answering_for):
+        raise _deny(
+            actor,
+            clock,
+            plan,
+            Permission.RESPOND_TO_PLAN,
+            f"may not answer for the {participant.role.value} party",
+        )
+    if plan.status not in ANSWERABLE:
+        raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
+    return participant
+
+
+def mark_received(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    participant_id: int,
+) -> Plan:
+    """A party's system says it has the current proposal (FHIR Task status received), before it
+    answers. Saying so again for the same version changes nothing; a new proposal asks again."""
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.RESPOND_TO_PLAN,
+        expected_version=expected_version,
+    )
+    participant = _answering_party(session, actor, clock, plan, participant_id)
+    if participant.received_version_number == plan.current_version_number:
+        return plan
+    if participant.responded_version_number == plan.current_version_number:
+        raise Conflict(
+            f"the {participant.role.value} party has answered version "
+            f"{plan.current_version_number} already"
+        )
+    now = clock.now()
+    participant.received_version_number = plan.current_version_number
+    participant.received_at = now
+    plan.updated_at = now
+    _flush(session, plan, expected_version)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.UPDATE,
+        purpose="plan received",
+        participant=participant.role.value,
+        version=plan.current_version_number,
+    )
+    return plan
+
+
+def get_participant_plan(
+    session: Session, actor: Actor, clock: Clock, *, participant_id: int, purpose: str
+) -> tuple[Plan, PlanParticipant]:
+    """A party and its plan, read like the plan (care relation, audited); an unknown party gets the
+    refusal an unknown plan gets."""
+    plan_id = session.scalar(
+        sa.select(PlanParticipant.plan_id).where(PlanParticipant.id == participant_id)
+    )
+    if plan_id is None:
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            Permission.READ_PLAN,
+            entity="party",
+            resource_type="PlanParticipant",
+            key=participant_id,
+        )
+    plan = get_plan(session, actor, clock, plan_id=plan_id, purpose=purpose)
+    participant = next(p for p in plan.participants if p.id == participant_id)
+    return plan, participant
 
 
 def _agree_if_complete(session: Session, actor: Actor, plan: Plan, now: datetime) -> None:
