@@ -378,5 +378,8 @@ SYSTEM_OPERATIONS = {
     ),
 }
 SYSTEM_INTERACTIONS = ("transaction",)
-# Transaction entries the facade can carry out (method, resource type).
-TRANSACTION_ENTRIES = frozenset({("POST", "CarePlan"), ("PUT", "CarePlan"), ("POST", "CareTeam")})
+# Transaction entries that write, which the facade can carry out (method, resource type); GET entries
+# may be any read or search of this table (coordinator.fhir.transaction).
+TRANSACTION_ENTRIES = frozenset(
+    {("POST", "CarePlan"), ("PUT", "CarePlan"), ("POST", "CareTeam"), ("PUT", "Task")}
+)
