@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.access.services import (
@@ -134,6 +135,13 @@ def _flush(session: Session, plan: Plan, expected_version: int | None) -> None:
     except StaleDataError:
         # The session is unusable now; the caller (view, command, job) rolls back its unit of work.
         raise StaleVersion("plan", expected_version or 0, (expected_version or 0) + 1) from None
+
+
+def _touch(plan: Plan, now: datetime) -> None:
+    """A change to the plan's parties is a new version of the plan (its ETag, the answer Tasks'
+    versionId), even when the clock shows the same time as the last change."""
+    plan.updated_at = now
+    flag_modified(plan, "updated_at")
 
 
 def _party_organisations(plan: Plan) -> list[int]:
@@ -616,7 +624,7 @@ def respond(
         _transition(plan, PlanStatus.DRAFT, now)
     elif answer is ResponseStatus.ACCEPTED:
         _agree_if_complete(session, actor, plan, now)
-    plan.updated_at = now
+    _touch(plan, now)
     _flush(session, plan, expected_version)
     _audit(
         session,
@@ -688,7 +696,7 @@ def mark_received(
     now = clock.now()
     participant.received_version_number = plan.current_version_number
     participant.received_at = now
-    plan.updated_at = now
+    _touch(plan, now)
     _flush(session, plan, expected_version)
     _audit(
         session,

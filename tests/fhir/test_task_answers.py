@@ -295,3 +295,32 @@ def test_reminder_tasks_are_acknowledged_and_dismissed(
     assert done["status"] == "cancelled"  # dismissed until the gap closes, then completed
     _fresh(session)
     assert reminder.status is ReminderStatus.DISMISSED
+
+
+def test_an_answer_and_a_read_in_one_transaction(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    plan = _proposed(session, world, clock)
+    path = f"Task/answer-{_party(plan, ParticipantRole.GP).id}"
+    gp = login(world.gp)
+    task = ok(gp.get(path))
+    before = plan.version
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"request": {"method": "GET", "url": f"Task?focus=CarePlan/{plan.id}&status=accepted"}},
+            {
+                "resource": _with(task, status="accepted"),
+                "request": {"method": "PUT", "url": path, "ifMatch": f'W/"{before}"'},
+            },
+        ],
+    }
+    answer = ok(gp.post("", bundle))
+    found = answer["entry"][0]["resource"]
+    # the read runs after the answer, so it sees the GP's acceptance beside the ward's
+    assert sorted(e["resource"]["id"] for e in found["entry"]) == sorted(
+        [f"answer-{_party(plan, ParticipantRole.WARD).id}", task["id"]]
+    )
+    assert answer["entry"][1]["resource"]["status"] == "accepted"
+    assert answer["entry"][1]["response"]["etag"] == f'W/"{before + 1}"'
