@@ -242,7 +242,7 @@ def test_get_entries_run_after_the_writes_through_the_same_handlers(
     reads = session.scalars(
         sa.select(AuditEntry.action).where(
             AuditEntry.resource_type == "Plan",
-            AuditEntry.resource_id == int(plan["id"]),
+            AuditEntry.resource_id == str(plan["id"]),
             AuditEntry.actor_id == world.nurse.id,
             AuditEntry.channel == "fhir",
         )
