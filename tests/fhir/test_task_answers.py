@@ -221,6 +221,10 @@ def test_answer_update_errors(
     refused = outcome(
         client.put(path, _with(task, status="accepted"), **_etag(plan)), 403, "forbidden"
     )
+    tasks_only = bearer_token(session, clock, world.gp_clinic.id, "system/Task.read", "Tasks only")
+    blind = Fhir(app.test_client(), {"Authorization": f"Bearer {tasks_only}"})
+    assert "entry" not in ok(blind.get("Task?code=approve"))  # answers are the plan's data
+    outcome(blind.get(path), 403, "forbidden")
     assert refused["issue"][0]["diagnostics"] == "the token has no scope for system/Task.write"
     _fresh(session)
     assert gp_party.response is ResponseStatus.PENDING

@@ -317,6 +317,9 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         found, last_reminder = _reminders(ctx, query, filters, reminder_after, query.count)
         if last_reminder is not None:
             return SearchResult(found, next_cursor=str(last_reminder))
+    if not ctx.allows("CarePlan", "read"):
+        # An answer is the plan's data: a client without system/CarePlan.read finds reminders only.
+        return SearchResult(found)
     answers, last = _answers(ctx, query, filters, answer_after, query.count - len(found) or 1)
     cursor = None if last is None else f"{ANSWER_PREFIX}{last[0]}-{last[1]}"
     return SearchResult([*found, *answers], next_cursor=cursor)
