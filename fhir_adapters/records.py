@@ -15,7 +15,14 @@ from pathways.contacts import ContactAssignment
 from pathways.organisations import Organisation
 from pathways.patients import Patient
 from pathways.people import Role
-from pathways.plans import Participant, Plan
+from pathways.plans import (
+    Participant,
+    ParticipantRole,
+    Plan,
+    PlanKind,
+    PlanStatus,
+    ResponseStatus,
+)
 from pathways.reminders import ReminderStatus, Severity
 from pathways.stays import EncounterClass, LeavePeriod, PathwayStatus
 
@@ -131,6 +138,32 @@ class TaskRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     snoozed_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerTaskRecord:
+    """Task/answer-{participant_id}: a party's answer to a plan. ``version`` and ``updated_at`` are the
+    plan's (the Task changes with the plan, and is updated with the plan's ETag); ``answered`` and
+    ``received`` say whether the party answered, or said it received, the plan's current version."""
+
+    participant_id: int
+    plan_id: int
+    plan_kind: PlanKind
+    plan_status: PlanStatus
+    plan_version_number: int
+    role: ParticipantRole
+    patient_id: int
+    owner_organisation_id: int | None  # None for the patient (the ward answers for them)
+    requester_organisation_id: int
+    response: ResponseStatus
+    note: str = ""
+    answered: bool = False
+    received: bool = False
+    responded_at: datetime | None = None
+    received_at: datetime | None = None
+    pathway_id: int | None = None
+    version: int | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

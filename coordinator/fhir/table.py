@@ -231,26 +231,51 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         name="Task",
         documentation=(
-            "Reminders (gaps in a transition) in the caller's inbox: their own, their "
-            "organisation's and those escalated to them; reads are audited. " + PAGING_DOC
+            "Two kinds. Task/<id>: reminders (gaps in a transition, code from CodeSystem gap-rule) "
+            "in the caller's inbox: their own, their organisation's and those escalated to them. "
+            "Task/answer-<id>: a party's answer to a plan (code approve, focus the CarePlan, owner "
+            "the party's Organization, or the Patient, whose answer the ward records), one per "
+            "required party of the plans the caller's organisation is a party to. Update (PUT, "
+            'If-Match W/"n", system/Task.write) runs the same use cases as the REST API: an answer '
+            "Task takes received, accepted or rejected (reason in statusReason.text), a new last "
+            "note with status received is a comment, the ETag is the plan's; a reminder Task takes "
+            "accepted (acknowledge), completed or cancelled (dismiss, with statusReason.text). "
+            "Reads and changes are audited. Reminders come first, then answers by plan, newest "
+            "first. " + PAGING_DOC
         ),
         scope="Task",
         read=task.read,
         search=task.search,
+        update=task.update,
         params=(
             Param(
                 "owner",
                 "reference",
-                "The owning Organization or Practitioner (filters the inbox page).",
+                "The owning Organization, Practitioner or Patient (filters the page).",
                 f"{SP}/Task-owner",
             ),
             Param(
                 "status",
                 "token",
-                "requested, accepted, on-hold, completed, cancelled.",
+                "Reminders: requested, accepted, on-hold, completed, cancelled. Answers: draft, "
+                "requested, received, accepted, rejected, cancelled.",
                 f"{SP}/Task-status",
             ),
             Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/Task-patient"),
+            Param(
+                "focus",
+                "reference",
+                "The CarePlan (answers, and reminders about it) or Encounter (reminders about "
+                "a stay without a plan).",
+                f"{SP}/Task-focus",
+            ),
+            Param(
+                "code",
+                "token",
+                "approve (http://hl7.org/fhir/CodeSystem/task-code) for answers, a gap-rule code "
+                "for reminders.",
+                f"{SP}/Task-code",
+            ),
         ),
     ),
     ResourceType(
@@ -361,5 +386,8 @@ SYSTEM_OPERATIONS = {
     ),
 }
 SYSTEM_INTERACTIONS = ("transaction",)
-# Transaction entries the facade can carry out (method, resource type).
-TRANSACTION_ENTRIES = frozenset({("POST", "CarePlan"), ("PUT", "CarePlan"), ("POST", "CareTeam")})
+# Transaction entries that write, which the facade can carry out (method, resource type); GET entries
+# may be any read or search of this table (coordinator.fhir.transaction).
+TRANSACTION_ENTRIES = frozenset(
+    {("POST", "CarePlan"), ("PUT", "CarePlan"), ("POST", "CareTeam"), ("PUT", "Task")}
+)

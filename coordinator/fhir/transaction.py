@@ -1,20 +1,24 @@
 """Transaction Bundles (POST /fhir): every entry in the request's one unit of work, all or nothing.
 
-Entries the facade carries out are listed in ``table.TRANSACTION_ENTRIES`` (a CarePlan create or update,
-a CareTeam create). Creates run before updates; among creates, CarePlans run before CareTeams, so a
-CareTeam can point at a CarePlan of the same Bundle by its ``fullUrl`` (``urn:uuid:...``): such
-references are replaced by the new ``CarePlan/{id}`` before the CareTeam is read. The first failure
+Writes the facade carries out are listed in ``table.TRANSACTION_ENTRIES`` (a CarePlan create or update, a
+CareTeam create, a Task update); a GET entry may be any read, vread, history, search or GET operation the
+facade serves, run through the same table handlers (scopes checked, audited as on their own). Creates
+run before updates, reads last (as FHIR orders them, so they see the writes); among creates, CarePlans
+run before CareTeams, so a CareTeam can point at a CarePlan of the same Bundle by its ``fullUrl``
+(``urn:uuid:...``): such references are replaced by the new ``CarePlan/{id}`` before the CareTeam is
+read. An entry the facade cannot carry out is a 400 naming it and what is supported. The first failure
 rolls everything back and is reported with the entry's index (``Bundle.entry[i]``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import g
 
-from coordinator.fhir.core import JSON, Context, FhirError
-from coordinator.fhir.http import conditional_match, location, parse_etag
+from coordinator.fhir.core import JSON, Context, FhirError, ResourceType, search_bundle
+from coordinator.fhir.http import conditional_match, location, parse_etag, search_query
 from coordinator.fhir.table import BY_NAME, TRANSACTION_ENTRIES
 from pathways.errors import ValidationFailed, VersionRequired
 
@@ -50,13 +54,12 @@ def _entry(index: int, entry: Any) -> tuple[str, str, JSON, JSON]:
     method = str(request.get("method", "")).upper()
     url = request["url"].strip("/")
     resource_type = url.split("/")[0].split("?")[0]
+    if method == "GET":
+        if _read_of(url) is None:
+            raise _unsupported(index, method, url)
+        return method, url, {}, request
     if (method, resource_type) not in TRANSACTION_ENTRIES:
-        supported = ", ".join(f"{m} {t}" for m, t in sorted(TRANSACTION_ENTRIES))
-        raise ValidationFailed.single(
-            f"{where}.request",
-            f"{method} {url} is not supported in a transaction here (supported: {supported})",
-            "not-supported",
-        )
+        raise _unsupported(index, method, url)
     resource = entry.get("resource")
     if not isinstance(resource, dict):
         raise ValidationFailed.single(
@@ -71,9 +74,102 @@ def _entry(index: int, entry: Any) -> tuple[str, str, JSON, JSON]:
     return method, url, resource, request
 
 
-def _response(ctx: Context, resource: JSON, status: str) -> JSON:
+def supported_entries() -> str:
+    """What a transaction entry may be, in words (the 400 for any other entry says it)."""
+    writes = ", ".join(f"{m} {t}" for m, t in sorted(TRANSACTION_ENTRIES))
+    return (
+        "GET of any read, vread, _history, search or GET operation the facade serves "
+        f"(see metadata), {writes}"
+    )
+
+
+def _unsupported(index: int, method: str, url: str) -> FhirError:
+    return FhirError(
+        400,
+        "not-supported",
+        f"Bundle.entry[{index}]: {method} {url} is not supported in a transaction here "
+        f"(supported: {supported_entries()})",
+        expression=f"Bundle.entry[{index}].request",
+    )
+
+
+# (the table field a GET needs, the interaction) per shape of URL
+_GET_SHAPES = {
+    "search": ("search", "search"),
+    "read": ("read", "read"),
+    "history": ("history", "history"),
+    "vread": ("vread", "vread"),
+    "operation": ("operations", "operation"),
+}
+
+
+def _read_of(url: str) -> tuple[ResourceType, str, list[str], str] | None:
+    """(type, shape, path segments after the type, query) of a GET entry the facade serves, else
+    None."""
+    path, _, query = url.partition("?")
+    segments = [s for s in path.split("/") if s]
+    rtype = BY_NAME.get(segments[0]) if segments else None
+    if rtype is None:
+        return None
+    rest = segments[1:]
+    match rest:
+        case []:
+            shape = "search"
+        case [rid] if not rid.startswith("$"):
+            shape = "read"
+        case [_, "_history"]:
+            shape = "history"
+        case [_, "_history", _]:
+            shape = "vread"
+        case [_, operation] if operation.startswith("$") and rtype.operation(operation[1:]):
+            shape = "operation"
+        case _:
+            return None
+    if shape != "search" and query:
+        return None
+    field, _ = _GET_SHAPES[shape]
+    return (rtype, shape, rest, query) if getattr(rtype, field) else None
+
+
+def _get(ctx: Context, url: str) -> JSON:
+    """A GET entry through the table's handler, as the router would run it on its own."""
+    found = _read_of(url)
+    assert found is not None  # checked in _entry
+    rtype, shape, rest, query = found
+    g.fhir_interaction = _GET_SHAPES[shape][1]
+    if not (rtype.public and shape == "read"):
+        operation = rtype.operation(rest[1][1:]) if shape == "operation" else None
+        ctx.require_scope(rtype.scope, operation.scope_mode if operation else "read")
+    if shape == "search":
+        assert rtype.search is not None
+        params = search_query(rtype, parse_qsl(query, keep_blank_values=True), strict=True)
+        return {
+            "resource": search_bundle(ctx, params, rtype.search(ctx, params)),
+            "response": {"status": "200 OK"},
+        }
+    if shape == "read":
+        assert rtype.read is not None
+        return _response(ctx, rtype.read(ctx, rest[0]), "200 OK", located=False)
+    if shape == "vread":
+        assert rtype.vread is not None
+        return _response(ctx, rtype.vread(ctx, rest[0], rest[2]), "200 OK", located=False)
+    if shape == "history":
+        # The router imports this module; its history Bundle is looked up when a history is asked for.
+        from coordinator.fhir.routes import history_bundle  # noqa: PLC0415
+
+        assert rtype.history is not None
+        bundle = history_bundle(ctx, rtype, rest[0], rtype.history(ctx, rest[0]))
+        return {"resource": bundle, "response": {"status": "200 OK"}}
+    operation = rtype.operation(rest[1][1:])
+    assert operation is not None
+    return {"resource": operation.handler(ctx, rest[0]), "response": {"status": "200 OK"}}
+
+
+def _response(ctx: Context, resource: JSON, status: str, *, located: bool = True) -> JSON:
     meta = resource.get("meta", {})
-    response: JSON = {"status": status, "location": location(ctx, resource)}
+    response: JSON = {"status": status}
+    if located:
+        response["location"] = location(ctx, resource)
     if "versionId" in meta:
         response["etag"] = f'W/"{meta["versionId"]}"'
     if "lastUpdated" in meta:
@@ -103,6 +199,7 @@ def run(ctx: Context, bundle: JSON) -> JSON:
         key=lambda i: CREATE_ORDER.index(checked[i][1].split("/")[0]),
     )
     updates = [i for i, (method, *_rest) in enumerate(checked) if method == "PUT"]
+    reads = [i for i, (method, *_rest) in enumerate(checked) if method == "GET"]
     resolved: dict[str, str] = {}
     results: dict[int, JSON] = {}
     for index in [*creates, *updates]:
@@ -142,8 +239,13 @@ def run(ctx: Context, bundle: JSON) -> JSON:
                     expression=f"Bundle.entry[{index}].request.ifMatch",
                 ) from None
             results[index] = _response(ctx, updated, "200 OK")
+    for index in reads:
+        url = checked[index][1]
+        g.fhir_entry, g.fhir_type = index, BY_NAME[url.split("/")[0].split("?")[0]].name
+        results[index] = _get(ctx, url)
     g.fhir_entry = None
     g.fhir_type = None
+    g.fhir_interaction = "transaction"
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",

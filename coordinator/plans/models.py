@@ -133,6 +133,10 @@ class PlanParticipant(Base):
     responded_version_number: Mapped[int | None]
     responded_at: Mapped[datetime | None]
     responded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The party's system said it has the current proposal (FHIR Task status received); a new proposal
+    # asks again.
+    received_version_number: Mapped[int | None]
+    received_at: Mapped[datetime | None]
 
     plan: Mapped[Plan] = relationship(back_populates="participants")
     organisation: Mapped[Organisation | None] = relationship()

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.access.services import (
@@ -143,6 +144,13 @@ def _flush(session: Session, plan: Plan, expected_version: int | None) -> None:
         raise StaleVersion("plan", expected_version or 0, (expected_version or 0) + 1) from None
 
 
+def _touch(plan: Plan, now: datetime) -> None:
+    """A change to the plan's parties is a new version of the plan (its ETag, the answer Tasks'
+    versionId), even when the clock shows the same time as the last change."""
+    plan.updated_at = now
+    flag_modified(plan, "updated_at")
+
+
 def _party_organisations(plan: Plan) -> list[int]:
     return [p.organisation_id for p in plan.participants if p.organisation_id is not None]
 
@@ -240,6 +248,8 @@ def _reset_answers(plan: Plan) -> None:
         participant.responded_version_number = None
         participant.responded_at = None
         participant.responded_by_id = None
+        participant.received_version_number = None
+        participant.received_at = None
 
 
 # ---------------------------------------------------------------------------- requirement
@@ -627,6 +637,34 @@ def respond(
         errors.add("note", "a rejection or a comment needs a text", "required")
     errors.raise_if_any()
     assert answer is not None
+    participant = _answering_party(session, actor, clock, plan, participant_id)
+    now = clock.now()
+    _answer(plan, participant, actor, now, response=answer, note=clean_note)
+    if answer is ResponseStatus.REJECTED and plan.status is PlanStatus.PROPOSED:
+        _transition(plan, PlanStatus.DRAFT, now)
+    elif answer is ResponseStatus.ACCEPTED:
+        _agree_if_complete(session, actor, plan, now)
+    _touch(plan, now)
+    _flush(session, plan, expected_version)
+    _audit(
+        session,
+        actor,
+        now,
+        plan,
+        AuditAction.UPDATE,
+        purpose="answer plan",
+        participant=participant.role.value,
+        response=answer.value,
+        version=plan.current_version_number,
+    )
+    return plan
+
+
+def _answering_party(
+    session: Session, actor: Actor, clock: Clock, plan: Plan, participant_id: int
+) -> PlanParticipant:
+    """The party ``actor`` answers for: staff acting for its organisation (the ward for the patient),
+    while the plan waits for answers."""
     participant = next((p for p in plan.participants if p.id == participant_id), None)
     if participant is None:
         raise NotFound("participant", participant_id)
@@ -645,13 +683,40 @@ def respond(
         )
     if plan.status not in ANSWERABLE:
         raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
+    return participant
+
+
+def mark_received(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    expected_version: int,
+    participant_id: int,
+) -> Plan:
+    """A party's system says it has the current proposal (FHIR Task status received), before it
+    answers. Saying so again for the same version changes nothing; a new proposal asks again."""
+    plan, _ = _load(
+        session,
+        actor,
+        clock,
+        plan_id,
+        Permission.RESPOND_TO_PLAN,
+        expected_version=expected_version,
+    )
+    participant = _answering_party(session, actor, clock, plan, participant_id)
+    if participant.received_version_number == plan.current_version_number:
+        return plan
+    if participant.responded_version_number == plan.current_version_number:
+        raise Conflict(
+            f"the {participant.role.value} party has answered version "
+            f"{plan.current_version_number} already"
+        )
     now = clock.now()
-    _answer(plan, participant, actor, now, response=answer, note=clean_note)
-    if answer is ResponseStatus.REJECTED and plan.status is PlanStatus.PROPOSED:
-        _transition(plan, PlanStatus.DRAFT, now)
-    elif answer is ResponseStatus.ACCEPTED:
-        _agree_if_complete(session, actor, plan, now)
-    plan.updated_at = now
+    participant.received_version_number = plan.current_version_number
+    participant.received_at = now
+    _touch(plan, now)
     _flush(session, plan, expected_version)
     _audit(
         session,
@@ -659,9 +724,8 @@ def respond(
         now,
         plan,
         AuditAction.UPDATE,
-        purpose="answer plan",
+        purpose="plan received",
         participant=participant.role.value,
-        response=answer.value,
         version=plan.current_version_number,
     )
     return plan
@@ -671,6 +735,29 @@ def _unexplained_missing(plan: Plan) -> list[ParticipantRole]:
     present = {p.role for p in plan.participants if p.is_required}
     reasons = dict(plan.missing_party_reasons or {})
     return unexplained_missing_parties(kind_rules(plan.kind).required_roles, present, reasons)
+
+
+def get_participant_plan(
+    session: Session, actor: Actor, clock: Clock, *, participant_id: int, purpose: str
+) -> tuple[Plan, PlanParticipant]:
+    """A party and its plan, read like the plan (care relation, audited); an unknown party gets the
+    refusal an unknown plan gets."""
+    plan_id = session.scalar(
+        sa.select(PlanParticipant.plan_id).where(PlanParticipant.id == participant_id)
+    )
+    if plan_id is None:
+        raise refuse_unknown(
+            session,
+            actor,
+            clock,
+            Permission.READ_PLAN,
+            entity="party",
+            resource_type="PlanParticipant",
+            key=participant_id,
+        )
+    plan = get_plan(session, actor, clock, plan_id=plan_id, purpose=purpose)
+    participant = next(p for p in plan.participants if p.id == participant_id)
+    return plan, participant
 
 
 def _agree_if_complete(session: Session, actor: Actor, plan: Plan, now: datetime) -> None:

@@ -20,13 +20,16 @@ from typing import Any
 
 import pytest
 import requests
+from fhirclient.models.annotation import Annotation
 from fhirclient.models.bundle import Bundle as ClientBundle
 from fhirclient.models.careplan import CarePlan as ClientCarePlan
 from fhirclient.models.patient import Patient as ClientPatient
+from fhirclient.models.task import Task as ClientTask
 from fhirclient.server import FHIRPermissionDeniedException, FHIRServer
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ForbiddenError, MultipleResourcesFound
 from joserfc import jwt
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from coordinator import create_app, migrate
@@ -34,8 +37,12 @@ from coordinator.care_pathways.services import admit_patient
 from coordinator.clients.services import register_client
 from coordinator.db import get_database
 from coordinator.patients.services import register_patient
+from coordinator.plans.models import Plan
+from coordinator.plans.services import create_draft, edit_plan, propose, respond
 from coordinator.security import LAST_SEEN_KEY
+from fhir_adapters.careplan import PLAN_STATUS_EXTENSION
 from pathways.clock import FixedClock
+from pathways.plans import ParticipantRole
 from tests import scenario as sc
 from tests.conftest import fresh_database_url
 from tests.fhir.support import careplan_body, parsed, public_jwks, section_extensions, signing_key
@@ -60,6 +67,10 @@ class Stay:
     pathway_id: int
 
 
+# The GP clinic's system: it reads the plans it is a party to and answers them through Task.
+GP_SCOPES = "system/Task.read system/Task.write system/CarePlan.read system/CarePlan.write"
+
+
 @dataclass(frozen=True)
 class Live:
     base: str  # http://127.0.0.1:<port>
@@ -67,6 +78,9 @@ class Live:
     nurse_cookie: str
     ward_id: int
     stays: dict[str, Stay]
+    gp_client_id: str = ""
+    gp_clinic_id: int = 0
+    proposed_plan_id: int = 0  # the other parties have accepted; the GP's answer is the last
 
     @property
     def fhir(self) -> str:
@@ -84,7 +98,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with get_database(app).transaction() as session:
         world = sc.build(session, clock)
         stays = {}
-        for n, library in enumerate(("fhirclient", "fhirpy")):
+        for n, library in enumerate(("fhirclient", "fhirpy", "gp-system")):
             patient = register_patient(
                 session,
                 sc.SYSTEM,
@@ -115,6 +129,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             jwks=public_jwks("live"),
         )
         client_id, nurse_id, ward_id = ehr.client_id, world.nurse.id, world.ward.id
+        gp_system = register_client(
+            session,
+            sc.SYSTEM,
+            clock,
+            organisation_id=world.gp_clinic.id,
+            name="Lægesystemet",
+            scopes=GP_SCOPES,
+            jwks=public_jwks("live"),
+        )
+        plan = _proposed_with_others_accepted(session, world, clock, stays["gp-system"])
+        gp_client_id, gp_clinic_id, plan_id = gp_system.client_id, world.gp_clinic.id, plan.id
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     cookie = serializer.dumps(
         {"_user_id": str(nurse_id), "_fresh": True, LAST_SEEN_KEY: time.time()}
@@ -123,14 +148,53 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Live(f"http://127.0.0.1:{server.server_port}", client_id, cookie, ward_id, stays)
+        yield Live(
+            f"http://127.0.0.1:{server.server_port}",
+            client_id,
+            cookie,
+            ward_id,
+            stays,
+            gp_client_id,
+            gp_clinic_id,
+            plan_id,
+        )
     finally:
         server.shutdown()
         thread.join(timeout=5)
         get_database(app).dispose()
 
 
-def access_token(live: Live) -> str:
+def _proposed_with_others_accepted(
+    session: Session, world: sc.Scenario, clock: FixedClock, stay: Stay
+) -> Plan:
+    plan = create_draft(session, world.nurse, clock, pathway_id=stay.pathway_id)
+    edit_plan(
+        session,
+        world.nurse,
+        clock,
+        plan_id=plan.id,
+        expected_version=plan.version,
+        sections=sc.COMPLETE_SECTIONS,
+    )
+    propose(session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version)
+    for actor, role in (
+        (world.nurse, ParticipantRole.PATIENT),
+        (world.case_worker, ParticipantRole.MUNICIPALITY),
+    ):
+        party = next(p for p in plan.participants if p.role is role)
+        respond(
+            session,
+            actor,
+            clock,
+            plan_id=plan.id,
+            expected_version=plan.version,
+            participant_id=party.id,
+            response="accepted",
+        )
+    return plan
+
+
+def access_token(live: Live, client_id: str | None = None, scopes: str = SCOPES) -> str:
     """Client credentials with a signed JWT assertion (RFC 7523), as a SMART backend service does:
     the token endpoint and what it takes come from the FHIR base's SMART configuration."""
     discovered = requests.get(f"{live.fhir}/.well-known/smart-configuration", timeout=10)
@@ -139,13 +203,14 @@ def access_token(live: Live) -> str:
     assert "client-confidential-asymmetric" in smart["capabilities"]
     assert "private_key_jwt" in smart["token_endpoint_auth_methods_supported"]
     assert "RS384" in smart["token_endpoint_auth_signing_alg_values_supported"]
-    assert set(SCOPES.split()) <= set(smart["scopes_supported"])
+    assert set(scopes.split()) <= set(smart["scopes_supported"])
     token_url = smart["token_endpoint"]
     assert token_url == f"{live.base}/oauth/token"
     now = int(time.time())
+    client_id = client_id or live.client_id
     claims = {
-        "iss": live.client_id,
-        "sub": live.client_id,
+        "iss": client_id,
+        "sub": client_id,
         "aud": token_url,
         "exp": now + 120,
         "jti": str(uuid.uuid4()),
@@ -160,7 +225,7 @@ def access_token(live: Live) -> str:
             "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": signed,
-            "scope": SCOPES,
+            "scope": scopes,
         },
         timeout=10,
     )
@@ -241,6 +306,58 @@ def test_fhirclient_reads_searches_creates_and_updates(live: Live) -> None:
         f"CarePlan?patient=Patient/{stay.patient_id}&_include=CarePlan:care-team", ehr
     )
     assert [e.search.mode for e in bundle.entry] == ["match", "include"]
+
+
+def test_fhirclient_plays_the_gp_system_answering_a_plan(live: Live) -> None:
+    """The GP clinic's system finds its answer Task, says it received the plan, accepts it with a
+    note, and the plan is agreed: every other party had accepted."""
+    token = access_token(live, live.gp_client_id, GP_SCOPES)
+    gp = _server(live, Authorization=f"Bearer {token}")
+    task_support = next(r for r in gp.capabilityStatement.rest[0].resource if r.type == "Task")
+    assert {"read", "search-type", "update"} <= {i.code for i in task_support.interaction}
+    assert {"focus", "owner", "status", "patient"} <= {p.name for p in task_support.searchParam}
+    plan_ref = f"CarePlan/{live.proposed_plan_id}"
+    found = list(
+        ClientTask.where(
+            {
+                "focus": plan_ref,
+                "owner": f"Organization/{live.gp_clinic_id}",
+                "status": "requested",
+            }
+        ).perform_resources_iter(gp)
+    )
+    assert [t.code.coding[0].code for t in found] == ["approve"]
+    task = found[0]
+    assert task.id.startswith("answer-")
+    assert task.focus.reference == plan_ref
+    parsed(task.as_json())
+
+    task.status = "received"
+    gp.session.headers["If-Match"] = f'W/"{task.meta.versionId}"'
+    received = task.update(gp)
+    assert received is not None
+    assert received["status"] == "received"
+    with pytest.raises(requests.HTTPError) as stale:  # the If-Match named the version before
+        task.update(gp)
+    assert stale.value.response.status_code == 412
+
+    task = ClientTask.read(task.id, gp)
+    assert task.status == "received"
+    task.status = "accepted"
+    task.note = [Annotation({"text": "Vi tager over efter udskrivelsen"})]
+    gp.session.headers["If-Match"] = f'W/"{task.meta.versionId}"'
+    accepted = task.update(gp)
+    assert accepted is not None
+    assert accepted["status"] == "accepted"
+    assert accepted["note"][0]["text"] == "Vi tager over efter udskrivelsen"
+
+    del gp.session.headers["If-Match"]
+    plan = ClientCarePlan.read(str(live.proposed_plan_id), gp)
+    assert plan.status == "active"  # agreed (R4 has no agreed: the plan-status extension says it)
+    status = next(e for e in plan.extension if e.url == PLAN_STATUS_EXTENSION)
+    assert status.valueCoding.code == "agreed"
+    answers = ClientBundle.read_from(f"Task?focus={plan_ref}&code=approve", gp)
+    assert {e.resource.status for e in answers.entry} == {"accepted"}
 
 
 # ---------------------------------------------------------------------------- fhirpy

@@ -13,7 +13,7 @@ from coordinator.contacts.models import ContactAssignment
 from coordinator.plans.models import Plan
 from fhir_adapters.careteam import CARE_TEAM_PLAN_EXTENSION
 from fhir_adapters.codesystems import CARE_TEAM_ROLE, SECTOR
-from pathways.audit import AuditOutcome
+from pathways.audit import AuditAction, AuditOutcome
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import careplan_body, issues, ok, outcome, sections_of
@@ -179,8 +179,113 @@ def test_what_a_transaction_cannot_carry(world: sc.Scenario, login: Login) -> No
     outcome(nurse.post("", {"resourceType": "Bundle", "type": "transaction"}), 422, "required")
     deleting = _bundle(world)
     deleting["entry"][0]["request"] = {"method": "DELETE", "url": "CarePlan/1"}
-    outcome(nurse.post("", deleting), 422, "not-supported", "Bundle.entry[0].request")
+    refused = outcome(nurse.post("", deleting), 400, "not-supported", "Bundle.entry[0].request")
+    assert refused["issue"][0]["diagnostics"] == (
+        "Bundle.entry[0]: DELETE CarePlan/1 is not supported in a transaction here (supported: "
+        "GET of any read, vread, _history, search or GET operation the facade serves (see "
+        "metadata), POST CarePlan, POST CareTeam, PUT CarePlan, PUT Task)"
+    )
     mismatched = _bundle(world)
     mismatched["entry"][1]["request"]["url"] = "CareTeam"
     outcome(nurse.post("", mismatched), 422, "invariant", "Bundle.entry[1].resource.resourceType")
     outcome(nurse.post("", "{"), 400, "structure")
+
+
+# ---------------------------------------------------------------------------- GET entries
+def _get_bundle(*urls: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "GET", "url": url}} for url in urls],
+    }
+
+
+def test_get_entries_run_after_the_writes_through_the_same_handlers(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    plan = ok(
+        nurse.post("CarePlan", careplan_body(world.patient.id, world.ward.id, world.pathway.id)),
+        201,
+    )
+    pid = world.patient.id
+    bundle = _get_bundle(
+        f"CarePlan/{plan['id']}",
+        f"CarePlan?patient=Patient/{pid}",
+        f"CarePlan/{plan['id']}/_history/1",
+        f"CarePlan/{plan['id']}/_history",
+        f"Patient/{pid}/$everything",
+        "CodeSystem/plan-kind",
+    )
+    edited = copy.deepcopy(plan)
+    edited["extension"] += _bundle(world)["entry"][1]["resource"]["extension"]
+    bundle["entry"].append(
+        {
+            "resource": edited,
+            "request": {"method": "PUT", "url": f"CarePlan/{plan['id']}", "ifMatch": 'W/"1"'},
+        }
+    )
+    answer = ok(nurse.post("", bundle))
+    entries = answer["entry"]
+    assert [e["response"]["status"] for e in entries] == ["200 OK"] * 7
+    read = entries[0]["resource"]
+    assert (read["id"], read["meta"]["versionId"]) == (plan["id"], "2")  # after the update
+    assert entries[0]["response"]["etag"] == 'W/"2"'
+    assert entries[0]["fullUrl"] == f"http://localhost/fhir/CarePlan/{plan['id']}"
+    found = entries[1]["resource"]
+    assert (found["type"], found["total"]) == ("searchset", 1)
+    assert found["entry"][0]["resource"]["id"] == plan["id"]
+    assert entries[2]["resource"]["meta"]["versionId"] == "1"
+    assert entries[3]["resource"]["type"] == "history"
+    assert entries[4]["resource"]["type"] == "searchset"
+    assert entries[5]["resource"]["resourceType"] == "CodeSystem"
+    reads = session.scalars(
+        sa.select(AuditEntry.action).where(
+            AuditEntry.resource_type == "Plan",
+            AuditEntry.resource_id == str(plan["id"]),
+            AuditEntry.actor_id == world.nurse.id,
+            AuditEntry.channel == "fhir",
+        )
+    ).all()
+    assert reads.count(AuditAction.READ) >= 2  # the update's own read and the GET entry
+    assert (
+        AuditAction.SEARCH
+        in session.scalars(sa.select(AuditEntry.action).where(AuditEntry.patient_id == pid)).all()
+    )
+
+
+def test_get_entries_the_facade_does_not_serve_are_named(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    nurse = login(world.nurse)
+    for url, index in (
+        ("Basic/1", 1),
+        ("AuditEvent/1", 1),  # AuditEvent is searched, never read
+        ("CarePlan/1/$everything", 1),
+        ("CarePlan/1?_format=json", 1),
+    ):
+        body = outcome(
+            nurse.post("", _get_bundle("Organization", url)),
+            400,
+            "not-supported",
+            f"Bundle.entry[{index}].request",
+        )
+        assert body["issue"][0]["diagnostics"].startswith(
+            f"Bundle.entry[{index}]: GET {url} is not supported in a transaction here (supported: "
+            "GET of any read"
+        )
+    unknown = outcome(nurse.post("", _get_bundle("CarePlan?colour=red")), 400, "not-supported")
+    assert unknown["issue"][0]["diagnostics"].startswith(
+        "Bundle.entry[0]: CarePlan does not support the search parameter(s) colour"
+    )
+
+
+def test_a_refused_get_entry_undoes_the_transaction(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    stranger = login(world.other_gp)
+    bundle = _bundle(world)
+    bundle["entry"].append({"request": {"method": "GET", "url": "CarePlan/987654"}})
+    outcome(login(world.nurse).post("", bundle), 403, "forbidden", "Bundle.entry[3]")
+    assert _counts(session) == (0, 0)
+    outcome(stranger.post("", _get_bundle(f"Patient/{world.patient.id}")), 403, "forbidden")
