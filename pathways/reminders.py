@@ -39,6 +39,7 @@ from pathways.clock import COPENHAGEN, ensure_utc, to_copenhagen
 from pathways.errors import ErrorCollector, FieldError, IllegalTransition, ValidationFailed
 from pathways.geography import Region
 from pathways.identifiers import municipality, validate_kommunekode, validate_region_code
+from pathways.labels import label
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanKind, PlanStatus
 from pathways.stays import LeavePeriod, PathwayStatus
@@ -90,16 +91,9 @@ class GapRule(StrEnum):
     )
 
 
-@cache
-def _rule_titles() -> Mapping[str, Mapping[str, str]]:
-    text = files("pathways.data").joinpath("gap_rules.toml").read_text(encoding="utf-8")
-    return MappingProxyType(tomllib.loads(text))
-
-
 def rule_title(rule: GapRule, language: str = "da") -> str:
-    """What the rule is called for people (pathways/data/gap_rules.toml), in Danish unless ``en``."""
-    titles = _rule_titles()[rule.value]
-    return titles["en"] if language == "en" else titles["da"]
+    """What the rule is called for people (pathways/data/labels.toml), in Danish unless ``en``."""
+    return label("gap_rule", rule, language)
 
 
 class GpDelivery(IntEnum):

@@ -1244,9 +1244,10 @@ def test_reconciling_twice_changes_nothing(
 
 
 def test_every_rule_has_a_title_in_danish_and_english() -> None:
-    from pathways.reminders import _rule_titles, rule_title
+    from pathways.labels import codes
+    from pathways.reminders import rule_title
 
-    assert set(_rule_titles()) == {r.value for r in GapRule}
+    assert set(codes("gap_rule")) == {r.value for r in GapRule}
     for rule in GapRule:
         danish, english = rule_title(rule), rule_title(rule, "en")
         assert danish
