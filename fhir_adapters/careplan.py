@@ -37,6 +37,7 @@ from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from pathways.errors import ErrorCollector, ValidationFailed
+from pathways.labels import label
 from pathways.plan_content import clean_sections, section_fields
 from pathways.plans import (
     Participant,
@@ -123,8 +124,9 @@ FIELD_PATHS = {
 }
 
 
-def section_title(key: SectionKey) -> str:
-    return key.value.replace("_", " ").capitalize()
+def section_title(key: SectionKey, language: str = "da") -> str:
+    """The section's title for people (pathways/data/labels.toml), in Danish unless ``en``."""
+    return label("plan_section", key, language)
 
 
 # ------------------------------------------------------------------ to FHIR
@@ -145,8 +147,8 @@ def _section_extension(key: SectionKey, content: Mapping[str, object]) -> JSON:
     return {"url": SECTION_EXTENSION, "extension": subs}
 
 
-def _section_note(key: SectionKey, content: Mapping[str, object]) -> JSON:
-    lines = [f"**{section_title(key)}**", ""]
+def _section_note(key: SectionKey, content: Mapping[str, object], language: str) -> JSON:
+    lines = [f"**{section_title(key, language)}**", ""]
     for name, value in content.items():
         shown = "; ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         lines.append(f"- {name.replace('_', ' ')}: {shown}")
@@ -205,18 +207,23 @@ def _extensions(record: PlanRecord) -> list[JSON]:
     return out
 
 
-def care_plan_to_fhir(record: PlanRecord) -> FhirCarePlan:
-    return build(FhirCarePlan, _care_plan_body(record))
+def care_plan_to_fhir(record: PlanRecord, language: str = "da") -> FhirCarePlan:
+    """The CarePlan; ``title`` and the ``note`` headings are in ``language`` (Danish unless ``en``)."""
+    return build(FhirCarePlan, _care_plan_body(record, language))
 
 
-def care_plan_json(record: PlanRecord, *, validate: bool = True) -> JSON:
+def care_plan_json(record: PlanRecord, *, validate: bool = True, language: str = "da") -> JSON:
     """``care_plan_to_fhir`` as wire JSON (validated, not serialised again: see ``built_json``)."""
-    return built_json(FhirCarePlan, _care_plan_body(record), validate=validate)
+    return built_json(FhirCarePlan, _care_plan_body(record, language), validate=validate)
 
 
-def _care_plan_body(record: PlanRecord) -> JSON:
+def _care_plan_body(record: PlanRecord, language: str) -> JSON:
     plan = record.plan
-    notes = [_section_note(key, plan.sections[key]) for key in SectionKey if plan.sections.get(key)]
+    notes = [
+        _section_note(key, plan.sections[key], language)
+        for key in SectionKey
+        if plan.sections.get(key)
+    ]
     return compact(
         {
             "resourceType": "CarePlan",
@@ -231,7 +238,7 @@ def _care_plan_body(record: PlanRecord) -> JSON:
             "status": FHIR_STATUS[plan.status],
             "intent": "plan",
             "category": [{"coding": [PLAN_KIND.coding(plan.kind)]}],
-            "title": PLAN_KIND.display[plan.kind],
+            "title": label("plan_kind", plan.kind, language),
             "subject": reference("Patient", record.patient_id),
             "encounter": (
                 reference("Encounter", record.pathway_id) if record.pathway_id is not None else None

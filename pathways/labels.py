@@ -87,7 +87,7 @@ def show_date(iso: str, lang: str = DEFAULT_LANGUAGE) -> str:
     return day.strftime("%d.%m.%Y") if language(lang) == "da" else day.isoformat()
 
 
-def reminder_message(rule: str, params: Mapping[str, str], lang: str = DEFAULT_LANGUAGE) -> str:
+def reminder_message(rule: str, params: Mapping[str, object], lang: str = DEFAULT_LANGUAGE) -> str:
     """A reminder's message for people, from its rule and params: coded params (sector, reason, role,
     GP step) are named and dates written as people write them. A rule or param without a label shows as
     stored, so an old reminder still reads."""
@@ -95,7 +95,8 @@ def reminder_message(rule: str, params: Mapping[str, str], lang: str = DEFAULT_L
     if template is None:
         return label_or_code("gap_rule", rule, lang)
     shown: dict[str, str] = {}
-    for name, value in params.items():
+    for name, raw in params.items():
+        value = str(raw)
         if name in _CODED_PARAMS:
             shown[name] = label_or_code(_CODED_PARAMS[name], value, lang)
         elif name.endswith("_on"):

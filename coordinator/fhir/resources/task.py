@@ -16,11 +16,13 @@ from coordinator.fhir.search import (
     references,
     tokens,
 )
+from coordinator.i18n import request_language
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import ReminderQuery, get_reminder, list_reminders
 from fhir_adapters.common import to_json
 from fhir_adapters.records import TaskRecord
 from fhir_adapters.task import TASK_STATUS, task_to_fhir
+from pathways.labels import reminder_message
 from pathways.reminders import ReminderStatus
 
 TASK_STATUS_SYSTEM = "http://hl7.org/fhir/task-status"
@@ -41,7 +43,7 @@ def task_json(reminder: Reminder) -> JSON:
                 owner_person_id=reminder.owner_person_id,
                 plan_id=reminder.plan_id,
                 pathway_id=reminder.pathway_id,
-                message=reminder.message,
+                message=reminder_message(reminder.rule, reminder.params, request_language()),
                 basis=reminder.legal_basis,
                 version=reminder.version,
                 created_at=reminder.created_at,
