@@ -55,6 +55,8 @@ def test_every_label_has_exactly_danish_and_english_and_no_stray_code() -> None:
     for kind, enums in LABELLED.items():
         known = {m.value for e in enums for m in e}
         assert set(codes(kind)) == known, kind
+    assert set(codes("citizen_role")) < {r.value for r in Role}
+    assert set(codes("audit_resource")) >= {"Plan", "Reminder", "AuditLog", "other"}
     steps = (GpDelivery.DELIVERED, GpDelivery.READ, GpDelivery.ACCEPTED)
     assert set(codes("gp_step")) == {s.key for s in steps}
 
