@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from coordinator.access.services import AccessDenied, persist_denial
 from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
-from coordinator.audit.services import record
 from coordinator.audit.queries import (
     AuditFilter,
     audit_csv,
@@ -21,6 +20,7 @@ from coordinator.audit.queries import (
     citizen_log_csv,
     query_audit,
 )
+from coordinator.audit.services import record
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pathways import reminders as rules
 from pathways.agreements import Requirement, RequirementFacts, agreement_requirement
 from pathways.calendar_dk import default_calendar
 from pathways.clock import COPENHAGEN
@@ -1226,7 +1227,7 @@ def test_reconciling_twice_changes_nothing(
     now = f.admitted_at + after
     gaps = run(f, now)
     first = reconcile([], gaps, now)
-    assert first.create == gaps
+    assert first.create == [replace(g, severity=rules.severity_on_arrival(g, now)) for g in gaps]
     assert first.update == first.reopen == first.resolve == []
     stored = _stored(gaps)
     assert reconcile(stored, gaps, now).is_empty
