@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
+
+from pathways.labels import DEFAULT_LANGUAGE, Language, language
 
 
 def select_locale() -> str:
@@ -14,6 +16,15 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def request_language() -> Language:
+    """The language of texts for the person behind this request (``?lang=``, the ``lang`` cookie, then
+    Accept-Language; Danish by default), as a plain value for the use cases and mappers. Outside a
+    request (jobs, CLI): Danish."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    return language(str(get_locale() or DEFAULT_LANGUAGE))
 
 
 def init_app(app: Flask) -> None:

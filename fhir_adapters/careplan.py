@@ -41,6 +41,7 @@ from typing import Any
 
 from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from pathways.errors import ErrorCollector, ValidationFailed
+from pathways.labels import label
 from pathways.plan_content import clean_sections, section_fields
 from pathways.plans import (
     Participant,
@@ -129,8 +130,9 @@ FIELD_PATHS = {
 }
 
 
-def section_title(key: SectionKey) -> str:
-    return key.value.replace("_", " ").capitalize()
+def section_title(key: SectionKey, language: str = "da") -> str:
+    """The section's title for people (pathways/data/labels.toml), in Danish unless ``en``."""
+    return label("plan_section", key, language)
 
 
 # ------------------------------------------------------------------ to FHIR
@@ -151,8 +153,8 @@ def _section_extension(key: SectionKey, content: Mapping[str, object]) -> JSON:
     return {"url": SECTION_EXTENSION, "extension": subs}
 
 
-def _section_note(key: SectionKey, content: Mapping[str, object]) -> JSON:
-    lines = [f"**{section_title(key)}**", ""]
+def _section_note(key: SectionKey, content: Mapping[str, object], language: str) -> JSON:
+    lines = [f"**{section_title(key, language)}**", ""]
     for name, value in content.items():
         shown = "; ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         lines.append(f"- {name.replace('_', ' ')}: {shown}")
@@ -227,24 +229,31 @@ def _missing_parties(record: PlanRecord) -> list[tuple[ParticipantRole, str]]:
     return [(role, reasons[role.value]) for role in ParticipantRole if reasons.get(role.value)]
 
 
-def _missing_party_note(role: ParticipantRole, reason: str) -> JSON:
-    display = CARE_TEAM_ROLE.display[CareTeamRole.of(role)]
-    return {"text": f"**Missing party: {display}**\n\n{reason}"}
+def _missing_party_note(role: ParticipantRole, reason: str, language: str) -> JSON:
+    heading = label("text", "missing_party", language)
+    return {"text": f"**{heading}: {label('participant_role', role, language)}**\n\n{reason}"}
 
 
-def care_plan_to_fhir(record: PlanRecord) -> FhirCarePlan:
-    return build(FhirCarePlan, _care_plan_body(record))
+def care_plan_to_fhir(record: PlanRecord, language: str = "da") -> FhirCarePlan:
+    """The CarePlan; ``title`` and the ``note`` headings are in ``language`` (Danish unless ``en``)."""
+    return build(FhirCarePlan, _care_plan_body(record, language))
 
 
-def care_plan_json(record: PlanRecord, *, validate: bool = True) -> JSON:
+def care_plan_json(record: PlanRecord, *, validate: bool = True, language: str = "da") -> JSON:
     """``care_plan_to_fhir`` as wire JSON (validated, not serialised again: see ``built_json``)."""
-    return built_json(FhirCarePlan, _care_plan_body(record), validate=validate)
+    return built_json(FhirCarePlan, _care_plan_body(record, language), validate=validate)
 
 
-def _care_plan_body(record: PlanRecord) -> JSON:
+def _care_plan_body(record: PlanRecord, language: str) -> JSON:
     plan = record.plan
-    notes = [_section_note(key, plan.sections[key]) for key in SectionKey if plan.sections.get(key)]
-    notes += [_missing_party_note(role, reason) for role, reason in _missing_parties(record)]
+    notes = [
+        _section_note(key, plan.sections[key], language)
+        for key in SectionKey
+        if plan.sections.get(key)
+    ]
+    notes += [
+        _missing_party_note(role, reason, language) for role, reason in _missing_parties(record)
+    ]
     return compact(
         {
             "resourceType": "CarePlan",
@@ -259,7 +268,7 @@ def _care_plan_body(record: PlanRecord) -> JSON:
             "status": FHIR_STATUS[plan.status],
             "intent": "plan",
             "category": [{"coding": [PLAN_KIND.coding(plan.kind)]}],
-            "title": PLAN_KIND.display[plan.kind],
+            "title": label("plan_kind", plan.kind, language),
             "subject": reference("Patient", record.patient_id),
             "encounter": (
                 reference("Encounter", record.pathway_id) if record.pathway_id is not None else None

@@ -24,6 +24,7 @@ import re
 from fhir.resources.R4B.careteam import CareTeam as FhirCareTeam
 from pathways.contacts import new_contact_assignment
 from pathways.errors import ErrorCollector, ValidationFailed
+from pathways.labels import label
 from pathways.organisations import Sector
 from pathways.plans import PARTICIPANT_SECTOR, Participant, ParticipantRole, ResponseStatus
 
@@ -62,15 +63,20 @@ def plan_team_id(plan_id: int) -> str:
     return f"plan-{plan_id}"
 
 
-def care_team_for_plan(record: PlanRecord) -> CareTeamRecord:
-    """The parties of a plan as a CareTeamRecord (id from ``record.care_team_id`` or the plan id)."""
+def care_team_for_plan(record: PlanRecord, language: str = "da") -> CareTeamRecord:
+    """The parties of a plan as a CareTeamRecord (id from ``record.care_team_id`` or the plan id), named
+    in ``language`` (Danish unless ``en``)."""
     team_id = record.care_team_id or (plan_team_id(record.id) if record.id is not None else None)
     return CareTeamRecord(
         id=team_id,
         patient_id=record.patient_id,
         plan_id=record.id,
         participants=record.plan.participants,
-        name=f"Parties to plan {record.id}" if record.id is not None else "Parties to the plan",
+        name=(
+            label("text", "care_team_plan", language).format(plan_id=record.id)
+            if record.id is not None
+            else label("text", "care_team_plan_new", language)
+        ),
     )
 
 
@@ -84,6 +90,10 @@ def _role(role: CareTeamRole, sector: Sector | None) -> list[JSON]:
     return [{"coding": coding}]
 
 
+def _shown(ref: JSON, display: str) -> JSON:
+    return {**ref, "display": display} if display else ref
+
+
 def _contact(member: ContactMember) -> JSON:
     a = member.assignment
     extension: list[JSON] = []
@@ -91,19 +101,25 @@ def _contact(member: ContactMember) -> JSON:
         extension.append(
             {
                 "url": CONTACT_BACKUP_EXTENSION,
-                "valueReference": reference("Practitioner", a.backup_person_id),
+                "valueReference": _shown(
+                    reference("Practitioner", a.backup_person_id), member.backup_person_name
+                ),
             }
         )
     if a.team_inbox:
         extension.append({"url": CONTACT_TEAM_INBOX_EXTENSION, "valueString": a.team_inbox})
-    organisation = reference("Organization", member.organisation_id)
+    organisation = _shown(
+        reference("Organization", member.organisation_id), member.organisation_name
+    )
     return compact(
         {
             "id": None if member.assignment_id is None else f"contact-{member.assignment_id}",
             "extension": extension,
             "role": _role(CareTeamRole.FIXED_CONTACT, a.sector),
             "member": (
-                reference("Practitioner", a.person_id) if a.person_id is not None else organisation
+                _shown(reference("Practitioner", a.person_id), member.person_name)
+                if a.person_id is not None
+                else organisation
             ),
             "onBehalfOf": organisation if a.person_id is not None else None,
             "period": compact(

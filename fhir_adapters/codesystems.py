@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from fhir.resources.R4B.codesystem import CodeSystem
+from pathways import labels
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
 from pathways.plans import (
@@ -24,6 +25,15 @@ from pathways.plans import (
 )
 
 from fhir_adapters.common import JSON, EnumCodes, build, codesystem_url
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _names(kind: str, enum: type[E]) -> dict[E, str]:
+    """The English names of ``enum``'s members (pathways/data/labels.toml): the CodeSystem display. The
+    Danish name is a designation of each concept."""
+    return {member: labels.label(kind, member, "en") for member in enum}
+
 
 PUBLISHER = "carepath"
 GAP_RULE_ID = "gap-rule"
@@ -53,10 +63,8 @@ class CareTeamRole(StrEnum):
 PLAN_KIND = EnumCodes(
     "plan-kind",
     PlanKind,
-    {
-        PlanKind.DISCHARGE_AGREEMENT: "Discharge agreement (udskrivningsaftale, psykiatriloven §13a)",
-        PlanKind.COORDINATION_PLAN: "Coordination plan (koordinationsplan, psykiatriloven §13b)",
-    },
+    _names("plan_kind", PlanKind),
+    label_kind="plan_kind",
     title="Kind of care plan",
     description="The two cross-sector plans of Danish psychiatry law; used as CarePlan.category.",
 )
@@ -64,15 +72,8 @@ PLAN_KIND = EnumCodes(
 PLAN_STATUS = EnumCodes(
     "plan-status",
     PlanStatus,
-    {
-        PlanStatus.DRAFT: "Draft",
-        PlanStatus.PROPOSED: "Proposed to the parties",
-        PlanStatus.AGREED: "Agreed by the parties",
-        PlanStatus.ACTIVE: "Active (in force)",
-        PlanStatus.UNDER_REVISION: "Under revision (the agreed version stays in force)",
-        PlanStatus.ENDED: "Ended",
-        PlanStatus.WITHDRAWN: "Withdrawn before it was agreed",
-    },
+    _names("plan_status", PlanStatus),
+    label_kind="plan_status",
     title="Plan status",
     description="Our exact plan status; CarePlan.status carries the nearest R4 code.",
 )
@@ -80,15 +81,8 @@ PLAN_STATUS = EnumCodes(
 CARE_TEAM_ROLE = EnumCodes(
     "care-team-role",
     CareTeamRole,
-    {
-        CareTeamRole.FIXED_CONTACT: "Fixed contact person (fast kontaktperson)",
-        CareTeamRole.PATIENT: "The patient (citizen)",
-        CareTeamRole.WARD: "Hospital ward",
-        CareTeamRole.MUNICIPALITY: "Home municipality",
-        CareTeamRole.GP: "General practitioner",
-        CareTeamRole.RELATIVE: "Relative",
-        CareTeamRole.OTHER: "Other party",
-    },
+    _names("participant_role", CareTeamRole),
+    label_kind="participant_role",
     title="Care team role",
     description="Role of a CareTeam participant; the sector is a second coding (CodeSystem sector).",
 )
@@ -96,11 +90,8 @@ CARE_TEAM_ROLE = EnumCodes(
 SECTOR = EnumCodes(
     "sector",
     Sector,
-    {
-        Sector.REGION: "Region (hospital psychiatry)",
-        Sector.MUNICIPALITY: "Municipality (social psychiatry)",
-        Sector.GENERAL_PRACTICE: "General practice",
-    },
+    _names("sector", Sector),
+    label_kind="sector",
     title="Sector",
     description="The three sectors a psychiatric patient's care crosses.",
 )
@@ -108,18 +99,8 @@ SECTOR = EnumCodes(
 STAFF_ROLE = EnumCodes(
     "staff-role",
     Role,
-    {
-        Role.DISCHARGE_NURSE: "Discharge nurse",
-        Role.CHIEF_PHYSICIAN: "Chief physician (overlæge)",
-        Role.WARD_STAFF: "Ward staff",
-        Role.CASE_WORKER: "Case worker (sagsbehandler)",
-        Role.SUPPORT_WORKER: "Support worker (bostøtte)",
-        Role.GP: "General practitioner",
-        Role.PRACTICE_STAFF: "Practice staff",
-        Role.ORG_ADMIN: "Organisation administrator",
-        Role.SYSTEM_ADMIN: "System administrator",
-        Role.AUDITOR: "Auditor",
-    },
+    _names("staff_role", Role),
+    label_kind="staff_role",
     title="Staff role",
     description="The role a member of staff has in carepath; PractitionerRole.code.",
 )
@@ -127,15 +108,8 @@ STAFF_ROLE = EnumCodes(
 ORGANISATION_KIND = EnumCodes(
     "organisation-kind",
     OrganisationKind,
-    {
-        OrganisationKind.REGION: "Region",
-        OrganisationKind.PSYCHIATRIC_CENTRE: "Psychiatric centre",
-        OrganisationKind.WARD: "Ward",
-        OrganisationKind.OUTPATIENT_CLINIC: "Outpatient clinic",
-        OrganisationKind.MUNICIPALITY: "Municipality",
-        OrganisationKind.MUNICIPAL_UNIT: "Municipal unit",
-        OrganisationKind.GP_CLINIC: "GP clinic",
-    },
+    _names("organisation_kind", OrganisationKind),
+    label_kind="organisation_kind",
     title="Organisation kind",
     description="Kind of organisation; Organization.type.",
 )
@@ -143,12 +117,8 @@ ORGANISATION_KIND = EnumCodes(
 PARTICIPANT_RESPONSE = EnumCodes(
     "participant-response",
     ResponseStatus,
-    {
-        ResponseStatus.PENDING: "No answer yet",
-        ResponseStatus.ACCEPTED: "Accepted",
-        ResponseStatus.REJECTED: "Rejected",
-        ResponseStatus.COMMENTED: "Commented",
-    },
+    _names("participant_response", ResponseStatus),
+    label_kind="participant_response",
     title="Participant response",
     description="A party's answer to the current version of a plan.",
 )
@@ -156,11 +126,8 @@ PARTICIPANT_RESPONSE = EnumCodes(
 PATIENT_PARTICIPATION = EnumCodes(
     "patient-participation",
     PatientParticipation,
-    {
-        PatientParticipation.UNKNOWN: "Not recorded",
-        PatientParticipation.PARTICIPATES: "The patient takes part",
-        PatientParticipation.REFUSED: "The patient refused (§13b: the plan is made without agreement)",
-    },
+    _names("patient_participation", PatientParticipation),
+    label_kind="patient_participation",
     title="Patient participation",
     description="Whether the patient takes part in making the plan.",
 )
@@ -205,15 +172,25 @@ def _code_system(
     )
 
 
+def _concept(code: str, display: str, kind: str | None, value: str) -> JSON:
+    concept: JSON = {"code": code, "display": display}
+    if kind is not None:
+        concept["designation"] = [{"language": "da", "value": labels.label(kind, value, "da")}]
+    return concept
+
+
 def enum_code_system(codes: EnumCodes[Any]) -> CodeSystem:
-    concepts = [{"code": codes.code(m), "display": codes.display[m]} for m in codes.enum]
+    concepts = [_concept(codes.code(m), codes.display[m], codes.label_kind, m) for m in codes.enum]
     return _code_system(codes.id, codes.title, codes.description, concepts)
 
 
 def gap_rule_code_system(rules: Mapping[str, str] | Iterable[str]) -> CodeSystem:
     """The gap-rule CodeSystem from the reminder rule keys (a mapping gives each a display text)."""
     names = dict(rules) if isinstance(rules, Mapping) else {key: key for key in rules}
-    concepts = [{"code": key, "display": display or key} for key, display in sorted(names.items())]
+    concepts = [
+        _concept(key, display or key, "gap_rule" if key in labels.codes("gap_rule") else None, key)
+        for key, display in sorted(names.items())
+    ]
     if not concepts:
         raise ValueError("the gap-rule CodeSystem needs at least one rule key")
     return _code_system(

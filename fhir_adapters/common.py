@@ -69,6 +69,7 @@ class EnumCodes(Generic[E]):
         *,
         title: str,
         description: str,
+        label_kind: str | None = None,
     ) -> None:
         missing = set(enum) - set(display)
         if missing:
@@ -79,6 +80,7 @@ class EnumCodes(Generic[E]):
         self.display: dict[E, str] = dict(display)
         self.title = title
         self.description = description
+        self.label_kind = label_kind  # the kind in pathways/data/labels.toml that names the members
         self._by_code: dict[str, E] = {enum_code(m): m for m in enum}
 
     def code(self, member: E) -> str:

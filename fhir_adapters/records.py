@@ -100,6 +100,10 @@ class ContactMember:
     assignment: ContactAssignment
     organisation_id: int
     assignment_id: int | None = None
+    # For people reading the CareTeam (reference displays); ignored on input.
+    person_name: str = ""
+    backup_person_name: str = ""
+    organisation_name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

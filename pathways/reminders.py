@@ -39,6 +39,7 @@ from pathways.clock import COPENHAGEN, ensure_utc, to_copenhagen
 from pathways.errors import ErrorCollector, FieldError, IllegalTransition, ValidationFailed
 from pathways.geography import Region
 from pathways.identifiers import municipality, validate_kommunekode, validate_region_code
+from pathways.labels import label
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanKind, PlanStatus
 from pathways.stays import LeavePeriod, PathwayStatus
@@ -91,16 +92,9 @@ class GapRule(StrEnum):
     GP_UNKNOWN = "gp_unknown"  # 11: the patient's GP is not known, and no reason why is recorded
 
 
-@cache
-def _rule_titles() -> Mapping[str, Mapping[str, str]]:
-    text = files("pathways.data").joinpath("gap_rules.toml").read_text(encoding="utf-8")
-    return MappingProxyType(tomllib.loads(text))
-
-
 def rule_title(rule: GapRule, language: str = "da") -> str:
-    """What the rule is called for people (pathways/data/gap_rules.toml), in Danish unless ``en``."""
-    titles = _rule_titles()[rule.value]
-    return titles["en"] if language == "en" else titles["da"]
+    """What the rule is called for people (pathways/data/labels.toml), in Danish unless ``en``."""
+    return label("gap_rule", rule, language)
 
 
 class Party(StrEnum):
@@ -156,7 +150,8 @@ def parse_rule_parties(raw: Mapping[str, object]) -> Mapping[GapRule, tuple[Part
 
 @cache
 def _packaged_parties() -> Mapping[GapRule, tuple[Party, ...]]:
-    return parse_rule_parties(_rule_titles())
+    text = files("pathways.data").joinpath("gap_rules.toml").read_text(encoding="utf-8")
+    return parse_rule_parties(tomllib.loads(text))
 
 
 def rule_parties(rule: GapRule) -> tuple[Party, ...]:
@@ -547,6 +542,9 @@ class Gap:
     escalate_to: Owner | None = None
     plan_id: int | None = None
     params: dict[str, str] = field(default_factory=dict)
+    # False when due_at is an advance warning before the real deadline (rule 2 warns N working days
+    # before the planned discharge): passing it does not make a new reminder overdue.
+    due_is_deadline: bool = True
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -747,6 +745,7 @@ class _Context:
         message: str,
         params: dict[str, str] | None = None,
         plan_id: int | None = None,
+        due_is_deadline: bool = True,
     ) -> Gap:
         owner, escalate_to = responsible
         clean = params or {}
@@ -763,6 +762,7 @@ class _Context:
             params=clean,
             pathway_id=self.facts.pathway_id,
             patient_id=self.facts.patient_id,
+            due_is_deadline=due_is_deadline,
         )
 
 
@@ -856,6 +856,7 @@ def _plan_not_agreed(c: _Context) -> Iterator[Gap]:
             basis=f.requirement.basis.key,
             message="No agreed plan yet; discharge is planned for {planned_discharge_on}",
             params={"planned_discharge_on": planned.isoformat(), "working_days": str(n)},
+            due_is_deadline=False,  # due_at warns ahead; the deadline is the discharge (urgent then)
         )
 
 
@@ -1256,9 +1257,14 @@ class StoredReminder:
     acknowledged_by_id: int | None = None
     resolved_at: datetime | None = None
     dismissed_reason: str = ""
+    created_at: datetime | None = (
+        None  # None: not known (then it is not treated as overdue on arrival)
+    )
 
     def __post_init__(self) -> None:
-        _normalise_instants(self, "due_at", "snoozed_until", "acknowledged_at", "resolved_at")
+        _normalise_instants(
+            self, "due_at", "snoozed_until", "acknowledged_at", "resolved_at", "created_at"
+        )
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -1337,11 +1343,36 @@ def wake(reminder: StoredReminder, now: datetime) -> StoredReminder:
     return reminder
 
 
+# A reminder that comes into being when its deadline has already passed is overdue: nobody had notice of it
+# (the upcoming "info" stage never happened), so it is at least this severe, and mailed at once. The rules'
+# milder "warning" after a deadline is for a reminder its owner has seen coming.
+OVERDUE_ON_ARRIVAL = Severity.URGENT
+
+
+def arrives_overdue(gap: Gap, created_at: datetime) -> bool:
+    """Whether a reminder made for ``gap`` at ``created_at`` came after the gap's deadline."""
+    return gap.due_is_deadline and ensure_utc(created_at) >= gap.due_at
+
+
+def severity_on_arrival(gap: Gap, created_at: datetime) -> Severity:
+    """The gap's severity for a reminder made at ``created_at``: at least ``OVERDUE_ON_ARRIVAL`` when
+    the deadline had already passed then."""
+    if arrives_overdue(gap, created_at) and gap.severity.rank < OVERDUE_ON_ARRIVAL.rank:
+        return OVERDUE_ON_ARRIVAL
+    return gap.severity
+
+
 def apply_gap(reminder: StoredReminder, gap: Gap) -> StoredReminder:
-    """The reminder with the gap's current severity, due time, owner, plan, basis and message."""
+    """The reminder with the gap's current severity, due time, owner, plan, basis and message. A
+    reminder made after the gap's deadline keeps the severity of an overdue one (``severity_on_arrival``)."""
+    severity = (
+        gap.severity
+        if reminder.created_at is None
+        else severity_on_arrival(gap, reminder.created_at)
+    )
     return replace(
         reminder,
-        severity=gap.severity,
+        severity=severity,
         due_at=gap.due_at,
         owner_organisation_id=gap.owner.organisation_id,
         owner_person_id=gap.owner.person_id,
@@ -1387,7 +1418,8 @@ def reconcile(
     Pass every stored reminder (any status) of exactly the pathways whose gaps you pass: a reminder without
     a gap is resolved. One reminder per (pathway, rule, obligation_key), never a duplicate:
 
-    - new gap: create;
+    - new gap: create; when its deadline has already passed it is overdue on arrival, at least
+      ``OVERDUE_ON_ARRIVAL`` (urgent), and stays so while that deadline stands (``apply_gap``);
     - open: update when severity, due time, owner, plan, basis or message changed;
     - acknowledged: the same, but reopen when the severity went up (it needs attention again);
     - snoozed: update while the snooze lasts, reopen once it has ended;
@@ -1417,13 +1449,18 @@ def reconcile(
             if reminder.status is not ReminderStatus.RESOLVED:
                 result.resolve.append(reminder.id)
             continue
-        if _must_reopen(reminder, gap, at):
-            result.reopen.append((reminder.id, gap))
-        elif reminder.status is not ReminderStatus.DISMISSED and _differs(reminder, gap):
-            result.update.append((reminder.id, gap))
+        current = replace(gap, severity=apply_gap(reminder, gap).severity)
+        if _must_reopen(reminder, current, at):
+            result.reopen.append((reminder.id, current))
+        elif reminder.status is not ReminderStatus.DISMISSED and _differs(reminder, current):
+            result.update.append((reminder.id, current))
     result.create.extend(
         sorted(
-            (g for k, g in by_key.items() if k not in canonical),
+            (
+                replace(g, severity=severity_on_arrival(g, at))
+                for k, g in by_key.items()
+                if k not in canonical
+            ),
             key=lambda g: (g.pathway_id, g.due_at, g.rule.value, g.obligation_key),
         )
     )

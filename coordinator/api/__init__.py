@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         plans.blp,
         patients.blp,
         contacts.blp,
+        contacts.people_blp,
         pathways.blp,
         emergency.blp,
         users.blp,

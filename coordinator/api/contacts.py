@@ -7,13 +7,15 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import operation
+from coordinator.api.core import LINK_HEADER, keyset_page, operation
 from coordinator.api.schemas import (
     ContactCreateSchema,
     ContactSchema,
     EndContactSchema,
     HandoverSchema,
     MissingSectorsSchema,
+    PeopleQuerySchema,
+    PersonSchema,
 )
 from coordinator.contacts import services
 from coordinator.db import get_session
@@ -24,6 +26,12 @@ blp = Blueprint(
     __name__,
     url_prefix="",
     description="Fixed contact persons (faste kontaktpersoner).",
+)
+people_blp = Blueprint(
+    "people",
+    __name__,
+    url_prefix="/people",
+    description="The staff of your own organisation: whom to name as a fixed contact person.",
 )
 
 
@@ -82,3 +90,15 @@ class EndContact(MethodView):
         return services.end_contact(
             get_session(), current_actor(), clock(), assignment_id=assignment_id, **data
         )
+
+
+@people_blp.route("")
+class People(MethodView):
+    @operation("Practitioner", "read")
+    @people_blp.arguments(PeopleQuerySchema, location="query")
+    @people_blp.response(200, PersonSchema(many=True), headers=LINK_HEADER)
+    def get(self, query: dict[str, Any]) -> Any:
+        """The active staff of your own organisation and its units, with role and how to reach them: to
+        find a fixed contact person. Other organisations are refused (403)."""
+        people = services.list_colleagues(get_session(), current_actor(), clock(), **query)
+        return keyset_page(people, query["limit"])

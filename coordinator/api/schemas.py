@@ -8,9 +8,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from coordinator.i18n import request_language
 from pathways.agreements import EndReason
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.geography import Region
+from pathways.labels import label, label_or_code, reminder_message
 from pathways.legal import legal_basis
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
@@ -248,13 +250,62 @@ class AccessLogLineSchema(StrictSchema):
 
 
 # ---------------------------------------------------------------------------- contacts
+def _named(kind: str, attribute: str) -> fields.Function:
+    """The name of an enum attribute for people, in the request's language (Accept-Language, ``?lang=``;
+    Danish by default), from pathways/data/labels.toml."""
+    return fields.Function(
+        lambda obj: label(kind, getattr(obj, attribute), request_language()),
+        dump_only=True,
+        metadata={"description": f"the {attribute} in words, in the request's language"},
+    )
+
+
+class PersonSchema(StrictSchema):
+    """A member of staff as colleagues see them: who, in what role, where, and how to reach them."""
+
+    id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+    role = _enum(Role, dump_only=True)
+    role_text = _named("staff_role", "role")
+    title = fields.Str(dump_only=True)
+    organisation_id = fields.Int(dump_only=True)
+    organisation_name = fields.Function(lambda u: u.organisation.name, dump_only=True)
+    phone = fields.Str(dump_only=True)
+    email = fields.Str(dump_only=True)
+    is_active = fields.Bool(dump_only=True)
+
+
+class OrganisationRefSchema(StrictSchema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(dump_only=True)
+    email = fields.Str(dump_only=True, metadata={"description": "team or messaging inbox"})
+
+
+class PeopleQuerySchema(StrictSchema):
+    organisation_id = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "one unit of your own organisation (default: all of it)"},
+    )
+    after = fields.Int(
+        validate=ID_RANGE,
+        load_default=None,
+        metadata={"description": "cursor: the last id of the previous page"},
+    )
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class ContactSchema(StrictSchema):
     id = fields.Int(dump_only=True)
     patient_id = fields.Int(dump_only=True)
     sector = _enum(Sector, dump_only=True)
+    sector_text = _named("sector", "sector")
     organisation_id = fields.Int(dump_only=True)
+    organisation = fields.Nested(OrganisationRefSchema, dump_only=True)
     person_id = fields.Int(dump_only=True, allow_none=True)
+    person = fields.Nested(PersonSchema, dump_only=True, allow_none=True)
     backup_person_id = fields.Int(dump_only=True, allow_none=True)
+    backup_person = fields.Nested(PersonSchema, dump_only=True, allow_none=True)
     team_inbox = fields.Str(dump_only=True)
     valid_from = Date(dump_only=True)
     valid_to = Date(dump_only=True, allow_none=True)
@@ -605,13 +656,14 @@ class OrganisationQuerySchema(StrictSchema):
 
 
 # ---------------------------------------------------------------------------- reminders
-def legal_text(key: str) -> str | None:
-    """The legal basis shown with a reminder (Danish, the reference first); None for an unknown key."""
+def legal_text(key: str, language: str = "da") -> str | None:
+    """The legal basis shown with a reminder (the reference first, in ``language``); None for an unknown
+    key."""
     try:
         basis = legal_basis(key)
     except KeyError:
         return None
-    return f"{basis.reference}: {basis.text('da')}"
+    return f"{basis.reference}: {basis.text(language)}"
 
 
 class ReminderSchema(StrictSchema):
@@ -623,9 +675,19 @@ class ReminderSchema(StrictSchema):
     severity = _enum(Severity, dump_only=True)
     legal_basis = fields.Str(dump_only=True, metadata={"description": "key of the legal basis"})
     legal_text = fields.Function(
-        lambda r: legal_text(r.legal_basis), dump_only=True, allow_none=True
+        lambda r: legal_text(r.legal_basis, request_language()), dump_only=True, allow_none=True
     )
-    message = fields.Str(dump_only=True)
+    title = fields.Function(
+        lambda r: label_or_code("gap_rule", r.rule, request_language()),
+        dump_only=True,
+        metadata={"description": "what the rule is called, in the request's language"},
+    )
+    message = fields.Function(
+        lambda r: reminder_message(r.rule, r.params, request_language()),
+        dump_only=True,
+        metadata={"description": "the gap in words, in the request's language"},
+    )
+    severity_text = _named("severity", "severity")
     params = fields.Dict(keys=fields.Str(), values=fields.Str(), dump_only=True)
     due_at = AwareDateTime(dump_only=True)
     patient_id = fields.Int(dump_only=True)

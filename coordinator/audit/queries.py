@@ -21,6 +21,8 @@ from fhir_adapters.audit_event import AuditRecord
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import ErrorCollector, PermissionDenied
+from pathways.labels import codes, label, label_or_code
+from pathways.labels import language as labels_language
 from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission
 
@@ -143,67 +145,18 @@ def audit_csv(entries: Iterable[AuditEntry]) -> str:
 
 
 # ---------------------------------------------------------------------------- the citizen's log
-_RESOURCE = {
-    "da": {
-        "Plan": "din udskrivningsaftale eller koordinationsplan",
-        "ContactAssignment": "dine faste kontaktpersoner",
-        "Pathway": "dit indlæggelsesforløb",
-        "Patient": "dine stamoplysninger",
-        "EmergencyAccess": "dine oplysninger (nødadgang)",
-        "Communication": "beskeder om dit forløb til andre myndigheder",
-        "Message": "en besked om dit indlæggelsesforløb",
-    },
-    "en": {
-        "Plan": "your discharge agreement or coordination plan",
-        "ContactAssignment": "your fixed contact persons",
-        "Pathway": "your hospital stay",
-        "Patient": "your personal details",
-        "EmergencyAccess": "your data (emergency access)",
-        "Communication": "messages about your care sent to other authorities",
-        "Message": "a message about your hospital stay",
-    },
-}
-_ACTION = {
-    "da": {
-        "read": "så",
-        "search": "så",
-        "create": "oprettede",
-        "update": "ændrede",
-        "transition": "ændrede status på",
-        "export": "udskrev",
-        "delete": "slettede",
-    },
-    "en": {
-        "read": "viewed",
-        "search": "viewed",
-        "create": "created",
-        "update": "changed",
-        "transition": "changed the status of",
-        "export": "exported",
-        "delete": "deleted",
-    },
-}
-_ROLE = {
-    "da": {
-        "discharge_nurse": "sygeplejerske",
-        "chief_physician": "overlæge",
-        "ward_staff": "personale på afsnittet",
-        "case_worker": "sagsbehandler",
-        "support_worker": "støttemedarbejder",
-        "gp": "praktiserende læge",
-        "practice_staff": "personale i lægepraksis",
-    },
-    "en": {
-        "discharge_nurse": "nurse",
-        "chief_physician": "chief physician",
-        "ward_staff": "ward staff",
-        "case_worker": "case worker",
-        "support_worker": "support worker",
-        "gp": "general practitioner",
-        "practice_staff": "practice staff",
-    },
-}
-_SYSTEM = {"da": "carepath (automatisk)", "en": "carepath (automatic)"}
+def _citizen_role(role: str, lang: str) -> str:
+    """The role in the citizen's words; administrators and auditors are not named."""
+    return label("citizen_role", role, lang) if role in codes("citizen_role") else ""
+
+
+def _citizen_what(action: str, resource_type: str, lang: str) -> str:
+    """What was done, for the citizen (pathways/data/labels.toml): "så din adgangslog"."""
+    known = codes("audit_resource")
+    resource = resource_type if resource_type in known else "other"
+    return (
+        f"{label_or_code('audit_action', action, lang)} {label('audit_resource', resource, lang)}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +179,7 @@ def citizen_access_log(
 ) -> list[CitizenLogLine]:
     """Which organisations and roles looked at or changed the citizen's data, in plain language."""
     require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
-    lang = "en" if language == "en" else "da"
+    lang = labels_language(language)
     rows = session.execute(
         sa.select(AuditEntry, Organisation.name)
         .outerjoin(Organisation, Organisation.id == AuditEntry.actor_organisation_id)
@@ -241,15 +194,14 @@ def citizen_access_log(
     lines = [
         CitizenLogLine(
             at=entry.occurred_at.astimezone(COPENHAGEN),
-            organisation=org_name or _SYSTEM[lang],
-            role=_ROLE[lang].get(roles.get(entry.actor_id or -1, ""), "")
+            organisation=org_name or label("text", "system_actor", lang),
+            role=_citizen_role(roles.get(entry.actor_id or -1, ""), lang)
             if entry.actor_kind is ActorKind.USER
             else "",
             staff_name=entry.actor_name
             if show_staff_names and entry.actor_kind is ActorKind.USER
             else None,
-            what=f"{_ACTION[lang].get(entry.action.value, entry.action.value)} "
-            f"{_RESOURCE[lang].get(entry.resource_type, entry.resource_type)}",
+            what=_citizen_what(entry.action.value, entry.resource_type, lang),
         )
         for entry, org_name in rows
     ]

@@ -11,7 +11,7 @@ from coordinator.access.services import check_patient_access, require_patient_ac
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.contacts.models import ContactAssignment
-from coordinator.organisations.lineage import acts_for, ancestors_and_self
+from coordinator.organisations.lineage import acts_for, ancestors_and_self, descendants_and_self
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from pathways import contacts as domain
@@ -20,7 +20,7 @@ from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import ErrorCollector, NotFound, PermissionDenied, ValidationFailed
 from pathways.organisations import Sector
 from pathways.people import Actor
-from pathways.permissions import Permission
+from pathways.permissions import Permission, require
 
 
 def _as_domain(row: ContactAssignment) -> domain.ContactAssignment:
@@ -40,7 +40,9 @@ def _assignments(
     query = (
         sa.select(ContactAssignment)
         .options(
-            selectinload(ContactAssignment.person), selectinload(ContactAssignment.backup_person)
+            selectinload(ContactAssignment.person),
+            selectinload(ContactAssignment.backup_person),
+            selectinload(ContactAssignment.organisation),
         )
         .where(ContactAssignment.patient_id == patient_id)
         .order_by(ContactAssignment.sector, ContactAssignment.valid_from)
@@ -322,3 +324,47 @@ def patients_with_contact(
             if len(found) >= limit:
                 break
     return found
+
+
+def list_colleagues(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    organisation_id: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> list[User]:
+    """The active staff of the caller's own organisation and the units below it (whom a contact period
+    there may name), by id: to find a fixed contact person. ``organisation_id`` narrows the list to one
+    of those units; any other organisation is refused, and so is a caller without an organisation."""
+    require(actor, Permission.READ_PLAN)
+    if actor.organisation_id is None:
+        raise PermissionDenied(f"{actor.name} belongs to no organisation")
+    own = descendants_and_self(session, actor.organisation_id)
+    if organisation_id is not None and organisation_id not in own:
+        raise PermissionDenied(
+            f"organisation {organisation_id} is not {actor.name}'s own organisation or a unit of it"
+        )
+    wanted = own if organisation_id is None else {organisation_id}
+    query = (
+        sa.select(User)
+        .options(selectinload(User.organisation))
+        .where(User.organisation_id.in_(wanted), User.is_active.is_(True))
+        .order_by(User.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(User.id > after)
+    people = list(session.scalars(query))
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="User",
+        resource_id=actor.organisation_id,
+        purpose="look up colleagues",
+        details={"organisation_id": organisation_id, "found": len(people)},
+    )
+    return people

@@ -32,9 +32,8 @@ from pathways import organisations as organisation_domain
 from pathways import patients as patient_domain
 from pathways import plans as plan_domain
 from pathways import stays as stay_domain
+from pathways.labels import label
 from pathways.organisations import OrganisationKind
-
-CONTACT_TEAM_NAME = "Fixed contact persons (faste kontaktpersoner)"
 
 
 def patient_record(session: Session, patient: Patient) -> PatientRecord:
@@ -143,16 +142,19 @@ def plan_record(plan: Plan) -> PlanRecord:
     )
 
 
-def plan_team(plan: Plan) -> CareTeamRecord:
-    return care_team_for_plan(plan_record(plan))
+def plan_team(plan: Plan, language: str = "da") -> CareTeamRecord:
+    return care_team_for_plan(plan_record(plan), language)
 
 
-def contact_team(patient_id: int, rows: Iterable[ContactAssignment]) -> CareTeamRecord:
-    """The patient's fixed contact persons, every period (history included), as one CareTeam."""
+def contact_team(
+    patient_id: int, rows: Iterable[ContactAssignment], language: str = "da"
+) -> CareTeamRecord:
+    """The patient's fixed contact persons, every period (history included), as one CareTeam named in
+    ``language``; each person and organisation carries its name for people reading it."""
     return CareTeamRecord(
         id=contact_team_id(patient_id),
         patient_id=patient_id,
-        name=CONTACT_TEAM_NAME,
+        name=label("text", "care_team_contacts", language),
         contacts=tuple(
             ContactMember(
                 assignment=contact_domain.ContactAssignment(
@@ -165,6 +167,9 @@ def contact_team(patient_id: int, rows: Iterable[ContactAssignment]) -> CareTeam
                 ),
                 organisation_id=row.organisation_id,
                 assignment_id=row.id,
+                person_name=row.person.name if row.person is not None else "",
+                backup_person_name=row.backup_person.name if row.backup_person is not None else "",
+                organisation_name=row.organisation.name,
             )
             for row in rows
         ),

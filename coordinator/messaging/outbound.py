@@ -24,38 +24,20 @@ from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
 from coordinator.patients.models import Patient
 from coordinator.plans.services import get_plan, municipality_of
-from coordinator.reminders.delivery import SEVERITY_DA, reference
+from coordinator.reminders.delivery import reference
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import get_reminder
 from fhir_adapters import medcom
 from pathways.audit import AuditAction
 from pathways.clock import Clock, to_copenhagen
 from pathways.errors import ErrorCollector, NotFound, ValidationFailed
+from pathways.labels import label, reminder_message
 from pathways.legal import all_legal_bases
 from pathways.people import Actor
 from pathways.permissions import Permission
 from pathways.plans import PlanKind, SectionKey
 from pathways.reminders import GapRule, rule_title
 from pathways.stays import EventSource, PathwayFactType
-
-SECTION_TITLES_DA = {
-    SectionKey.TREATMENT: "Behandling efter udskrivelse",
-    SectionKey.MEDICATION: "Medicin",
-    SectionKey.SOCIAL_SUPPORT: "Social støtte",
-    SectionKey.HOUSING: "Bolig",
-    SectionKey.EMPLOYMENT_EDUCATION: "Beskæftigelse og uddannelse",
-    SectionKey.ECONOMY: "Økonomi",
-    SectionKey.RELATIVES_NETWORK: "Pårørende og netværk",
-    SectionKey.CRISIS_PLAN: "Kriseplan",
-    SectionKey.ADVANCE_STATEMENT: "Forhåndstilkendegivelse",
-    SectionKey.IF_TREATMENT_STOPS: "Hvis behandlingen ophører",
-    SectionKey.FIRST_FOLLOW_UP: "Første opfølgning",
-    SectionKey.CITIZEN_GOALS: "Borgerens egne mål",
-}
-KIND_DA = {
-    PlanKind.DISCHARGE_AGREEMENT: "Udskrivningsaftale (psykiatriloven § 13 a)",
-    PlanKind.COORDINATION_PLAN: "Koordinationsplan (psykiatriloven § 13 b)",
-}
 
 
 def _render(value: object) -> str:
@@ -67,13 +49,13 @@ def _render(value: object) -> str:
 
 
 def plan_text(kind: PlanKind, version: int, sections: Mapping[str, Mapping[str, Any]]) -> str:
-    lines = [f"{KIND_DA[kind]}, version {version}.", ""]
+    lines = [f"{label('plan_kind', kind)}, version {version}.", ""]
     for key in SectionKey:
         content = sections.get(key.value) or {}
         filled = {k: v for k, v in content.items() if v not in (None, "", [], {})}
         if not filled:
             continue
-        lines.append(f"{SECTION_TITLES_DA[key]}:")
+        lines.append(f"{label('plan_section', key)}:")
         lines += [f"  {field}: {_render(value)}" for field, value in filled.items()]
     return "\n".join(lines).strip()
 
@@ -223,7 +205,7 @@ def share_plan(
         receiver_org=receiver_org,
         category=category,
         text=plan_text(plan.kind, plan.current_version_number, plan.current_version.sections),
-        topic=KIND_DA[plan.kind],
+        topic=label("plan_kind", plan.kind),
         config=config,
     )
     if plan.pathway_id is not None:
@@ -253,7 +235,8 @@ def reminder_text(reminder: Reminder) -> str:
     due = to_copenhagen(reminder.due_at).strftime("%d.%m.%Y kl. %H:%M")
     lines = [
         f"Påmindelse {reference(reminder)} fra carepath: {rule_title(rule)}.",
-        f"Frist: {due} ({SEVERITY_DA[reminder.severity]}).",
+        f"{reminder_message(reminder.rule, reminder.params)}.",
+        f"Frist: {due} ({label('severity', reminder.severity)}).",
     ]
     basis = all_legal_bases().get(reminder.legal_basis)
     if basis is not None:

@@ -22,13 +22,8 @@ from coordinator.reminders.models import Reminder
 from pathways import reminders as rules
 from pathways.calendar_dk import default_calendar
 from pathways.clock import Clock, to_copenhagen
+from pathways.labels import label
 
-SEVERITY_DA = {
-    rules.Severity.INFO: "til orientering",
-    rules.Severity.WARNING: "advarsel",
-    rules.Severity.URGENT: "haster",
-    rules.Severity.BREACH: "frist overskredet",
-}
 ACTIVE = (rules.ReminderStatus.OPEN, rules.ReminderStatus.ACKNOWLEDGED)
 
 
@@ -60,14 +55,16 @@ def _reminder_mail(
 ) -> tuple[str, str]:
     due = to_copenhagen(reminder.due_at).strftime("%d.%m.%Y %H:%M")
     link = f"{_base_url(config)}/reminders/{reminder.id}"
-    severity = SEVERITY_DA[reminder.severity]
+    severity = label("severity", reminder.severity, "da")
+    severity_en = label("severity", reminder.severity, "en")
     what_da = "En påmindelse er eskaleret til dig" if escalated else "Der er en påmindelse til dig"
     what_en = "A reminder was escalated to you" if escalated else "There is a reminder for you"
     subject = f"carepath: {reference(reminder)} ({severity})"
     body = (
         f"{what_da} i carepath ({severity}).\n"
         f"Reference: {reference(reminder)}\nFrist: {due}\nÅbn: {link}\n\n"
-        f"{what_en} in carepath.\nReference: {reference(reminder)}\nDue: {due} (Copenhagen)\n"
+        f"{what_en} in carepath ({severity_en}).\n"
+        f"Reference: {reference(reminder)}\nDue: {due} (Copenhagen)\n"
         f"Open: {link}\n\n"
         "Denne mail indeholder ingen personoplysninger. / This mail holds no personal data.\n"
     )
@@ -128,7 +125,8 @@ def queue_digests(session: Session, clock: Clock, config: Mapping[str, Any]) -> 
     queued = 0
     for address, counts in sorted(per_recipient.items()):
         lines = "\n".join(
-            f"  {SEVERITY_DA[s]}: {counts[s]}" for s in sorted(counts, key=lambda s: -s.rank)
+            f"  {label('severity', s, 'da')} / {label('severity', s, 'en')}: {counts[s]}"
+            for s in sorted(counts, key=lambda s: -s.rank)
         )
         total = sum(counts.values())
         key = f"digest:{address}:{local:%Y-%m-%dT%H}"

@@ -76,6 +76,7 @@ _STORED_COLUMNS = (
     Reminder.acknowledged_by_id,
     Reminder.resolved_at,
     Reminder.dismissed_reason,
+    Reminder.created_at,
 )
 
 
@@ -130,6 +131,7 @@ def stored(row: Reminder) -> rules.StoredReminder:
         acknowledged_by_id=row.acknowledged_by_id,
         resolved_at=row.resolved_at,
         dismissed_reason=row.dismissed_reason,
+        created_at=row.created_at,
     )
 
 

@@ -6,9 +6,12 @@ from datetime import timedelta
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from coordinator.care_pathways.services import record_pathway_event
+from coordinator.plans import services as plans
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
 from pathways.people import Actor
+from pathways.stays import PathwayEventType
 from tests import scenario as sc
 
 Login = Callable[[Actor], FlaskClient]
@@ -33,6 +36,55 @@ def test_the_inbox_lists_reminders_with_their_legal_basis(
     assert one.headers["ETag"] == f'"{reminder["version"]}"'
     assert login(world.other_nurse).get(f"/api/v1/reminders/{reminder['id']}").status_code == 404
     assert login(world.other_case_worker).get("/api/v1/reminders").json == []
+
+
+def test_reminder_texts_are_danish_unless_english_is_asked_for(
+    world: sc.Scenario, login: Login, session: Session, clock: FixedClock
+) -> None:
+    plans.assess_requirement(
+        session,
+        world.chief,
+        clock,
+        pathway_id=world.pathway.id,
+        receives_sel_support=True,
+        presumed_not_to_seek_treatment=False,
+    )
+    record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - timedelta(hours=1),
+        idempotency_key="discharge-texts",
+    )
+    _open(world, session, clock)
+    client = login(world.gp)
+
+    def gp_gap(headers: dict[str, str]) -> dict[str, str]:
+        found = client.get("/api/v1/reminders", headers=headers).json
+        return next(
+            r
+            for r in found
+            if (r["rule"], r["obligation_key"])
+            == ("contact_person_missing", "sector:general_practice")
+        )
+
+    danish = gp_gap({})
+    assert danish["message"] == (
+        "Ingen aktuel fast kontaktperson i sektoren Almen praksis: ingen er udpeget"
+    )
+    assert danish["title"] == "Der mangler en fast kontaktperson"
+    assert danish["severity_text"] == "haster"
+    assert danish["params"] == {"sector": "general_practice", "reason": "missing"}
+    english = gp_gap({"Accept-Language": "en"})
+    assert english["message"] == (
+        "No current fixed contact person in the sector General practice: none is assigned"
+    )
+    assert english["title"] == "A fixed contact person is missing"
+    assert english["severity_text"] == "urgent"
+    assert english["legal_text"] != danish["legal_text"]
+    assert gp_gap({"Accept-Language": "da, en;q=0.5"})["message"] == danish["message"]
 
 
 def test_acknowledge_snooze_dismiss_over_http(

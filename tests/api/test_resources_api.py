@@ -90,6 +90,70 @@ def test_contacts_over_http(world: sc.Scenario, login: Login) -> None:
     assert [c["id"] for c in case_worker.get(url).json] == [created.json["id"]]
 
 
+def test_contacts_show_name_role_organisation_and_how_to_reach_them(
+    world: sc.Scenario, login: Login
+) -> None:
+    case_worker = login(world.case_worker)
+    url = f"/api/v1/patients/{world.patient.id}/contacts"
+    created = case_worker.post(
+        url,
+        json={
+            "organisation_id": world.municipality.id,
+            "person_id": world.case_worker.id,
+            "valid_from": "2026-11-01",
+        },
+    )
+    assert created.status_code == 201, created.json
+    person = {
+        "id": world.case_worker.id,
+        "name": "Case Worker",
+        "role": "case_worker",
+        "role_text": "Sagsbehandler",
+        "title": "",
+        "organisation_id": world.municipality.id,
+        "organisation_name": "Københavns Kommune",
+        "phone": "",
+        "email": "case_worker@test.example",
+        "is_active": True,
+    }
+    [shown] = login(world.nurse).get(url).json
+    assert shown["person"] == person
+    assert shown["backup_person"] is None
+    assert shown["organisation"] == {
+        "id": world.municipality.id,
+        "name": "Københavns Kommune",
+        "email": "psyk@kk.example",
+    }
+    assert shown["sector_text"] == "Kommune (socialpsykiatri)"
+    [english] = case_worker.get(url, headers={"Accept-Language": "en-GB,en;q=0.8"}).json
+    assert english["person"]["role_text"] == "Case worker (sagsbehandler)"
+    assert english["sector_text"] == "Municipality (social psychiatry)"
+
+
+def test_a_case_worker_looks_up_the_people_of_their_own_organisation_only(
+    world: sc.Scenario, login: Login, session: Session
+) -> None:
+    case_worker = login(world.case_worker)
+    found = case_worker.get("/api/v1/people")
+    assert found.status_code == 200, found.json
+    assert [(p["id"], p["name"], p["role_text"]) for p in found.json] == [
+        (world.case_worker.id, "Case Worker", "Sagsbehandler")
+    ]
+    same = case_worker.get(f"/api/v1/people?organisation_id={world.municipality.id}")
+    assert [p["id"] for p in same.json] == [world.case_worker.id]
+    before = session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+    other = case_worker.get(f"/api/v1/people?organisation_id={world.other_municipality.id}")
+    assert other.status_code == 403
+    assert "not Case Worker's own organisation" in other.json["detail"]
+    assert session.scalar(sa.select(sa.func.count(AuditEntry.id))) == before
+    nurses = [p["name"] for p in login(world.nurse).get("/api/v1/people").json]
+    assert nurses == ["Nurse", "Chief", "Ward Staff"]
+    looked_up = session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.purpose == "look up colleagues")
+    ).all()
+    assert [(e.action, e.resource_type) for e in looked_up] == [(AuditAction.SEARCH, "User")] * 3
+
+
 def test_pathway_events_and_assessment(world: sc.Scenario, login: Login, clock: FixedClock) -> None:
     nurse, chief = login(world.nurse), login(world.chief)
     url = f"/api/v1/pathways/{world.pathway.id}"
@@ -160,4 +224,5 @@ def test_citizen_access_log_over_http(world: sc.Scenario, login: Login, clock: F
     lines = login(world.nurse).get(f"/api/v1/patients/{world.patient.id}/access-log").json
     assert lines[0]["organisation"] == "Lægehuset"
     assert lines[0]["what"] == "så dine stamoplysninger"
+    assert not any("Reminder" in line["what"] for line in lines)
     assert lines[0]["staff_name"] is None

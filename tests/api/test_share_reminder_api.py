@@ -61,6 +61,8 @@ def test_a_reminder_goes_to_the_municipality_with_its_basis_and_no_clinical_cont
     text = notice.segments[0].text
     assert f"R-{reminder.id}" in text
     assert rule_title(GapRule.REQUIREMENT_NOT_ASSESSED) in text
+    assert "Det er endnu ikke vurderet, om der skal laves en udskrivningsaftale." in text
+    assert "(haster)" in text  # overdue on arrival: urgent, named in Danish from the labels
     assert legal_basis(reminder.legal_basis).reference in text
     assert world.patient.cpr not in text
     assert world.patient.family_name not in text

@@ -167,7 +167,10 @@ def test_communications_of_a_patient(
     plan = _create_plan(nurse, world, HOUSING)
     shared, notice = _messages(session, app, world, clock, int(plan["id"]))
     mail = session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.EMAIL)
+        sa.select(OutboxMessage).where(
+            OutboxMessage.channel == OutboxChannel.EMAIL,
+            OutboxMessage.idempotency_key == "reminder-mail",
+        )
     ).one()
 
     bundle = ok(nurse.get(f"Communication?patient=Patient/{world.patient.id}"))

@@ -133,4 +133,4 @@ def test_no_gp_with_a_reason_shows_on_the_patient_and_the_careplan(
             ],
         }
     ]
-    assert plan["note"][-1] == {"text": f"**Missing party: General practitioner**\n\n{NO_GP}"}
+    assert plan["note"][-1] == {"text": f"**Manglende part: Egen læge**\n\n{NO_GP}"}

@@ -93,9 +93,19 @@ def test_care_teams_read_and_search(
     )
     contacts = ok(nurse.get(f"CareTeam/patient-{world.patient.id}-contacts"))
     member = contacts["participant"][0]
-    assert member["member"] == {"reference": f"Practitioner/{world.case_worker.id}"}
-    assert member["onBehalfOf"] == {"reference": f"Organization/{world.municipality.id}"}
+    assert member["member"] == {
+        "reference": f"Practitioner/{world.case_worker.id}",
+        "display": "Case Worker",
+    }
+    assert member["onBehalfOf"] == {
+        "reference": f"Organization/{world.municipality.id}",
+        "display": "Københavns Kommune",
+    }
+    assert contacts["name"] == "Faste kontaktpersoner"
+    english = ok(nurse.get(f"CareTeam/plan-{plan['id']}", **{"Accept-Language": "en"}))
+    assert english["name"] == f"Parties to plan {plan['id']}"
     parties = ok(nurse.get(f"CareTeam/plan-{plan['id']}"))
+    assert parties["name"] == f"Parterne i plan {plan['id']}"
     assert len(parties["participant"]) == 4
     assert parties["extension"][0] == {
         "url": CARE_TEAM_PLAN_EXTENSION,

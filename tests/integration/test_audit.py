@@ -20,6 +20,7 @@ from coordinator.audit.queries import (
     citizen_log_csv,
     query_audit,
 )
+from coordinator.audit.services import record
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
@@ -183,6 +184,34 @@ def test_citizen_log_in_plain_danish(
     )
     exported = list(csv.reader(io.StringIO(citizen_log_csv(lines))))
     assert exported[0] == ["Tidspunkt", "Organisation", "Rolle", "Medarbejder", "Hvad"]
+
+
+def test_citizen_log_names_every_resource_in_the_reader_s_language(
+    session: Session, clock: FixedClock, world: sc.Scenario
+) -> None:
+    for resource_type in ("Reminder", "SomethingNew"):
+        clock.advance(timedelta(minutes=1))
+        record(
+            session,
+            actor=world.gp,
+            at=clock.now(),
+            action=AuditAction.READ,
+            resource_type=resource_type,
+            patient_id=world.patient.id,
+        )
+    clock.advance(timedelta(minutes=1))
+    danish = citizen_access_log(session, world.nurse, clock, patient_id=world.patient.id)
+    assert [line.what for line in danish[:2]] == [
+        "så dine oplysninger",
+        "så en påmindelse om dit forløb",
+    ]
+    english = citizen_access_log(
+        session, world.nurse, clock, patient_id=world.patient.id, language="en"
+    )
+    assert [line.what for line in english[:2]] == [
+        "viewed your data",
+        "viewed a reminder about your care",
+    ]
 
 
 def test_citizen_log_needs_a_relation(

@@ -66,7 +66,11 @@ def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
     reminder = found["requirement_not_assessed|assessment"]
     assert reminder.owner_organisation_id == world.ward.id
     assert reminder.escalate_to_person_id == world.chief.id
-    assert reminder.severity is Severity.WARNING
+    # made after its deadline (admitted long before): overdue, not a warning, and mailed at once
+    assert reminder.due_at < clock.now()
+    assert reminder.severity is Severity.URGENT
+    mailed = session.scalars(sa.select(OutboxMessage.idempotency_key)).all()
+    assert mailed == [f"reminder:{reminder.id}:urgent"]
     assert (first.created, again.created, again.updated) == (1, 0, 0)
 
 
@@ -277,7 +281,12 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     assert breach.status is ReminderStatus.OPEN
     rows = session.scalars(sa.select(Reminder).where(Reminder.rule == breach.rule)).all()
     assert len(rows) == 1
-    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == mails
+    keys = list(session.scalars(sa.select(OutboxMessage.idempotency_key).offset(mails)))
+    # The breach is not mailed again. The stay, admitted again by the cancellation, lacks a plan past
+    # its deadline: that new reminder is overdue on arrival, mailed once.
+    late = _reminders(session)["plan_not_started|plan_start"]
+    assert late.severity is Severity.URGENT
+    assert keys == [f"reminder:{late.id}:urgent"]
 
 
 def test_local_deadlines_come_from_configuration_and_are_checked_at_start(

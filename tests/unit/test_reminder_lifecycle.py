@@ -367,7 +367,7 @@ def test_reconcile_a_pathway_over_time() -> None:
         gap(GapRule.FOLLOW_UP_NOT_HELD, "follow_up"),  # back again
     ]
     plan = reconcile(rows, gaps, LATER)
-    assert plan.create == [gaps[1]]
+    assert plan.create == [replace(gaps[1], severity=Severity.URGENT)]  # past its deadline: overdue
     assert plan.update == [(1, gaps[0])]
     assert plan.reopen == [(3, gaps[2])]
     assert plan.resolve == [2, 4]
@@ -426,10 +426,54 @@ def test_reconcile_never_duplicates_and_touches_each_row_once(
         else:
             after.append(row)
     after += [
-        stored(id=100 + n, obligation_key=g.obligation_key, severity=g.severity)
+        stored(id=100 + n, obligation_key=g.obligation_key, severity=g.severity, created_at=LATER)
         for n, g in enumerate(plan.create)
     ]
     assert reconcile(after, new, LATER).is_empty
+
+
+def test_a_reminder_created_after_its_deadline_is_overdue_not_a_warning() -> None:
+    late = gap(GapRule.PLAN_NOT_STARTED, "plan_start", severity=Severity.WARNING)
+    assert late.due_at < LATER
+    [created] = reconcile([], [late], LATER).create
+    assert created.severity is Severity.URGENT
+    # the stored reminder keeps it: the same gap evaluated again changes nothing
+    row = stored(
+        rule=late.rule.value,
+        obligation_key="plan_start",
+        severity=created.severity,
+        created_at=LATER,
+    )
+    assert apply_gap(row, late).severity is Severity.URGENT
+    assert reconcile([row], [late], LATER + timedelta(hours=1)).is_empty
+    # a breach stays a breach; a gap not yet due stays what the rule says
+    assert reconcile([], [replace(late, severity=Severity.BREACH)], LATER).create[0].severity is (
+        Severity.BREACH
+    )
+    ahead = replace(late, severity=Severity.INFO, due_at=LATER + timedelta(days=1))
+    assert reconcile([], [ahead], LATER).create[0].severity is Severity.INFO
+
+
+def test_a_reminder_that_saw_its_deadline_coming_keeps_the_rule_s_severity() -> None:
+    upcoming = stored(
+        rule=GapRule.PLAN_NOT_STARTED.value,
+        obligation_key="plan_start",
+        severity=Severity.INFO,
+        created_at=NOW,  # before DUE
+    )
+    due = gap(GapRule.PLAN_NOT_STARTED, "plan_start", severity=Severity.WARNING)
+    assert reconcile([upcoming], [due], LATER).update == [(upcoming.id, due)]
+    # the deadline moved later than the reminder's creation: no longer overdue on arrival
+    born_late = replace(upcoming, created_at=LATER, severity=Severity.URGENT)
+    moved = replace(due, severity=Severity.INFO, due_at=LATER + timedelta(days=2))
+    assert reconcile([born_late], [moved], LATER).update == [(upcoming.id, moved)]
+
+
+def test_an_advance_warning_is_not_a_deadline() -> None:
+    """Rule 2 is due N working days before the planned discharge: a reminder made after that warning
+    time, before the discharge, is a warning."""
+    warning = gap(severity=Severity.WARNING, due_is_deadline=False)
+    assert reconcile([], [warning], LATER).create == [warning]
 
 
 # ------------------------------------------------------------------------------ escalation

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pathways import reminders as rules
 from pathways.agreements import Requirement, RequirementFacts, agreement_requirement
 from pathways.calendar_dk import default_calendar
 from pathways.clock import COPENHAGEN
@@ -1335,7 +1336,7 @@ def test_reconciling_twice_changes_nothing(
     now = f.admitted_at + after
     gaps = run(f, now)
     first = reconcile([], gaps, now)
-    assert first.create == gaps
+    assert first.create == [replace(g, severity=rules.severity_on_arrival(g, now)) for g in gaps]
     assert first.update == first.reopen == first.resolve == []
     stored = _stored(gaps)
     assert reconcile(stored, gaps, now).is_empty
@@ -1353,9 +1354,10 @@ def test_reconciling_twice_changes_nothing(
 
 
 def test_every_rule_has_a_title_in_danish_and_english() -> None:
-    from pathways.reminders import _rule_titles, rule_title
+    from pathways.labels import codes
+    from pathways.reminders import rule_title
 
-    assert set(_rule_titles()) == {r.value for r in GapRule}
+    assert set(codes("gap_rule")) == {r.value for r in GapRule}
     for rule in GapRule:
         danish, english = rule_title(rule), rule_title(rule, "en")
         assert danish

@@ -9,7 +9,6 @@ import re
 from dataclasses import replace
 
 from coordinator.contacts.services import assign_contact, list_contacts, patients_with_contact
-from coordinator.fhir import records
 from coordinator.fhir.core import (
     JSON,
     Context,
@@ -18,7 +17,7 @@ from coordinator.fhir.core import (
     bad_search,
     not_found,
 )
-from coordinator.fhir.render import plan_team_json, team_json
+from coordinator.fhir.render import contact_team_json, plan_team_json
 from coordinator.fhir.search import int_reference, page_after, reference_ids, references
 from coordinator.organisations.services import get_organisation
 from coordinator.plans.models import Plan
@@ -37,7 +36,7 @@ MAX_PLANS = 100
 
 def _contacts_json(ctx: Context, patient_id: int) -> JSON:
     rows = list_contacts(ctx.session, ctx.actor, ctx.clock, patient_id=patient_id)
-    return team_json(records.contact_team(patient_id, rows))
+    return contact_team_json(patient_id, rows)
 
 
 def read(ctx: Context, rid: str) -> JSON:

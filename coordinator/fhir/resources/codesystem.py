@@ -7,14 +7,16 @@ from functools import cache
 from coordinator.fhir.core import JSON, Context, not_found
 from fhir_adapters.codesystems import code_systems
 from fhir_adapters.common import to_json
-from pathways.reminders import GapRule
+from pathways.reminders import GapRule, rule_title
 
 
 @cache
 def _served() -> dict[str, JSON]:
     return {
         key: to_json(resource)
-        for key, resource in code_systems([rule.value for rule in GapRule]).items()
+        for key, resource in code_systems(
+            {rule.value: rule_title(rule, "en") for rule in GapRule}
+        ).items()
     }
 
 

@@ -17,7 +17,7 @@ from coordinator.fhir.core import (
     resolved_params,
     searchset,
 )
-from coordinator.fhir.render import plan_json, plan_team_json, team_json
+from coordinator.fhir.render import contact_team_json, plan_json, plan_team_json
 from coordinator.fhir.search import int_reference, tokens
 from coordinator.organisations.services import search_organisations
 from coordinator.patients.models import Patient
@@ -160,7 +160,7 @@ def everything(ctx: Context, rid: str) -> JSON:
     if ctx.allows("CareTeam", "read"):
         contacts = list_contacts(session, actor, clock, patient_id=patient_id)
         if contacts:
-            found.append(team_json(records.contact_team(patient_id, contacts)))
+            found.append(contact_team_json(patient_id, contacts))
         found += [plan_team_json(p) for p in plans]
     if ctx.allows("Encounter", "read"):
         for pathway in list_patient_pathways(session, actor, clock, patient_id=patient_id):

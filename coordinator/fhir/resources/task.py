@@ -34,6 +34,7 @@ from coordinator.fhir.search import (
     references,
     tokens,
 )
+from coordinator.i18n import request_language
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.plans.services import (
     PlanQuery,
@@ -66,6 +67,7 @@ from fhir_adapters.task import (
     task_update_from_fhir,
 )
 from pathways.errors import StaleVersion, ValidationFailed
+from pathways.labels import reminder_message
 from pathways.plans import ParticipantRole
 from pathways.reminders import ReminderStatus
 
@@ -87,7 +89,7 @@ def task_json(reminder: Reminder) -> JSON:
                 owner_person_id=reminder.owner_person_id,
                 plan_id=reminder.plan_id,
                 pathway_id=reminder.pathway_id,
-                message=reminder.message,
+                message=reminder_message(reminder.rule, reminder.params, request_language()),
                 basis=reminder.legal_basis,
                 version=reminder.version,
                 created_at=reminder.created_at,

@@ -133,8 +133,24 @@ def test_sections_are_extensions_and_readable_notes() -> None:
         {"url": "call_day", "valueString": "Team Nord 7010 2030"},
     ]
     assert len(data["note"]) == 2  # the empty housing section has no note
-    assert data["note"][0]["text"].startswith("**Crisis plan**")
+    assert data["note"][0]["text"].startswith("**Kriseplan**")
     assert "sleeps badly; stops eating" in data["note"][0]["text"]
+
+
+def test_title_and_note_headings_are_danish_unless_english_is_asked_for() -> None:
+    danish, english = _json(), reparse(care_plan_to_fhir(RECORD, "en"))
+    assert danish["title"] == "Udskrivningsaftale (psykiatriloven § 13 a)"
+    assert [n["text"].split("\n")[0] for n in danish["note"]] == [
+        "**Kriseplan**",
+        "**Første opfølgning**",
+    ]
+    assert english["title"] == "Discharge agreement (udskrivningsaftale, psykiatriloven §13a)"
+    assert [n["text"].split("\n")[0] for n in english["note"]] == [
+        "**Crisis plan**",
+        "**First follow-up**",
+    ]
+    # the coding is the CodeSystem's, whatever the reader's language
+    assert danish["category"] == english["category"]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -120,6 +121,8 @@ def test_plan_parties() -> None:
     ]
     assert data["participant"][1]["role"][0]["coding"][1]["code"] == "municipality"
     assert care_team_from_fhir(data).participants == plan.plan.participants
+    assert data["name"] == "Parterne i plan 9"
+    assert care_team_for_plan(plan, "en").name == "Parties to plan 9"
 
 
 def test_contact_needs_sector_organisation_and_start() -> None:
@@ -164,3 +167,27 @@ def test_subject_is_required() -> None:
     data = _json()
     del data["subject"]
     assert errors_of(care_team_from_fhir, data) == {"CareTeam.subject": "required"}
+
+
+def test_contact_persons_show_their_names_and_organisation_and_read_back_without_them() -> None:
+    member = replace(
+        CONTACTS.contacts[0],
+        person_name="Sara Sagsbehandler",
+        backup_person_name="Bent Backup",
+        organisation_name="Aarhus Kommune",
+    )
+    data = reparse(care_team_to_fhir(replace(CONTACTS, contacts=(member,))))
+    participant = data["participant"][0]
+    assert participant["member"] == {
+        "reference": "Practitioner/21",
+        "display": "Sara Sagsbehandler",
+    }
+    assert participant["onBehalfOf"] == {
+        "reference": "Organization/40",
+        "display": "Aarhus Kommune",
+    }
+    assert participant["extension"][0] == {
+        "url": CONTACT_BACKUP_EXTENSION,
+        "valueReference": {"reference": "Practitioner/22", "display": "Bent Backup"},
+    }
+    assert care_team_from_fhir(data).contacts == (CONTACTS.contacts[0],)

@@ -22,6 +22,7 @@ from fhir_adapters.codesystems import (
 )
 from fhir_adapters.common import codesystem_url
 from pathways.plans import PlanStatus
+from pathways.reminders import GapRule
 from tests.unit.fhir.helpers import reparse
 
 RULES = {
@@ -51,6 +52,20 @@ def test_every_code_system_validates_and_matches_its_enum() -> None:
     assert PLAN_KIND.member("coordination-plan") is not None
 
 
+def test_displays_are_english_from_the_labels_with_a_danish_designation() -> None:
+    served = {key: reparse(cs) for key, cs in code_systems(RULES).items()}
+    sections = served["sector"]["concept"]
+    assert sections[2] == {
+        "code": "general-practice",
+        "display": "General practice",
+        "designation": [{"language": "da", "value": "Almen praksis"}],
+    }
+    for key, system in served.items():
+        for concept in system["concept"]:
+            if key != "gap-rule" or concept["code"] in {r.value for r in GapRule}:
+                assert concept["designation"][0]["language"] == "da", (key, concept["code"])
+
+
 def test_gap_rules_come_from_the_caller() -> None:
     data = reparse(gap_rule_code_system(["b_rule", "a_rule"]))
     assert [c["code"] for c in data["concept"]] == ["a_rule", "b_rule"]
@@ -58,6 +73,12 @@ def test_gap_rules_come_from_the_caller() -> None:
     assert data["concept"][0] == {
         "code": "discharged_without_plan",
         "display": "Discharged without plan",
+        "designation": [
+            {
+                "language": "da",
+                "value": "Udskrevet uden en aftalt udskrivningsaftale eller koordinationsplan",
+            }
+        ],
     }
     with pytest.raises(ValueError, match="at least one"):
         gap_rule_code_system([])
