@@ -368,6 +368,8 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", _CSP_API_DOCS if is_docs else _CSP)
     if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
+    # Texts for people are Danish unless the request asks for English (coordinator.i18n).
+    response.vary.add("Accept-Language")
     return response
 
 

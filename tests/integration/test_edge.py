@@ -319,6 +319,7 @@ def test_every_response_carries_the_security_headers(world: tuple[Flask, sc.Scen
         assert headers["X-Content-Type-Options"] == "nosniff", path
         assert headers["Referrer-Policy"] == "same-origin", path
         assert "Strict-Transport-Security" not in headers, path
+        assert "Accept-Language" in headers["Vary"], path
     secure = client.get("/login", base_url="https://carepath.example")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     docs = client.get("/api/v1/docs").headers["Content-Security-Policy"]
