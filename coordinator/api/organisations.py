@@ -8,7 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, keyset_page, operation, required_version, with_etag
+from coordinator.api.core import LINK_HEADER, keyset_page, operation, optional_version, with_etag
 from coordinator.api.schemas import (
     OrganisationCreateSchema,
     OrganisationQuerySchema,
@@ -95,7 +95,7 @@ class OrganisationById(MethodView):
             current_actor(),
             clock(),
             organisation_id=organisation_id,
-            expected_version=required_version(),
+            expected_version=optional_version("organisation"),
             changes=data,
         )
         return with_etag(org, org.version)

@@ -21,6 +21,7 @@ from pathways.errors import (
     NotFound,
     StaleVersion,
     ValidationFailed,
+    VersionRequired,
 )
 from pathways.geography import Region
 from pathways.people import Actor
@@ -122,7 +123,7 @@ def update_organisation(
     clock: Clock,
     *,
     organisation_id: int,
-    expected_version: int,
+    expected_version: int | None,
     changes: Mapping[str, object],
 ) -> Organisation:
     """Correct an organisation's name, SOR code, GLN or e-mail (system administrators). ``changes``
@@ -141,6 +142,8 @@ def update_organisation(
                 for name in unknown
             ]
         )
+    if expected_version is None:  # told only after the permission check
+        raise VersionRequired("organisation")
     if expected_version != row.version:
         raise StaleVersion("organisation", expected_version, row.version)
     email = changes.get("email", row.email)

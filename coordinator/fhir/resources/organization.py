@@ -149,7 +149,7 @@ def create(ctx: Context, body: JSON) -> JSON:
     return organisation_json(row)
 
 
-def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
+def update(ctx: Context, rid: str, body: JSON, expected: int | None) -> JSON:
     """Correct a registered organisation (system administrators, If-Match): the name, SOR code, GLN and
     e-mail change; type, partOf, kommunekode, ydernummer and region identify it and must stay as they
     are (422 naming the FHIRPath)."""

@@ -66,7 +66,7 @@ from fhir_adapters.task import (
     task_to_fhir,
     task_update_from_fhir,
 )
-from pathways.errors import StaleVersion, ValidationFailed
+from pathways.errors import StaleVersion, ValidationFailed, VersionRequired
 from pathways.labels import reminder_message
 from pathways.plans import ParticipantRole
 from pathways.reminders import ReminderStatus
@@ -328,7 +328,7 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
 
 
 # ---------------------------------------------------------------------------- update
-def update(ctx: Context, rid: str, body: JSON, version: int) -> JSON:
+def update(ctx: Context, rid: str, body: JSON, version: int | None) -> JSON:
     change = task_update_from_fhir(body, rid)
     participant_id = _answer_id(rid)
     if participant_id is not None:
@@ -345,7 +345,7 @@ def _unsupported(status: str, supported: tuple[str, ...], what: str) -> Validati
 
 
 def _update_answer(
-    ctx: Context, rid: str, participant_id: int, change: TaskUpdate, version: int
+    ctx: Context, rid: str, participant_id: int, change: TaskUpdate, version: int | None
 ) -> JSON:
     plan, party = get_participant_plan(
         ctx.session,
@@ -356,6 +356,8 @@ def _update_answer(
     )
     if party not in answering_parties(plan):
         raise not_found(f"Task/{rid} is not known here")
+    if version is None:  # told only after access
+        raise VersionRequired("plan")
     if plan.version != version:
         raise StaleVersion("plan", version, plan.version)
     current = answer_json(plan, party)
@@ -399,8 +401,12 @@ def _note_of(task: JSON) -> str:
 REMINDER_STATUSES = ("accepted", "completed", "cancelled")
 
 
-def _update_reminder(ctx: Context, reminder_id: int, change: TaskUpdate, version: int) -> JSON:
+def _update_reminder(
+    ctx: Context, reminder_id: int, change: TaskUpdate, version: int | None
+) -> JSON:
     reminder = get_reminder(ctx.session, ctx.actor, ctx.clock, reminder_id)
+    if version is None:  # told only after access
+        raise VersionRequired("reminder")
     if reminder.version != version:
         raise StaleVersion("reminder", version, reminder.version)
     if change.status == TASK_STATUS[reminder.status]:
