@@ -323,6 +323,7 @@ def test_fhirclient_plays_the_gp_system_answering_a_plan(live: Live) -> None:
                 "focus": plan_ref,
                 "owner": f"Organization/{live.gp_clinic_id}",
                 "status": "requested",
+                "code": "approve",  # beside it: the reminder that the GP has not answered yet
             }
         ).perform_resources_iter(gp)
     )
