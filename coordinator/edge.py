@@ -376,7 +376,7 @@ def _security_headers(response: Response) -> Response:
 def _hide_server_version() -> None:
     """The development server announces ``Werkzeug/x Python/y`` in ``Server``; a production server is
     configured on its own (docs). Say only the product's name."""
-    serving.WSGIRequestHandler.server_version = "carepath"  # type: ignore[assignment,misc]
+    serving.WSGIRequestHandler.server_version = "carepath"  # type: ignore[assignment]
     serving.WSGIRequestHandler.sys_version = ""
 
 

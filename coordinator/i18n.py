@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response: Response) -> Response:
         chosen = request.args.get("lang")
-        if chosen in app.config["LANGUAGES"]:
+        if chosen is not None and chosen in app.config["LANGUAGES"]:
             response.set_cookie(
                 "lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
             )

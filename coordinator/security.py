@@ -199,7 +199,7 @@ def _trust_proxies(app: Flask, count: object) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"TRUSTED_PROXY_COUNT must be a whole number from 0, not {count!r}")
     if count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)  # type: ignore[method-assign]
 
 
 def init_app(app: Flask) -> None:

@@ -322,7 +322,8 @@ _RELATION_ORDER = (
 
 
 def _grace(session: Session) -> timedelta:
-    return session.info.get("access_grace", DEFAULT_GRACE)  # type: ignore[no-any-return]
+    grace: timedelta = session.info.get("access_grace", DEFAULT_GRACE)
+    return grace
 
 
 def check_patient_access(

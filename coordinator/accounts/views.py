@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import structlog
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     flash,
@@ -215,8 +216,9 @@ def _limit_attempts(state: BlueprintSetupState) -> None:
     Applied here, per app, rather than with a decorator at import time, which would need one limiter
     shared by every app of the process. Runs after the routes above are registered (deferred in order).
     """
-    limiter = get_limiter(state.app)
+    app = cast(Flask, state.app)
+    limiter = get_limiter(app)
     for endpoint in (f"{bp.name}.login", f"{bp.name}.change_password"):
-        state.app.view_functions[endpoint] = limiter.limit(
+        app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]
             _attempt_limit, methods=["POST"], deduct_when=_attempt_failed
-        )(state.app.view_functions[endpoint])
+        )(app.view_functions[endpoint])

@@ -85,7 +85,7 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 
-class CarepathApi(Api):  # type: ignore[misc]
+class CarepathApi(Api):
     """flask-smorest's Api with RFC 9457 problem details for every HTTP error, keeping its headers."""
 
     def _openapi_json(self) -> Response:

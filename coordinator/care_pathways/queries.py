@@ -40,11 +40,11 @@ class Page:
     limit: int = 50
 
 
-def _stays() -> sa.Select[tuple[Pathway]]:
+def _stays() -> sa.Select[Pathway]:
     return sa.select(Pathway).options(joinedload(Pathway.patient))
 
 
-def _page(statement: sa.Select[tuple[Pathway]], page: Page) -> sa.Select[tuple[Pathway]]:
+def _page(statement: sa.Select[Pathway], page: Page) -> sa.Select[Pathway]:
     if not 1 <= page.limit <= MAX_PAGE:
         raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE}")
     if page.after_id is not None:
@@ -106,7 +106,7 @@ def municipality_stays(
     ).all()
     if not any(org in organisation_scope(session, actor) for org in own):
         raise PermissionDenied(f"{actor.name} does not act for municipality {kommunekode}")
-    wanted = Pathway.status.in_(CURRENT)
+    wanted: sa.ColumnElement[bool] = Pathway.status.in_(CURRENT)
     if discharged_since is not None:
         since = datetime.combine(discharged_since, time.min, COPENHAGEN)
         if since > clock.now():

@@ -121,7 +121,7 @@ class PrivateKeyJWTAssertion(JWTBearerClientAssertion):
         return [token_url()]
 
     def resolve_client_public_key(self, client: OAuthClient) -> KeySet:
-        return KeySet.import_key_set(client.model.jwks)
+        return KeySet.import_key_set(client.model.jwks)  # type: ignore[arg-type]  # a JWKS dict
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         # An explicit list: no "none", no HMAC (a public key must never serve as a shared secret).
@@ -309,7 +309,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     # One limiter per app (security.get_limiter), applied here rather than by a decorator at import time.
     endpoint = f"{bp.name}.token"
-    app.view_functions[endpoint] = get_limiter(app).limit(_token_rate_limit)(
+    app.view_functions[endpoint] = get_limiter(app).limit(_token_rate_limit)(  # type: ignore[assignment]
         app.view_functions[endpoint]
     )
     cli.init_app(app)

@@ -65,7 +65,7 @@ def _require_client_admin(session: Session, actor: Actor, organisation_id: int) 
 def _check_keys_import(errors: ErrorCollector, jwks: dict[str, Any]) -> None:
     """The structure is checked in pathways.scopes; this makes sure the key material itself is usable."""
     try:
-        KeySet.import_key_set(jwks)
+        KeySet.import_key_set(jwks)  # type: ignore[arg-type]  # a JWKS dict, checked above
     except (JoseError, ValueError, TypeError) as exc:
         errors.add("jwks", f"the keys cannot be used: {type(exc).__name__}")
 

@@ -45,8 +45,8 @@ def _note(session: Session, _context: Any) -> None:
 def _snapshot(session: Session) -> None:
     from coordinator.fhir.render import plan_json  # noqa: PLC0415 - the mappers import the plan models
 
-    changed: set[int] = session.info.pop(PENDING_KEY, set())
-    changed.discard(None)  # type: ignore[arg-type]
+    changed: set[int | None] = session.info.pop(PENDING_KEY, set())
+    changed.discard(None)  # a plan flushed before it had an id
     if not changed:
         return
     have = {

@@ -370,9 +370,9 @@ def _apply(
     sender = _sender(session, actor, notice)
     activity = notice.activity
     if activity.is_revise or activity.is_cancel:
-        pathway = _corrected_stay(session, actor, notice, sender)
+        stay = _corrected_stay(session, actor, notice, sender)
         assert notice.corrects_message_id is not None  # checked by _corrected_stay
-        event = correct_pathway_event(
+        corrected = correct_pathway_event(
             session,
             actor,
             clock,
@@ -381,9 +381,9 @@ def _apply(
             idempotency_key=_key(notice.message_id),
             occurred_at=notice.occurred_at if activity.is_revise else None,
             source=EventSource.MEDCOM,
-            pathway_id=pathway.id,
+            pathway_id=stay.id,
         )
-        return event.pathway
+        return corrected.pathway
     pathway = _pathway_of(session, notice)
     event = notice.pathway_event
     if pathway is not None:

@@ -37,12 +37,12 @@ def _descendants() -> sa.CTE:
 
 
 @functools.cache
-def _ancestors_query() -> sa.Select[tuple[int]]:
+def _ancestors_query() -> sa.Select[int]:
     return sa.select(_ancestors().c.id)
 
 
 @functools.cache
-def _descendants_query() -> sa.Select[tuple[int]]:
+def _descendants_query() -> sa.Select[int]:
     return sa.select(_descendants().c.id)
 
 

@@ -150,8 +150,8 @@ def update_organisation(
     errors = ErrorCollector()
     clean_email = errors.text("email", email, max_length=254, required=False) if email else ""
     merged = {f: changes.get(f, getattr(row, f)) for f in ("name", "sor_code", "gln")}
-    identifiers = {
-        f: merged[f] if merged[f] is None else str(merged[f]) for f in ("sor_code", "gln")
+    identifiers: dict[str, str | None] = {
+        f: None if merged[f] is None else str(merged[f]) for f in ("sor_code", "gln")
     }
     for field in ("sor_code", "gln"):  # text, not a number whose leading zeros are lost
         if merged[field] is not None and not isinstance(merged[field], str):

@@ -40,14 +40,15 @@ class SmtpSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SmtpSettings:
+        default = cls()
         return cls(
-            host=str(config.get("SMTP_HOST", cls.host)),
-            port=int(config.get("SMTP_PORT", cls.port)),
-            security=str(config.get("SMTP_SECURITY", cls.security)),
+            host=str(config.get("SMTP_HOST", default.host)),
+            port=int(config.get("SMTP_PORT", default.port)),
+            security=str(config.get("SMTP_SECURITY", default.security)),
             username=str(config.get("SMTP_USERNAME", "")),
             password=str(config.get("SMTP_PASSWORD", "")),
-            sender=str(config.get("MAIL_FROM", cls.sender)),
-            message_id_domain=str(config.get("MAIL_MESSAGE_ID_DOMAIN", cls.message_id_domain)),
+            sender=str(config.get("MAIL_FROM", default.sender)),
+            message_id_domain=str(config.get("MAIL_MESSAGE_ID_DOMAIN", default.message_id_domain)),
         )
 
 

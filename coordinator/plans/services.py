@@ -84,14 +84,14 @@ ANSWERABLE = frozenset({PlanStatus.PROPOSED, PlanStatus.UNDER_REVISION})
 
 
 # ---------------------------------------------------------------------------- loading and guards
-def _plan_query() -> sa.Select[tuple[Plan]]:
+def _plan_query() -> sa.Select[Plan]:
     return sa.select(Plan).options(
         selectinload(Plan.versions), selectinload(Plan.participants), selectinload(Plan.pathway)
     )
 
 
 @functools.cache
-def _one_plan_query() -> sa.Select[tuple[Plan]]:
+def _one_plan_query() -> sa.Select[Plan]:
     """One plan with its parties and current version, in one statement (built once, see _load)."""
     return (
         sa.select(Plan)
@@ -1373,8 +1373,8 @@ def _check_query(query: PlanQuery) -> str | None:
 
 
 def _filtered(
-    statement: sa.Select[tuple[Plan]], query: PlanQuery, kommunekode: str | None
-) -> sa.Select[tuple[Plan]]:
+    statement: sa.Select[Plan], query: PlanQuery, kommunekode: str | None
+) -> sa.Select[Plan]:
     """The query's filters and keyset page (newest first) on a plan statement."""
     statement = statement.order_by(Plan.id.desc()).limit(query.limit)
     if query.statuses:
@@ -1456,7 +1456,7 @@ def search_patient_plans(
     return plans
 
 
-def _list_query() -> sa.Select[tuple[Plan]]:
+def _list_query() -> sa.Select[Plan]:
     return sa.select(Plan).options(
         selectinload(Plan.participants), selectinload(Plan.current_version_row)
     )

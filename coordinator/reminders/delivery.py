@@ -129,13 +129,15 @@ def queue_digests(session: Session, clock: Clock, config: Mapping[str, Any]) -> 
             for s in sorted(counts, key=lambda s: -s.rank)
         )
         total = sum(counts.values())
-        key = f"digest:{address}:{local:%Y-%m-%dT%H}"
-        if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
+        digest_key = f"digest:{address}:{local:%Y-%m-%dT%H}"
+        if session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == digest_key)
+        ):
             continue  # this hour's digest is already queued
         enqueue(
             session,
             channel=OutboxChannel.EMAIL,
-            idempotency_key=key,
+            idempotency_key=digest_key,
             recipient=address,
             subject=f"carepath: {total} åbne påmindelser / open reminders",
             body=(

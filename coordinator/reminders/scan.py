@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -277,7 +277,7 @@ def _create(session: Session, gaps: Sequence[rules.Gap], now: datetime) -> list[
     values = [
         {"id": i, "version": 1, **_new_values(gap, now)} for i, gap in zip(ids, gaps, strict=True)
     ]
-    session.execute(sa.insert(Reminder.__table__), values)
+    session.execute(sa.insert(cast(sa.Table, Reminder.__table__)), values)  # Core executemany
     return [Reminder(**v) for v in values if v["severity"] in URGENT]
 
 

@@ -84,13 +84,14 @@ def _clock() -> Clock:
 def _evaluate(session: Session) -> None:
     from coordinator.reminders.scan import evaluate_pathways  # noqa: PLC0415 - scan imports models
 
-    pathways: set[int] = session.info.pop(PENDING_KEY, set())
+    noted: set[int | None] = session.info.pop(PENDING_KEY, set())
     patients: set[int] = session.info.pop(PENDING_PATIENTS_KEY, set())
+    # A pathway flushed before it had an id was noted as None: its id is known by now.
+    pathways = {p for p in noted if p is not None}
     if patients:
         pathways |= set(
             session.scalars(sa.select(Pathway.id).where(Pathway.patient_id.in_(patients)))
         )
-    pathways.discard(None)  # type: ignore[arg-type]
     if not pathways:
         return
     if session.info.get(DEFER_KEY):

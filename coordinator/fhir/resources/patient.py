@@ -199,7 +199,7 @@ def create(ctx: Context, body: JSON) -> JSON:
 FIXED = ("cpr", "replacement_cpr", "given_name", "family_name", "kommunekode", "is_protected")
 
 
-def update(ctx: Context, rid: str, body: JSON, expected: int) -> JSON:
+def update(ctx: Context, rid: str, body: JSON, expected: int | None) -> JSON:
     """Change the patient's GP clinic (generalPractitioner: Organization/<id>, or an identifier with the
     ydernummer or SOR code), or leave it out with the gp-absent-reason extension saying why the patient
     has none. Anything else that differs from the registration is refused (422) by its FHIRPath; the
@@ -254,11 +254,14 @@ def _gp_clinic_id(ctx: Context, gp: GeneralPractitioner) -> int | None:
     if not gp.value:
         return gp.organisation_id
     where = f"{gp.path}.identifier.value"
-    if gp.system == SOR_SYSTEM:
-        by = {"sor_code": validate_sor(gp.value, where)}
-    else:
-        by = {"ydernummer": validate_ydernummer(gp.value, where)}
-    found = search_organisations(ctx.session, kind=OrganisationKind.GP_CLINIC, limit=2, **by)
+    by_sor = gp.system == SOR_SYSTEM
+    found = search_organisations(
+        ctx.session,
+        kind=OrganisationKind.GP_CLINIC,
+        sor_code=validate_sor(gp.value, where) if by_sor else None,
+        ydernummer=None if by_sor else validate_ydernummer(gp.value, where),
+        limit=2,
+    )
     if len(found) != 1:
         raise ValidationFailed.single(
             f"{gp.path}.identifier",

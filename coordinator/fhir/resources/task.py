@@ -205,11 +205,11 @@ def _code_matches(codes: list[list[tuple[str | None, str]]], system: str, code: 
 
 
 def _reminder_refs(reminder: Reminder) -> tuple[set[tuple[str, int | None]], ...]:
-    owners = {("Organization", reminder.owner_organisation_id)}
+    owners: set[tuple[str, int | None]] = {("Organization", reminder.owner_organisation_id)}
     if reminder.owner_person_id is not None:
         owners |= {("Practitioner", reminder.owner_person_id)}
         owners |= {("PractitionerRole", reminder.owner_person_id)}
-    focus = (
+    focus: set[tuple[str, int | None]] = (
         {("CarePlan", reminder.plan_id)}
         if reminder.plan_id is not None
         else {("Encounter", reminder.pathway_id)}
