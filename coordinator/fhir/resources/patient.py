@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.contacts.services import list_contacts
 from coordinator.fhir import records
 from coordinator.fhir.core import (
     JSON,
     Context,
+    Search,
     SearchQuery,
     SearchResult,
     bad_search,
@@ -16,6 +19,9 @@ from coordinator.fhir.core import (
     searchset,
 )
 from coordinator.fhir.render import plan_json, plan_team_json, team_json
+from coordinator.fhir.resources import communication, task
+from coordinator.fhir.resources.consent import consents_of
+from coordinator.fhir.resources.provenance import provenance_of
 from coordinator.fhir.search import int_reference, tokens
 from coordinator.patients.models import Patient
 from coordinator.patients.services import (
@@ -29,7 +35,7 @@ from coordinator.plans.services import list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
 from fhir_adapters.patient import patient_from_fhir, patient_to_fhir
-from pathways.errors import ValidationFailed
+from pathways.errors import PermissionDenied, ValidationFailed
 from pathways.identifiers import CPR_SYSTEM
 
 ID = "_id"
@@ -136,8 +142,30 @@ def registered_only(patient_id: int) -> JSON:
     return {"resourceType": "Patient", "id": str(patient_id), "meta": {"security": [REDACTED]}}
 
 
+EVERYTHING_PAGE = 100
+
+
+def _every_page(ctx: Context, resource_type: str, search: Search, patient_id: int) -> list[JSON]:
+    """Every match of a search by patient, page after page (each page audited by its search)."""
+    found: list[JSON] = []
+    cursor: str | None = None
+    while True:
+        query = SearchQuery(
+            resource_type,
+            (("patient", f"Patient/{patient_id}"),),
+            count=EVERYTHING_PAGE,
+            cursor=cursor,
+        )
+        result = search(ctx, query)
+        found += result.matches
+        if result.next_cursor is None:
+            return found
+        cursor = result.next_cursor
+
+
 def everything(ctx: Context, rid: str) -> JSON:
-    """The patient with their plans, care teams and stays, as far as the caller's scopes reach."""
+    """The patient with their plans, care teams, stays, the reminders in the caller's inbox, the messages
+    sent about them, their consents and the plans' provenance, as far as the caller's scopes reach."""
     session, actor, clock = ctx.session, ctx.actor, ctx.clock
     patient_id = int_id("Patient", rid)
     patient = get_patient(session, actor, clock, patient_id=patient_id)
@@ -153,6 +181,15 @@ def everything(ctx: Context, rid: str) -> JSON:
         for pathway in list_patient_pathways(session, actor, clock, patient_id=patient_id):
             record = records.encounter_record(pathway)
             found += [to_json(encounter_to_fhir(record)), to_json(episode_of_care_to_fhir(record))]
+    if ctx.allows("Task", "read"):
+        # A role without an inbox (no clinical content) has no Tasks to show.
+        with contextlib.suppress(PermissionDenied):
+            found += _every_page(ctx, "Task", task.search, patient_id)
+    if ctx.allows("Communication", "read"):
+        found += _every_page(ctx, "Communication", communication.search, patient_id)
+    if ctx.allows("CarePlan", "read"):
+        found += consents_of(plans)
+        found += provenance_of(session, {p.id for p in plans})
     return searchset(
         ctx,
         f"{ctx.base_url}/Patient/{patient_id}/$everything",
