@@ -56,14 +56,6 @@ _CRITERIA = re.compile(
 )
 
 
-class SubscriptionStatus:
-    REQUESTED = "requested"
-    ACTIVE = "active"
-    ERROR = "error"
-    OFF = "off"
-    ALL = ("requested", "active", "error", "off")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Criteria:
     """What a subscription is about: one resource type and one patient or one organisation."""

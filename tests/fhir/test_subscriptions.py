@@ -271,9 +271,10 @@ def test_an_ended_subscription_is_not_notified_and_its_queued_notices_die(
 ) -> None:
     criteria = f"CarePlan?patient=Patient/{world.patient.id}"
     made = ok(gp_system.post("Subscription", _subscription(criteria, receiver.url)), 201)
+    kept = ok(gp_system.post("Subscription", _subscription(criteria, "https://kept.example")), 201)
     nurse = login(world.nurse)
     _create_plan(nurse, world)
-    assert len(_hooks(session)) == 1
+    assert len(_hooks(session)) == 2
 
     made["status"] = "off"
     stale = gp_system.put(f"Subscription/{made['id']}", made, **{"If-Match": 'W/"7"'})
@@ -281,6 +282,9 @@ def test_an_ended_subscription_is_not_notified_and_its_queued_notices_die(
     ended = ok(gp_system.put(f"Subscription/{made['id']}", made, **{"If-Match": 'W/"1"'}))
     assert (ended["status"], ended["meta"]["versionId"]) == ("off", "2")
 
+    kept_hook = _hooks(session)[1]
+    kept_hook.status = OutboxStatus.SENT  # not this test's business: only the ended one is sent
+    session.commit()
     summary = _send(app, clock)  # the notice queued before the end: refused for good, not sent
     assert (summary.sent, summary.dead) == (0, 1)
     assert _hooks(session)[0].last_error == f"subscription {made['id']} has ended"
@@ -289,8 +293,12 @@ def test_an_ended_subscription_is_not_notified_and_its_queued_notices_die(
     plan = session.scalars(sa.select(Plan)).one()
     plan.review_on = clock.now().date() + timedelta(days=30)
     plan.version += 1
+    session.flush()  # as a use case does: the commit hooks see what was flushed
     session.commit()
-    assert len(_hooks(session)) == 1  # no new notification
+    # the change notifies the subscription still active, not the ended one
+    assert [(h.payload["subscription_id"], h.subject) for h in _hooks(session)[2:]] == [
+        (int(kept["id"]), f"CarePlan/{plan.id}")
+    ]
 
 
 def test_an_owner_without_access_today_is_not_notified(
@@ -299,14 +307,23 @@ def test_an_owner_without_access_today_is_not_notified(
     gp_system: Fhir,
     receiver: Receiver,
     session: Session,
+    clock: FixedClock,
+    app: Flask,
 ) -> None:
     criteria = f"CarePlan?patient=Patient/{world.patient.id}"
     ok(gp_system.post("Subscription", _subscription(criteria, receiver.url)), 201)
+    scopes = "system/Subscription.write system/CarePlan.read"
+    token = bearer_token(session, clock, world.ward.id, scopes, name="Ward EHR")
+    ward = Fhir(app.test_client(), {"Authorization": f"Bearer {token}"})
+    by_ward = ok(ward.post("Subscription", _subscription(criteria, "https://ward.example")), 201)
     client = session.scalars(sa.select(ApiClient).where(ApiClient.name == "GP EHR")).one()
     client.is_active = False  # the client was switched off after it subscribed
+    session.flush()
     session.commit()
-    _create_plan(login(world.nurse), world)
-    assert _hooks(session) == []
+    plan = _create_plan(login(world.nurse), world)
+    assert [(h.payload["subscription_id"], h.subject) for h in _hooks(session)] == [
+        (int(by_ward["id"]), f"CarePlan/{plan['id']}")
+    ]
 
 
 def test_tasks_notify_only_whose_inbox_they_are_in_and_messages_notify_too(
@@ -362,6 +379,29 @@ def test_tasks_notify_only_whose_inbox_they_are_in_and_messages_notify_too(
     notices = [h for h in _hooks(session) if h.subject.startswith("Communication/")]
     assert [(h.payload["subscription_id"], h.subject) for h in notices] == [
         (int(messages["id"]), f"Communication/{shared.id}")
+    ]
+
+
+def test_a_subscriber_who_lost_the_care_relation_is_not_notified(
+    world: sc.Scenario,
+    login: Login,
+    gp_system: Fhir,
+    session: Session,
+    clock: FixedClock,
+    app: Flask,
+) -> None:
+    criteria = f"CarePlan?patient=Patient/{world.patient.id}"
+    ok(gp_system.post("Subscription", _subscription(criteria, "https://gp.example")), 201)
+    scopes = "system/Subscription.write system/CarePlan.read"
+    token = bearer_token(session, clock, world.ward.id, scopes, name="Ward EHR")
+    ward = Fhir(app.test_client(), {"Authorization": f"Bearer {token}"})
+    by_ward = ok(ward.post("Subscription", _subscription(criteria, "https://ward.example")), 201)
+    world.patient.gp_organisation_id = world.other_gp_clinic.id  # the patient changed GP
+    session.commit()
+
+    plan = _create_plan(login(world.nurse), world)
+    assert [(h.payload["subscription_id"], h.subject) for h in _hooks(session)] == [
+        (int(by_ward["id"]), f"CarePlan/{plan['id']}")
     ]
 
 
