@@ -11,12 +11,15 @@ from coordinator import api, cli, db, edge, fhir, i18n, logging_setup, scheduler
 from coordinator.clients import oauth as api_clients
 from coordinator.config import load_config
 from coordinator.fhir import history as fhir_history
+from coordinator.fhir import notifications as fhir_notifications
 from coordinator.messaging import views as messaging
 from coordinator.reminders import triggers as reminder_triggers
 
 # Reminders follow every committed change, in any process that uses the models (app, scheduler, CLI, tests).
 reminder_triggers.install()
 fhir_history.install()
+# After the two above: their work just before the commit changes reminders and plans, which notify too.
+fhir_notifications.install()
 
 
 DEFAULT_RATE_LIMIT = "1200 per minute"
@@ -26,6 +29,8 @@ def _settle_testing_defaults(app: Flask) -> None:
     """Settings left unset whose default depends on TESTING (see coordinator.config)."""
     if app.config.get("FHIR_VALIDATE_OUTPUT") is None:
         app.config["FHIR_VALIDATE_OUTPUT"] = app.testing or app.debug
+    if app.config.get("SUBSCRIPTION_ALLOW_LOCAL_HTTP") is None:
+        app.config["SUBSCRIPTION_ALLOW_LOCAL_HTTP"] = app.testing
     if app.config.get("API_RATE_LIMIT") is None:
         app.config["API_RATE_LIMIT"] = "" if app.testing else DEFAULT_RATE_LIMIT
 

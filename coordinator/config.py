@@ -73,6 +73,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Validate every FHIR resource carepath builds before answering with it (ADR 0007). The mappers are
         # property-tested against fhir.resources; unset, it is on under TESTING or debug, off otherwise.
         "FHIR_VALIDATE_OUTPUT": _flag(env.get("FHIR_VALIDATE_OUTPUT")),
+        # Subscriptions notify https endpoints only; 1 also allows plain http to 127.0.0.1/localhost (a
+        # receiver on the same machine). Unset, it is on under TESTING only.
+        "SUBSCRIPTION_ALLOW_LOCAL_HTTP": _flag(env.get("SUBSCRIPTION_ALLOW_LOCAL_HTTP")),
         # Scheduler (its own process: `flask --app coordinator scheduler run`).
         "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
         # Deferred gap evaluations (queued by MedCom messages) are drained this often.

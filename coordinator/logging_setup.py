@@ -67,5 +67,7 @@ def configure(app: Flask) -> None:
     structlog.configure(
         processors=[*structured, redact_rendered],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        cache_logger_on_first_use=True,
+        # Cached loggers keep the processors of their first use: tests capture logs
+        # (structlog.testing.capture_logs) whichever test happened to log first, so not under TESTING.
+        cache_logger_on_first_use=not app.testing,
     )

@@ -15,6 +15,7 @@ from coordinator.outbox.models import OutboxMessage
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
 from coordinator.reminders.models import Reminder
+from coordinator.subscriptions.models import Subscription
 
 __all__ = [
     "ApiClient",
@@ -39,6 +40,7 @@ __all__ = [
     "PlanResponse",
     "PlanVersion",
     "Reminder",
+    "Subscription",
     "UsedAssertion",
     "User",
 ]

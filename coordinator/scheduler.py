@@ -28,6 +28,7 @@ from coordinator.db import Database, get_database
 from coordinator.outbox.sender import send_due
 from coordinator.outbox.transports import transports_from_config
 from coordinator.security import get_clock
+from coordinator.subscriptions.services import hook_lookup
 from pathways.clock import COPENHAGEN
 
 log = structlog.get_logger("carepath.scheduler")
@@ -61,7 +62,7 @@ def send_outbox(app: Flask) -> dict[str, Any]:
     summary = send_due(
         get_database(app),
         get_clock(),
-        transports_from_config(app.config),
+        transports_from_config(app.config, hooks=hook_lookup(get_database(app), get_clock())),
         worker=_worker_name(),
         run_for=timedelta(seconds=app.config["OUTBOX_RUN_SECONDS"]),
     )

@@ -25,7 +25,7 @@ SCOPE_CONTEXT = "system"  # backend services only: no user or patient launch con
 WILDCARD = "*"
 # The FHIR resource types that name carepath's data in scopes, on every door (REST and FHIR alike): plans
 # (and their Consent and Provenance), care teams and contact persons, stays, patients, messages sent,
-# reminders (Task), staff (Practitioner), organisations and the audit log.
+# reminders (Task), staff (Practitioner), organisations, the audit log and one's own Subscriptions.
 SCOPE_RESOURCES: frozenset[str] = frozenset(
     {
         "AuditEvent",
@@ -36,6 +36,7 @@ SCOPE_RESOURCES: frozenset[str] = frozenset(
         "Organization",
         "Patient",
         "Practitioner",
+        "Subscription",
         "Task",
     }
 )

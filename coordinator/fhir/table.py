@@ -17,6 +17,7 @@ from coordinator.fhir.resources import (
     patient,
     practitioner,
     provenance,
+    subscription,
     task,
 )
 
@@ -78,7 +79,9 @@ RESOURCES: tuple[ResourceType, ...] = (
             InstanceOperation(
                 "everything",
                 f"{OD}/Patient-everything",
-                "The patient, their CarePlans, CareTeams, Encounters and EpisodesOfCare.",
+                "The patient, their CarePlans, CareTeams, Encounters, EpisodesOfCare, the Tasks "
+                "in your inbox, Communications, Consents and Provenance, as far as your scopes "
+                "reach.",
                 patient.everything,
             ),
         ),
@@ -350,6 +353,37 @@ RESOURCES: tuple[ResourceType, ...] = (
             ),
         ),
         versioning="no-version",
+    ),
+    ResourceType(
+        name="Subscription",
+        documentation=(
+            "Be told instead of polling (R4 rest-hook). criteria: <Type>?patient=Patient/<id> (a "
+            "patient you have a care relation to) or <Type>?organization=Organization/<id> (an "
+            "organisation you act for: its plans, reminders and messages), Type CarePlan, Task or "
+            "Communication; the token needs system/<Type>.read too (and for a patient "
+            "system/CarePlan.read, which the care-relation gate asks of every system client). "
+            "channel.endpoint must be https; "
+            "channel.payload application/fhir+json POSTs the changed resource, absent an empty body; "
+            "channel.header lines go with every POST (shown back redacted). Accepted subscriptions "
+            "are active at once. Each change is notified only when the owner may read it at that "
+            "moment (care relation, scopes, a Task in their inbox); delivery retries with backoff and "
+            "gives up into the outbox's dead letters. Read and search show your own subscriptions. "
+            "There is no DELETE: end one with an update setting status off "
+            '(If-Match W/"<versionId>"); the end may also be moved. ' + PAGING_DOC
+        ),
+        scope="Subscription",
+        read=subscription.read,
+        search=subscription.search,
+        create=subscription.create,
+        update=subscription.update,
+        params=(
+            Param(
+                "status",
+                "token",
+                "requested, active, error or off.",
+                f"{SP}/Subscription-status",
+            ),
+        ),
     ),
     ResourceType(
         name="AuditEvent",

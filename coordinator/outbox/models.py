@@ -13,6 +13,7 @@ from coordinator.db import Base, IntPK
 class OutboxChannel(StrEnum):
     EMAIL = "email"
     FHIR_MESSAGE = "fhir_message"  # a MedCom message Bundle posted to the messaging gateway
+    REST_HOOK = "rest_hook"  # a FHIR Subscription notification posted to the subscriber's endpoint
 
 
 class OutboxStatus(StrEnum):

@@ -1,4 +1,5 @@
-"""How a message leaves carepath: SMTP for mail, an HTTP POST to the messaging gateway for MedCom."""
+"""How a message leaves carepath: SMTP for mail, an HTTP POST to the messaging gateway for MedCom, and
+an HTTP POST to a subscriber's endpoint for a FHIR Subscription notification (rest-hook)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import smtplib
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -118,6 +119,70 @@ class GatewayTransport:
             raise DeliveryError(f"gateway unreachable: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class HookTarget:
+    """Where a rest-hook notification goes: the subscriber's endpoint and its own headers (secrets:
+    never logged, never put into a DeliveryError)."""
+
+    endpoint: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# The subscription's current target, looked up when the notification is sent; None when it was ended.
+HookLookup = Callable[[int], HookTarget | None]
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A notification goes to the endpoint the subscriber registered, never where a redirect points."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+_HOOK_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
+class RestHookTransport:
+    """FHIR R4 rest-hook: without a payload, an empty POST to the subscription's endpoint; with
+    ``payload`` application/fhir+json the endpoint is the subscriber's service base and the resource is
+    PUT to ``[endpoint]/[type]/[id]`` (R4 Subscription, channel). The endpoint and headers are read from
+    the subscription at each attempt, so an ended subscription is not notified any more (a permanent
+    failure, dead at once) and a header's secret lives in one place only."""
+
+    def __init__(self, lookup: HookLookup | None, *, timeout: float = 10.0) -> None:
+        self.lookup = lookup
+        self.timeout = timeout
+
+    def send(self, message: OutboxMessage) -> None:
+        if self.lookup is None:
+            raise DeliveryError("no subscription lookup is configured for rest-hooks")
+        subscription_id = int(message.payload.get("subscription_id", 0))
+        target = self.lookup(subscription_id)
+        if target is None:
+            raise DeliveryError(f"subscription {subscription_id} has ended", permanent=True)
+        resource = message.payload.get("resource")
+        headers = dict(target.headers)
+        url, method, data = target.endpoint, "POST", b""
+        if resource is not None:
+            url = f"{target.endpoint.rstrip('/')}/{resource['resourceType']}/{resource['id']}"
+            method, data = "PUT", json.dumps(resource).encode()
+            headers["Content-Type"] = "application/fhir+json"
+        request = urllib.request.Request(  # noqa: S310 - checked when the subscription was made
+            url, data=data, headers=headers, method=method
+        )
+        # The error texts name the status or the kind of failure, never the endpoint's answer or the
+        # headers (they may hold secrets).
+        try:
+            with _HOOK_OPENER.open(request, timeout=self.timeout) as response:
+                if response.status >= 300:
+                    raise DeliveryError(f"subscriber answered {response.status}")
+        except urllib.error.HTTPError as exc:
+            retry = exc.code >= 500 or exc.code in (408, 429)
+            raise DeliveryError(f"subscriber answered {exc.code}", permanent=not retry) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise DeliveryError(f"subscriber unreachable: {type(exc).__name__}") from exc
+
+
 class Router:
     """Picks the transport by channel."""
 
@@ -131,12 +196,13 @@ class Router:
         transport.send(message)
 
 
-def transports_from_config(config: Mapping[str, Any]) -> Router:
+def transports_from_config(config: Mapping[str, Any], *, hooks: HookLookup | None = None) -> Router:
     return Router(
         {
             OutboxChannel.EMAIL: SmtpTransport(SmtpSettings.from_config(config)),
             OutboxChannel.FHIR_MESSAGE: GatewayTransport(
                 str(config.get("MESSAGING_GATEWAY_URL", ""))
             ),
+            OutboxChannel.REST_HOOK: RestHookTransport(hooks),
         }
     )

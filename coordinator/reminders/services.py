@@ -59,6 +59,15 @@ def _visible(session: Session, actor: Actor) -> sa.ColumnElement[bool]:
     return sa.or_(mine, team, escalated)
 
 
+def in_inbox(session: Session, actor: Actor, reminder_id: int) -> bool:
+    """Whether the reminder is in the actor's inbox (their own, their organisation's, escalated to
+    them): who may be told of it (a FHIR Subscription to Task)."""
+    found = session.scalar(
+        sa.select(Reminder.id).where(Reminder.id == reminder_id, _visible(session, actor))
+    )
+    return found is not None
+
+
 def _audit_read(
     session: Session, actor: Actor, at: datetime, reminders: list[Reminder], action: AuditAction
 ) -> None:

@@ -11,9 +11,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
+from coordinator.fhir.history import PlanResourceVersion
 from coordinator.fhir.resources.patient import REDACTED
 from coordinator.fhir.table import RESOURCES
 from coordinator.patients.models import Patient
+from coordinator.plans.models import PlanParticipant
+from coordinator.reminders.models import Reminder
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
 from pathways.identifiers import CPR_SYSTEM, MUNICIPALITY_SYSTEM, SOR_SYSTEM, YDERNUMMER_SYSTEM
@@ -286,14 +289,31 @@ def test_everything(world: sc.Scenario, login: Login, session: Session) -> None:
     plan = ok(nurse.post("CarePlan", body), 201)
     bundle = ok(nurse.get(f"Patient/{world.patient.id}/$everything"))
     found = {(r["resourceType"], r["id"]) for r in resources(bundle)}
+    reminders = session.scalars(
+        sa.select(Reminder.id).where(Reminder.patient_id == world.patient.id)
+    ).all()
+    versions = session.scalars(
+        sa.select(PlanResourceVersion.id).where(PlanResourceVersion.plan_id == int(plan["id"]))
+    ).all()
+    parties = session.scalars(
+        sa.select(PlanParticipant.id).where(
+            PlanParticipant.plan_id == int(plan["id"]), PlanParticipant.is_required
+        )
+    ).all()
+    assert reminders
+    assert versions
+    assert parties
     assert found == {
         ("Patient", str(world.patient.id)),
         ("CarePlan", plan["id"]),
         ("CareTeam", f"plan-{plan['id']}"),
         ("Encounter", str(world.pathway.id)),
         ("EpisodeOfCare", str(world.pathway.id)),
+        *(("Task", str(r)) for r in reminders),  # the new draft's gaps, in the nurse's inbox
+        *(("Task", f"answer-{p}") for p in parties),  # each required party's answer to the plan
+        *(("Provenance", str(v)) for v in versions),
     }
-    assert bundle["total"] == 5
+    assert bundle["total"] == 5 + len(reminders) + len(parties) + len(versions)
     audited = {
         (e.action, e.resource_type)
         for e in _audit(session, actor_id=world.nurse.id, patient_id=world.patient.id)

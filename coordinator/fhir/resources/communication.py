@@ -132,6 +132,11 @@ def _json(session: Session, rows: Sequence[OutboxMessage]) -> list[JSON]:
     return [to_json(communication_to_fhir(r)) for r in _records(session, rows)]
 
 
+def communication_json(session: Session, row: OutboxMessage) -> JSON:
+    """One message as a Communication (a subscription's notification carries it)."""
+    return _json(session, [row])[0]
+
+
 # ---------------------------------------------------------------------------- read
 def read(ctx: Context, rid: str) -> JSON:
     number = int_id("Communication", rid)

@@ -58,6 +58,14 @@ def consent_json(plan: Plan, superseded: bool) -> JSON:
     )
 
 
+def consents_of(plans: list[Plan]) -> list[JSON]:
+    """The Consents of plans the caller has read (one patient's, for $everything)."""
+    superseded = _superseded_by_consent(plans)
+    return [
+        consent_json(p, p.id in superseded) for p in plans if has_consent(p.patient_participation)
+    ]
+
+
 def _is_superseded(session: Session, plan: Plan) -> bool:
     return (
         session.scalar(

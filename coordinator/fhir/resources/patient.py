@@ -3,6 +3,8 @@ an update that changes the GP (generalPractitioner) and nothing else."""
 
 from __future__ import annotations
 
+import contextlib
+
 from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.contacts.services import list_contacts
 from coordinator.fhir import records
@@ -10,6 +12,7 @@ from coordinator.fhir.core import (
     JSON,
     Context,
     FhirError,
+    Search,
     SearchQuery,
     SearchResult,
     bad_search,
@@ -18,6 +21,9 @@ from coordinator.fhir.core import (
     searchset,
 )
 from coordinator.fhir.render import contact_team_json, plan_json, plan_team_json
+from coordinator.fhir.resources import communication, task
+from coordinator.fhir.resources.consent import consents_of
+from coordinator.fhir.resources.provenance import provenance_of
 from coordinator.fhir.search import int_reference, tokens
 from coordinator.organisations.services import search_organisations
 from coordinator.patients.models import Patient
@@ -41,7 +47,7 @@ from fhir_adapters.patient import (
     patient_from_fhir,
     patient_to_fhir,
 )
-from pathways.errors import ErrorCollector, FieldError, ValidationFailed
+from pathways.errors import ErrorCollector, FieldError, PermissionDenied, ValidationFailed
 from pathways.identifiers import CPR_SYSTEM, SOR_SYSTEM, validate_sor, validate_ydernummer
 from pathways.organisations import OrganisationKind
 
@@ -149,8 +155,30 @@ def registered_only(patient_id: int) -> JSON:
     return {"resourceType": "Patient", "id": str(patient_id), "meta": {"security": [REDACTED]}}
 
 
+EVERYTHING_PAGE = 100
+
+
+def _every_page(ctx: Context, resource_type: str, search: Search, patient_id: int) -> list[JSON]:
+    """Every match of a search by patient, page after page (each page audited by its search)."""
+    found: list[JSON] = []
+    cursor: str | None = None
+    while True:
+        query = SearchQuery(
+            resource_type,
+            (("patient", f"Patient/{patient_id}"),),
+            count=EVERYTHING_PAGE,
+            cursor=cursor,
+        )
+        result = search(ctx, query)
+        found += result.matches
+        if result.next_cursor is None:
+            return found
+        cursor = result.next_cursor
+
+
 def everything(ctx: Context, rid: str) -> JSON:
-    """The patient with their plans, care teams and stays, as far as the caller's scopes reach."""
+    """The patient with their plans, care teams, stays, the reminders in the caller's inbox, the messages
+    sent about them, their consents and the plans' provenance, as far as the caller's scopes reach."""
     session, actor, clock = ctx.session, ctx.actor, ctx.clock
     patient_id = int_id("Patient", rid)
     patient = get_patient(session, actor, clock, patient_id=patient_id)
@@ -166,6 +194,15 @@ def everything(ctx: Context, rid: str) -> JSON:
         for pathway in list_patient_pathways(session, actor, clock, patient_id=patient_id):
             record = records.encounter_record(pathway)
             found += [to_json(encounter_to_fhir(record)), to_json(episode_of_care_to_fhir(record))]
+    if ctx.allows("Task", "read"):
+        # A role without an inbox (no clinical content) has no Tasks to show.
+        with contextlib.suppress(PermissionDenied):
+            found += _every_page(ctx, "Task", task.search, patient_id)
+    if ctx.allows("Communication", "read"):
+        found += _every_page(ctx, "Communication", communication.search, patient_id)
+    if ctx.allows("CarePlan", "read"):
+        found += consents_of(plans)
+        found += provenance_of(session, {p.id for p in plans})
     return searchset(
         ctx,
         f"{ctx.base_url}/Patient/{patient_id}/$everything",

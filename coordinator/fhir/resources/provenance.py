@@ -94,6 +94,18 @@ def _json(session: Session, rows: Sequence[PlanResourceVersion]) -> list[JSON]:
     return out
 
 
+def provenance_of(session: Session, plan_ids: set[int]) -> list[JSON]:
+    """The Provenance of every stored version of plans the caller has read (for $everything)."""
+    if not plan_ids:
+        return []
+    rows = session.scalars(
+        sa.select(PlanResourceVersion)
+        .where(PlanResourceVersion.plan_id.in_(plan_ids))
+        .order_by(PlanResourceVersion.id)
+    )
+    return _json(session, list(rows))
+
+
 # ---------------------------------------------------------------------------- read
 def read(ctx: Context, rid: str) -> JSON:
     row = ctx.session.get(PlanResourceVersion, int_id("Provenance", rid))
