@@ -63,7 +63,7 @@ SCHEMA = "carepath_bench"
 RESULTS = Path(__file__).resolve().parent / "results"
 PAGE = 50
 
-# The API's plan representation (coordinator.api.schemas.PlanSchema), read in one statement.
+# The API's plan representation (coordinator.api.schemas.plans.PlanSchema), read in one statement.
 _PLAN_SELECT = """
 SELECT p.id, p.kind, p.status, p.patient_id, p.pathway_id, p.responsible_organisation_id, p.version,
        p.current_version_number, v.sections, p.valid_from, p.valid_to, p.review_on,

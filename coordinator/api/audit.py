@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import LINK_HEADER, keyset_page, operation
-from coordinator.api.schemas import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
+from coordinator.api.schemas.audit import AuditEntrySchema, AuditExportQuerySchema, AuditQuerySchema
 from coordinator.audit.queries import AuditFilter, audit_csv, audit_record, query_audit
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import LINK_HEADER, keyset_page, operation
-from coordinator.api.schemas import (
+from coordinator.api.schemas.contacts import (
     ContactCreateSchema,
     ContactSchema,
     EndContactSchema,

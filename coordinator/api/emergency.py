@@ -11,7 +11,11 @@ from flask_smorest import Blueprint
 from coordinator.access import services
 from coordinator.access.models import EmergencyAccess
 from coordinator.api.core import operation
-from coordinator.api.schemas import EmergencyAccessSchema, EmergencyRequestSchema, ReviewSchema
+from coordinator.api.schemas.emergency import (
+    EmergencyAccessSchema,
+    EmergencyRequestSchema,
+    ReviewSchema,
+)
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from pathways.errors import PermissionDenied

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import LINK_HEADER, keyset_page, operation, optional_version, with_etag
-from coordinator.api.schemas import (
+from coordinator.api.schemas.organisations import (
     OrganisationCreateSchema,
     OrganisationQuerySchema,
     OrganisationSchema,

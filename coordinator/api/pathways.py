@@ -9,17 +9,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import LINK_HEADER, keyset_page, operation
-from coordinator.api.schemas import (
+from coordinator.api.schemas.pathways import (
     AssessmentSchema,
     PathwayEventCreateSchema,
     PathwayEventSchema,
-    PathwayFactCreateSchema,
-    PathwayFactSchema,
     PathwaySchema,
     RequirementSchema,
-    SharedSchema,
     StayListQuerySchema,
     StaySchema,
+)
+from coordinator.api.schemas.reminders import (
+    PathwayFactCreateSchema,
+    PathwayFactSchema,
+    SharedSchema,
 )
 from coordinator.care_pathways import queries, services
 from coordinator.db import get_session

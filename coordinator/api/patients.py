@@ -8,15 +8,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import operation, optional_version, with_etag
-from coordinator.api.schemas import (
+from coordinator.api.schemas.pathways import StaySchema
+from coordinator.api.schemas.patients import (
     AccessLogLineSchema,
     AccessLogQuerySchema,
     GeneralPractitionerSchema,
     PatientSchema,
     PatientSearchSchema,
-    PlanSchema,
-    StaySchema,
 )
+from coordinator.api.schemas.plans import PlanSchema
 from coordinator.audit.queries import citizen_access_log
 from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.db import get_session

@@ -15,7 +15,7 @@ from coordinator.api.core import (
     optional_version,
     with_etag,
 )
-from coordinator.api.schemas import (
+from coordinator.api.schemas.plans import (
     DiffQuerySchema,
     DiffSchema,
     EndPlanSchema,
@@ -27,10 +27,9 @@ from coordinator.api.schemas import (
     PlanSchema,
     ReasonSchema,
     RespondSchema,
-    SharedSchema,
-    ShareSchema,
     VersionSchema,
 )
+from coordinator.api.schemas.reminders import SharedSchema, ShareSchema
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import share_plan

@@ -16,7 +16,7 @@ from coordinator.api.core import (
     optional_version,
     with_etag,
 )
-from coordinator.api.schemas import (
+from coordinator.api.schemas.reminders import (
     DismissSchema,
     ReminderQuerySchema,
     ReminderSchema,

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from coordinator.accounts import services
 from coordinator.accounts.models import LoginThrottle, User
 from coordinator.api.core import LINK_HEADER, keyset_page, operation
-from coordinator.api.schemas import (
+from coordinator.api.schemas.users import (
     LoginLockSchema,
     PasswordResetSchema,
     UserCreateSchema,
