@@ -36,7 +36,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 
 from coordinator import migrate
-from coordinator.demo import FAMILY, GIVEN
+from coordinator.demo.synthetic import FAMILY, GIVEN
 from pathways.agreements import EndReason
 from pathways.geography import MUNICIPALITIES, Region
 from pathways.identifiers import LPR3_SYSTEMS

@@ -52,7 +52,7 @@ import psycopg
 
 from bench import load as loader
 from coordinator import migrate
-from coordinator.demo import FAMILY, GIVEN
+from coordinator.demo.synthetic import FAMILY, GIVEN
 from pathways.clock import to_copenhagen
 from pathways.identifiers import LPR3_SYSTEMS
 from pathways.people import Role

@@ -9,7 +9,8 @@ from coordinator.accounts.models import User
 from coordinator.accounts.passwords import password_errors, personal_words
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
-from coordinator.demo import load_demo, synthetic_cpr
+from coordinator.demo import load_demo
+from coordinator.demo.synthetic import synthetic_cpr
 from coordinator.messaging.outbound import notify_municipality_of_discharge
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient

@@ -9,17 +9,29 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
 from coordinator.accounts.passwords import personal_words, random_password
-from coordinator.accounts.services import create_staff_member, set_password
+from coordinator.accounts.services import actor_for, create_staff_member, set_password
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts.models import ContactAssignment
+from coordinator.demo.synthetic import (
+    CENTRES,
+    FAMILY,
+    GIVEN,
+    GP_CLINICS,
+    GP_SOR_BASE,
+    MUNICIPALITIES,
+    MUNICIPALITY_SOR_BASE,
+    demo_gln,
+    demo_sections,
+    demo_sor,
+    synthetic_cpr,
+)
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation, update_organisation
 from coordinator.patients.models import Patient
@@ -37,15 +49,14 @@ from coordinator.plans.services import (
 )
 from pathways.agreements import EndReason
 from pathways.clock import COPENHAGEN, Clock, FixedClock
-from pathways.identifiers import LPR3_SYSTEMS, gs1_check_digit
+from pathways.identifiers import LPR3_SYSTEMS
 from pathways.organisations import Sector
-from pathways.people import Actor, ActorKind, Role
+from pathways.people import Actor, Role
 from pathways.plans import (
     ParticipantRole,
     PlanKind,
     PlanStatus,
     ResponseStatus,
-    SectionKey,
 )
 from pathways.stays import EventSource, PathwayEventType
 
@@ -53,34 +64,6 @@ LOADER = Actor.system("demo-loader")
 EPISODE_NAMESPACE = uuid.UUID(
     "6f1c3a52-8d4e-4c8e-9a57-0c1d2e3f4a5b"
 )  # fixed: same ids on every run
-
-
-def demo_gln(n: int) -> str:
-    body = f"579000{n:06d}"
-    return body + str(gs1_check_digit(body))
-
-
-def demo_sor(n: int) -> str:
-    return f"9{n:014d}"  # 15 digits in a range no real SOR code uses
-
-
-# Demo SOR numbers by kind (demo_sor(n)): centres 1-3, wards 1100-3200, municipalities 5000 + kommunekode,
-# GP clinics 9000 + their place in GP_CLINICS. Every organisation that exchanges MedCom messages (the
-# region's units, the municipalities, the GP clinics) has a SOR code and a GLN: its messaging address.
-MUNICIPALITY_SOR_BASE = 5000
-GP_SOR_BASE = 9000
-
-
-def synthetic_cpr(birth: date, serial_seed: int) -> str:
-    """A date-valid CPR (serial first digit 0-3: born 1900-1999) that fails modulus 11."""
-    prefix = birth.strftime("%d%m%y")
-    weights = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
-    for offset in range(10_000):
-        serial = f"{(serial_seed + offset) % 4000:04d}"
-        cpr = prefix + serial
-        if sum(int(d) * w for d, w in zip(cpr, weights, strict=True)) % 11 != 0:
-            return cpr
-    raise AssertionError("unreachable: most serials fail modulus 11")
 
 
 @dataclass
@@ -104,77 +87,6 @@ class DemoResult:
             return "Demo data already loaded; nothing new created."
         parts = ", ".join(f"{n} {what}" for what, n in sorted(self.created.items()))
         return f"Demo data loaded: {parts}."
-
-
-GIVEN = [
-    "Mette",
-    "Jonas",
-    "Sofie",
-    "Mikkel",
-    "Ida",
-    "Frederik",
-    "Laura",
-    "Emil",
-    "Anna",
-    "Mads",
-    "Freja",
-    "Oliver",
-    "Clara",
-    "William",
-    "Emma",
-    "Lucas",
-    "Maja",
-    "Noah",
-    "Karen",
-    "Peter",
-]
-FAMILY = [
-    "Jensen",
-    "Nielsen",
-    "Hansen",
-    "Pedersen",
-    "Andersen",
-    "Christensen",
-    "Larsen",
-    "Sørensen",
-    "Rasmussen",
-    "Jørgensen",
-    "Petersen",
-    "Madsen",
-    "Kristensen",
-    "Olsen",
-    "Thomsen",
-    "Poulsen",
-]
-
-# Each centre: its name, a number its demo SOR code is made from, and its wards.
-CENTRES = [
-    (
-        "Psykiatrisk Center København",
-        1,
-        [("Afsnit 6202, akutmodtagelse", 11), ("Afsnit 6214, psykose", 12)],
-    ),
-    ("Psykiatrisk Center Amager", 2, [("Afsnit A3, almen psykiatri", 21)]),
-    (
-        "Psykiatrisk Center Nordsjælland",
-        3,
-        [("Afsnit N1, Hillerød", 31), ("Afsnit N4, affektive lidelser", 32)],
-    ),
-]
-MUNICIPALITIES = [
-    ("101", "Københavns Kommune"),
-    ("147", "Frederiksberg Kommune"),
-    ("157", "Gentofte Kommune"),
-    ("219", "Hillerød Kommune"),
-]
-GP_CLINICS = [
-    ("Lægehuset Nørrebro", "010101"),
-    ("Lægerne Amagerbrogade", "010202"),
-    ("Frederiksberg Lægepraksis", "010303"),
-    ("Lægehuset Hellerup", "010404"),
-    ("Hillerød Lægecenter", "010505"),
-    ("Lægerne på Vesterbro", "010606"),
-]
 
 
 class _Loader:
@@ -517,12 +429,12 @@ class _Loader:
     def _actors_for(self, pathway: Pathway) -> dict[ParticipantRole, Actor]:
         ward_index = self.wards.index(pathway.ward)
         gp_index = self.gp_clinics.index(pathway.patient.gp_organisation)  # type: ignore[arg-type]
-        nurse = _actor(self.nurses[ward_index])
+        nurse = actor_for(self.nurses[ward_index])
         return {
             ParticipantRole.PATIENT: nurse,  # the ward records the patient's answer
             ParticipantRole.WARD: nurse,
-            ParticipantRole.MUNICIPALITY: _actor(self.case_workers[pathway.patient.kommunekode]),
-            ParticipantRole.GP: _actor(self.gps[gp_index]),
+            ParticipantRole.MUNICIPALITY: actor_for(self.case_workers[pathway.patient.kommunekode]),
+            ParticipantRole.GP: actor_for(self.gps[gp_index]),
         }
 
     def _plan(self, pathway: Pathway, kind: PlanKind, target: PlanStatus, *, days_ago: int) -> None:
@@ -551,7 +463,7 @@ class _Loader:
             clock,
             plan_id=plan.id,
             expected_version=plan.version,
-            sections=_demo_sections(self.today),
+            sections=demo_sections(self.today),
             review_on=self.today + timedelta(days=90),
             change_note="content from the discharge conference",
         )
@@ -658,45 +570,6 @@ def _home_municipality(i: int, codes: list[str]) -> str:
     """The case worker's login works in the first municipality: it is home to the citizens whose
     discharge is planned (stories 3, 4 and the tenth), so she sees them coming."""
     return codes[0] if i % 10 in (3, 4, 9) else codes[i % len(codes)]
-
-
-def _actor(user: User) -> Actor:
-    return Actor(
-        kind=ActorKind.USER,
-        name=user.name,
-        id=user.id,
-        organisation_id=user.organisation_id,
-        role=user.role,
-    )
-
-
-def _demo_sections(today: date) -> dict[str, Any]:
-    follow_up = today + timedelta(days=5)
-    return {
-        SectionKey.TREATMENT: {
-            "text": "Ambulant opfølgning i distriktspsykiatrien, samtaler hver 14. dag."
-        },
-        SectionKey.MEDICATION: {
-            "text": "Fortsat antipsykotisk behandling; egen læge overtager receptfornyelse."
-        },
-        SectionKey.SOCIAL_SUPPORT: {
-            "measures": ["SEL §85 bostøtte"],
-            "provider": "Socialpsykiatrien",
-        },
-        SectionKey.HOUSING: {"text": "Bor i egen lejlighed; bostøtte to gange om ugen."},
-        SectionKey.EMPLOYMENT_EDUCATION: {"text": "Kontakt til jobcenter om IPS-forløb."},
-        SectionKey.CRISIS_PLAN: {
-            "warning_signs": ["søvnløshed", "isolation"],
-            "what_helps": ["gåture", "kontakt til søster"],
-            "call_day": "Distriktspsykiatrien, tlf. 70 00 00 01",
-            "call_night": "Psykiatrisk akutmodtagelse, tlf. 70 00 00 02",
-        },
-        SectionKey.IF_TREATMENT_STOPS: {
-            "text": "Kontaktpersonen i kommunen kontakter distriktspsykiatrien."
-        },
-        SectionKey.FIRST_FOLLOW_UP: {"date": follow_up.isoformat(), "who": "Distriktspsykiatrien"},
-        SectionKey.CITIZEN_GOALS: {"text": "At komme tilbage på arbejde og se min familie."},
-    }
 
 
 def load_demo(session: Session, clock: Clock, *, reset_passwords: bool = False) -> DemoResult:
