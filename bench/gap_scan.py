@@ -178,6 +178,14 @@ def _start_deadline(n: int) -> str:
     )
 
 
+# The parties of a shared duty (pathways/data/gap_rules.toml: ward and municipality): the ward's reminder
+# keeps the rule's key, the municipality's adds ":party:municipality", when the patient's municipality is
+# known (else the ward's one reminder is that one).
+_WARD_AND_MUNICIPALITY = """CROSS JOIN LATERAL (VALUES ('ward', ''), ('municipality', ':party:municipality'))
+            p (party, suffix)
+        WHERE (p.party = 'ward' OR x.has_municipality) AND"""
+
+
 def floor_sql(th: rules.Thresholds) -> str:
     """The gaps of every open pathway at %(now)s, as rows (pathway_id, rule, obligation_key, severity,
     due_at); %(today)s is now's Copenhagen date. Reads the temporary table bench_calendar."""
@@ -201,11 +209,11 @@ def floor_sql(th: rules.Thresholds) -> str:
         FROM x JOIN start_due s ON s.id = x.id CROSS JOIN cal
         WHERE x.level = 'not_assessed'""",
         # 2. discharge planned, required, nothing agreed: warning N working days before, urgent on the day
-        f"""SELECT x.id, 'plan_not_agreed', 'plan_before_discharge', r.due,
+        f"""SELECT x.id, 'plan_not_agreed', 'plan_before_discharge' || p.suffix, r.due,
             CASE WHEN {_TODAY} >= x.planned THEN 'urgent' ELSE {sev("r.due", "info", "warning")} END
         FROM x CROSS JOIN cal CROSS JOIN LATERAL (SELECT
             {_at16(_working_days_before("x.planned", th.plan_agreed_warning_working_days))} AS due) r
-        WHERE x.before_discharge AND x.planned IS NOT NULL AND x.level = 'required'
+        {_WARD_AND_MUNICIPALITY} x.before_discharge AND x.planned IS NOT NULL AND x.level = 'required'
           AND NOT x.has_agreed""",
         # 3. discharged, required, nothing agreed: a breach
         """SELECT x.id, 'discharged_without_plan', 'plan_before_discharge', x.discharged_at, 'breach'
@@ -224,12 +232,12 @@ def floor_sql(th: rules.Thresholds) -> str:
               AND (c.valid_from IS NULL OR c.valid_from <= r.on_day)
               AND (c.valid_to IS NULL OR r.on_day <= c.valid_to))""",
         # 5. discharge date known, the municipality not told since: due the same working day
-        f"""SELECT x.id, 'municipality_not_notified', 'municipality', r.due,
+        f"""SELECT x.id, 'municipality_not_notified', 'municipality' || p.suffix, r.due,
             {sev("r.due", "warning", "urgent")}
         FROM x CROSS JOIN cal
         CROSS JOIN LATERAL (SELECT coalesce(x.known_at, x.admitted_at) AS known) k
         CROSS JOIN LATERAL (SELECT greatest(k.known, {_deadline("k.known", 0)}) AS due) r
-        WHERE x.before_discharge AND x.planned IS NOT NULL AND x.level <> 'not_required'
+        {_WARD_AND_MUNICIPALITY} x.before_discharge AND x.planned IS NOT NULL AND x.level <> 'not_required'
           AND NOT (x.notified IS NOT NULL AND x.notified >= k.known)""",
         # 7. no follow-up within N days of discharge
         f"""SELECT x.id, 'follow_up_not_held', 'follow_up', r.due, {sev("r.due", "info", "urgent")}
@@ -259,10 +267,15 @@ def floor_sql(th: rules.Thresholds) -> str:
             'plan:' || pl.id || ':party:' || q.role
                 || CASE WHEN q.role NOT IN ('patient', 'ward', 'municipality', 'gp')
                          AND q.organisation_id IS NOT NULL THEN ':' || q.organisation_id ELSE '' END,
-            r.due, {sev("r.due", "info", "warning")}
-        FROM pl JOIN plan_participants q ON q.plan_id = pl.id CROSS JOIN cal
+            r.due, CASE WHEN {_NOW} >= r.due THEN 'warning' ELSE 'info' END
+        FROM pl JOIN x ON x.id = pl.pathway_id JOIN plan_participants q ON q.plan_id = pl.id
+        CROSS JOIN cal
         CROSS JOIN LATERAL (SELECT
-            {_deadline("pl.updated_at", th.party_answer_working_days)} AS due) r
+            {_deadline("pl.updated_at", th.party_answer_working_days)} AS answer_due,
+            CASE WHEN x.before_discharge AND x.planned IS NOT NULL THEN greatest(pl.updated_at,
+                {_at16(_working_days_before("x.planned", th.plan_agreed_warning_working_days))})
+            END AS agreed_by) a
+        CROSS JOIN LATERAL (SELECT least(a.answer_due, a.agreed_by) AS due) r
         WHERE pl.status = 'proposed' AND q.is_required AND q.response = 'pending'
           AND q.role <> 'patient'""",
         # 10. readmitted with a plan in force: the municipal and the GP contact must know the same day
@@ -314,7 +327,9 @@ o AS MATERIALIZED (
                 WHEN w.receives_sel_support IS NULL OR w.presumed_not_to_seek_treatment IS NULL
                      THEN 'not_assessed'
                 ELSE 'not_required' END AS level,
-           pt.gp_organisation_id AS gp, pt.gp_absent_reason
+           pt.gp_organisation_id AS gp, pt.gp_absent_reason,
+           EXISTS (SELECT 1 FROM organisations m WHERE m.kind = 'municipality'
+                   AND m.kommunekode = pt.kommunekode) AS has_municipality
     FROM pathways w JOIN patients pt ON pt.id = w.patient_id
     WHERE w.status IN ('admitted', 'on_leave', 'discharged')
 ),
@@ -415,6 +430,35 @@ def scan_reminders(cursor: psycopg.Cursor[Any]) -> list[Gap]:
         [list(OPEN_REMINDER)],
     )
     return cursor.fetchall()
+
+
+# A reminder made after its gap's deadline is overdue, at least urgent, while that deadline stands
+# (pathways.reminders.severity_on_arrival): when a reminder was made is no fact a query of today's state can
+# know, so the floor's severities are raised from the made-at times the reminders carry. Rule 2's due time is
+# an advance warning, no deadline.
+NOT_A_DEADLINE = frozenset({rules.GapRule.PLAN_NOT_AGREED.value})
+_RANK = {severity.value: severity.rank for severity in rules.Severity}
+
+
+def reminder_arrivals(cursor: psycopg.Cursor[Any]) -> dict[tuple[int, str, str], datetime]:
+    """When each open reminder was made, by (pathway, rule, obligation key)."""
+    cursor.execute(
+        "SELECT pathway_id, rule, obligation_key, created_at FROM reminders WHERE status = ANY(%s)",
+        [list(OPEN_REMINDER)],
+    )
+    return {(p, r, k): made for p, r, k, made in cursor.fetchall()}
+
+
+def on_arrival(floor: Sequence[Gap], arrivals: dict[tuple[int, str, str], datetime]) -> list[Gap]:
+    """The floor's gaps with the severity of a reminder made when the scan made it."""
+    urgent = rules.OVERDUE_ON_ARRIVAL
+    raised = []
+    for pathway_id, rule, key, severity, due in floor:
+        made = arrivals.get((pathway_id, rule, key))
+        overdue = made is not None and rule not in NOT_A_DEADLINE and made >= due
+        shown = urgent.value if overdue and _RANK[severity] < urgent.rank else severity
+        raised.append((pathway_id, rule, key, shown, due))
+    return raised
 
 
 @dataclass
@@ -641,7 +685,7 @@ def _floor(
     for _ in range(runs):
         took, gaps = run_floor(cursor, now, thresholds)
         seconds.append(took)
-    agreement = compare(gaps, scan_reminders(cursor))
+    agreement = compare(on_arrival(gaps, reminder_arrivals(cursor)), scan_reminders(cursor))
     floor = {"runs": seconds, "seconds": statistics.median(seconds), "gaps": len(gaps)}
     return floor, {
         "covered_rules": list(COVERED_RULES),
