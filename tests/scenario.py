@@ -1,5 +1,8 @@
-"""A small, complete cross-sector world built through the real use cases: one ward, one municipality,
-one GP clinic, their staff, and one admitted patient. Tests that need more add it themselves."""
+"""The test scenario: a small, complete cross-sector world built through the real use cases (one ward,
+one municipality, one GP clinic, their staff, and one admitted patient), and the steps tests take in it
+again and again (assess the §13a requirement, draft, propose and agree a plan, discharge). Tests that need
+more add it themselves. Everything goes through the services, so each step is checked and audited as in
+production; tests/factories.py is for background rows that no use case needs to make."""
 
 from __future__ import annotations
 
@@ -7,18 +10,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
-from coordinator.accounts.services import create_staff_member
-from coordinator.care_pathways.models import Pathway
-from coordinator.care_pathways.services import admit_patient
+from coordinator.accounts.services import actor_for, create_staff_member
+from coordinator.care_pathways.models import Pathway, PathwayEvent
+from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.plans import services as plans
+from coordinator.plans.models import Plan, PlanParticipant
+from pathways.agreements import Requirement
 from pathways.clock import FixedClock
-from pathways.people import Actor, ActorKind
+from pathways.people import Actor
+from pathways.plans import ParticipantRole
+from pathways.stays import PathwayEventType
 
 SYSTEM = Actor.system("test-setup")
 
@@ -38,13 +47,13 @@ COMPLETE_SECTIONS: dict[str, Any] = {
 
 
 def actor(user: User) -> Actor:
-    return Actor(
-        kind=ActorKind.USER,
-        name=user.name,
-        id=user.id,
-        organisation_id=user.organisation_id,
-        role=user.role,
-    )
+    """The actor a logged-in user acts as (the same function the doors use)."""
+    return actor_for(user)
+
+
+def actor_named(session: Session, username: str) -> Actor:
+    """The actor of the user with this login name (e.g. a demo login)."""
+    return actor_for(session.scalars(sa.select(User).where(User.username == username)).one())
 
 
 @dataclass
@@ -150,3 +159,150 @@ def build(session: Session, clock: FixedClock) -> Scenario:
         users=users,
         **scenario_actors,
     )
+
+
+# ---------------------------------------------------------------------------- steps in the scenario
+def assess_requirement(
+    session: Session, clock: FixedClock, world: Scenario, *, receives_sel_support: bool
+) -> Requirement:
+    """The chief physician's §13a assessment of the scenario's stay (the patient is not presumed to
+    stay away from treatment): with SEL support a discharge agreement is required, without it not."""
+    return plans.assess_requirement(
+        session,
+        world.chief,
+        clock,
+        pathway_id=world.pathway.id,
+        receives_sel_support=receives_sel_support,
+        presumed_not_to_seek_treatment=False,
+    )
+
+
+def discharge(
+    session: Session,
+    clock: FixedClock,
+    world: Scenario,
+    *,
+    by: Actor,
+    key: str = "discharge",
+    ago: timedelta = timedelta(0),
+) -> PathwayEvent:
+    """Discharge the scenario's patient, recorded by `by`, `ago` before the clock's now."""
+    return record_pathway_event(
+        session,
+        by,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGED,
+        occurred_at=clock.now() - ago,
+        idempotency_key=key,
+    )
+
+
+def plan_discharge(
+    session: Session, clock: FixedClock, world: Scenario, *, in_days: int, key: str = "planned"
+) -> PathwayEvent:
+    """The nurse plans the scenario's discharge for `in_days` days after the clock's today."""
+    return record_pathway_event(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=PathwayEventType.DISCHARGE_PLANNED,
+        occurred_at=clock.now(),
+        planned_discharge_on=(clock.now() + timedelta(days=in_days)).date(),
+        idempotency_key=key,
+    )
+
+
+def participant(plan: Plan, role: ParticipantRole) -> PlanParticipant:
+    """The plan's participant with this role."""
+    return next(p for p in plan.participants if p.role is role)
+
+
+def participant_id(plan: Plan, role: ParticipantRole) -> int:
+    """The id of the plan's participant with this role."""
+    return participant(plan, role).id
+
+
+def answerer(world: Scenario, role: ParticipantRole) -> Actor:
+    """Who answers a plan for a participant role: the nurse records the patient's answer and answers
+    for the ward, the case worker answers for the municipality, the GP for the clinic."""
+    return {
+        ParticipantRole.PATIENT: world.nurse,
+        ParticipantRole.WARD: world.nurse,
+        ParticipantRole.MUNICIPALITY: world.case_worker,
+        ParticipantRole.GP: world.gp,
+    }[role]
+
+
+def draft(
+    session: Session, clock: FixedClock, world: Scenario, pathway_id: int | None = None
+) -> Plan:
+    """An empty draft by the nurse, on the scenario's pathway unless another is named."""
+    return plans.create_draft(
+        session,
+        world.nurse,
+        clock,
+        pathway_id=world.pathway.id if pathway_id is None else pathway_id,
+    )
+
+
+def complete_draft(
+    session: Session, clock: FixedClock, world: Scenario, pathway_id: int | None = None
+) -> Plan:
+    """A draft by the nurse with every section filled in (COMPLETE_SECTIONS), on the scenario's
+    pathway unless another is named."""
+    plan = draft(session, clock, world, pathway_id)
+    return plans.edit_plan(
+        session,
+        world.nurse,
+        clock,
+        plan_id=plan.id,
+        expected_version=plan.version,
+        sections=COMPLETE_SECTIONS,
+    )
+
+
+def propose(session: Session, clock: FixedClock, world: Scenario, plan: Plan) -> Plan:
+    """The nurse proposes the plan to its participants."""
+    return plans.propose(
+        session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
+    )
+
+
+def proposed_plan(
+    session: Session, clock: FixedClock, world: Scenario, pathway_id: int | None = None
+) -> Plan:
+    """A complete draft, proposed (see complete_draft)."""
+    return propose(session, clock, world, complete_draft(session, clock, world, pathway_id))
+
+
+def accept(
+    session: Session, clock: FixedClock, world: Scenario, plan: Plan, *roles: ParticipantRole
+) -> Plan:
+    """Each named participant accepts the proposed plan, in the order given (see answerer)."""
+    for role in roles:
+        plan = plans.respond(
+            session,
+            answerer(world, role),
+            clock,
+            plan_id=plan.id,
+            expected_version=plan.version,
+            participant_id=participant_id(plan, role),
+            response="accepted",
+        )
+    return plan
+
+
+ALL_PARTIES = (ParticipantRole.PATIENT, ParticipantRole.MUNICIPALITY, ParticipantRole.GP)
+
+
+def agree(session: Session, clock: FixedClock, world: Scenario, plan: Plan) -> Plan:
+    """Propose the plan and have the patient, the municipality and the GP accept it: agreed (active
+    once the patient is discharged)."""
+    return accept(session, clock, world, propose(session, clock, world, plan), *ALL_PARTIES)
+
+
+def agreed_plan(session: Session, clock: FixedClock, world: Scenario) -> Plan:
+    """A complete discharge agreement on the scenario's pathway that every party has accepted."""
+    return agree(session, clock, world, complete_draft(session, clock, world))

@@ -14,7 +14,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import record_pathway_event
 from coordinator.fhir.table import BY_NAME
 from coordinator.messaging.outbound import notify_municipality_of_discharge, share_plan
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
@@ -31,7 +30,6 @@ from pathways.clock import FixedClock
 from pathways.identifiers import GLN_SYSTEM, SOR_SYSTEM
 from pathways.organisations import Organisation, OrganisationKind
 from pathways.plans import PatientParticipation, PlanKind, PlanStatus
-from pathways.stays import PathwayEventType
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import (
@@ -132,16 +130,7 @@ def _messages(
         category="psychiatry-social-disability",
         config=app.config,
     )
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=7)).date(),
-        idempotency_key="planned",
-    )
+    sc.plan_discharge(session, clock, world, in_days=7)
     notice = notify_municipality_of_discharge(
         session, world.nurse, clock, pathway_id=world.pathway.id, config=app.config
     )

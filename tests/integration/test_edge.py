@@ -30,7 +30,6 @@ from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
 from coordinator.security import CLOCK_KEY, LAST_SEEN_KEY
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
 from tests.conftest import fresh_database_url
 from tests.fhir.support import bearer_token
@@ -71,7 +70,7 @@ def medcom_token(world: tuple[Flask, sc.Scenario]) -> str:
     with get_database(app).transaction() as session:
         create_organisation(
             session,
-            Actor.system("test-setup"),
+            sc.SYSTEM,
             CLOCK,
             name="Sengeafsnit P3",
             kind="ward",

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import record_pathway_event
 from coordinator.contacts.services import assign_contact
 from coordinator.outbox.models import OutboxMessage
 from coordinator.plans import services as plans
@@ -21,38 +20,13 @@ from pathways.clock import FixedClock
 from pathways.errors import NotFound, PermissionDenied, ValidationFailed
 from pathways.plans import PlanKind
 from pathways.reminders import GapRule, ReminderStatus, Severity, StoredReminder
-from pathways.stays import PathwayEventType, PathwayFactType
+from pathways.stays import PathwayFactType
 from tests import scenario as sc
 
 
 def _reminders(session: Session) -> dict[str, Reminder]:
     rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
     return {f"{r.rule}|{r.obligation_key}": r for r in rows}
-
-
-def _assess(session: Session, world: sc.Scenario, clock: FixedClock) -> None:
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
-
-
-def _discharge(
-    session: Session, world: sc.Scenario, clock: FixedClock, key: str, ago: timedelta
-) -> None:
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - ago,
-        idempotency_key=key,
-    )
 
 
 def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
@@ -77,7 +51,7 @@ def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
 def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: FixedClock) -> None:
     world = sc.build(session, clock)
     evaluate_pathways(session, clock, [world.pathway.id])
-    _assess(session, world, clock)
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
     found = _reminders(session)
     assert found["requirement_not_assessed|assessment"].status is ReminderStatus.RESOLVED
@@ -94,8 +68,8 @@ def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-1", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-1", ago=timedelta(hours=1))
     evaluate_pathways(session, clock, [world.pathway.id])
     found = _reminders(session)
     breach = found["discharged_without_plan|plan_before_discharge"]
@@ -121,8 +95,8 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-2", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-2", ago=timedelta(hours=1))
     session.commit()  # the trigger evaluates before the commit
     assert _reminders(session)["contact_person_missing|sector:municipality"].status is (
         ReminderStatus.OPEN
@@ -257,8 +231,8 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     from coordinator.care_pathways.corrections import Correction, correct_pathway_event
 
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-3", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-3", ago=timedelta(hours=1))
     session.commit()
     breach = _reminders(session)["discharged_without_plan|plan_before_discharge"]
     assert breach.status is ReminderStatus.OPEN
@@ -275,7 +249,9 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     session.refresh(breach)
     assert breach.status is ReminderStatus.RESOLVED
     # Discharged again (revised time): the same reminder reopens, no second row, no second mail.
-    _discharge(session, world, clock, "discharge-4", timedelta(minutes=30))
+    sc.discharge(
+        session, clock, world, by=world.nurse, key="discharge-4", ago=timedelta(minutes=30)
+    )
     session.commit()
     session.refresh(breach)
     assert breach.status is ReminderStatus.OPEN
@@ -304,7 +280,7 @@ def test_local_deadlines_come_from_configuration_and_are_checked_at_start(
         )
     assert bad.value.fields == ("defaults.follow_up_days",)
     world = sc.build(session, clock)
-    _assess(session, world, clock)
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
     assert "plan_not_started|plan_start" in _reminders(session)
     relaxed = {"municipalities": {"0101": {"plan_start_working_days": 30}}}
@@ -346,29 +322,9 @@ def test_a_plan_proposed_to_the_municipality_is_in_the_case_workers_inbox_at_onc
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=1)).date(),
-        idempotency_key="planned",
-    )
-    draft = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
-    draft = plans.edit_plan(
-        session,
-        world.nurse,
-        clock,
-        plan_id=draft.id,
-        expected_version=draft.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=draft.id, expected_version=draft.version
-    )
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.plan_discharge(session, clock, world, in_days=1)
+    plan = sc.proposed_plan(session, clock, world)
     evaluate_pathways(session, clock, [world.pathway.id])
     mine = inbox.list_reminders(session, world.case_worker, clock, inbox.ReminderQuery())
     assert sorted((r.rule, r.obligation_key, r.owner_organisation_id) for r in mine) == [
