@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
 from coordinator.accounts.services import actor_for, create_staff_member
+from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import Pathway, PathwayEvent
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.organisations.models import Organisation
@@ -23,7 +24,9 @@ from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan, PlanParticipant
+from coordinator.reminders.models import Reminder
 from pathways.agreements import Requirement
+from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from pathways.plans import ParticipantRole
@@ -54,6 +57,17 @@ def actor(user: User) -> Actor:
 def actor_named(session: Session, username: str) -> Actor:
     """The actor of the user with this login name (e.g. a demo login)."""
     return actor_for(session.scalars(sa.select(User).where(User.username == username)).one())
+
+
+def staff_member(
+    session: Session, clock: FixedClock, *, organisation_id: int, role: str, name: str
+) -> Actor:
+    """A further staff member, registered by the system through the use case, as the actor they
+    act as (for roles and organisations the scenario does not have, e.g. an administrator)."""
+    user = create_staff_member(
+        session, SYSTEM, clock, organisation_id=organisation_id, name=name, role=role
+    )
+    return actor(user)
 
 
 @dataclass
@@ -306,3 +320,32 @@ def agree(session: Session, clock: FixedClock, world: Scenario, plan: Plan) -> P
 def agreed_plan(session: Session, clock: FixedClock, world: Scenario) -> Plan:
     """A complete discharge agreement on the scenario's pathway that every party has accepted."""
     return agree(session, clock, world, complete_draft(session, clock, world))
+
+
+# ---------------------------------------------------------------------------- reading back
+def count(session: Session, model: type[Any]) -> int:
+    """How many rows the model's table has (in the test's transaction)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def audit_entries(session: Session, **where: Any) -> list[AuditEntry]:
+    """The audit rows whose columns equal the given values, oldest first."""
+    query = sa.select(AuditEntry).order_by(AuditEntry.id)
+    for column, value in where.items():
+        query = query.where(getattr(AuditEntry, column) == value)
+    return list(session.scalars(query))
+
+
+def denials(session: Session, actor: Actor) -> list[tuple[str, str, int | None, str]]:
+    """The refusals audited for the actor, oldest first: (resource type, resource id, patient id,
+    reason)."""
+    return [
+        (e.resource_type, e.resource_id, e.patient_id, e.details["reason"])
+        for e in audit_entries(session, outcome=AuditOutcome.DENIED, actor_id=actor.id)
+    ]
+
+
+def reminders_by_key(session: Session) -> dict[str, Reminder]:
+    """Every reminder, oldest first, keyed "<rule>|<obligation key>"."""
+    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
+    return {f"{r.rule}|{r.obligation_key}": r for r in rows}

@@ -82,17 +82,6 @@ def _without_instance(response: TestResponse) -> dict[str, object]:
     return body
 
 
-def _denials(session: Session, actor: Actor) -> list[tuple[str, str, int | None, str]]:
-    return [
-        (e.resource_type, e.resource_id, e.patient_id, e.details["reason"])
-        for e in session.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == actor.id)
-            .order_by(AuditEntry.id)
-        )
-    ]
-
-
 def test_unknown_and_someone_elses_plan_get_one_refusal(
     session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
 ) -> None:
@@ -103,7 +92,7 @@ def test_unknown_and_someone_elses_plan_get_one_refusal(
     assert (theirs.status_code, unknown.status_code) == (403, 403)
     assert _without_instance(theirs) == _without_instance(unknown)
     assert theirs.json["detail"] == "you have no care relation to this patient"
-    assert _denials(session, world.other_nurse) == [
+    assert sc.denials(session, world.other_nurse) == [
         ("Plan", str(plan.id), world.patient.id, "no current care relation to the patient"),
         ("Plan", "987654", None, "no such plan"),
     ]
@@ -148,7 +137,7 @@ def test_a_role_refusal_names_the_rule(
         "the role discharge_nurse may not assess requirement: only chief_physician may"
     )
     assert _without_instance(own) == _without_instance(unknown)
-    assert [d[3] for d in _denials(session, world.nurse)] == [
+    assert [d[3] for d in sc.denials(session, world.nurse)] == [
         "role discharge_nurse may not assess requirement"
     ] * 2
     chief = login(world.chief).put(f"/api/v1/pathways/{world.pathway.id}/assessment", json=body)
@@ -173,7 +162,7 @@ def test_a_missing_if_match_is_told_only_after_access(
         == _without_instance(step)
         == _without_instance(unknown)
     )
-    assert [d[3] for d in _denials(session, world.other_nurse)] == [
+    assert [d[3] for d in sc.denials(session, world.other_nurse)] == [
         "no current care relation to the patient"
     ] * 3 + ["no such plan"]
     nurse = login(world.nurse)

@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import LoginThrottle, User
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction
@@ -25,15 +24,8 @@ Login = Callable[[Actor], FlaskClient]
 def _admin(
     session: Session, clock: FixedClock, organisation_id: int, role: str = "org_admin"
 ) -> Actor:
-    return sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=organisation_id,
-            name=f"{role} {organisation_id}",
-            role=role,
-        )
+    return sc.staff_member(
+        session, clock, organisation_id=organisation_id, role=role, name=f"{role} {organisation_id}"
     )
 
 

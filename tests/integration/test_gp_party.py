@@ -19,7 +19,6 @@ from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan
 from coordinator.reminders.facts import load_facts
-from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
@@ -394,11 +393,6 @@ def test_a_cleared_gp_is_carried_into_new_drafts_and_an_agreed_plan_is_left_alon
 
 
 # ---------------------------------------------------------------------------- the gap rule
-def _reminders(session: Session) -> dict[str, Reminder]:
-    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
-    return {f"{r.rule}|{r.obligation_key}": r for r in rows}
-
-
 def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
@@ -406,7 +400,7 @@ def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     (facts,) = load_facts(session, [pathway.id])
     assert (facts.gp_clinic_id, facts.gp_absent_reason) == (None, "")
     evaluate_pathways(session, clock, [pathway.id])
-    reminder = _reminders(session)["gp_unknown|gp"]
+    reminder = sc.reminders_by_key(session)["gp_unknown|gp"]
     assert (reminder.status, reminder.owner_organisation_id) == (ReminderStatus.OPEN, world.ward.id)
     patients.set_general_practitioner(
         session,
@@ -419,11 +413,11 @@ def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     (facts,) = load_facts(session, [pathway.id])
     assert facts.gp_absent_reason == NO_GP
     evaluate_pathways(session, clock, [pathway.id])
-    assert _reminders(session)["gp_unknown|gp"].status is ReminderStatus.RESOLVED
+    assert sc.reminders_by_key(session)["gp_unknown|gp"].status is ReminderStatus.RESOLVED
     # the scenario's patient has a GP: no such gap
     evaluate_pathways(session, clock, [world.pathway.id])
     assert not [
         r
-        for r in _reminders(session).values()
+        for r in sc.reminders_by_key(session).values()
         if r.pathway_id == world.pathway.id and r.rule == "gp_unknown"
     ]

@@ -49,10 +49,6 @@ def world(session: Session, clock: FixedClock) -> sc.Scenario:
     return sc.build(session, clock)
 
 
-def _count(session: Session, model: type) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
-
-
 # ---------------------------------------------------------------------------- requirement
 def test_chief_physician_assesses_the_requirement(
     session: Session, clock: FixedClock, world: sc.Scenario
@@ -168,7 +164,7 @@ def test_second_open_plan_is_refused_and_points_to_the_first(
     first = sc.draft(session, clock, world)
     with pytest.raises(Conflict, match=f"plan {first.id}, draft"):
         sc.draft(session, clock, world)
-    assert _count(session, Plan) == 1
+    assert sc.count(session, Plan) == 1
 
 
 def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
@@ -184,7 +180,7 @@ def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario)
     assert (unknown.value.resource_type, unknown.value.reason) == ("Pathway", "no such pathway")
     with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
         plans.create_draft(session, sc.SYSTEM, clock, pathway_id=987654)
-    assert _count(session, Plan) == 0
+    assert sc.count(session, Plan) == 0
 
 
 # ---------------------------------------------------------------------------- refusals reveal nothing
@@ -357,7 +353,7 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(
 ) -> None:
     plan = sc.complete_draft(session, clock, world)
     stale = plan.version - 1
-    before = _count(session, PlanVersion)
+    before = sc.count(session, PlanVersion)
     with pytest.raises(StaleVersion, match="you edited version"):
         plans.edit_plan(
             session,
@@ -367,7 +363,7 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(
             expected_version=stale,
             sections={"housing": {"text": "x"}},
         )
-    assert _count(session, PlanVersion) == before
+    assert sc.count(session, PlanVersion) == before
 
 
 def test_invalid_sections_name_each_field(
@@ -473,7 +469,7 @@ def test_nobody_answers_for_another_organisation(
                 participant_id=municipality,
                 response="accepted",
             )
-    assert _count(session, PlanResponse) == 1  # only the ward's own acceptance
+    assert sc.count(session, PlanResponse) == 1  # only the ward's own acceptance
 
 
 def test_rejection_needs_a_reason_and_sends_the_plan_back(

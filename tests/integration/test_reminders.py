@@ -24,18 +24,13 @@ from pathways.stays import PathwayFactType
 from tests import scenario as sc
 
 
-def _reminders(session: Session) -> dict[str, Reminder]:
-    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
-    return {f"{r.rule}|{r.obligation_key}": r for r in rows}
-
-
 def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
     first = evaluate_pathways(session, clock, [world.pathway.id])
     again = evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert list(found) == ["requirement_not_assessed|assessment"]
     reminder = found["requirement_not_assessed|assessment"]
     assert reminder.owner_organisation_id == world.ward.id
@@ -53,7 +48,7 @@ def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: Fixe
     evaluate_pathways(session, clock, [world.pathway.id])
     sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert found["requirement_not_assessed|assessment"].status is ReminderStatus.RESOLVED
     assert found["plan_not_started|plan_start"].status is ReminderStatus.OPEN
     plans.create_draft(
@@ -61,7 +56,10 @@ def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: Fixe
     )
     summary = evaluate_pathways(session, clock, [world.pathway.id])
     assert summary.resolved == 1
-    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+    assert (
+        sc.reminders_by_key(session)["plan_not_started|plan_start"].status
+        is ReminderStatus.RESOLVED
+    )
 
 
 def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
@@ -71,7 +69,7 @@ def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
     sc.assess_requirement(session, clock, world, receives_sel_support=True)
     sc.discharge(session, clock, world, by=world.nurse, key="discharge-1", ago=timedelta(hours=1))
     evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     breach = found["discharged_without_plan|plan_before_discharge"]
     assert breach.severity is Severity.BREACH
     assert breach.escalate_to_person_id == world.chief.id
@@ -98,7 +96,7 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
     sc.assess_requirement(session, clock, world, receives_sel_support=True)
     sc.discharge(session, clock, world, by=world.nurse, key="discharge-2", ago=timedelta(hours=1))
     session.commit()  # the trigger evaluates before the commit
-    assert _reminders(session)["contact_person_missing|sector:municipality"].status is (
+    assert sc.reminders_by_key(session)["contact_person_missing|sector:municipality"].status is (
         ReminderStatus.OPEN
     )
     assign_contact(
@@ -111,7 +109,7 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
         valid_from=clock.now().date(),
     )
     session.commit()
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert found["contact_person_missing|sector:municipality"].status is ReminderStatus.RESOLVED
     assert found["contact_person_missing|sector:general_practice"].status is ReminderStatus.OPEN
 
@@ -171,17 +169,9 @@ def test_acknowledge_snooze_and_dismiss(session: Session, clock: FixedClock) -> 
 
 def test_administrators_have_no_inbox(session: Session, clock: FixedClock) -> None:
     world = sc.build(session, clock)
-    from coordinator.accounts.services import create_staff_member
 
-    admin = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.ward.id,
-            name="Admin",
-            role="org_admin",
-        )
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.ward.id, role="org_admin", name="Admin"
     )
     with pytest.raises(PermissionDenied):
         inbox.list_reminders(session, admin, clock, inbox.ReminderQuery())
@@ -201,7 +191,7 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
         occurred_at=asked if asked > world.pathway.admitted_at else world.pathway.admitted_at,
         idempotency_key="meeting-1",
     )
-    assert "network_meeting_not_held|network_meeting" in _reminders(session)
+    assert "network_meeting_not_held|network_meeting" in sc.reminders_by_key(session)
     inbox.record_pathway_fact(
         session,
         world.case_worker,
@@ -211,7 +201,7 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
         occurred_at=clock.now(),
         idempotency_key="meeting-2",
     )
-    found = _reminders(session)["network_meeting_not_held|network_meeting"]
+    found = sc.reminders_by_key(session)["network_meeting_not_held|network_meeting"]
     assert found.status is ReminderStatus.RESOLVED
     with pytest.raises(ValidationFailed):
         inbox.record_pathway_fact(
@@ -234,7 +224,7 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     sc.assess_requirement(session, clock, world, receives_sel_support=True)
     sc.discharge(session, clock, world, by=world.nurse, key="discharge-3", ago=timedelta(hours=1))
     session.commit()
-    breach = _reminders(session)["discharged_without_plan|plan_before_discharge"]
+    breach = sc.reminders_by_key(session)["discharged_without_plan|plan_before_discharge"]
     assert breach.status is ReminderStatus.OPEN
     mails = session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
     correct_pathway_event(
@@ -260,7 +250,7 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     keys = list(session.scalars(sa.select(OutboxMessage.idempotency_key).offset(mails)))
     # The breach is not mailed again. The stay, admitted again by the cancellation, lacks a plan past
     # its deadline: that new reminder is overdue on arrival, mailed once.
-    late = _reminders(session)["plan_not_started|plan_start"]
+    late = sc.reminders_by_key(session)["plan_not_started|plan_start"]
     assert late.severity is Severity.URGENT
     assert keys == [f"reminder:{late.id}:urgent"]
 
@@ -282,13 +272,16 @@ def test_local_deadlines_come_from_configuration_and_are_checked_at_start(
     world = sc.build(session, clock)
     sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
-    assert "plan_not_started|plan_start" in _reminders(session)
+    assert "plan_not_started|plan_start" in sc.reminders_by_key(session)
     relaxed = {"municipalities": {"0101": {"plan_start_working_days": 30}}}
     evaluate_pathways(
         session, clock, [world.pathway.id], config={"REMINDER_RULES_OVERRIDES": relaxed}
     )
     # Copenhagen's local deadline is 30 working days: the reminder is withdrawn (not due for weeks).
-    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+    assert (
+        sc.reminders_by_key(session)["plan_not_started|plan_start"].status
+        is ReminderStatus.RESOLVED
+    )
 
 
 def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
@@ -298,7 +291,7 @@ def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
 
     world = sc.build(session, clock)
     evaluate_pathways(session, clock, [world.pathway.id])
-    reminder = next(iter(_reminders(session).values()))
+    reminder = next(iter(sc.reminders_by_key(session).values()))
     reminder.owner_person_id = world.nurse.id
     session.flush()
     client = Actor(
