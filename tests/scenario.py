@@ -7,10 +7,11 @@ production; tests/factories.py is for background rows that no use case needs to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
@@ -25,6 +26,7 @@ from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.reminders.models import Reminder
+from coordinator.security import LAST_SEEN_KEY
 from pathways.agreements import Requirement
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
@@ -68,6 +70,16 @@ def staff_member(
         session, SYSTEM, clock, organisation_id=organisation_id, name=name, role=role
     )
     return actor(user)
+
+
+def log_in(client: FlaskClient, user_id: int, last_seen: datetime) -> FlaskClient:
+    """The client, with the session cookie the login view makes (the user's id, and when the session
+    was last used: an idle session ends after SESSION_IDLE_MINUTES)."""
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = str(user_id)
+        cookie["_fresh"] = True
+        cookie[LAST_SEEN_KEY] = last_seen.timestamp()
+    return client
 
 
 @dataclass
