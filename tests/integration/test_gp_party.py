@@ -30,11 +30,6 @@ from tests import scenario as sc
 NO_GP = "patienten har ingen egen læge"
 
 
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
 def _admitted_without_gp(session: Session, clock: FixedClock, w: sc.Scenario) -> Pathway:
     """A patient as MedCom admits them: no GP clinic."""
     patient = register_patient(

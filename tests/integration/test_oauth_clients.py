@@ -112,11 +112,6 @@ def oauth_error(response: TestResponse, status: int, error: str) -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
 def admin_of(session: Session, clock: FixedClock, organisation: Organisation, role: str) -> Actor:
     return sc.staff_member(
         session,

@@ -44,11 +44,6 @@ from tests import scenario as sc
 from tests.conftest import fresh_database_url
 
 
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
 # ---------------------------------------------------------------------------- requirement
 def test_chief_physician_assesses_the_requirement(
     session: Session, clock: FixedClock, world: sc.Scenario
