@@ -189,17 +189,23 @@ def build(session: Session, clock: FixedClock) -> Scenario:
 
 # ---------------------------------------------------------------------------- steps in the scenario
 def assess_requirement(
-    session: Session, clock: FixedClock, world: Scenario, *, receives_sel_support: bool
+    session: Session,
+    clock: FixedClock,
+    world: Scenario,
+    *,
+    receives_sel_support: bool,
+    presumed_not_to_seek_treatment: bool = False,
+    by: Actor | None = None,
 ) -> Requirement:
-    """The chief physician's §13a assessment of the scenario's stay (the patient is not presumed to
-    stay away from treatment): with SEL support a discharge agreement is required, without it not."""
+    """The §13a assessment of the scenario's stay, by the chief physician unless `by` is given: with
+    SEL support, or when the patient is presumed not to seek treatment, an agreement is required."""
     return plans.assess_requirement(
         session,
-        world.chief,
+        world.chief if by is None else by,
         clock,
         pathway_id=world.pathway.id,
         receives_sel_support=receives_sel_support,
-        presumed_not_to_seek_treatment=False,
+        presumed_not_to_seek_treatment=presumed_not_to_seek_treatment,
     )
 
 

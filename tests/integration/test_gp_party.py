@@ -82,18 +82,6 @@ def _accept_all(session: Session, clock: FixedClock, w: sc.Scenario, plan: Plan)
     return plan
 
 
-def _complete_draft(session: Session, clock: FixedClock, w: sc.Scenario, pathway_id: int) -> Plan:
-    plan = plans.create_draft(session, w.nurse, clock, pathway_id=pathway_id)
-    return plans.edit_plan(
-        session,
-        w.nurse,
-        clock,
-        plan_id=plan.id,
-        expected_version=plan.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-
-
 # ---------------------------------------------------------------------------- setting the GP
 def test_the_gp_is_set_audited_and_joins_the_open_plan(
     session: Session, clock: FixedClock, world: sc.Scenario
@@ -219,7 +207,7 @@ def test_access_gate_and_version_are_checked(
 def test_a_new_gp_answers_anew_and_clearing_records_the_reason(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world, world.pathway.id)
+    plan = sc.complete_draft(session, clock, world, world.pathway.id)
     plan = plans.propose(
         session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
     )
@@ -267,7 +255,7 @@ def test_a_plan_without_the_gp_is_refused_without_a_reason(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     pathway = _admitted_without_gp(session, clock, world)
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     with pytest.raises(ValidationFailed) as caught:
         plans.propose(session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version)
     assert list(caught.value.errors) == [
@@ -285,7 +273,7 @@ def test_a_recorded_reason_lets_the_plan_be_agreed_without_the_gp(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     pathway = _admitted_without_gp(session, clock, world)
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     plan = plans.record_missing_party(
         session,
         world.nurse,
@@ -357,7 +345,7 @@ def test_a_cleared_gp_is_carried_into_new_drafts_and_an_agreed_plan_is_left_alon
         gp_organisation_id=None,
         reason=NO_GP,
     )
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     assert plan.missing_party_reasons == {"gp": NO_GP}
     plan = plans.propose(
         session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version

@@ -48,27 +48,13 @@ from tests.conftest import fresh_database_url
 def test_chief_physician_assesses_the_requirement(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    requirement = plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
+    requirement = sc.assess_requirement(session, clock, world, receives_sel_support=True)
     assert requirement.level is RequirementLevel.REQUIRED
     assert requirement.kind is PlanKind.DISCHARGE_AGREEMENT
     assert requirement.basis.reference == "Psykiatriloven § 13 a, stk. 1"
     assert world.pathway.requirement_assessed_by_id == world.chief.id
     with pytest.raises(PermissionDenied):  # a nurse does not make the §13a assessment
-        plans.assess_requirement(
-            session,
-            world.nurse,
-            clock,
-            pathway_id=world.pathway.id,
-            receives_sel_support=False,
-            presumed_not_to_seek_treatment=False,
-        )
+        sc.assess_requirement(session, clock, world, receives_sel_support=False, by=world.nurse)
 
 
 def test_obligation_open_met_and_overdue(
@@ -77,25 +63,13 @@ def test_obligation_open_met_and_overdue(
     assert (
         plans.pathway_obligation(session, clock, world.pathway).status is ObligationStatus.OPEN
     )  # not assessed
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=False,
-    )
+    sc.assess_requirement(session, clock, world, receives_sel_support=False)
     assert (
         plans.pathway_obligation(session, clock, world.pathway).status
         is ObligationStatus.NOT_APPLICABLE
     )
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=True,
+    sc.assess_requirement(
+        session, clock, world, receives_sel_support=False, presumed_not_to_seek_treatment=True
     )
     obligation = plans.pathway_obligation(session, clock, world.pathway)
     assert (obligation.status, obligation.basis.key) == (
@@ -112,14 +86,7 @@ def test_obligation_open_met_and_overdue(
 def test_discharge_without_agreement_is_overdue(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
     sc.complete_draft(session, clock, world)
     sc.discharge(session, clock, world, by=sc.SYSTEM)
     assert (
@@ -276,13 +243,12 @@ def test_a_role_refusal_names_the_rule_not_the_relation(
         assert refused.value.reason == "role discharge_nurse may not assess requirement"
     assert world.pathway.requirement_assessed_at is None
     with pytest.raises(AccessDenied) as stranger:  # a chief without a relation: no relation
-        plans.assess_requirement(
+        sc.assess_requirement(
             session,
-            replace(world.chief, organisation_id=world.other_ward.id),
             clock,
-            pathway_id=world.pathway.id,
+            world,
             receives_sel_support=True,
-            presumed_not_to_seek_treatment=False,
+            by=replace(world.chief, organisation_id=world.other_ward.id),
         )
     assert stranger.value.message == NO_ACCESS
     with pytest.raises(AccessDenied) as admin:
