@@ -11,6 +11,8 @@ from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
 
+Login = Callable[[Actor], FlaskClient]
+
 
 @pytest.fixture
 def world(session: Session, clock: FixedClock, app: Flask) -> sc.Scenario:
@@ -19,7 +21,7 @@ def world(session: Session, clock: FixedClock, app: Flask) -> sc.Scenario:
 
 
 @pytest.fixture
-def login(app: Flask, clock: FixedClock) -> Callable[[Actor], FlaskClient]:
+def login(app: Flask, clock: FixedClock) -> Login:
     """A test client logged in as the given actor's user (a session cookie, as the web UI has)."""
 
     def as_user(actor: Actor) -> FlaskClient:

@@ -3,13 +3,11 @@ every refusal in the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import product
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -18,8 +16,9 @@ from coordinator.plans import services as plans
 from pathways.access import RelationState
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor, Role
+from pathways.people import Role
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.integration.test_access_matrix import (
     HOME_FOR,
     READ_CONTACTS,
@@ -37,7 +36,7 @@ def test_authorisation_matrix_over_http(
     session: Session,
     clock: FixedClock,
     app: Flask,
-    login: Callable[[Actor], FlaskClient],
+    login: Login,
     role: Role,
     state: RelationState,
 ) -> None:
@@ -83,7 +82,7 @@ def _without_instance(response: TestResponse) -> dict[str, object]:
 
 
 def test_unknown_and_someone_elses_plan_get_one_refusal(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
     stranger = login(world.other_nurse)
@@ -99,7 +98,7 @@ def test_unknown_and_someone_elses_plan_get_one_refusal(
 
 
 def test_a_stale_if_match_never_tells_a_stranger_the_version(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
     plan = plans.edit_plan(
@@ -126,7 +125,7 @@ def test_a_stale_if_match_never_tells_a_stranger_the_version(
 
 
 def test_a_role_refusal_names_the_rule(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     body = {"receives_sel_support": True, "presumed_not_to_seek_treatment": False}
     nurse = login(world.nurse)
@@ -145,7 +144,7 @@ def test_a_role_refusal_names_the_rule(
 
 
 def test_a_missing_if_match_is_told_only_after_access(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     """Access first: a stranger is refused alike with and without If-Match; the editor hears 428."""
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)

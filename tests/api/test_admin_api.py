@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import LoginThrottle, User
@@ -17,9 +15,8 @@ from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.factories import LoginThrottleFactory
-
-Login = Callable[[Actor], FlaskClient]
 
 
 def _admin(

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def test_search_the_directory_by_kind_and_sor(world: sc.Scenario, login: Login) -> None:

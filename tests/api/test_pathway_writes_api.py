@@ -4,11 +4,9 @@ someone else's stay gets, and every refusal is audited DENIED (issue 17)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -18,12 +16,11 @@ from coordinator.organisations.services import create_organisation
 from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from pathways.stays import PathwayStatus
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.fhir.support import bearer_token
 
-Login = Callable[[Actor], FlaskClient]
 UNKNOWN = 987654
 
 

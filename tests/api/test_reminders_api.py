@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask.testing import FlaskClient
@@ -8,10 +7,8 @@ from sqlalchemy.orm import Session
 
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def _open(world: sc.Scenario, session: Session, clock: FixedClock) -> None:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def test_patient_search_by_cpr_reveals_no_one_else(

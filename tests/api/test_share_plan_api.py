@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.models import PathwayFact
@@ -21,12 +19,11 @@ from fhir_adapters.medcom import (
     read_envelope,
 )
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from pathways.plans import PlanKind
 from pathways.stays import PathwayFactType
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 GP_SOR, GP_GLN = "990200000016003", "5790000000029"
 
 

@@ -3,11 +3,9 @@ each gated like a read of patient data and audited per patient shown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
@@ -17,8 +15,7 @@ from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def _searches(session: Session, actor: Actor) -> list[tuple[int | None, dict[str, object]]]:
