@@ -209,6 +209,30 @@ def assess_requirement(
     )
 
 
+def record_event(
+    session: Session,
+    clock: FixedClock,
+    world: Scenario,
+    event_type: PathwayEventType,
+    *,
+    by: Actor,
+    key: str,
+    ago: timedelta = timedelta(0),
+    **fields: Any,
+) -> PathwayEvent:
+    """An event on the scenario's stay, recorded by `by`, `ago` before the clock's now."""
+    return record_pathway_event(
+        session,
+        by,
+        clock,
+        pathway_id=world.pathway.id,
+        event_type=event_type,
+        occurred_at=clock.now() - ago,
+        idempotency_key=key,
+        **fields,
+    )
+
+
 def discharge(
     session: Session,
     clock: FixedClock,
@@ -219,30 +243,22 @@ def discharge(
     ago: timedelta = timedelta(0),
 ) -> PathwayEvent:
     """Discharge the scenario's patient, recorded by `by`, `ago` before the clock's now."""
-    return record_pathway_event(
-        session,
-        by,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - ago,
-        idempotency_key=key,
-    )
+    return record_event(session, clock, world, PathwayEventType.DISCHARGED, by=by, key=key, ago=ago)
 
 
 def plan_discharge(
     session: Session, clock: FixedClock, world: Scenario, *, in_days: int, key: str = "planned"
 ) -> PathwayEvent:
     """The nurse plans the scenario's discharge for `in_days` days after the clock's today."""
-    return record_pathway_event(
+    planned_on = (clock.now() + timedelta(days=in_days)).date()
+    return record_event(
         session,
-        world.nurse,
         clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=in_days)).date(),
-        idempotency_key=key,
+        world,
+        PathwayEventType.DISCHARGE_PLANNED,
+        by=world.nurse,
+        key=key,
+        planned_discharge_on=planned_on,
     )
 
 
