@@ -22,6 +22,7 @@ from coordinator import create_app, migrate
 from coordinator.db import Database, get_database, make_engine
 from pathways.clock import FixedClock
 from tests import factories
+from tests import scenario as sc
 
 TESTS = Path(__file__).parent
 PG_SCHEMA = "carepath_test"
@@ -105,6 +106,13 @@ def session(connection: sa.Connection) -> Iterator[Session]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(session: Session, clock: FixedClock) -> sc.Scenario:
+    """The scenario world (tests/scenario.py), built in the test's transaction. tests/api and
+    tests/fhir override it to give their app the same clock."""
+    return sc.build(session, clock)
 
 
 @pytest.fixture

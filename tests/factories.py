@@ -1,4 +1,8 @@
-"""factory_boy factories for rows that tests need as background (not what they are testing)."""
+"""factory_boy factories for rows that tests need as background (not what they are testing), made
+straight in the database with no use case, audit row or permission check: for tests of the use cases
+that would otherwise make those rows (registering organisations, staff, patients), and for state no use
+case makes on request (login lockouts). Tests that act in a cross-sector world use tests/scenario.py,
+which builds one through the real use cases."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy.orm import Session
 
-from coordinator.accounts.models import User
+from coordinator.accounts.models import LoginThrottle, User
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from pathways.organisations import OrganisationKind, Sector
@@ -80,3 +84,16 @@ class PatientFactory(_Base):
     kommunekode = "101"
     created_at = T0
     updated_at = T0
+
+
+class LoginThrottleFactory(_Base):
+    """Failed logins of an account from one address; a lockout when `locked_until` is given."""
+
+    class Meta:
+        model = LoginThrottle
+
+    user = factory.SubFactory(UserFactory)
+    address = "127.0.0.1"
+    failed_count = 1
+    last_failed_at = factory.LazyAttribute(lambda o: o.user.created_at)
+    locked_until = None

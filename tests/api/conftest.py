@@ -7,10 +7,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.security import LAST_SEEN_KEY
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
+
+Login = Callable[[Actor], FlaskClient]
 
 
 @pytest.fixture
@@ -20,15 +21,10 @@ def world(session: Session, clock: FixedClock, app: Flask) -> sc.Scenario:
 
 
 @pytest.fixture
-def login(app: Flask, clock: FixedClock) -> Callable[[Actor], FlaskClient]:
+def login(app: Flask, clock: FixedClock) -> Login:
     """A test client logged in as the given actor's user (a session cookie, as the web UI has)."""
 
     def as_user(actor: Actor) -> FlaskClient:
-        client = app.test_client()
-        with client.session_transaction() as cookie:
-            cookie["_user_id"] = str(actor.id)
-            cookie["_fresh"] = True
-            cookie[LAST_SEEN_KEY] = clock.now().timestamp()
-        return client
+        return sc.log_in(app.test_client(), actor.id, clock.now())
 
     return as_user

@@ -3,13 +3,11 @@ every refusal in the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import product
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -18,8 +16,9 @@ from coordinator.plans import services as plans
 from pathways.access import RelationState
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor, Role
+from pathways.people import Role
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.integration.test_access_matrix import (
     HOME_FOR,
     READ_CONTACTS,
@@ -37,7 +36,7 @@ def test_authorisation_matrix_over_http(
     session: Session,
     clock: FixedClock,
     app: Flask,
-    login: Callable[[Actor], FlaskClient],
+    login: Login,
     role: Role,
     state: RelationState,
 ) -> None:
@@ -82,19 +81,8 @@ def _without_instance(response: TestResponse) -> dict[str, object]:
     return body
 
 
-def _denials(session: Session, actor: Actor) -> list[tuple[str, str, int | None, str]]:
-    return [
-        (e.resource_type, e.resource_id, e.patient_id, e.details["reason"])
-        for e in session.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == actor.id)
-            .order_by(AuditEntry.id)
-        )
-    ]
-
-
 def test_unknown_and_someone_elses_plan_get_one_refusal(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
     stranger = login(world.other_nurse)
@@ -103,14 +91,14 @@ def test_unknown_and_someone_elses_plan_get_one_refusal(
     assert (theirs.status_code, unknown.status_code) == (403, 403)
     assert _without_instance(theirs) == _without_instance(unknown)
     assert theirs.json["detail"] == "you have no care relation to this patient"
-    assert _denials(session, world.other_nurse) == [
+    assert sc.denials(session, world.other_nurse) == [
         ("Plan", str(plan.id), world.patient.id, "no current care relation to the patient"),
         ("Plan", "987654", None, "no such plan"),
     ]
 
 
 def test_a_stale_if_match_never_tells_a_stranger_the_version(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
     plan = plans.edit_plan(
@@ -137,7 +125,7 @@ def test_a_stale_if_match_never_tells_a_stranger_the_version(
 
 
 def test_a_role_refusal_names_the_rule(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     body = {"receives_sel_support": True, "presumed_not_to_seek_treatment": False}
     nurse = login(world.nurse)
@@ -148,7 +136,7 @@ def test_a_role_refusal_names_the_rule(
         "the role discharge_nurse may not assess requirement: only chief_physician may"
     )
     assert _without_instance(own) == _without_instance(unknown)
-    assert [d[3] for d in _denials(session, world.nurse)] == [
+    assert [d[3] for d in sc.denials(session, world.nurse)] == [
         "role discharge_nurse may not assess requirement"
     ] * 2
     chief = login(world.chief).put(f"/api/v1/pathways/{world.pathway.id}/assessment", json=body)
@@ -156,7 +144,7 @@ def test_a_role_refusal_names_the_rule(
 
 
 def test_a_missing_if_match_is_told_only_after_access(
-    session: Session, clock: FixedClock, world: sc.Scenario, login: Callable[[Actor], FlaskClient]
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
 ) -> None:
     """Access first: a stranger is refused alike with and without If-Match; the editor hears 428."""
     plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
@@ -173,7 +161,7 @@ def test_a_missing_if_match_is_told_only_after_access(
         == _without_instance(step)
         == _without_instance(unknown)
     )
-    assert [d[3] for d in _denials(session, world.other_nurse)] == [
+    assert [d[3] for d in sc.denials(session, world.other_nurse)] == [
         "no current care relation to the patient"
     ] * 3 + ["no such plan"]
     nurse = login(world.nurse)

@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import LoginThrottle, User
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
+from tests.factories import LoginThrottleFactory
 
 
 def _admin(
     session: Session, clock: FixedClock, organisation_id: int, role: str = "org_admin"
 ) -> Actor:
-    return sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=organisation_id,
-            name=f"{role} {organisation_id}",
-            role=role,
-        )
+    return sc.staff_member(
+        session, clock, organisation_id=organisation_id, role=role, name=f"{role} {organisation_id}"
     )
 
 
@@ -104,16 +94,15 @@ def test_guessable_passwords_are_refused_over_http(
     assert reset.json["errors"][0]["message"].startswith("password is too easy to guess: ")
 
 
-def _lock(session: Session, user: User, address: str, until: datetime | None) -> LoginThrottle:
-    throttle = LoginThrottle(
+def _lock(user: User, address: str, until: datetime | None) -> LoginThrottle:
+    """Five failures and a lockout until `until`, or two failures and no lockout."""
+    throttle: LoginThrottle = LoginThrottleFactory(
         user=user,
         address=address,
         failed_count=5 if until else 2,
         last_failed_at=until or user.created_at,
         locked_until=until,
     )
-    session.add(throttle)
-    session.flush()
     return throttle
 
 
@@ -128,10 +117,10 @@ def test_admins_see_and_lift_the_login_locks_of_their_own_accounts(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
     soon = clock.now() + timedelta(minutes=4)
-    gp_lock = _lock(session, world.users["gp"], "10.1.1.1", soon)
-    _lock(session, world.users["gp"], "10.1.1.2", clock.now() - timedelta(seconds=1))  # ran out
-    _lock(session, world.users["gp"], "10.1.1.3", None)  # failures, no lockout
-    nurse_lock = _lock(session, world.users["nurse"], "10.2.2.2", soon + timedelta(minutes=1))
+    gp_lock = _lock(world.users["gp"], "10.1.1.1", soon)
+    _lock(world.users["gp"], "10.1.1.2", clock.now() - timedelta(seconds=1))  # ran out
+    _lock(world.users["gp"], "10.1.1.3", None)  # failures, no lockout
+    nurse_lock = _lock(world.users["nurse"], "10.2.2.2", soon + timedelta(minutes=1))
     admin = login(_admin(session, clock, world.gp_clinic.id))
 
     listed = admin.get("/api/v1/users/login-locks")

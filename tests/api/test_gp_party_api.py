@@ -3,17 +3,14 @@ that follow it, and POST /plans/{id}/missing-party with the reasons shown in the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.patients.models import Patient
-from pathways.people import Actor
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 PROBLEM = "application/problem+json"
 NO_GP = "patienten har ingen egen læge"
 

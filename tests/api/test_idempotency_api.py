@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.contacts.models import ContactAssignment
 from coordinator.plans.models import Plan
-from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def test_same_key_same_body_returns_the_first_answer(

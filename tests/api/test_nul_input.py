@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.inputs import nul_paths
 from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
-from pathways.people import Actor
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
 
 

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.accounts.services import create_staff_member
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def test_search_the_directory_by_kind_and_sor(world: sc.Scenario, login: Login) -> None:
@@ -71,16 +67,7 @@ def test_bad_filters_are_problem_details(world: sc.Scenario, login: Login) -> No
 def test_a_system_administrator_registers_an_organisation(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    admin = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.region.id,
-            name="Admin",
-            role="system_admin",
-        )
-    )
+    admin = _admin(world, session, clock)
     body = {"name": "Gladsaxe Kommune", "kind": "municipality", "kommunekode": "159"}
     created = login(admin).post("/api/v1/organisations", json=body)
     assert created.status_code == 201, created.json
@@ -93,15 +80,8 @@ def test_a_system_administrator_registers_an_organisation(
 
 
 def _admin(world: sc.Scenario, session: Session, clock: FixedClock) -> Actor:
-    return sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.region.id,
-            name="Admin",
-            role="system_admin",
-        )
+    return sc.staff_member(
+        session, clock, organisation_id=world.region.id, role="system_admin", name="Admin"
     )
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.accounts.services import create_staff_member
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def _walk(client: FlaskClient, url: str) -> tuple[list[int], int]:
@@ -30,11 +26,7 @@ def _walk(client: FlaskClient, url: str) -> tuple[list[int], int]:
 
 
 def _staff(session: Session, clock: FixedClock, org_id: int, role: str) -> Actor:
-    return sc.actor(
-        create_staff_member(
-            session, sc.SYSTEM, clock, organisation_id=org_id, name=f"{role} x", role=role
-        )
-    )
+    return sc.staff_member(session, clock, organisation_id=org_id, role=role, name=f"{role} x")
 
 
 def test_users_page_by_id(

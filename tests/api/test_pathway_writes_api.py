@@ -4,31 +4,23 @@ someone else's stay gets, and every refusal is audited DENIED (issue 17)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from coordinator.accounts.services import create_staff_member
-from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import PathwayEvent, PathwayFact
 from coordinator.care_pathways.services import STAY_WARD_ONLY, admit_patient
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
-from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from pathways.stays import PathwayStatus
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.fhir.support import bearer_token
 
-Login = Callable[[Actor], FlaskClient]
 UNKNOWN = 987654
 
 
@@ -39,21 +31,6 @@ def _refusal(response: TestResponse) -> bytes:
     body = dict(response.json or {})
     body.pop("instance")
     return repr(sorted(body.items())).encode()
-
-
-def _denials(session: Session, actor: Actor) -> list[tuple[str, str, int | None, str]]:
-    return [
-        (e.resource_type, e.resource_id, e.patient_id, e.details["reason"])
-        for e in session.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.outcome == AuditOutcome.DENIED, AuditEntry.actor_id == actor.id)
-            .order_by(AuditEntry.id)
-        )
-    ]
-
-
-def _count(session: Session, model: type[Any]) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
 # ---------------------------------------------------------------------------- events
@@ -80,10 +57,10 @@ def test_another_wards_nurse_cannot_discharge_or_send_on_leave(
     assert world.pathway.status is PathwayStatus.ADMITTED
     assert world.pathway.discharged_at is None
     assert world.pathway.leave_periods == []
-    assert _count(session, PathwayEvent) == 1  # the admission only
+    assert sc.count(session, PathwayEvent) == 1  # the admission only
     reason = f"does not act for the stay's ward {world.ward.id}"
     assert (
-        _denials(session, world.other_nurse)
+        sc.denials(session, world.other_nurse)
         == [("Pathway", str(world.pathway.id), world.patient.id, reason)] * 2
     )
 
@@ -100,7 +77,7 @@ def test_an_unknown_stay_gets_the_refusal_someone_elses_gets(
         f"/api/v1/pathways/{UNKNOWN}/events", json={**body, "idempotency_key": "b"}
     )
     assert _refusal(theirs) == _refusal(unknown)
-    assert _denials(session, world.other_nurse)[1] == (
+    assert sc.denials(session, world.other_nurse)[1] == (
         "Pathway",
         str(UNKNOWN),
         None,
@@ -134,15 +111,8 @@ def test_the_own_wards_nurse_records_a_discharge(
     assert replay.status_code == 403
     assert replay.json["detail"] == STAY_WARD_ONLY
     # The centre above the ward acts for it.
-    centre_nurse = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.centre.id,
-            name="Centre Nurse",
-            role="discharge_nurse",
-        )
+    centre_nurse = sc.staff_member(
+        session, clock, organisation_id=world.centre.id, role="discharge_nurse", name="Centre Nurse"
     )
     follow_up = login(centre_nurse).post(
         f"/api/v1/pathways/{world.pathway.id}/events",
@@ -168,8 +138,8 @@ def test_a_case_worker_without_a_relation_cannot_record_a_fact(
     unknown = stranger.post(f"/api/v1/pathways/{UNKNOWN}/facts", json=_fact(world, "b"))
     assert _refusal(theirs) == _refusal(unknown)
     assert theirs.json["detail"] == "you have no care relation to this patient"
-    assert _count(session, PathwayFact) == 0
-    assert _denials(session, world.other_case_worker) == [
+    assert sc.count(session, PathwayFact) == 0
+    assert sc.denials(session, world.other_case_worker) == [
         (
             "Pathway",
             str(world.pathway.id),
@@ -187,7 +157,7 @@ def test_the_home_municipalitys_case_worker_records_a_fact(
     created = login(world.case_worker).post(f"/api/v1/pathways/{world.pathway.id}/facts", json=body)
     assert created.status_code == 201, created.json
     assert created.json["type"] == "network_meeting_held"
-    assert _count(session, PathwayFact) == 1
+    assert sc.count(session, PathwayFact) == 1
     # The stranger replaying the key is refused, not handed the fact.
     replay = login(world.other_case_worker).post(
         f"/api/v1/pathways/{world.pathway.id}/facts", json=body
@@ -238,7 +208,7 @@ def test_a_fact_points_only_at_the_patients_own_plans(
             "code": "unknown",
         },
     ]
-    assert _count(session, PathwayFact) == 0
+    assert sc.count(session, PathwayFact) == 0
     own_plan = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
     shared = case_worker.post(
         url,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -18,10 +17,8 @@ from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def _more_plans(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,10 +12,9 @@ from sqlalchemy.orm import Session
 from coordinator.audit.models import AuditEntry
 from coordinator.plans.models import Plan
 from pathways.audit import AuditOutcome
-from pathways.people import Actor
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 PROBLEM = "application/problem+json"
 
 

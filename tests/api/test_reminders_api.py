@@ -1,20 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.care_pathways.services import record_pathway_event
-from coordinator.plans import services as plans
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
-from pathways.people import Actor
-from pathways.stays import PathwayEventType
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def _open(world: sc.Scenario, session: Session, clock: FixedClock) -> None:
@@ -41,22 +35,9 @@ def test_the_inbox_lists_reminders_with_their_legal_basis(
 def test_reminder_texts_are_danish_unless_english_is_asked_for(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(hours=1),
-        idempotency_key="discharge-texts",
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(
+        session, clock, world, by=world.nurse, key="discharge-texts", ago=timedelta(hours=1)
     )
     _open(world, session, clock)
     client = login(world.gp)

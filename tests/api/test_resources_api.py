@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
+from tests.api.conftest import Login
 
 
 def test_patient_search_by_cpr_reveals_no_one_else(
@@ -197,10 +192,10 @@ def test_audit_api_for_auditors(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
     login(world.gp).get(f"/api/v1/patients/{world.patient.id}")
-    auditor = create_staff_member(
-        session, sc.SYSTEM, clock, organisation_id=world.region.id, name="Revisor", role="auditor"
+    auditor = sc.staff_member(
+        session, clock, organisation_id=world.region.id, role="auditor", name="Revisor"
     )
-    client = login(sc.actor(auditor))
+    client = login(auditor)
     entries = client.get(f"/api/v1/audit?patient_id={world.patient.id}&action=read").json
     assert [(e["actor_id"], e["resource_type"]) for e in entries] == [(world.gp.id, "Patient")]
     exported = client.get(f"/api/v1/audit/export?patient_id={world.patient.id}")

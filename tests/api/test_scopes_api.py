@@ -19,9 +19,9 @@ from coordinator.plans.models import Plan
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from pathways.scopes import SCOPE_RESOURCES, parse_scopes
 from tests import scenario as sc
+from tests.api.conftest import Login
 from tests.fhir.support import bearer_token
 
 REST_BLUEPRINTS = (
@@ -109,7 +109,7 @@ def bearer(
     return client_with
 
 
-def _plan(world: sc.Scenario, login: Callable[[Actor], FlaskClient]) -> dict[str, Any]:
+def _plan(world: sc.Scenario, login: Login) -> dict[str, Any]:
     created = login(world.nurse).post(
         "/api/v1/plans", json={"pathway_id": world.pathway.id, "kind": "discharge_agreement"}
     )
@@ -120,7 +120,7 @@ def _plan(world: sc.Scenario, login: Callable[[Actor], FlaskClient]) -> dict[str
 
 def test_an_organisation_token_reads_no_plan_and_a_plan_token_no_patient(
     world: sc.Scenario,
-    login: Callable[[Actor], FlaskClient],
+    login: Login,
     bearer: Callable[[str], FlaskClient],
     session: Session,
 ) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.models import PathwayFact
@@ -21,12 +19,11 @@ from fhir_adapters.medcom import (
     read_envelope,
 )
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from pathways.plans import PlanKind
 from pathways.stays import PathwayFactType
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 GP_SOR, GP_GLN = "990200000016003", "5790000000029"
 
 
@@ -106,9 +103,7 @@ def test_only_parties_share(
 def test_the_municipality_is_told_the_discharge_date_once(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    from coordinator.care_pathways.services import record_pathway_event
     from coordinator.reminders.scan import evaluate_pathways
-    from pathways.stays import PathwayEventType
 
     world.municipality.sor_code, world.municipality.gln = "990300000016001", "5790000000036"
     client = login(world.nurse)
@@ -116,16 +111,7 @@ def test_the_municipality_is_told_the_discharge_date_once(
     early = client.post(url, json={})
     assert early.status_code == 422
     assert early.json["errors"][0]["field"] == "planned_discharge_on"
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=7)).date(),
-        idempotency_key="planned",
-    )
+    sc.plan_discharge(session, clock, world, in_days=7)
     evaluate_pathways(session, clock, [world.pathway.id])
     rules = {r.rule for r in session.scalars(sa.select(Reminder)) if r.status.value == "open"}
     assert "municipality_not_notified" in rules
@@ -157,24 +143,13 @@ def test_the_municipality_is_told_the_discharge_date_once(
 def test_a_new_discharge_date_must_be_told_again(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    from coordinator.care_pathways.services import record_pathway_event
     from coordinator.reminders.scan import evaluate_pathways
-    from pathways.stays import PathwayEventType
 
     world.municipality.sor_code, world.municipality.gln = "990300000016001", "5790000000036"
     url = f"/api/v1/pathways/{world.pathway.id}/notify-municipality"
 
     def plan_discharge(days: int, key: str) -> None:
-        record_pathway_event(
-            session,
-            world.nurse,
-            clock,
-            pathway_id=world.pathway.id,
-            event_type=PathwayEventType.DISCHARGE_PLANNED,
-            occurred_at=clock.now(),
-            planned_discharge_on=(clock.now() + timedelta(days=days)).date(),
-            idempotency_key=key,
-        )
+        sc.plan_discharge(session, clock, world, in_days=days, key=key)
         evaluate_pathways(session, clock, [world.pathway.id])
 
     def status() -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
@@ -17,11 +15,10 @@ from fhir_adapters.medcom import parse_care_communication
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.legal import legal_basis
-from pathways.people import Actor
 from pathways.reminders import GapRule, rule_title
 from tests import scenario as sc
+from tests.api.conftest import Login
 
-Login = Callable[[Actor], FlaskClient]
 KK_SOR, KK_GLN = "990300000016001", "5790000000036"
 
 

@@ -3,24 +3,19 @@ each gated like a read of patient data and audited per patient shown."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import admit_patient, record_pathway_event
+from coordinator.care_pathways.services import admit_patient
 from coordinator.patients.services import register_patient
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
-from pathways.stays import PathwayEventType
 from tests import scenario as sc
-
-Login = Callable[[Actor], FlaskClient]
-SYSTEM = Actor.system("test-setup")
+from tests.api.conftest import Login
 
 
 def _searches(session: Session, actor: Actor) -> list[tuple[int | None, dict[str, object]]]:
@@ -64,7 +59,7 @@ def test_a_ward_nurse_asking_for_the_centre_sees_only_her_own_ward(
 ) -> None:
     other = register_patient(
         session,
-        SYSTEM,
+        sc.SYSTEM,
         clock,
         given_name="Ole",
         family_name="Anden",
@@ -73,7 +68,7 @@ def test_a_ward_nurse_asking_for_the_centre_sees_only_her_own_ward(
     )
     admit_patient(
         session,
-        SYSTEM,
+        sc.SYSTEM,
         clock,
         patient_id=other.id,
         ward_id=world.other_ward.id,
@@ -90,15 +85,7 @@ def test_a_municipality_sees_its_admitted_and_recently_discharged_citizens(
     case_worker = login(world.case_worker)
     current = case_worker.get("/api/v1/pathways?kommunekode=101")
     assert [s["id"] for s in current.json] == [world.pathway.id]
-    record_pathway_event(
-        session,
-        SYSTEM,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - timedelta(hours=1),
-        idempotency_key="list-discharge",
-    )
+    sc.discharge(session, clock, world, by=sc.SYSTEM, key="list-discharge", ago=timedelta(hours=1))
     assert case_worker.get("/api/v1/pathways?kommunekode=101").json == []
     since = (clock.now() - timedelta(days=7)).date().isoformat()
     recent = case_worker.get(f"/api/v1/pathways?kommunekode=101&discharged_since={since}")
@@ -144,7 +131,7 @@ def test_pages_follow_the_link_header(
     for n in range(2):
         patient = register_patient(
             session,
-            SYSTEM,
+            sc.SYSTEM,
             clock,
             given_name=f"P{n}",
             family_name="Side",
@@ -153,7 +140,7 @@ def test_pages_follow_the_link_header(
         )
         admit_patient(
             session,
-            SYSTEM,
+            sc.SYSTEM,
             clock,
             patient_id=patient.id,
             ward_id=world.ward.id,

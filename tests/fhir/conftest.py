@@ -7,10 +7,8 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator.security import LAST_SEEN_KEY
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from tests import scenario as sc
@@ -30,12 +28,7 @@ def login(app: Flask, clock: FixedClock) -> Login:
     """A FHIR test client logged in as the given actor's user (the web session cookie)."""
 
     def as_user(actor: Actor) -> Fhir:
-        client: FlaskClient = app.test_client()
-        with client.session_transaction() as cookie:
-            cookie["_user_id"] = str(actor.id)
-            cookie["_fresh"] = True
-            cookie[LAST_SEEN_KEY] = clock.now().timestamp()
-        return Fhir(client)
+        return Fhir(sc.log_in(app.test_client(), actor.id, clock.now()))
 
     return as_user
 

@@ -28,9 +28,9 @@ from pathways.identifiers import (
     SOR_SYSTEM,
     YDERNUMMER_SYSTEM,
 )
-from pathways.people import Actor
 from pathways.plan_content import section_fields
 from pathways.plans import SectionKey
+from tests import scenario as sc
 
 FHIR_JSON = "application/fhir+json"
 CONTENT_TYPE = "application/fhir+json; fhirVersion=4.0"
@@ -233,7 +233,7 @@ def bearer_token(
     endpoint would have issued it; tests/fhir/test_live_clients.py goes through the endpoint)."""
     client = register_client(
         session,
-        Actor.system("test-setup"),
+        sc.SYSTEM,
         clock,
         organisation_id=organisation_id,
         name=name,

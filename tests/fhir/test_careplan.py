@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
 from coordinator.plans.models import Plan
-from coordinator.plans.services import propose, respond
+from coordinator.plans.services import propose
 from fhir_adapters.careplan import PARTICIPANT_EXTENSION, PLAN_STATUS_EXTENSION
 from fhir_adapters.codesystems import PLAN_KIND, PLAN_STATUS
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
-from pathways.plans import ParticipantRole
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import (
@@ -293,27 +292,6 @@ def test_update_conflicts_and_denials(
 
 
 # ---------------------------------------------------------------------------- search
-def _agreed(session: Session, world: sc.Scenario, clock: FixedClock, plan_id: int) -> None:
-    row = session.get(Plan, plan_id)
-    assert row is not None
-    propose(session, world.nurse, clock, plan_id=row.id, expected_version=row.version)
-    parts = {p.role: p.id for p in row.participants}
-    for actor, role in (
-        (world.nurse, ParticipantRole.PATIENT),
-        (world.case_worker, ParticipantRole.MUNICIPALITY),
-        (world.gp, ParticipantRole.GP),
-    ):
-        respond(
-            session,
-            actor,
-            clock,
-            plan_id=row.id,
-            expected_version=row.version,
-            participant_id=parts[role],
-            response="accepted",
-        )
-
-
 def test_search_by_patient_category_status_and_includes(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
@@ -419,9 +397,9 @@ def test_search_by_date(
     _, plan = _create(nurse, world, sc.COMPLETE_SECTIONS)
     pid = world.patient.id
     assert ok(nurse.get(f"CarePlan?patient={pid}&date=ge2026-01-01"))["total"] == 0  # a draft
-    _agreed(session, world, clock, int(plan["id"]))
     row = session.get(Plan, int(plan["id"]))
     assert row is not None
+    sc.agree(session, clock, world, row)
     row.valid_from, row.valid_to = date(2026, 12, 1), date(2027, 5, 31)
     session.flush()
     for query, expected in (

@@ -13,8 +13,6 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import record_pathway_event
 from coordinator.fhir.table import BY_NAME
 from coordinator.messaging.outbound import notify_municipality_of_discharge, share_plan
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
@@ -31,7 +29,6 @@ from pathways.clock import FixedClock
 from pathways.identifiers import GLN_SYSTEM, SOR_SYSTEM
 from pathways.organisations import Organisation, OrganisationKind
 from pathways.plans import PatientParticipation, PlanKind, PlanStatus
-from pathways.stays import PathwayEventType
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import (
@@ -77,13 +74,6 @@ def _dk(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _audit(session: Session, actor_id: int | None, **where: Any) -> list[AuditEntry]:
-    statement = sa.select(AuditEntry).where(AuditEntry.actor_id == actor_id)
-    for name, value in where.items():
-        statement = statement.where(getattr(AuditEntry, name) == value)
-    return list(session.scalars(statement.order_by(AuditEntry.id)))
 
 
 def _create_plan(client: Fhir, world: sc.Scenario, sections: Any = None) -> dict[str, Any]:
@@ -132,16 +122,7 @@ def _messages(
         category="psychiatry-social-disability",
         config=app.config,
     )
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=7)).date(),
-        idempotency_key="planned",
-    )
+    sc.plan_discharge(session, clock, world, in_days=7)
     notice = notify_municipality_of_discharge(
         session, world.nurse, clock, pathway_id=world.pathway.id, config=app.config
     )
@@ -260,13 +241,13 @@ def test_communications_need_a_care_relation_and_are_audited(
     other_gp = login(world.other_gp)
     outcome(other_gp.get(f"Communication/{shared.id}"), 403, "forbidden")
     outcome(other_gp.get(f"Communication?patient={world.patient.id}"), 403, "forbidden")
-    denied = _audit(session, world.other_gp.id, outcome=AuditOutcome.DENIED)
+    denied = sc.audit_entries(session, actor_id=world.other_gp.id, outcome=AuditOutcome.DENIED)
     assert [(e.patient_id, e.channel) for e in denied] == [(world.patient.id, "fhir")] * 2
 
     ok(nurse.get(f"Communication/{shared.id}"))
     ok(nurse.get(f"Communication/{shared.id}"))
     ok(nurse.get(f"Communication?patient={world.patient.id}"))
-    reads = _audit(session, world.nurse.id, resource_type="Communication")
+    reads = sc.audit_entries(session, actor_id=world.nurse.id, resource_type="Communication")
     assert [(e.action, e.resource_id, e.patient_id) for e in reads] == [
         (AuditAction.READ, str(shared.id), world.patient.id),
         (AuditAction.READ, str(shared.id), world.patient.id),
@@ -386,16 +367,22 @@ def test_consent_needs_a_care_relation_and_is_audited(
     other_gp = login(world.other_gp)
     outcome(other_gp.get(f"Consent/{plan_id}"), 403, "forbidden")
     outcome(other_gp.get(f"Consent?patient={world.patient.id}"), 403, "forbidden")
-    assert len(_audit(session, world.other_gp.id, outcome=AuditOutcome.DENIED)) == 2
+    assert (
+        len(sc.audit_entries(session, actor_id=world.other_gp.id, outcome=AuditOutcome.DENIED)) == 2
+    )
 
     ok(nurse.get(f"Consent/{plan_id}"))
     ok(nurse.get(f"Consent?patient={world.patient.id}"))
-    reads = _audit(session, world.nurse.id, purpose="read consent")
+    reads = sc.audit_entries(session, actor_id=world.nurse.id, purpose="read consent")
     assert [(e.action, e.resource_type, e.resource_id, e.channel) for e in reads] == [
         (AuditAction.READ, "Plan", str(plan_id), "fhir")
     ]
-    searches = _audit(
-        session, world.nurse.id, action=AuditAction.SEARCH, resource_type="Plan", channel="fhir"
+    searches = sc.audit_entries(
+        session,
+        actor_id=world.nurse.id,
+        action=AuditAction.SEARCH,
+        resource_type="Plan",
+        channel="fhir",
     )
     assert len(searches) == 1
     assert searches[0].patient_id == world.patient.id
@@ -494,11 +481,16 @@ def test_provenance_needs_a_care_relation_and_is_audited(
     outcome(other_gp.get(f"Provenance/{provenance['id']}"), 403, "forbidden")
     outcome(other_gp.get(f"Provenance?target={url}"), 403, "forbidden")
     outcome(other_gp.get(f"Provenance?patient={world.patient.id}"), 403, "forbidden")
-    assert len(_audit(session, world.other_gp.id, outcome=AuditOutcome.DENIED)) == 3
+    assert (
+        len(sc.audit_entries(session, actor_id=world.other_gp.id, outcome=AuditOutcome.DENIED)) == 3
+    )
 
     ok(nurse.get(f"Provenance/{provenance['id']}"))
-    reads = _audit(session, world.nurse.id, purpose="read plan provenance")
+    reads = sc.audit_entries(session, actor_id=world.nurse.id, purpose="read plan provenance")
     assert [(e.action, e.resource_type, e.resource_id, e.channel) for e in reads] == [
         (AuditAction.READ, "Plan", plan["id"], "fhir")
     ]
-    assert len(_audit(session, world.nurse.id, purpose="search plan provenance")) == 1
+    assert (
+        len(sc.audit_entries(session, actor_id=world.nurse.id, purpose="search plan provenance"))
+        == 1
+    )

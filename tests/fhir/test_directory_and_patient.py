@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from coordinator.audit.models import AuditEntry
 from coordinator.fhir.history import PlanResourceVersion
 from coordinator.fhir.resources.patient import REDACTED
 from coordinator.fhir.table import RESOURCES
@@ -34,13 +33,6 @@ from tests.fhir.support import (
     resources,
     systems,
 )
-
-
-def _audit(session: Session, **where: object) -> list[AuditEntry]:
-    query = sa.select(AuditEntry).order_by(AuditEntry.id)
-    for column, value in where.items():
-        query = query.where(getattr(AuditEntry, column) == value)
-    return list(session.scalars(query))
 
 
 # ---------------------------------------------------------------------------- metadata
@@ -102,7 +94,7 @@ def test_patient_read_is_audited_and_carries_dk_identifiers(
     }
     assert address[1]["valueReference"] == {"reference": f"Organization/{world.municipality.id}"}
     assert patient["generalPractitioner"] == [{"reference": f"Organization/{world.gp_clinic.id}"}]
-    reads = _audit(session, actor_id=world.nurse.id, action=AuditAction.READ)
+    reads = sc.audit_entries(session, actor_id=world.nurse.id, action=AuditAction.READ)
     assert [(e.resource_type, e.patient_id, e.channel) for e in reads] == [
         ("Patient", world.patient.id, "fhir")
     ]
@@ -117,7 +109,9 @@ def test_patient_read_without_relation_is_refused_and_audited(
     # an unknown id gets the same answer (no existence oracle, ADR 0004)
     unknown = outcome(other.get("Patient/999999"), 403, "forbidden")
     assert "care relation" in unknown["issue"][0]["diagnostics"]
-    denied = _audit(session, actor_id=world.other_case_worker.id, outcome=AuditOutcome.DENIED)
+    denied = sc.audit_entries(
+        session, actor_id=world.other_case_worker.id, outcome=AuditOutcome.DENIED
+    )
     assert [(e.patient_id, e.channel) for e in denied] == [
         (world.patient.id, "fhir"),
         (999999, "fhir"),
@@ -147,7 +141,7 @@ def test_patient_search_by_cpr_never_logs_the_number(
         content_type="application/x-www-form-urlencoded",
     )
     assert [r["id"] for r in resources(ok(posted))] == [str(world.patient.id)]
-    searches = _audit(session, action=AuditAction.SEARCH, resource_type="Patient")
+    searches = sc.audit_entries(session, action=AuditAction.SEARCH, resource_type="Patient")
     assert len(searches) == 4
     assert all(cpr not in str(e.details) and cpr not in e.purpose for e in searches)
     assert [e.outcome for e in searches] == [
@@ -204,7 +198,7 @@ def test_patient_search_links_carry_the_patient_id_never_the_cpr(
     # _id alone: the patients the caller has a relation to, audited like a search by CPR
     assert [r["id"] for r in resources(ok(nurse.get(f"Patient?_id={pid},999")))] == [pid]
     assert ok(other.get(f"Patient?_id={pid}"))["total"] == 0
-    by_id = _audit(session, action=AuditAction.SEARCH, purpose="search by id")
+    by_id = sc.audit_entries(session, action=AuditAction.SEARCH, purpose="search by id")
     assert [(e.actor_id, e.patient_id, e.outcome) for e in by_id][-3:] == [
         (world.nurse.id, world.patient.id, AuditOutcome.ALLOWED),
         (world.nurse.id, None, AuditOutcome.ALLOWED),
@@ -244,7 +238,7 @@ def test_conditional_registration_of_a_registered_patient_is_200_not_409(
     assert session.scalar(sa.select(sa.func.count(Patient.id))) == 1
     session.refresh(world.patient)
     assert world.patient.given_name != "Jens"
-    lookups = _audit(session, purpose="registration: is the CPR number registered")
+    lookups = sc.audit_entries(session, purpose="registration: is the CPR number registered")
     assert [(e.patient_id, e.outcome) for e in lookups] == 2 * [
         (world.patient.id, AuditOutcome.ALLOWED)
     ]
@@ -316,7 +310,7 @@ def test_everything(world: sc.Scenario, login: Login, session: Session) -> None:
     assert bundle["total"] == 5 + len(reminders) + len(parties) + len(versions)
     audited = {
         (e.action, e.resource_type)
-        for e in _audit(session, actor_id=world.nurse.id, patient_id=world.patient.id)
+        for e in sc.audit_entries(session, actor_id=world.nurse.id, patient_id=world.patient.id)
     }
     assert {
         (AuditAction.READ, "Patient"),
@@ -393,19 +387,11 @@ def test_authentication_required(world: sc.Scenario, anonymous: Fhir) -> None:
 def test_an_administrator_updates_an_organization_with_if_match(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    from coordinator.accounts.services import create_staff_member
     from pathways.identifiers import GLN_SYSTEM
 
     admin = login(
-        sc.actor(
-            create_staff_member(
-                session,
-                sc.SYSTEM,
-                clock,
-                organisation_id=world.region.id,
-                name="Admin",
-                role="system_admin",
-            )
+        sc.staff_member(
+            session, clock, organisation_id=world.region.id, role="system_admin", name="Admin"
         )
     )
     path = f"Organization/{world.municipality.id}"
@@ -437,7 +423,8 @@ def test_an_administrator_updates_an_organization_with_if_match(
         "101",
     )
     assert [
-        a.details["changed"]["sor_code"] for a in _audit(session, action=AuditAction.UPDATE)
+        a.details["changed"]["sor_code"]
+        for a in sc.audit_entries(session, action=AuditAction.UPDATE)
     ] == [{"from": None, "to": "990300000016001"}]
     outcome(admin.put(path, body, **{"If-Match": 'W/"1"'}), 412, "conflict")
     outcome(admin.put(path, body), 428, "required")

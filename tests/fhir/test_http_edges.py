@@ -7,10 +7,8 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from coordinator.fhir.resources import organization
-from coordinator.security import LAST_SEEN_KEY
 from pathways.clock import FixedClock
 from pathways.scopes import SCOPE_RESOURCES, SIGNING_ALGORITHMS, parse_scope
 from tests import scenario as sc
@@ -36,11 +34,7 @@ def test_a_crash_is_a_500_operation_outcome_without_a_trace(
 def test_an_ended_web_session_is_a_401_not_a_redirect(
     world: sc.Scenario, app: Flask, clock: FixedClock
 ) -> None:
-    client: FlaskClient = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(world.nurse.id)
-        cookie["_fresh"] = True
-        cookie[LAST_SEEN_KEY] = (clock.now() - timedelta(hours=2)).timestamp()
+    client = sc.log_in(app.test_client(), world.nurse.id, clock.now() - timedelta(hours=2))
     response = Fhir(client).get(f"Patient/{world.patient.id}")
     outcome(response, 401, "login")
     assert "Location" not in response.headers

@@ -29,7 +29,6 @@ from fhirclient.server import FHIRPermissionDeniedException, FHIRServer
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ForbiddenError, MultipleResourcesFound
 from joserfc import jwt
-from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from coordinator import create_app, migrate
@@ -37,8 +36,6 @@ from coordinator.care_pathways.services import admit_patient
 from coordinator.clients.services import register_client
 from coordinator.db import get_database
 from coordinator.patients.services import register_patient
-from coordinator.plans.models import Plan
-from coordinator.plans.services import create_draft, edit_plan, propose, respond
 from coordinator.security import LAST_SEEN_KEY
 from fhir_adapters.careplan import PLAN_STATUS_EXTENSION
 from pathways.clock import FixedClock
@@ -138,7 +135,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             scopes=GP_SCOPES,
             jwks=public_jwks("live"),
         )
-        plan = _proposed_with_others_accepted(session, world, clock, stays["gp-system"])
+        plan = sc.accept(
+            session,
+            clock,
+            world,
+            sc.proposed_plan(session, clock, world, stays["gp-system"].pathway_id),
+            ParticipantRole.PATIENT,
+            ParticipantRole.MUNICIPALITY,
+        )
         gp_client_id, gp_clinic_id, plan_id = gp_system.client_id, world.gp_clinic.id, plan.id
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     cookie = serializer.dumps(
@@ -162,36 +166,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         server.shutdown()
         thread.join(timeout=5)
         get_database(app).dispose()
-
-
-def _proposed_with_others_accepted(
-    session: Session, world: sc.Scenario, clock: FixedClock, stay: Stay
-) -> Plan:
-    plan = create_draft(session, world.nurse, clock, pathway_id=stay.pathway_id)
-    edit_plan(
-        session,
-        world.nurse,
-        clock,
-        plan_id=plan.id,
-        expected_version=plan.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-    propose(session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version)
-    for actor, role in (
-        (world.nurse, ParticipantRole.PATIENT),
-        (world.case_worker, ParticipantRole.MUNICIPALITY),
-    ):
-        party = next(p for p in plan.participants if p.role is role)
-        respond(
-            session,
-            actor,
-            clock,
-            plan_id=plan.id,
-            expected_version=plan.version,
-            participant_id=party.id,
-            response="accepted",
-        )
-    return plan
 
 
 def access_token(live: Live, client_id: str | None = None, scopes: str = SCOPES) -> str:

@@ -12,8 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import Session, object_session
 
 from coordinator.audit.models import AuditEntry
-from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.plans.services import create_draft, edit_plan, propose
+from coordinator.plans.models import Plan
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import evaluate_pathways
 from fhir_adapters.task import TASK_CODE_SYSTEM
@@ -24,24 +23,6 @@ from pathways.reminders import ReminderStatus
 from tests import scenario as sc
 from tests.fhir.conftest import Login
 from tests.fhir.support import Fhir, bearer_token, ok, outcome, resources
-
-
-def _proposed(session: Session, world: sc.Scenario, clock: FixedClock) -> Plan:
-    plan = create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
-    edit_plan(
-        session,
-        world.nurse,
-        clock,
-        plan_id=plan.id,
-        expected_version=plan.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-    propose(session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version)
-    return plan
-
-
-def _party(plan: Plan, role: ParticipantRole) -> PlanParticipant:
-    return next(p for p in plan.participants if p.role is role)
 
 
 def _etag(plan: Plan) -> dict[str, str]:
@@ -62,13 +43,13 @@ def _with(task: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def test_answer_tasks_per_required_party(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plan = _proposed(session, world, clock)
+    plan = sc.proposed_plan(session, clock, world)
     gp = login(world.gp)
     bundle = ok(gp.get(f"Task?focus=CarePlan/{plan.id}"))
     by_role = {t["performerType"][0]["coding"][0]["code"]: t for t in resources(bundle)}
     assert set(by_role) == {"patient", "ward", "municipality", "gp"}
     task = by_role["gp"]
-    gp_party = _party(plan, ParticipantRole.GP)
+    gp_party = sc.participant(plan, ParticipantRole.GP)
     assert task["id"] == f"answer-{gp_party.id}"
     assert task["status"] == "requested"
     assert task["code"]["coding"] == [{"system": TASK_CODE_SYSTEM, "code": "approve"}]
@@ -95,8 +76,8 @@ def test_answer_tasks_per_required_party(
 def test_the_gp_receives_then_accepts_and_the_plan_is_agreed(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plan = _proposed(session, world, clock)
-    gp_party = _party(plan, ParticipantRole.GP)
+    plan = sc.proposed_plan(session, clock, world)
+    gp_party = sc.participant(plan, ParticipantRole.GP)
     path = f"Task/answer-{gp_party.id}"
     gp = login(world.gp)
     task = ok(gp.get(path))
@@ -129,14 +110,14 @@ def test_the_gp_receives_then_accepts_and_the_plan_is_agreed(
     assert plan.status is PlanStatus.PROPOSED  # the municipality and the patient have not answered
     ok(
         login(world.case_worker).put(
-            f"Task/answer-{_party(plan, ParticipantRole.MUNICIPALITY).id}",
+            f"Task/answer-{sc.participant(plan, ParticipantRole.MUNICIPALITY).id}",
             {"resourceType": "Task", "status": "accepted", "intent": "order"},
             **_etag(plan),
         )
     )
     ok(
         login(world.nurse).put(
-            f"Task/answer-{_party(plan, ParticipantRole.PATIENT).id}",
+            f"Task/answer-{sc.participant(plan, ParticipantRole.PATIENT).id}",
             {"resourceType": "Task", "status": "accepted", "intent": "order"},
             **_etag(plan),
         )
@@ -158,8 +139,8 @@ def test_the_gp_receives_then_accepts_and_the_plan_is_agreed(
 def test_reject_with_reason_and_comment_as_note(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plan = _proposed(session, world, clock)
-    path = f"Task/answer-{_party(plan, ParticipantRole.GP).id}"
+    plan = sc.proposed_plan(session, clock, world)
+    path = f"Task/answer-{sc.participant(plan, ParticipantRole.GP).id}"
     gp = login(world.gp)
     task = ok(gp.get(path))
     commented = ok(
@@ -170,7 +151,7 @@ def test_reject_with_reason_and_comment_as_note(
     assert commented["status"] == "received"
     assert commented["note"][0]["text"] == "Medicinlisten?"
     _fresh(session)
-    assert _party(plan, ParticipantRole.GP).response is ResponseStatus.COMMENTED
+    assert sc.participant(plan, ParticipantRole.GP).response is ResponseStatus.COMMENTED
     no_reason = outcome(
         gp.put(path, _with(commented, status="rejected", note=[]), **_etag(plan)),
         422,
@@ -194,8 +175,8 @@ def test_reject_with_reason_and_comment_as_note(
 def test_answer_update_errors(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock, app: Flask
 ) -> None:
-    plan = _proposed(session, world, clock)
-    gp_party = _party(plan, ParticipantRole.GP)
+    plan = sc.proposed_plan(session, clock, world)
+    gp_party = sc.participant(plan, ParticipantRole.GP)
     path = f"Task/answer-{gp_party.id}"
     gp = login(world.gp)
     task = ok(gp.get(path))
@@ -304,8 +285,8 @@ def test_reminder_tasks_are_acknowledged_and_dismissed(
 def test_an_answer_and_a_read_in_one_transaction(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plan = _proposed(session, world, clock)
-    path = f"Task/answer-{_party(plan, ParticipantRole.GP).id}"
+    plan = sc.proposed_plan(session, clock, world)
+    path = f"Task/answer-{sc.participant(plan, ParticipantRole.GP).id}"
     gp = login(world.gp)
     task = ok(gp.get(path))
     before = plan.version
@@ -324,7 +305,7 @@ def test_an_answer_and_a_read_in_one_transaction(
     found = answer["entry"][0]["resource"]
     # the read runs after the answer, so it sees the GP's acceptance beside the ward's
     assert sorted(e["resource"]["id"] for e in found["entry"]) == sorted(
-        [f"answer-{_party(plan, ParticipantRole.WARD).id}", task["id"]]
+        [f"answer-{sc.participant(plan, ParticipantRole.WARD).id}", task["id"]]
     )
     assert answer["entry"][1]["resource"]["status"] == "accepted"
     assert answer["entry"][1]["response"]["etag"] == f'W/"{before + 1}"'

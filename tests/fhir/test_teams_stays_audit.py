@@ -12,7 +12,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.services import admit_patient
 from coordinator.clients.services import actor_for_token
@@ -249,15 +248,8 @@ def test_audit_events_for_auditors(
     nurse = login(world.nurse)
     ok(nurse.get(f"Patient/{world.patient.id}"))
     outcome(login(world.other_gp).get(f"Patient/{world.patient.id}"), 403, "forbidden")
-    auditor = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.region.id,
-            name="Revisor",
-            role="auditor",
-        )
+    auditor = sc.staff_member(
+        session, clock, organisation_id=world.region.id, role="auditor", name="Revisor"
     )
     reader = login(auditor)
     everything = ok(reader.get(f"AuditEvent?patient=Patient/{world.patient.id}"))
@@ -338,15 +330,8 @@ def test_register_patient_with_dk_identifiers(
 def test_register_organisation(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    admin = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.region.id,
-            name="Admin",
-            role="system_admin",
-        )
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.region.id, role="system_admin", name="Admin"
     )
     client = login(admin)
     body: dict[str, Any] = {
@@ -547,15 +532,8 @@ def test_audit_events_for_a_region_administrator(
     """The region's system administrator sees what the region's staff did, not the GP's reads."""
     ok(login(world.nurse).get(f"Patient/{world.patient.id}"))
     ok(login(world.gp).get(f"Patient/{world.patient.id}"))
-    admin = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.region.id,
-            name="Driftsansvarlig",
-            role="system_admin",
-        )
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.region.id, role="system_admin", name="Driftsansvarlig"
     )
     events = list(resources(ok(login(admin).get(f"AuditEvent?patient={world.patient.id}"))))
     assert {e["agent"][0]["who"]["reference"] for e in events} == {f"Practitioner/{world.nurse.id}"}

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.access.services import AccessDenied, grant_emergency_access
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts import services as contacts
@@ -201,10 +200,9 @@ def setup_case(
             parent_id=w.municipality.id,
         )
     assert home_org is not None
-    user = create_staff_member(
-        session, sc.SYSTEM, clock, organisation_id=home_org.id, name=f"{role} user", role=role.value
+    actor = sc.staff_member(
+        session, clock, organisation_id=home_org.id, role=role.value, name=f"{role} user"
     )
-    actor = sc.actor(user)
     patient = arrange(session, clock, w, role, state)
     if state is RelationState.EMERGENCY:
         try:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from coordinator import create_app
 from coordinator.db import get_database
-from coordinator.security import LAST_SEEN_KEY
+from tests import scenario as sc
 from tests.factories import PatientFactory, UserFactory, WardFactory
 
 
@@ -61,10 +61,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path) -> None:
 def _log_in(client: FlaskClient) -> None:
     """A session cookie as the login view makes it (the user's id and the time it was last used)."""
     user = UserFactory(organisation=WardFactory())
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(user.id)
-        cookie["_fresh"] = True
-        cookie[LAST_SEEN_KEY] = datetime.now(UTC).timestamp()
+    sc.log_in(client, user.id, datetime.now(UTC))
 
 
 def test_start_page_is_danish_by_default(client: FlaskClient, session) -> None:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.access.services import AccessDenied, persist_denial
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.audit.queries import (
     AuditFilter,
@@ -46,10 +45,7 @@ def world(session: Session, clock: FixedClock) -> sc.Scenario:
 def _auditor(
     session: Session, clock: FixedClock, w: sc.Scenario, role: str = "auditor"
 ) -> sc.Actor:
-    user = create_staff_member(
-        session, sc.SYSTEM, clock, organisation_id=w.region.id, name=role, role=role
-    )
-    return sc.actor(user)
+    return sc.staff_member(session, clock, organisation_id=w.region.id, role=role, name=role)
 
 
 def test_auditor_queries_the_patient_trail(
@@ -85,15 +81,10 @@ def test_only_auditors_and_admins_read_the_log(
 def test_org_admin_sees_own_organisation_only(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    admin = create_staff_member(
-        session,
-        sc.SYSTEM,
-        clock,
-        organisation_id=world.gp_clinic.id,
-        name="Admin",
-        role="org_admin",
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.gp_clinic.id, role="org_admin", name="Admin"
     )
-    entries = query_audit(session, sc.actor(admin), clock, AuditFilter(patient_id=world.patient.id))
+    entries = query_audit(session, admin, clock, AuditFilter(patient_id=world.patient.id))
     assert {e.actor_organisation_id for e in entries} == {world.gp_clinic.id}
 
 

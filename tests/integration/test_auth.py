@@ -46,7 +46,7 @@ from pathways.errors import (
 )
 from pathways.login_throttle import FIRST_LOCKOUT, MAX_FAILED_LOGINS
 from pathways.people import Actor, ActorKind, Role
-from tests.factories import UserFactory, WardFactory
+from tests.factories import LoginThrottleFactory, UserFactory, WardFactory
 
 PASSWORD = "correct horse battery staple"
 WRONG = "incorrect horse battery"
@@ -81,17 +81,13 @@ def add_throttle(
     locked_until: datetime | None = None,
     last_failed_at: datetime | None = None,
 ) -> LoginThrottle:
-    session = sa.inspect(user).session
-    assert session is not None
-    throttle = LoginThrottle(
+    throttle: LoginThrottle = LoginThrottleFactory(
         user=user,
         address=address,
         failed_count=failed_count,
         last_failed_at=last_failed_at or user.created_at,
         locked_until=locked_until,
     )
-    session.add(throttle)
-    session.flush()
     return throttle
 
 

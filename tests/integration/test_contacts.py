@@ -21,11 +21,6 @@ from tests import scenario as sc
 D = date(2026, 11, 1)
 
 
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
 def _assign(session: Session, clock: FixedClock, w: sc.Scenario, **kw: object) -> ContactAssignment:
     data: dict[str, object] = {
         "patient_id": w.patient.id,

@@ -21,9 +21,10 @@ from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
 from pathways.identifiers import validate_cpr, validate_gln, validate_sor
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor, ActorKind, Role
+from pathways.people import Role
 from pathways.plans import PlanKind, PlanStatus
 from pathways.stays import PathwayStatus
+from tests import scenario as sc
 
 TABLES = (Organisation, User, Patient, Pathway, Plan, ContactAssignment)
 
@@ -149,28 +150,17 @@ def test_synthetic_cpr_is_deterministic() -> None:
     assert synthetic_cpr(date(1970, 1, 1), 1000) == synthetic_cpr(date(1970, 1, 1), 1000)
 
 
-def _login(session: Session, username: str) -> Actor:
-    user = session.scalars(sa.select(User).where(User.username == username)).one()
-    return Actor(
-        kind=ActorKind.USER,
-        name=user.name,
-        id=user.id,
-        organisation_id=user.organisation_id,
-        role=user.role,
-    )
-
-
 def test_the_demo_logins_see_the_product(session: Session, clock: FixedClock) -> None:
     """As facts about the demo logins, through the services the API uses: the discharge nurse sees plans
     in every state on her own ward; the case worker sees admitted citizens whose discharge is planned,
     in her plan list and in her inbox; the municipality can be told, and the message goes out."""
     load_demo(session, clock)
-    nurse = _login(session, "sygeplejerske")
+    nurse = sc.actor_named(session, "sygeplejerske")
     mine = plan_services.search_plans(session, nurse, clock, plan_services.PlanQuery(limit=100))
     assert {p.status for p in mine} == set(PlanStatus)
     assert {p.pathway.ward_id for p in mine} == {nurse.organisation_id}
 
-    case_worker = _login(session, "sagsbehandler")
+    case_worker = sc.actor_named(session, "sagsbehandler")
     theirs = plan_services.search_plans(
         session, case_worker, clock, plan_services.PlanQuery(limit=100)
     )

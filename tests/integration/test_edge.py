@@ -28,9 +28,8 @@ from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
-from coordinator.security import CLOCK_KEY, LAST_SEEN_KEY
+from coordinator.security import CLOCK_KEY
 from pathways.clock import FixedClock
-from pathways.people import Actor
 from tests import scenario as sc
 from tests.conftest import fresh_database_url
 from tests.fhir.support import bearer_token
@@ -71,7 +70,7 @@ def medcom_token(world: tuple[Flask, sc.Scenario]) -> str:
     with get_database(app).transaction() as session:
         create_organisation(
             session,
-            Actor.system("test-setup"),
+            sc.SYSTEM,
             CLOCK,
             name="Sengeafsnit P3",
             kind="ward",
@@ -82,12 +81,7 @@ def medcom_token(world: tuple[Flask, sc.Scenario]) -> str:
 
 
 def _logged_in(app: Flask, user_id: int) -> FlaskClient:
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(user_id)
-        cookie["_fresh"] = True
-        cookie[LAST_SEEN_KEY] = CLOCK.now().timestamp()
-    return client
+    return sc.log_in(app.test_client(), user_id, CLOCK.now())
 
 
 def _at_once(calls: list[Callable[[], TestResponse]]) -> list[TestResponse]:

@@ -19,7 +19,6 @@ from coordinator.patients.services import register_patient
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan
 from coordinator.reminders.facts import load_facts
-from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
@@ -29,11 +28,6 @@ from pathways.reminders import ReminderStatus
 from tests import scenario as sc
 
 NO_GP = "patienten har ingen egen læge"
-
-
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
 
 
 def _admitted_without_gp(session: Session, clock: FixedClock, w: sc.Scenario) -> Pathway:
@@ -86,18 +80,6 @@ def _accept_all(session: Session, clock: FixedClock, w: sc.Scenario, plan: Plan)
             response="accepted",
         )
     return plan
-
-
-def _complete_draft(session: Session, clock: FixedClock, w: sc.Scenario, pathway_id: int) -> Plan:
-    plan = plans.create_draft(session, w.nurse, clock, pathway_id=pathway_id)
-    return plans.edit_plan(
-        session,
-        w.nurse,
-        clock,
-        plan_id=plan.id,
-        expected_version=plan.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
 
 
 # ---------------------------------------------------------------------------- setting the GP
@@ -225,7 +207,7 @@ def test_access_gate_and_version_are_checked(
 def test_a_new_gp_answers_anew_and_clearing_records_the_reason(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world, world.pathway.id)
+    plan = sc.complete_draft(session, clock, world, world.pathway.id)
     plan = plans.propose(
         session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
     )
@@ -273,7 +255,7 @@ def test_a_plan_without_the_gp_is_refused_without_a_reason(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     pathway = _admitted_without_gp(session, clock, world)
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     with pytest.raises(ValidationFailed) as caught:
         plans.propose(session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version)
     assert list(caught.value.errors) == [
@@ -291,7 +273,7 @@ def test_a_recorded_reason_lets_the_plan_be_agreed_without_the_gp(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     pathway = _admitted_without_gp(session, clock, world)
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     plan = plans.record_missing_party(
         session,
         world.nurse,
@@ -363,7 +345,7 @@ def test_a_cleared_gp_is_carried_into_new_drafts_and_an_agreed_plan_is_left_alon
         gp_organisation_id=None,
         reason=NO_GP,
     )
-    plan = _complete_draft(session, clock, world, pathway.id)
+    plan = sc.complete_draft(session, clock, world, pathway.id)
     assert plan.missing_party_reasons == {"gp": NO_GP}
     plan = plans.propose(
         session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
@@ -394,11 +376,6 @@ def test_a_cleared_gp_is_carried_into_new_drafts_and_an_agreed_plan_is_left_alon
 
 
 # ---------------------------------------------------------------------------- the gap rule
-def _reminders(session: Session) -> dict[str, Reminder]:
-    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
-    return {f"{r.rule}|{r.obligation_key}": r for r in rows}
-
-
 def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
@@ -406,7 +383,7 @@ def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     (facts,) = load_facts(session, [pathway.id])
     assert (facts.gp_clinic_id, facts.gp_absent_reason) == (None, "")
     evaluate_pathways(session, clock, [pathway.id])
-    reminder = _reminders(session)["gp_unknown|gp"]
+    reminder = sc.reminders_by_key(session)["gp_unknown|gp"]
     assert (reminder.status, reminder.owner_organisation_id) == (ReminderStatus.OPEN, world.ward.id)
     patients.set_general_practitioner(
         session,
@@ -419,11 +396,11 @@ def test_an_unknown_gp_is_a_gap_until_set_or_explained(
     (facts,) = load_facts(session, [pathway.id])
     assert facts.gp_absent_reason == NO_GP
     evaluate_pathways(session, clock, [pathway.id])
-    assert _reminders(session)["gp_unknown|gp"].status is ReminderStatus.RESOLVED
+    assert sc.reminders_by_key(session)["gp_unknown|gp"].status is ReminderStatus.RESOLVED
     # the scenario's patient has a GP: no such gap
     evaluate_pathways(session, clock, [world.pathway.id])
     assert not [
         r
-        for r in _reminders(session).values()
+        for r in sc.reminders_by_key(session).values()
         if r.pathway_id == world.pathway.id and r.rule == "gp_unknown"
     ]

@@ -24,6 +24,7 @@ from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
 from pathways.people import Actor
 from pathways.stays import EncounterClass, PathwayEventType, PathwayStatus
+from tests import scenario as sc
 
 A = HospitalNotificationActivity
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
@@ -178,7 +179,6 @@ def test_a_discharge_without_a_known_admission_is_a_fatal_error(
 
 def test_over_http(app: Flask, session: Session, clock: FixedClock, wards: dict[str, int]) -> None:
     from coordinator.accounts.services import create_staff_member
-    from coordinator.security import LAST_SEEN_KEY
 
     app.extensions["carepath.clock"] = clock
     nurse = create_staff_member(
@@ -189,11 +189,7 @@ def test_over_http(app: Flask, session: Session, clock: FixedClock, wards: dict[
         name="Nurse",
         role="discharge_nurse",
     )
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(nurse.id)
-        cookie["_fresh"] = True
-        cookie[LAST_SEEN_KEY] = clock.now().timestamp()
+    client = sc.log_in(app.test_client(), nurse.id, clock.now())
     url = "/fhir/$process-message"
     ok = client.post(url, json=message("admit-inpatient"))
     assert ok.status_code == 200
@@ -514,16 +510,11 @@ def test_a_cancellation_must_name_the_episode_of_the_message_it_cancels(
 def test_over_http_another_wards_discharge_is_refused_and_the_refusal_kept(
     app: Flask, session: Session, clock: FixedClock, wards: dict[str, int], nurse_6202: Actor
 ) -> None:
-    from coordinator.security import LAST_SEEN_KEY
 
     app.extensions["carepath.clock"] = clock
     send(session, clock, "admit-inpatient")
     stay = pathway_of(session, "0101701234")
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(nurse_6202.id)
-        cookie["_fresh"] = True
-        cookie[LAST_SEEN_KEY] = clock.now().timestamp()
+    client = sc.log_in(app.test_client(), nurse_6202.id, clock.now())
     body = sent_by(message("discharge-inpatient-home"), WARD_6202_SOR)
     answer = client.post("/fhir/$process-message", json=body)
     assert answer.status_code == 200

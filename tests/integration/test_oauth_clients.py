@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from coordinator import create_app
-from coordinator.accounts.services import create_staff_member
 from coordinator.audit.models import AuditEntry
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.clients.services import (
@@ -113,21 +112,14 @@ def oauth_error(response: TestResponse, status: int, error: str) -> str:
 
 
 # ---------------------------------------------------------------- fixtures
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
 def admin_of(session: Session, clock: FixedClock, organisation: Organisation, role: str) -> Actor:
-    user = create_staff_member(
+    return sc.staff_member(
         session,
-        sc.SYSTEM,
         clock,
         organisation_id=organisation.id,
-        name=f"{role} of {organisation.name}",
         role=role,
+        name=f"{role} of {organisation.name}",
     )
-    return sc.actor(user)
 
 
 @pytest.fixture

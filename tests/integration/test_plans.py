@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from coordinator import migrate
 from coordinator.access.services import AccessDenied
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import admit_patient, record_pathway_event
+from coordinator.care_pathways.services import admit_patient
 from coordinator.db import Database
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan, PlanResponse, PlanVersion
@@ -39,97 +39,22 @@ from pathways.plans import (
     PlanStatus,
     ResponseStatus,
 )
-from pathways.stays import PathwayEventType, PathwayStatus
+from pathways.stays import PathwayStatus
 from tests import scenario as sc
 from tests.conftest import fresh_database_url
-
-
-@pytest.fixture
-def world(session: Session, clock: FixedClock) -> sc.Scenario:
-    return sc.build(session, clock)
-
-
-def _count(session: Session, model: type) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
-
-
-def _participant(plan: Plan, role: ParticipantRole) -> int:
-    return next(p.id for p in plan.participants if p.role is role)
-
-
-def _draft(session: Session, clock: FixedClock, w: sc.Scenario) -> Plan:
-    return plans.create_draft(session, w.nurse, clock, pathway_id=w.pathway.id)
-
-
-def _complete_draft(session: Session, clock: FixedClock, w: sc.Scenario) -> Plan:
-    plan = _draft(session, clock, w)
-    return plans.edit_plan(
-        session,
-        w.nurse,
-        clock,
-        plan_id=plan.id,
-        expected_version=plan.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-
-
-def _agreed(session: Session, clock: FixedClock, w: sc.Scenario) -> Plan:
-    plan = _complete_draft(session, clock, w)
-    plan = plans.propose(session, w.nurse, clock, plan_id=plan.id, expected_version=plan.version)
-    for role, who in (
-        (ParticipantRole.PATIENT, w.nurse),
-        (ParticipantRole.MUNICIPALITY, w.case_worker),
-        (ParticipantRole.GP, w.gp),
-    ):
-        plan = plans.respond(
-            session,
-            who,
-            clock,
-            plan_id=plan.id,
-            expected_version=plan.version,
-            participant_id=_participant(plan, role),
-            response="accepted",
-        )
-    return plan
-
-
-def _discharge(session: Session, clock: FixedClock, w: sc.Scenario, key: str = "discharge") -> None:
-    record_pathway_event(
-        session,
-        sc.SYSTEM,
-        clock,
-        pathway_id=w.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now(),
-        idempotency_key=key,
-    )
 
 
 # ---------------------------------------------------------------------------- requirement
 def test_chief_physician_assesses_the_requirement(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    requirement = plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
+    requirement = sc.assess_requirement(session, clock, world, receives_sel_support=True)
     assert requirement.level is RequirementLevel.REQUIRED
     assert requirement.kind is PlanKind.DISCHARGE_AGREEMENT
     assert requirement.basis.reference == "Psykiatriloven § 13 a, stk. 1"
     assert world.pathway.requirement_assessed_by_id == world.chief.id
     with pytest.raises(PermissionDenied):  # a nurse does not make the §13a assessment
-        plans.assess_requirement(
-            session,
-            world.nurse,
-            clock,
-            pathway_id=world.pathway.id,
-            receives_sel_support=False,
-            presumed_not_to_seek_treatment=False,
-        )
+        sc.assess_requirement(session, clock, world, receives_sel_support=False, by=world.nurse)
 
 
 def test_obligation_open_met_and_overdue(
@@ -138,34 +63,22 @@ def test_obligation_open_met_and_overdue(
     assert (
         plans.pathway_obligation(session, clock, world.pathway).status is ObligationStatus.OPEN
     )  # not assessed
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=False,
-    )
+    sc.assess_requirement(session, clock, world, receives_sel_support=False)
     assert (
         plans.pathway_obligation(session, clock, world.pathway).status
         is ObligationStatus.NOT_APPLICABLE
     )
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=True,
+    sc.assess_requirement(
+        session, clock, world, receives_sel_support=False, presumed_not_to_seek_treatment=True
     )
     obligation = plans.pathway_obligation(session, clock, world.pathway)
     assert (obligation.status, obligation.basis.key) == (
         ObligationStatus.OPEN,
         "discharge_agreement_not_seeking",
     )
-    plan = _agreed(session, clock, world)
+    plan = sc.agreed_plan(session, clock, world)
     clock.advance(timedelta(hours=1))
-    _discharge(session, clock, world)
+    sc.discharge(session, clock, world, by=sc.SYSTEM)
     met = plans.pathway_obligation(session, clock, world.pathway)
     assert (met.status, met.plan_id) == (ObligationStatus.MET, plan.id)
 
@@ -173,16 +86,9 @@ def test_obligation_open_met_and_overdue(
 def test_discharge_without_agreement_is_overdue(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
-    _complete_draft(session, clock, world)
-    _discharge(session, clock, world)
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.complete_draft(session, clock, world)
+    sc.discharge(session, clock, world, by=sc.SYSTEM)
     assert (
         plans.pathway_obligation(session, clock, world.pathway).status is ObligationStatus.OVERDUE
     )
@@ -192,7 +98,7 @@ def test_discharge_without_agreement_is_overdue(
 def test_draft_is_prefilled_with_the_parties(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _draft(session, clock, world)
+    plan = sc.draft(session, clock, world)
     parties = {(p.role, p.organisation_id) for p in plan.participants}
     assert parties == {
         (ParticipantRole.PATIENT, None),
@@ -217,10 +123,10 @@ def test_draft_is_prefilled_with_the_parties(
 def test_second_open_plan_is_refused_and_points_to_the_first(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    first = _draft(session, clock, world)
+    first = sc.draft(session, clock, world)
     with pytest.raises(Conflict, match=f"plan {first.id}, draft"):
-        _draft(session, clock, world)
-    assert _count(session, Plan) == 1
+        sc.draft(session, clock, world)
+    assert sc.count(session, Plan) == 1
 
 
 def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
@@ -236,7 +142,7 @@ def test_who_may_create(session: Session, clock: FixedClock, world: sc.Scenario)
     assert (unknown.value.resource_type, unknown.value.reason) == ("Pathway", "no such pathway")
     with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
         plans.create_draft(session, sc.SYSTEM, clock, pathway_id=987654)
-    assert _count(session, Plan) == 0
+    assert sc.count(session, Plan) == 0
 
 
 # ---------------------------------------------------------------------------- refusals reveal nothing
@@ -257,7 +163,7 @@ def test_access_is_checked_before_the_version(
     session: Session, clock: FixedClock, world: sc.Scenario, step: Any, extra: dict[str, Any]
 ) -> None:
     """A stranger with a stale version is refused for having no relation, never told the version."""
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     assert plan.version > 1
     with pytest.raises(AccessDenied) as refused:
         step(session, world.other_nurse, clock, plan_id=plan.id, expected_version=1, **extra)
@@ -282,7 +188,7 @@ def test_a_missing_version_is_told_after_access(
     session: Session, clock: FixedClock, world: sc.Scenario, step: Any, extra: dict[str, Any]
 ) -> None:
     """No version at all: a stranger is refused for having no relation, the editor is told to name one."""
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     version, status = plan.version, plan.status
     with pytest.raises(AccessDenied) as refused:
         step(session, world.other_nurse, clock, plan_id=plan.id, expected_version=None, **extra)
@@ -299,7 +205,7 @@ def test_a_missing_version_is_told_after_access(
 def test_an_unknown_plan_is_refused_as_someone_elses(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _draft(session, clock, world)
+    plan = sc.draft(session, clock, world)
     refusals = []
     for plan_id in (plan.id, 987654):
         with pytest.raises(AccessDenied) as refused:
@@ -337,13 +243,12 @@ def test_a_role_refusal_names_the_rule_not_the_relation(
         assert refused.value.reason == "role discharge_nurse may not assess requirement"
     assert world.pathway.requirement_assessed_at is None
     with pytest.raises(AccessDenied) as stranger:  # a chief without a relation: no relation
-        plans.assess_requirement(
+        sc.assess_requirement(
             session,
-            replace(world.chief, organisation_id=world.other_ward.id),
             clock,
-            pathway_id=world.pathway.id,
+            world,
             receives_sel_support=True,
-            presumed_not_to_seek_treatment=False,
+            by=replace(world.chief, organisation_id=world.other_ward.id),
         )
     assert stranger.value.message == NO_ACCESS
     with pytest.raises(AccessDenied) as admin:
@@ -359,8 +264,8 @@ def test_a_role_refusal_names_the_rule_not_the_relation(
 def test_readmission_draft_starts_from_the_previous_plan(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    _agreed(session, clock, world)
-    _discharge(session, clock, world)
+    sc.agreed_plan(session, clock, world)
+    sc.discharge(session, clock, world, by=sc.SYSTEM)
     clock.advance(timedelta(days=10))
     again = admit_patient(
         session,
@@ -380,7 +285,7 @@ def test_readmission_draft_starts_from_the_previous_plan(
 def test_edit_creates_versions_and_a_diff(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     plan = plans.edit_plan(
         session,
         world.case_worker,
@@ -407,9 +312,9 @@ def test_edit_creates_versions_and_a_diff(
 def test_stale_edit_is_a_conflict_and_writes_nothing(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     stale = plan.version - 1
-    before = _count(session, PlanVersion)
+    before = sc.count(session, PlanVersion)
     with pytest.raises(StaleVersion, match="you edited version"):
         plans.edit_plan(
             session,
@@ -419,13 +324,13 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(
             expected_version=stale,
             sections={"housing": {"text": "x"}},
         )
-    assert _count(session, PlanVersion) == before
+    assert sc.count(session, PlanVersion) == before
 
 
 def test_invalid_sections_name_each_field(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _draft(session, clock, world)
+    plan = sc.draft(session, clock, world)
     with pytest.raises(ValidationFailed) as caught:
         plans.edit_plan(
             session,
@@ -446,7 +351,7 @@ def test_invalid_sections_name_each_field(
 def test_only_parties_edit_and_only_editable_states(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     with pytest.raises(PermissionDenied):
         plans.edit_plan(
             session,
@@ -474,7 +379,7 @@ def test_only_parties_edit_and_only_editable_states(
 def test_propose_needs_the_required_sections(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _draft(session, clock, world)
+    plan = sc.draft(session, clock, world)
     plan = plans.edit_plan(
         session,
         world.nurse,
@@ -497,12 +402,14 @@ def test_propose_needs_the_required_sections(
 
 
 def test_parties_agree(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
-    plan = _agreed(session, clock, world)
+    plan = sc.agreed_plan(session, clock, world)
     assert plan.status is PlanStatus.AGREED
     assert plan.agreed_at == clock.now()
     assert {p.response for p in plan.participants} == {ResponseStatus.ACCEPTED}
     assert [r.response for r in plan.responses] == [ResponseStatus.ACCEPTED] * 4
-    _discharge(session, clock, world)  # agreed + discharged -> active, from the discharge date
+    sc.discharge(
+        session, clock, world, by=sc.SYSTEM
+    )  # agreed + discharged -> active, from the discharge date
     assert plan.status is PlanStatus.ACTIVE
     assert plan.valid_from == date(2026, 11, 26)
 
@@ -510,11 +417,8 @@ def test_parties_agree(session: Session, clock: FixedClock, world: sc.Scenario) 
 def test_nobody_answers_for_another_organisation(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
-    )
-    municipality = _participant(plan, ParticipantRole.MUNICIPALITY)
+    plan = sc.proposed_plan(session, clock, world)
+    municipality = sc.participant_id(plan, ParticipantRole.MUNICIPALITY)
     for intruder in (world.other_case_worker, world.gp):
         with pytest.raises(PermissionDenied):
             plans.respond(
@@ -526,17 +430,14 @@ def test_nobody_answers_for_another_organisation(
                 participant_id=municipality,
                 response="accepted",
             )
-    assert _count(session, PlanResponse) == 1  # only the ward's own acceptance
+    assert sc.count(session, PlanResponse) == 1  # only the ward's own acceptance
 
 
 def test_rejection_needs_a_reason_and_sends_the_plan_back(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
-    )
-    gp = _participant(plan, ParticipantRole.GP)
+    plan = sc.proposed_plan(session, clock, world)
+    gp = sc.participant_id(plan, ParticipantRole.GP)
     with pytest.raises(ValidationFailed) as caught:
         plans.respond(
             session,
@@ -579,10 +480,7 @@ def test_rejection_needs_a_reason_and_sends_the_plan_back(
 def test_unknown_participant_and_bad_response(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
-    )
+    plan = sc.proposed_plan(session, clock, world)
     with pytest.raises(NotFound):
         plans.respond(
             session,
@@ -600,7 +498,7 @@ def test_unknown_participant_and_bad_response(
             clock,
             plan_id=plan.id,
             expected_version=plan.version,
-            participant_id=_participant(plan, ParticipantRole.GP),
+            participant_id=sc.participant_id(plan, ParticipantRole.GP),
             response="maybe",
         )
     assert caught.value.fields == ("response",)
@@ -610,7 +508,7 @@ def test_unknown_participant_and_bad_response(
 def test_refusal_turns_the_agreement_into_a_coordination_plan(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     plan = plans.record_participation(
         session,
         world.nurse,
@@ -626,48 +524,25 @@ def test_refusal_turns_the_agreement_into_a_coordination_plan(
     )
     assert plan.participation_recorded_by_id == world.nurse.id
     assert ParticipantRole.PATIENT not in {p.role for p in plan.participants}
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
-    )
-    for role, who in (
-        (ParticipantRole.MUNICIPALITY, world.case_worker),
-        (ParticipantRole.GP, world.gp),
-    ):
-        plan = plans.respond(
-            session,
-            who,
-            clock,
-            plan_id=plan.id,
-            expected_version=plan.version,
-            participant_id=_participant(plan, role),
-            response="accepted",
-        )
+    plan = sc.propose(session, clock, world, plan)
+    plan = sc.accept(session, clock, world, plan, ParticipantRole.MUNICIPALITY, ParticipantRole.GP)
     assert plan.status is PlanStatus.AGREED  # without the patient's agreement (§13b)
 
 
 def _agreed_coordination_plan(session: Session, clock: FixedClock, w: sc.Scenario) -> Plan:
-    plan = _complete_draft(session, clock, w)
+    """A complete plan the patient declined to take part in (§13b), agreed by the other parties."""
+    plan = sc.complete_draft(session, clock, w)
     plan = plans.record_participation(
         session, w.nurse, clock, plan_id=plan.id, expected_version=plan.version, participates=False
     )
-    plan = plans.propose(session, w.nurse, clock, plan_id=plan.id, expected_version=plan.version)
-    for role, who in ((ParticipantRole.MUNICIPALITY, w.case_worker), (ParticipantRole.GP, w.gp)):
-        plan = plans.respond(
-            session,
-            who,
-            clock,
-            plan_id=plan.id,
-            expected_version=plan.version,
-            participant_id=_participant(plan, role),
-            response="accepted",
-        )
-    return plan
+    plan = sc.propose(session, clock, w, plan)
+    return sc.accept(session, clock, w, plan, ParticipantRole.MUNICIPALITY, ParticipantRole.GP)
 
 
 def test_consent_before_agreement_turns_the_plan_back(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     plan = plans.record_participation(
         session,
         world.nurse,
@@ -697,7 +572,7 @@ def test_later_consent_supersedes_the_coordination_plan(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     coordination = _agreed_coordination_plan(session, clock, world)
-    _discharge(session, clock, world)
+    sc.discharge(session, clock, world, by=sc.SYSTEM)
     assert coordination.status is PlanStatus.ACTIVE
     clock.advance(timedelta(days=3))
     agreement = plans.record_participation(
@@ -715,23 +590,7 @@ def test_later_consent_supersedes_the_coordination_plan(
     )
     assert agreement.current_version.sections == coordination.current_version.sections
     assert coordination.status is PlanStatus.ACTIVE  # stays in force until the agreement is agreed
-    agreement = plans.propose(
-        session, world.nurse, clock, plan_id=agreement.id, expected_version=agreement.version
-    )
-    for role, who in (
-        (ParticipantRole.PATIENT, world.nurse),
-        (ParticipantRole.MUNICIPALITY, world.case_worker),
-        (ParticipantRole.GP, world.gp),
-    ):
-        agreement = plans.respond(
-            session,
-            who,
-            clock,
-            plan_id=agreement.id,
-            expected_version=agreement.version,
-            participant_id=_participant(agreement, role),
-            response="accepted",
-        )
+    agreement = sc.agree(session, clock, world, agreement)
     assert agreement.status is PlanStatus.ACTIVE  # the patient is already discharged
     assert coordination.status is PlanStatus.ENDED
     assert coordination.ended_reason == f"superseded: superseded by plan {agreement.id}"
@@ -741,8 +600,8 @@ def test_later_consent_supersedes_the_coordination_plan(
 def test_revision_of_an_active_plan(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _agreed(session, clock, world)
-    _discharge(session, clock, world)
+    plan = sc.agreed_plan(session, clock, world)
+    sc.discharge(session, clock, world, by=sc.SYSTEM)
     first_agreed = plan.agreed_at
     clock.advance(timedelta(days=2))
     plan = plans.start_revision(
@@ -762,21 +621,16 @@ def test_revision_of_an_active_plan(
         sections={"housing": {"text": "Botilbud §107"}},
     )
     assert {p.response for p in plan.participants} == {ResponseStatus.PENDING}
-    for role, who in (
-        (ParticipantRole.PATIENT, world.nurse),
-        (ParticipantRole.WARD, world.nurse),
-        (ParticipantRole.MUNICIPALITY, world.case_worker),
-        (ParticipantRole.GP, world.gp),
-    ):
-        plan = plans.respond(
-            session,
-            who,
-            clock,
-            plan_id=plan.id,
-            expected_version=plan.version,
-            participant_id=_participant(plan, role),
-            response="accepted",
-        )
+    plan = sc.accept(
+        session,
+        clock,
+        world,
+        plan,
+        ParticipantRole.PATIENT,
+        ParticipantRole.WARD,
+        ParticipantRole.MUNICIPALITY,
+        ParticipantRole.GP,
+    )
     assert plan.status is PlanStatus.ACTIVE  # it was in force before the revision
     assert plan.agreed_at == first_agreed  # still agreed before discharge
     assert (
@@ -786,7 +640,7 @@ def test_revision_of_an_active_plan(
 
 
 def test_end_and_withdraw(session: Session, clock: FixedClock, world: sc.Scenario) -> None:
-    plan = _draft(session, clock, world)
+    plan = sc.draft(session, clock, world)
     with pytest.raises(IllegalTransition, match="from 'draft' to 'ended'"):
         plans.end_plan(
             session,
@@ -810,7 +664,7 @@ def test_end_and_withdraw(session: Session, clock: FixedClock, world: sc.Scenari
         reason="overflyttet",
     )
     assert plan.status is PlanStatus.WITHDRAWN
-    second = _agreed(session, clock, world)  # a withdrawn plan no longer blocks a new one
+    second = sc.agreed_plan(session, clock, world)  # a withdrawn plan no longer blocks a new one
     with pytest.raises(ValidationFailed) as caught:
         plans.end_plan(
             session,
@@ -848,7 +702,7 @@ def test_end_and_withdraw(session: Session, clock: FixedClock, world: sc.Scenari
 def test_activation_requires_discharge(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _agreed(session, clock, world)
+    plan = sc.agreed_plan(session, clock, world)
     with pytest.raises(ValidationFailed) as caught:
         plans.activate_on_discharge(
             session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
@@ -863,7 +717,7 @@ def test_activation_requires_discharge(
 def test_reading_needs_a_care_relation_and_is_audited(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
-    plan = _complete_draft(session, clock, world)
+    plan = sc.complete_draft(session, clock, world)
     assert [
         p.id
         for p in plans.list_patient_plans(session, world.gp, clock, patient_id=world.patient.id)
@@ -906,7 +760,7 @@ def committed(tmp_path: Path):
     clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
     with db.transaction() as setup:
         world = sc.build(setup, clock)
-        plan_id = _complete_draft(setup, clock, world).id
+        plan_id = sc.complete_draft(setup, clock, world).id
     yield db, world, plan_id, clock
     db.dispose()
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
-from coordinator.care_pathways.services import record_pathway_event
 from coordinator.contacts.services import assign_contact
 from coordinator.outbox.models import OutboxMessage
 from coordinator.plans import services as plans
@@ -21,38 +20,8 @@ from pathways.clock import FixedClock
 from pathways.errors import NotFound, PermissionDenied, ValidationFailed
 from pathways.plans import PlanKind
 from pathways.reminders import GapRule, ReminderStatus, Severity, StoredReminder
-from pathways.stays import PathwayEventType, PathwayFactType
+from pathways.stays import PathwayFactType
 from tests import scenario as sc
-
-
-def _reminders(session: Session) -> dict[str, Reminder]:
-    rows = session.scalars(sa.select(Reminder).order_by(Reminder.id))
-    return {f"{r.rule}|{r.obligation_key}": r for r in rows}
-
-
-def _assess(session: Session, world: sc.Scenario, clock: FixedClock) -> None:
-    plans.assess_requirement(
-        session,
-        world.chief,
-        clock,
-        pathway_id=world.pathway.id,
-        receives_sel_support=True,
-        presumed_not_to_seek_treatment=False,
-    )
-
-
-def _discharge(
-    session: Session, world: sc.Scenario, clock: FixedClock, key: str, ago: timedelta
-) -> None:
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGED,
-        occurred_at=clock.now() - ago,
-        idempotency_key=key,
-    )
 
 
 def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
@@ -61,7 +30,7 @@ def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
     world = sc.build(session, clock)
     first = evaluate_pathways(session, clock, [world.pathway.id])
     again = evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert list(found) == ["requirement_not_assessed|assessment"]
     reminder = found["requirement_not_assessed|assessment"]
     assert reminder.owner_organisation_id == world.ward.id
@@ -77,9 +46,9 @@ def test_an_unassessed_stay_gets_one_reminder_however_often_it_is_evaluated(
 def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: FixedClock) -> None:
     world = sc.build(session, clock)
     evaluate_pathways(session, clock, [world.pathway.id])
-    _assess(session, world, clock)
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert found["requirement_not_assessed|assessment"].status is ReminderStatus.RESOLVED
     assert found["plan_not_started|plan_start"].status is ReminderStatus.OPEN
     plans.create_draft(
@@ -87,17 +56,20 @@ def test_the_assessment_and_a_draft_close_the_gaps(session: Session, clock: Fixe
     )
     summary = evaluate_pathways(session, clock, [world.pathway.id])
     assert summary.resolved == 1
-    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+    assert (
+        sc.reminders_by_key(session)["plan_not_started|plan_start"].status
+        is ReminderStatus.RESOLVED
+    )
 
 
 def test_discharge_without_an_agreed_plan_is_a_breach_mailed_at_once(
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-1", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-1", ago=timedelta(hours=1))
     evaluate_pathways(session, clock, [world.pathway.id])
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     breach = found["discharged_without_plan|plan_before_discharge"]
     assert breach.severity is Severity.BREACH
     assert breach.escalate_to_person_id == world.chief.id
@@ -121,10 +93,10 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-2", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-2", ago=timedelta(hours=1))
     session.commit()  # the trigger evaluates before the commit
-    assert _reminders(session)["contact_person_missing|sector:municipality"].status is (
+    assert sc.reminders_by_key(session)["contact_person_missing|sector:municipality"].status is (
         ReminderStatus.OPEN
     )
     assign_contact(
@@ -137,7 +109,7 @@ def test_a_new_contact_person_closes_that_sector_gap_through_the_commit_trigger(
         valid_from=clock.now().date(),
     )
     session.commit()
-    found = _reminders(session)
+    found = sc.reminders_by_key(session)
     assert found["contact_person_missing|sector:municipality"].status is ReminderStatus.RESOLVED
     assert found["contact_person_missing|sector:general_practice"].status is ReminderStatus.OPEN
 
@@ -197,17 +169,9 @@ def test_acknowledge_snooze_and_dismiss(session: Session, clock: FixedClock) -> 
 
 def test_administrators_have_no_inbox(session: Session, clock: FixedClock) -> None:
     world = sc.build(session, clock)
-    from coordinator.accounts.services import create_staff_member
 
-    admin = sc.actor(
-        create_staff_member(
-            session,
-            sc.SYSTEM,
-            clock,
-            organisation_id=world.ward.id,
-            name="Admin",
-            role="org_admin",
-        )
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.ward.id, role="org_admin", name="Admin"
     )
     with pytest.raises(PermissionDenied):
         inbox.list_reminders(session, admin, clock, inbox.ReminderQuery())
@@ -227,7 +191,7 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
         occurred_at=asked if asked > world.pathway.admitted_at else world.pathway.admitted_at,
         idempotency_key="meeting-1",
     )
-    assert "network_meeting_not_held|network_meeting" in _reminders(session)
+    assert "network_meeting_not_held|network_meeting" in sc.reminders_by_key(session)
     inbox.record_pathway_fact(
         session,
         world.case_worker,
@@ -237,7 +201,7 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
         occurred_at=clock.now(),
         idempotency_key="meeting-2",
     )
-    found = _reminders(session)["network_meeting_not_held|network_meeting"]
+    found = sc.reminders_by_key(session)["network_meeting_not_held|network_meeting"]
     assert found.status is ReminderStatus.RESOLVED
     with pytest.raises(ValidationFailed):
         inbox.record_pathway_fact(
@@ -257,10 +221,10 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     from coordinator.care_pathways.corrections import Correction, correct_pathway_event
 
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    _discharge(session, world, clock, "discharge-3", timedelta(hours=1))
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.discharge(session, clock, world, by=world.nurse, key="discharge-3", ago=timedelta(hours=1))
     session.commit()
-    breach = _reminders(session)["discharged_without_plan|plan_before_discharge"]
+    breach = sc.reminders_by_key(session)["discharged_without_plan|plan_before_discharge"]
     assert breach.status is ReminderStatus.OPEN
     mails = session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
     correct_pathway_event(
@@ -275,7 +239,9 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     session.refresh(breach)
     assert breach.status is ReminderStatus.RESOLVED
     # Discharged again (revised time): the same reminder reopens, no second row, no second mail.
-    _discharge(session, world, clock, "discharge-4", timedelta(minutes=30))
+    sc.discharge(
+        session, clock, world, by=world.nurse, key="discharge-4", ago=timedelta(minutes=30)
+    )
     session.commit()
     session.refresh(breach)
     assert breach.status is ReminderStatus.OPEN
@@ -284,7 +250,7 @@ def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(
     keys = list(session.scalars(sa.select(OutboxMessage.idempotency_key).offset(mails)))
     # The breach is not mailed again. The stay, admitted again by the cancellation, lacks a plan past
     # its deadline: that new reminder is overdue on arrival, mailed once.
-    late = _reminders(session)["plan_not_started|plan_start"]
+    late = sc.reminders_by_key(session)["plan_not_started|plan_start"]
     assert late.severity is Severity.URGENT
     assert keys == [f"reminder:{late.id}:urgent"]
 
@@ -304,15 +270,18 @@ def test_local_deadlines_come_from_configuration_and_are_checked_at_start(
         )
     assert bad.value.fields == ("defaults.follow_up_days",)
     world = sc.build(session, clock)
-    _assess(session, world, clock)
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
     evaluate_pathways(session, clock, [world.pathway.id])
-    assert "plan_not_started|plan_start" in _reminders(session)
+    assert "plan_not_started|plan_start" in sc.reminders_by_key(session)
     relaxed = {"municipalities": {"0101": {"plan_start_working_days": 30}}}
     evaluate_pathways(
         session, clock, [world.pathway.id], config={"REMINDER_RULES_OVERRIDES": relaxed}
     )
     # Copenhagen's local deadline is 30 working days: the reminder is withdrawn (not due for weeks).
-    assert _reminders(session)["plan_not_started|plan_start"].status is ReminderStatus.RESOLVED
+    assert (
+        sc.reminders_by_key(session)["plan_not_started|plan_start"].status
+        is ReminderStatus.RESOLVED
+    )
 
 
 def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
@@ -322,7 +291,7 @@ def test_a_client_whose_id_matches_a_staff_id_sees_nothing_of_that_persons(
 
     world = sc.build(session, clock)
     evaluate_pathways(session, clock, [world.pathway.id])
-    reminder = next(iter(_reminders(session).values()))
+    reminder = next(iter(sc.reminders_by_key(session).values()))
     reminder.owner_person_id = world.nurse.id
     session.flush()
     client = Actor(
@@ -346,29 +315,9 @@ def test_a_plan_proposed_to_the_municipality_is_in_the_case_workers_inbox_at_onc
     session: Session, clock: FixedClock
 ) -> None:
     world = sc.build(session, clock)
-    _assess(session, world, clock)
-    record_pathway_event(
-        session,
-        world.nurse,
-        clock,
-        pathway_id=world.pathway.id,
-        event_type=PathwayEventType.DISCHARGE_PLANNED,
-        occurred_at=clock.now(),
-        planned_discharge_on=(clock.now() + timedelta(days=1)).date(),
-        idempotency_key="planned",
-    )
-    draft = plans.create_draft(session, world.nurse, clock, pathway_id=world.pathway.id)
-    draft = plans.edit_plan(
-        session,
-        world.nurse,
-        clock,
-        plan_id=draft.id,
-        expected_version=draft.version,
-        sections=sc.COMPLETE_SECTIONS,
-    )
-    plan = plans.propose(
-        session, world.nurse, clock, plan_id=draft.id, expected_version=draft.version
-    )
+    sc.assess_requirement(session, clock, world, receives_sel_support=True)
+    sc.plan_discharge(session, clock, world, in_days=1)
+    plan = sc.proposed_plan(session, clock, world)
     evaluate_pathways(session, clock, [world.pathway.id])
     mine = inbox.list_reminders(session, world.case_worker, clock, inbox.ReminderQuery())
     assert sorted((r.rule, r.obligation_key, r.owner_organisation_id) for r in mine) == [

@@ -17,7 +17,6 @@ from coordinator.care_pathways.models import Pathway
 from coordinator.db import Base, Database, get_database
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from coordinator.outbox.services import enqueue
-from coordinator.plans.services import assess_requirement
 from coordinator.reminders.models import QueuedEvaluation, Reminder
 from coordinator.reminders.triggers import defer_evaluation
 from coordinator.scheduler import job_lock, run_job
@@ -75,17 +74,6 @@ def _count(database: Database, model: type, *where: sa.ColumnElement[bool]) -> i
         return int(session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)))
 
 
-def _assess(session: sa.orm.Session, scenario: sc.Scenario, clock: FixedClock) -> None:
-    assess_requirement(
-        session,
-        scenario.chief,
-        clock,
-        pathway_id=scenario.pathway.id,
-        receives_sel_support=False,
-        presumed_not_to_seek_treatment=False,
-    )
-
-
 def test_scan_digest_and_send_reach_the_mailbox_without_personal_data(
     world: tuple[Flask, FixedClock, sc.Scenario], smtp: tuple[Inbox, int]
 ) -> None:
@@ -139,7 +127,7 @@ def test_closing_the_gap_resolves_the_reminder_in_the_next_scan(
     run_job(app, "scan_gaps")
     database = get_database(app)
     with database.transaction() as session:
-        _assess(session, scenario, clock)
+        sc.assess_requirement(session, clock, scenario, receives_sel_support=False)
     # The commit itself re-evaluated the pathway: the assessment reminder is resolved already.
     assert (
         _count(
@@ -252,7 +240,7 @@ def test_a_deferred_change_is_queued_and_the_job_evaluates_it_once(
         with database.transaction() as session:
             defer_evaluation(session)
             if step == 0:
-                _assess(session, scenario, clock)
+                sc.assess_requirement(session, clock, scenario, receives_sel_support=False)
             else:
                 session.get(Pathway, scenario.pathway.id).planned_discharge_on = date(2026, 12, 4)
     assert _count(database, QueuedEvaluation) == 1
@@ -275,7 +263,7 @@ def test_a_queued_pathway_another_scheduler_holds_is_skipped(
         pytest.skip("SKIP LOCKED is PostgreSQL's; on SQLite one scheduler runs (documented)")
     with database.transaction() as session:
         defer_evaluation(session)
-        _assess(session, scenario, clock)
+        sc.assess_requirement(session, clock, scenario, receives_sel_support=False)
     with database.transaction() as holder:  # another scheduler's batch, still running
         held = holder.scalars(sa.select(QueuedEvaluation.pathway_id).with_for_update()).all()
         assert held == [scenario.pathway.id]

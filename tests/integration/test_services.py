@@ -31,16 +31,13 @@ from pathways.errors import (
 )
 from pathways.people import Actor, ActorKind, Role
 from pathways.stays import PathwayEventType, PathwayStatus
+from tests import scenario as sc
 from tests.factories import OrganisationFactory, PatientFactory, WardFactory
 
 ADMIN = Actor(kind=ActorKind.USER, name="admin", id=None, role=Role.SYSTEM_ADMIN)
 NURSE = Actor(kind=ActorKind.USER, name="nurse", id=None, role=Role.DISCHARGE_NURSE)
 GP = Actor(kind=ActorKind.USER, name="gp", id=None, role=Role.GP)
 SYSTEM = Actor.system("test")
-
-
-def _count(session: Session, model: type) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
 # ---------------------------------------------------------------- organisations
@@ -94,11 +91,11 @@ def test_create_organisation_hierarchy_and_audit(session: Session, clock: FixedC
 def test_invalid_organisation_names_each_field_and_writes_nothing(
     session: Session, clock: FixedClock, kwargs: dict[str, str], fields: set[str]
 ) -> None:
-    before = _count(session, Organisation), _count(session, AuditEntry)
+    before = sc.count(session, Organisation), sc.count(session, AuditEntry)
     with pytest.raises(ValidationFailed) as caught:
         create_organisation(session, ADMIN, clock, **kwargs)  # type: ignore[arg-type]
     assert set(caught.value.fields) == fields
-    assert (_count(session, Organisation), _count(session, AuditEntry)) == before
+    assert (sc.count(session, Organisation), sc.count(session, AuditEntry)) == before
 
 
 def test_unknown_parent_organisation(session: Session, clock: FixedClock) -> None:
@@ -138,7 +135,7 @@ def test_duplicate_sor_code_is_a_conflict(session: Session, clock: FixedClock) -
 def test_only_admins_create_organisations(session: Session, clock: FixedClock) -> None:
     with pytest.raises(PermissionDenied):
         create_organisation(session, GP, clock, name="R", kind="region", region_code="DK-81")
-    assert _count(session, Organisation) == 0
+    assert sc.count(session, Organisation) == 0
 
 
 # ---------------------------------------------------------------- staff
@@ -180,7 +177,7 @@ def test_invalid_staff_member(
             session, ADMIN, clock, organisation_id=ward.id, name="X", username="x.y", **kwargs
         )
     assert caught.value.fields == (field,)
-    assert _count(session, User) == 0
+    assert sc.count(session, User) == 0
 
 
 def test_staff_in_unknown_organisation(session: Session, clock: FixedClock) -> None:
@@ -233,8 +230,8 @@ def test_invalid_patient_names_the_field_and_writes_nothing(
     with pytest.raises(ValidationFailed) as caught:
         register_patient(session, NURSE, clock, **data)  # type: ignore[arg-type]
     assert set(caught.value.fields) == fields
-    assert _count(session, Patient) == 0
-    assert _count(session, AuditEntry) == 0
+    assert sc.count(session, Patient) == 0
+    assert sc.count(session, AuditEntry) == 0
 
 
 def test_patient_with_unknown_gp(session: Session, clock: FixedClock) -> None:
@@ -267,7 +264,7 @@ def test_duplicate_cpr_is_a_conflict(session: Session, clock: FixedClock) -> Non
             kommunekode="147",
             cpr="010190-1235",
         )
-    assert _count(session, Patient) == 1
+    assert sc.count(session, Patient) == 1
 
 
 def test_gp_may_not_register_patients(session: Session, clock: FixedClock) -> None:
@@ -388,7 +385,7 @@ def test_replayed_event_changes_nothing(
         idempotency_key="msg-1",
     )
     assert again.id == first.id
-    assert _count(session, PathwayEvent) == 2  # admitted + discharged, once
+    assert sc.count(session, PathwayEvent) == 2  # admitted + discharged, once
     assert _admit(session, clock, ward_nurse, key="k1").id == pathway.id  # replayed admission too
 
 
@@ -407,7 +404,7 @@ def test_illegal_event_is_refused_and_writes_nothing(
             idempotency_key="bad",
         )
     assert pathway.status is PathwayStatus.ADMITTED
-    assert _count(session, PathwayEvent) == 1
+    assert sc.count(session, PathwayEvent) == 1
 
 
 def test_event_before_admission_or_without_date(
@@ -475,7 +472,7 @@ def test_admission_needs_known_patient_and_ward(
             idempotency_key="b",
         )
     assert caught.value.fields == ("ward_id",)
-    assert _count(session, Pathway) == 0
+    assert sc.count(session, Pathway) == 0
 
 
 def test_only_the_wards_staff_admit_to_it(
@@ -498,7 +495,7 @@ def test_only_the_wards_staff_admit_to_it(
             "only staff acting for the ward Afsnit 9 may admit patients to it"
         )
         assert refused.value.reason == f"does not act for the ward {other_ward.id}"
-    assert _count(session, Pathway) == 0
+    assert sc.count(session, Pathway) == 0
 
 
 def test_readmission_closes_the_earlier_stay(
@@ -594,7 +591,7 @@ def test_only_the_stays_ward_records_or_corrects_its_events(
         ),
     ]
     assert pathway.status is PathwayStatus.ON_LEAVE
-    assert _count(session, PathwayEvent) == 2
+    assert sc.count(session, PathwayEvent) == 2
     with pytest.raises(NotFound, match="pathway 4242 does not exist"):  # a job is simply told
         record_pathway_event(
             session,
