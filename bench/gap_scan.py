@@ -140,14 +140,14 @@ def _deadline(instant: str, n: int) -> str:
 
 
 def _working_days_before(day: str, n: int) -> str:
-    """reminders._working_days_before: the n-th working day before ``day``; n = 0: it, or the last."""
+    """reminders.facts.working_days_before: the n-th working day before ``day``; n = 0: it, or the last."""
     if n == 0:
         return f"cal.wd[{_upto(day)}]"
     return f"cal.wd[{_upto(f'({day}) - 1')} - {n - 1}]"
 
 
 def _severity(due: str, before: str, after: str, upcoming: int) -> str:
-    """_Context.severity: ``after`` once due, ``before`` within the notice window, else NULL (no gap)."""
+    """Context.severity: ``after`` once due, ``before`` within the notice window, else NULL (no gap)."""
     return (
         f"CASE WHEN {_NOW} >= {due} THEN '{after}' "
         f"WHEN {_upto(_local(due))} - {_upto(_TODAY)} <= {upcoming} THEN '{before}' END"

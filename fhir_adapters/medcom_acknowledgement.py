@@ -14,11 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
 from pathways.errors import ValidationFailed
 
 from fhir_adapters.medcom_common import (
-    ACTIVITY_CODES_SYSTEM,
     DUPLICATE,
     FORBIDDEN,
     INCONSISTENT,
@@ -40,12 +38,14 @@ from fhir_adapters.medcom_common import (
     destination,
     dicts,
     lenient_organization,
+    message_bundle,
     must,
     narrative,
     open_message,
     organization_entry,
     parse_instant,
     profile_meta,
+    provenance_entry,
     render_instant,
     structure_error,
 )
@@ -185,6 +185,52 @@ def build_acknowledgement(
     examples; without it entries are named ``urn:uuid:<id>``. Raises ValueError on bad input.
     """
     ack_code = AckCode(code)
+    issues = _issues(ack_code, outcome)
+    acked_id, original_sender = _acknowledged(acknowledged)
+    to = receiver or original_sender
+    links = Links(fhir_base)
+    stamp = render_instant(now)
+    ids = {
+        name: derived_id(message_id, name)
+        for name in ("bundle", "sender", "receiver", "provenance", "outcome")
+    }
+    endpoint = (to.endpoint or (to.sor_endpoint if to.sor else None)) if to else None
+    header = _header(
+        links,
+        ids,
+        message_id=message_id,
+        ack_code=ack_code,
+        acked_id=acked_id,
+        sender=sender,
+        to=to,
+        endpoint=endpoint,
+    )
+    entries: list[dict[str, Any]] = [
+        links.entry(header),
+        organization_entry(links, ids["sender"], sender),
+    ]
+    if to is not None and endpoint is not None and to.sor:
+        entries.append(organization_entry(links, ids["receiver"], to))
+    entries.append(
+        provenance_entry(
+            links,
+            ids["provenance"],
+            profile=MESSAGING_PROVENANCE_PROFILE,
+            summary=f"Acknowledgement of message {acked_id}",
+            message_id=message_id,
+            stamp=stamp,
+            activity="acknowledgement",
+            sender_id=ids["sender"],
+            entity={"role": "revision", "what": {"reference": f"MessageHeader/{acked_id}"}},
+        )
+    )
+    if ack_code is not AckCode.OK:
+        entries.append(_outcome_entry(links, ids["outcome"], issues))
+    return message_bundle(ids["bundle"], MESSAGE_PROFILE, stamp, entries)
+
+
+def _issues(ack_code: AckCode, outcome: Sequence[AckIssue] | None) -> list[AckIssue]:
+    """The OperationOutcome's issues: none with ok, a generic one for an error given none."""
     issues = list(outcome or [])
     if ack_code is AckCode.OK and issues:
         raise ValueError("an ok acknowledgement carries no OperationOutcome")
@@ -196,19 +242,34 @@ def build_acknowledgement(
                 text="the message could not be received",
             )
         ]
+    return issues
+
+
+def _acknowledged(
+    acknowledged: ReceivedMessage | str,
+) -> tuple[str, MedComOrganization | None]:
+    """(MessageHeader.id, sender) of the acknowledged message; a bare id names no sender."""
     if isinstance(acknowledged, str):
         acked_id, original_sender = acknowledged, None
     else:
         acked_id, original_sender = acknowledged.message_id, acknowledged.sender
     if not acked_id:
         raise ValueError("the acknowledged message id is required")
-    to = receiver or original_sender
-    links = Links(fhir_base)
-    stamp = render_instant(now)
-    ids = {
-        name: derived_id(message_id, name)
-        for name in ("bundle", "sender", "receiver", "provenance", "outcome")
-    }
+    return acked_id, original_sender
+
+
+def _header(
+    links: Links,
+    ids: dict[str, str],
+    *,
+    message_id: str,
+    ack_code: AckCode,
+    acked_id: str,
+    sender: MedComOrganization,
+    to: MedComOrganization | None,
+    endpoint: str | None,
+) -> dict[str, Any]:
+    """The MessageHeader: the response to ``acked_id``, sent to ``to`` when its endpoint is known."""
     header: dict[str, Any] = {
         "resourceType": "MessageHeader",
         "id": message_id,
@@ -225,61 +286,23 @@ def build_acknowledgement(
         "source": {"endpoint": sender.messaging_endpoint},
         "response": {"identifier": acked_id, "code": ack_code.value},
     }
-    endpoint = (to.endpoint or (to.sor_endpoint if to.sor else None)) if to else None
     if to is not None and endpoint is not None:
         header["destination"] = [destination(links, endpoint, ids["receiver"] if to.sor else None)]
     if ack_code is not AckCode.OK:
         header["response"]["details"] = links.ref("OperationOutcome", ids["outcome"])
-    entries: list[dict[str, Any]] = [
-        links.entry(header),
-        organization_entry(links, ids["sender"], sender),
-    ]
-    if to is not None and endpoint is not None and to.sor:
-        entries.append(organization_entry(links, ids["receiver"], to))
-    entries.append(
+    return header
+
+
+def _outcome_entry(links: Links, outcome_id: str, issues: list[AckIssue]) -> dict[str, Any]:
+    return links.entry(
         {
-            "fullUrl": links.full_url("Provenance", ids["provenance"]),
-            "resource": {
-                "resourceType": "Provenance",
-                "id": ids["provenance"],
-                "meta": profile_meta(MESSAGING_PROVENANCE_PROFILE),
-                "text": narrative(f"Acknowledgement of message {acked_id}", stamp),
-                "target": [links.ref("MessageHeader", message_id)],
-                "occurredDateTime": stamp,
-                "recorded": stamp,
-                "activity": {
-                    "coding": [{"system": ACTIVITY_CODES_SYSTEM, "code": "acknowledgement"}]
-                },
-                "agent": [{"who": links.ref("Organization", ids["sender"])}],
-                "entity": [
-                    {"role": "revision", "what": {"reference": f"MessageHeader/{acked_id}"}}
-                ],
-            },
+            "resourceType": "OperationOutcome",
+            "id": outcome_id,
+            "meta": profile_meta(OPERATION_OUTCOME_PROFILE),
+            "text": narrative(*(i.text or i.code for i in issues)),
+            "issue": [_issue_json(i) for i in issues],
         }
     )
-    if ack_code is not AckCode.OK:
-        entries.append(
-            {
-                "fullUrl": links.full_url("OperationOutcome", ids["outcome"]),
-                "resource": {
-                    "resourceType": "OperationOutcome",
-                    "id": ids["outcome"],
-                    "meta": profile_meta(OPERATION_OUTCOME_PROFILE),
-                    "text": narrative(*(i.text or i.code for i in issues)),
-                    "issue": [_issue_json(i) for i in issues],
-                },
-            }
-        )
-    bundle = {
-        "resourceType": "Bundle",
-        "id": ids["bundle"],
-        "meta": profile_meta(MESSAGE_PROFILE),
-        "type": "message",
-        "timestamp": stamp,
-        "entry": entries,
-    }
-    Bundle.model_validate(bundle)  # what we send must at least be valid R4(B)
-    return bundle
 
 
 def _read_issue(issue: dict[str, Any]) -> AckIssue:

@@ -16,7 +16,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from fhir.resources.R4B.bundle import Bundle
 from pathways.errors import ErrorCollector, ValidationFailed
 from pathways.identifiers import (
     CPR_SYSTEM,
@@ -28,7 +27,6 @@ from pathways.identifiers import (
 )
 
 from fhir_adapters.medcom_common import (
-    ACTIVITY_CODES_SYSTEM,
     CORE_PATIENT_PROFILE,
     CORE_PROFILE,
     MESSAGE_EVENTS_SYSTEM,
@@ -49,6 +47,7 @@ from fhir_adapters.medcom_common import (
     destination,
     dicts,
     header_organization,
+    message_bundle,
     must,
     narrative,
     open_message,
@@ -56,6 +55,7 @@ from fhir_adapters.medcom_common import (
     parse_instant,
     primary_destination,
     profile_meta,
+    provenance_entry,
     read_organization,
     referenced_id,
     render_instant,
@@ -241,7 +241,61 @@ def build_care_communication(
     )
     stamp = render_instant(now)
     links = Links(fhir_base)
-    ids = {
+    ids = _resource_ids(message_id)
+    author_org = author.organisation or sender
+    author_org_id = ids["sender"] if author_org == sender else ids["author-org"]
+    segment_id = f"urn:uuid:{ids['segment']}"
+    communication = _communication(
+        links,
+        ids,
+        category=chosen,
+        text=text,
+        topic=topic,
+        thread=thread_id or f"urn:uuid:{ids['thread']}",
+        segment_id=segment_id,
+        stamp=stamp,
+        author=author,
+        author_org=author_org,
+    )
+    entries: list[dict[str, Any]] = [
+        links.entry(_header(links, ids, message_id, sender, receiver)),
+        links.entry(_patient(ids["patient"], patient)),
+        links.entry(communication),
+    ]
+    if episode_of_care is not None:
+        communication["encounter"] = links.ref("Encounter", ids["encounter"])
+        entries.append(
+            links.entry(_encounter(links, ids, episode_of_care, encounter_status, encounter_class))
+        )
+    entries += [
+        links.entry(
+            _practitioner_role(links, ids["role"], ids["practitioner"], author_org_id, author)
+        ),
+        links.entry(_practitioner(ids["practitioner"], author)),
+        organization_entry(links, ids["sender"], sender),
+        organization_entry(links, ids["receiver"], receiver),
+    ]
+    if author_org_id != ids["sender"]:
+        entries.append(organization_entry(links, author_org_id, author_org))
+    entries.append(
+        provenance_entry(
+            links,
+            ids["provenance"],
+            profile=PROVENANCE_PROFILE,
+            summary=f"new-message {message_id}",
+            message_id=message_id,
+            stamp=stamp,
+            activity="new-message",
+            sender_id=ids["sender"],
+            entity={"role": "source", "what": {"identifier": {"value": segment_id}}},
+        )
+    )
+    return message_bundle(ids["bundle"], MESSAGE_PROFILE, stamp, entries)
+
+
+def _resource_ids(message_id: str) -> dict[str, str]:
+    """The ids of the message's parts, derived from the message id (the same input, the same Bundle)."""
+    return {
         name: derived_id(message_id, name)
         for name in (
             "bundle",
@@ -258,14 +312,16 @@ def build_care_communication(
             "thread",
         )
     }
-    author_org = author.organisation or sender
-    author_org_id = ids["sender"] if author_org == sender else ids["author-org"]
-    segment_id = f"urn:uuid:{ids['segment']}"
-    thread = thread_id or f"urn:uuid:{ids['thread']}"
-    role = author.role_code or author.role_text or ""
-    signature = f"{author.name}, {role}, {author_org.name} (tlf. {author.phone.strip()})"
 
-    header: dict[str, Any] = {
+
+def _header(
+    links: Links,
+    ids: dict[str, str],
+    message_id: str,
+    sender: MedComOrganization,
+    receiver: MedComOrganization,
+) -> dict[str, Any]:
+    return {
         "resourceType": "MessageHeader",
         "id": message_id,
         "meta": profile_meta(MESSAGE_HEADER_PROFILE),
@@ -282,16 +338,34 @@ def build_care_communication(
         "focus": [links.ref("Communication", ids["communication"])],
         "definition": MESSAGE_DEFINITION,
     }
+
+
+def _communication(
+    links: Links,
+    ids: dict[str, str],
+    *,
+    category: CareCommunicationCategory,
+    text: str,
+    topic: str | None,
+    thread: str,
+    segment_id: str,
+    stamp: str,
+    author: CareCommunicationAuthor,
+    author_org: MedComOrganization,
+) -> dict[str, Any]:
+    """The Communication with its one text segment, signed by the author (the encounter comes later)."""
+    role = author.role_code or author.role_text or ""
+    signature = f"{author.name}, {role}, {author_org.name} (tlf. {author.phone.strip()})"
     communication: dict[str, Any] = {
         "resourceType": "Communication",
         "id": ids["communication"],
         "meta": profile_meta(COMMUNICATION_PROFILE),
         "text": narrative(
-            f"Kategori: {chosen.value}", f"Emne: {topic}" if topic else "", text, signature
+            f"Kategori: {category.value}", f"Emne: {topic}" if topic else "", text, signature
         ),
         "identifier": [{"value": thread}],
         "status": "unknown",
-        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": chosen.value}]}],
+        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category.value}]}],
         "subject": links.ref("Patient", ids["patient"]),
         "payload": [
             {
@@ -319,86 +393,44 @@ def build_care_communication(
     }
     if topic and topic.strip():
         communication["topic"] = {"text": topic.strip()}
-    entries: list[dict[str, Any]] = [
-        links.entry(header),
-        links.entry(_patient(ids["patient"], patient)),
-        links.entry(communication),
-    ]
-    if episode_of_care is not None:
-        communication["encounter"] = links.ref("Encounter", ids["encounter"])
-        entries.append(
+    return communication
+
+
+def _encounter(
+    links: Links,
+    ids: dict[str, str],
+    episode_of_care: EpisodeIdentifier,
+    status: str,
+    encounter_class: str,
+) -> dict[str, Any]:
+    """The Encounter that carries the episode-of-care identifier."""
+    return {
+        "resourceType": "Encounter",
+        "id": ids["encounter"],
+        "meta": profile_meta(CORE_PROFILE + "medcom-core-encounter"),
+        "text": narrative(f"Episode of care {episode_of_care.system} {episode_of_care.value}"),
+        "status": status,
+        "class": {"system": V3_ACT_CODE_SYSTEM, "code": encounter_class},
+        "subject": links.ref("Patient", ids["patient"]),
+        "episodeOfCare": [
             {
-                "fullUrl": links.full_url("Encounter", ids["encounter"]),
-                "resource": {
-                    "resourceType": "Encounter",
-                    "id": ids["encounter"],
-                    "meta": profile_meta(CORE_PROFILE + "medcom-core-encounter"),
-                    "text": narrative(
-                        f"Episode of care {episode_of_care.system} {episode_of_care.value}"
-                    ),
-                    "status": encounter_status,
-                    "class": {"system": V3_ACT_CODE_SYSTEM, "code": encounter_class},
-                    "subject": links.ref("Patient", ids["patient"]),
-                    "episodeOfCare": [
-                        {
-                            "identifier": {
-                                "system": episode_of_care.system,
-                                "value": episode_of_care.value,
-                            }
-                        }
-                    ],
-                },
+                "identifier": {
+                    "system": episode_of_care.system,
+                    "value": episode_of_care.value,
+                }
             }
-        )
-    entries += [
-        {
-            "fullUrl": links.full_url("PractitionerRole", ids["role"]),
-            "resource": _practitioner_role(
-                links, ids["role"], ids["practitioner"], author_org_id, author
-            ),
-        },
-        {
-            "fullUrl": links.full_url("Practitioner", ids["practitioner"]),
-            "resource": {
-                "resourceType": "Practitioner",
-                "id": ids["practitioner"],
-                "meta": profile_meta(CORE_PROFILE + "medcom-core-practitioner"),
-                "text": narrative(author.name),
-                "name": [_human_name(author.family_name, author.given_name)],
-            },
-        },
-        organization_entry(links, ids["sender"], sender),
-        organization_entry(links, ids["receiver"], receiver),
-    ]
-    if author_org_id != ids["sender"]:
-        entries.append(organization_entry(links, author_org_id, author_org))
-    entries.append(
-        {
-            "fullUrl": links.full_url("Provenance", ids["provenance"]),
-            "resource": {
-                "resourceType": "Provenance",
-                "id": ids["provenance"],
-                "meta": profile_meta(PROVENANCE_PROFILE),
-                "text": narrative(f"new-message {message_id}", stamp),
-                "target": [links.ref("MessageHeader", message_id)],
-                "occurredDateTime": stamp,
-                "recorded": stamp,
-                "activity": {"coding": [{"system": ACTIVITY_CODES_SYSTEM, "code": "new-message"}]},
-                "agent": [{"who": links.ref("Organization", ids["sender"])}],
-                "entity": [{"role": "source", "what": {"identifier": {"value": segment_id}}}],
-            },
-        }
-    )
-    bundle = {
-        "resourceType": "Bundle",
-        "id": ids["bundle"],
-        "meta": profile_meta(MESSAGE_PROFILE),
-        "type": "message",
-        "timestamp": stamp,
-        "entry": entries,
+        ],
     }
-    Bundle.model_validate(bundle)  # what we send must at least be valid R4(B)
-    return bundle
+
+
+def _practitioner(practitioner_id: str, author: CareCommunicationAuthor) -> dict[str, Any]:
+    return {
+        "resourceType": "Practitioner",
+        "id": practitioner_id,
+        "meta": profile_meta(CORE_PROFILE + "medcom-core-practitioner"),
+        "text": narrative(author.name),
+        "name": [_human_name(author.family_name, author.given_name)],
+    }
 
 
 def _human_name(family: str, given: str) -> dict[str, Any]:
@@ -555,19 +587,8 @@ def _subject(
     return cpr, replacement, _name(patient)
 
 
-def parse_care_communication(bundle_json: dict[str, Any]) -> CareCommunicationNotice:
-    """Read a MedCom CareCommunication message Bundle (new, reply or forward)."""
-    message = open_message(bundle_json, MedComEvent.CARE_COMMUNICATION)
-    header = message.header()
-    sender_index, _ = header_organization(
-        message, header.get("sender"), "Bundle.entry[0].resource.sender"
-    )
-    destination_index, dest = primary_destination(message)
-    receiver_index, _ = header_organization(
-        message,
-        dest.get("receiver"),
-        f"Bundle.entry[0].resource.destination[{destination_index}].receiver",
-    )
+def _focus(message: Message, header: dict[str, Any]) -> int:
+    """The index of the Communication the MessageHeader focuses on."""
     focus = [message.resolve(ref, "Communication") for _, ref in dicts(header.get("focus"))]
     communication_index = next((i for i in focus if i is not None), None)
     if communication_index is None:
@@ -576,8 +597,11 @@ def parse_care_communication(bundle_json: dict[str, Any]) -> CareCommunicationNo
             "the MessageHeader focus must reference the Communication in the Bundle",
             REQUIRED,
         )
-    communication = message.resources[communication_index]
-    header_id = must(as_text(header.get("id")), "Bundle.entry[0].resource.id")
+    return communication_index
+
+
+def _provenance(message: Message, header_id: str) -> dict[str, Any]:
+    """The Provenance of this message: the one that targets its MessageHeader."""
     provenance = next(
         (
             message.resources[i]
@@ -593,6 +617,39 @@ def parse_care_communication(bundle_json: dict[str, Any]) -> CareCommunicationNo
             "no Provenance targets this message's MessageHeader",
             REQUIRED,
         )
+    return provenance
+
+
+def _episodes(message: Message, communication: dict[str, Any]) -> list[EpisodeIdentifier]:
+    """The episode-of-care identifiers of the Communication's Encounter (none without one)."""
+    episodes: list[EpisodeIdentifier] = []
+    encounter_index = message.resolve(communication.get("encounter"), "Encounter")
+    if encounter_index is not None:
+        for _, episode in dicts(message.resources[encounter_index].get("episodeOfCare")):
+            ident = as_dict(episode.get("identifier")) or {}
+            system, value = as_text(ident.get("system")), as_text(ident.get("value"))
+            if system and value:
+                episodes.append(EpisodeIdentifier(system, value))
+    return episodes
+
+
+def parse_care_communication(bundle_json: dict[str, Any]) -> CareCommunicationNotice:
+    """Read a MedCom CareCommunication message Bundle (new, reply or forward)."""
+    message = open_message(bundle_json, MedComEvent.CARE_COMMUNICATION)
+    header = message.header()
+    sender_index, _ = header_organization(
+        message, header.get("sender"), "Bundle.entry[0].resource.sender"
+    )
+    destination_index, dest = primary_destination(message)
+    receiver_index, _ = header_organization(
+        message,
+        dest.get("receiver"),
+        f"Bundle.entry[0].resource.destination[{destination_index}].receiver",
+    )
+    communication_index = _focus(message, header)
+    communication = message.resources[communication_index]
+    header_id = must(as_text(header.get("id")), "Bundle.entry[0].resource.id")
+    provenance = _provenance(message, header_id)
     activity = next((as_text(c.get("code")) for _, c in codings(provenance.get("activity"))), None)
     previous = next(
         (
@@ -611,14 +668,7 @@ def parse_care_communication(bundle_json: dict[str, Any]) -> CareCommunicationNo
     receiver = read_organization(message, receiver_index, problems)
     category = _category(message, communication_index, problems)
     cpr, replacement, patient_name = _subject(message, communication_index, problems)
-    episodes: list[EpisodeIdentifier] = []
-    encounter_index = message.resolve(communication.get("encounter"), "Encounter")
-    if encounter_index is not None:
-        for _, episode in dicts(message.resources[encounter_index].get("episodeOfCare")):
-            ident = as_dict(episode.get("identifier")) or {}
-            system, value = as_text(ident.get("system")), as_text(ident.get("value"))
-            if system and value:
-                episodes.append(EpisodeIdentifier(system, value))
+    episodes = _episodes(message, communication)
     segments = tuple(
         _segment(message, payload, problems, message.path(communication_index, f".payload[{k}]"))
         for k, payload in dicts(communication.get("payload"))

@@ -280,6 +280,52 @@ def destination(links: Links, endpoint: str, receiver_id: str | None) -> dict[st
     return body
 
 
+def provenance_entry(
+    links: Links,
+    provenance_id: str,
+    *,
+    profile: str,
+    summary: str,
+    message_id: str,
+    stamp: str,
+    activity: str,
+    sender_id: str,
+    entity: dict[str, Any],
+) -> dict[str, Any]:
+    """The entry of an outgoing message's Provenance: the sender did ``activity`` at ``stamp``, and the
+    Provenance targets the message's MessageHeader."""
+    return links.entry(
+        {
+            "resourceType": "Provenance",
+            "id": provenance_id,
+            "meta": profile_meta(profile),
+            "text": narrative(summary, stamp),
+            "target": [links.ref("MessageHeader", message_id)],
+            "occurredDateTime": stamp,
+            "recorded": stamp,
+            "activity": {"coding": [{"system": ACTIVITY_CODES_SYSTEM, "code": activity}]},
+            "agent": [{"who": links.ref("Organization", sender_id)}],
+            "entity": [entity],
+        }
+    )
+
+
+def message_bundle(
+    bundle_id: str, profile: str, stamp: str, entries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The message Bundle around ``entries``, checked: what we send must at least be valid R4(B)."""
+    bundle = {
+        "resourceType": "Bundle",
+        "id": bundle_id,
+        "meta": profile_meta(profile),
+        "type": "message",
+        "timestamp": stamp,
+        "entry": entries,
+    }
+    Bundle.model_validate(bundle)
+    return bundle
+
+
 # ---------------------------------------------------------------- errors
 class Problems:
     """Collects FieldErrors; structural ones are raised at once, content ones at the end."""

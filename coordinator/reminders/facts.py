@@ -24,7 +24,7 @@ from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
 from pathways import reminders as rules
-from pathways.agreements import RequirementFacts, agreement_requirement
+from pathways.agreements import Requirement, RequirementFacts, agreement_requirement
 from pathways.organisations import OrganisationKind
 from pathways.people import Role
 from pathways.plans import ParticipantRole, PatientParticipation, PlanStatus, ResponseStatus
@@ -223,11 +223,63 @@ def _gp_ladder(
     return best, at
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The rows of one batch that a pathway's facts are made of, grouped by pathway, plan or patient."""
+
+    directory: Directory
+    leaves: dict[int, list[Any]]
+    events: dict[int, list[Any]]
+    coordination: dict[int, list[Any]]
+    plans_by_pathway: dict[int, list[Any]]
+    live_plans: dict[
+        int, set[int | None]
+    ]  # patient -> the pathways (None: none) of their plans in force
+    participants: dict[int, list[Any]]
+    contacts: dict[int, list[Any]]
+
+
 def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.PathwayFacts]:
+    """The facts of these pathways (in id order), one query per table."""
     if not pathway_ids:
         return []
     ids = list(pathway_ids)
-    stays = session.execute(
+    stays = _stays(session, ids)
+    batch = _load_batch(session, ids, stays)
+    return [_pathway_facts(stay, batch) for stay in stays]
+
+
+def _load_batch(session: Session, ids: list[int], stays: Sequence[Any]) -> _Batch:
+    """Everything else the batch's pathways need, in the same order of queries every time."""
+    patient_ids = {s.patient_id for s in stays}
+    directory = Directory.load(
+        session,
+        wards={s.ward_id for s in stays},
+        kommunekoder={s.kommunekode for s in stays if s.kommunekode},
+    )
+    leaves = _leaves(session, ids)
+    events = _events(session, ids)
+    coordination = _coordination(session, ids)
+    plan_rows = _plans(session, ids, patient_ids)
+    wanted = set(ids)
+    own_plans = [p for p in plan_rows if p.pathway_id in wanted]
+    participants = _participants(session, own_plans)
+    contacts = _contacts(session, patient_ids)
+    return _Batch(
+        directory=directory,
+        leaves=leaves,
+        events=events,
+        coordination=coordination,
+        plans_by_pathway=_grouped(own_plans, "pathway_id"),
+        live_plans=_live_plans(plan_rows),
+        participants=participants,
+        contacts=contacts,
+    )
+
+
+def _stays(session: Session, ids: list[int]) -> Sequence[Any]:
+    """The pathways with their patient's municipality and GP, in id order."""
+    return session.execute(
         sa.select(
             Pathway.id,
             Pathway.patient_id,
@@ -247,13 +299,10 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         .where(among(session, Pathway.id, ids))
         .order_by(Pathway.id)
     ).all()
-    patient_ids = {s.patient_id for s in stays}
-    directory = Directory.load(
-        session,
-        wards={s.ward_id for s in stays},
-        kommunekoder={s.kommunekode for s in stays if s.kommunekode},
-    )
-    leaves = _grouped(
+
+
+def _leaves(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    return _grouped(
         session.execute(
             sa.select(LeavePeriod.pathway_id, LeavePeriod.started_at, LeavePeriod.ended_at)
             .where(among(session, LeavePeriod.pathway_id, ids))
@@ -261,7 +310,11 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         ),
         "pathway_id",
     )
-    events = _grouped(
+
+
+def _events(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    """The events the rules read: planned discharge, booked and held follow-up (not annulled)."""
+    return _grouped(
         session.execute(
             sa.select(
                 PathwayEvent.pathway_id,
@@ -285,7 +338,11 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         ),
         "pathway_id",
     )
-    coordination = _grouped(
+
+
+def _coordination(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    """The coordination facts (notices, GP delivery steps, network meetings) in the order they happened."""
+    return _grouped(
         session.execute(
             sa.select(
                 PathwayFact.pathway_id,
@@ -299,7 +356,11 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         ),
         "pathway_id",
     )
-    plan_rows = session.execute(
+
+
+def _plans(session: Session, ids: list[int], patient_ids: set[int]) -> Sequence[Any]:
+    """The pathways' own plans, and the patients' other plans in force."""
+    return session.execute(
         sa.select(
             Plan.id,
             Plan.pathway_id,
@@ -323,15 +384,20 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         )
         .order_by(Plan.id)  # the oldest open plan decides the patient's participation, always
     ).all()
-    wanted = set(ids)
-    own_plans = [p for p in plan_rows if p.pathway_id in wanted]
-    plans_by_pathway = _grouped(own_plans, "pathway_id")
-    # patient -> the pathways (None: none) of their plans in force
+
+
+def _live_plans(plan_rows: Iterable[Any]) -> dict[int, set[int | None]]:
+    """Patient -> the pathways (None: none) of their plans in force."""
     live_plans: dict[int, set[int | None]] = defaultdict(set)
     for p in plan_rows:
         if p.status in _AGREED_OR_LIVE:
             live_plans[p.patient_id].add(p.pathway_id)
-    participants = (
+    return live_plans
+
+
+def _participants(session: Session, own_plans: Sequence[Any]) -> dict[int, list[Any]]:
+    """The participants of the pathways' own plans, by plan (no query when there are none)."""
+    return (
         _grouped(
             session.execute(
                 sa.select(
@@ -348,7 +414,11 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         if own_plans
         else {}
     )
-    contacts = _grouped(
+
+
+def _contacts(session: Session, patient_ids: set[int]) -> dict[int, list[Any]]:
+    """Every fixed-contact period of the patients, with whether the person is still active."""
+    return _grouped(
         session.execute(
             sa.select(
                 ContactAssignment.patient_id,
@@ -365,115 +435,125 @@ def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.Pathw
         "patient_id",
     )
 
-    out: list[rules.PathwayFacts] = []
-    for stay in stays:
-        pathway_plans = plans_by_pathway.get(stay.id, [])
-        open_plan = next(
-            (p for p in pathway_plans if p.status not in (PlanStatus.ENDED, PlanStatus.WITHDRAWN)),
-            None,
-        )
-        participation = (
-            open_plan.patient_participation if open_plan else PatientParticipation.UNKNOWN
-        )
-        requirement = agreement_requirement(
-            RequirementFacts(
-                receives_sel_support=stay.receives_sel_support,
-                presumed_not_to_seek_treatment=stay.presumed_not_to_seek_treatment,
-                patient_participation=participation,
-            )
-        )
-        plan_facts = []
-        gp_accepted_at: datetime | None = None
-        for p in pathway_plans:
-            parties = participants.get(p.id, [])
-            pending = tuple(
-                rules.PendingParty(role=q.role, organisation_id=q.organisation_id)
-                for q in parties
-                if q.is_required
-                and q.response is ResponseStatus.PENDING
-                and q.role is not ParticipantRole.PATIENT
-            )
-            for q in parties:
-                if (
-                    q.role is ParticipantRole.GP
-                    and q.response is ResponseStatus.ACCEPTED
-                    and p.status in (PlanStatus.AGREED, *_AGREED_OR_LIVE)
-                ):
-                    gp_accepted_at = q.responded_at
-            plan_facts.append(
-                rules.PlanFacts(
-                    id=p.id,
-                    kind=p.kind,
-                    status=p.status,
-                    agreed_at=p.agreed_at,
-                    proposed_at=p.updated_at if p.status is PlanStatus.PROPOSED else None,
-                    review_on=p.review_on,
-                    pending_parties=pending if p.status is PlanStatus.PROPOSED else (),
-                )
-            )
-        stay_events = events.get(stay.id, [])
-        planned = [e for e in stay_events if e.type is PathwayEventType.DISCHARGE_PLANNED]
-        booked = [e for e in stay_events if e.type is PathwayEventType.FOLLOW_UP_BOOKED]
-        held = [e for e in stay_events if e.type is PathwayEventType.FOLLOW_UP_HELD]
-        facts_here = coordination.get(stay.id, [])
 
-        def last(kind: PathwayFactType, rows: list[Any] = facts_here) -> datetime | None:
-            found = [f.occurred_at for f in rows if f.type is kind]
-            return found[-1] if found else None
+def _requirement(stay: Any, pathway_plans: Sequence[Any]) -> Requirement:
+    """The §13a assessment; the oldest open plan gives the patient's participation."""
+    open_plan = next(
+        (p for p in pathway_plans if p.status not in (PlanStatus.ENDED, PlanStatus.WITHDRAWN)),
+        None,
+    )
+    participation = open_plan.patient_participation if open_plan else PatientParticipation.UNKNOWN
+    return agreement_requirement(
+        RequirementFacts(
+            receives_sel_support=stay.receives_sel_support,
+            presumed_not_to_seek_treatment=stay.presumed_not_to_seek_treatment,
+            patient_participation=participation,
+        )
+    )
 
-        gp_step, gp_at = _gp_ladder(
-            facts_here, pathway_plans, stay.gp_organisation_id, gp_accepted_at
+
+def _plan_facts(
+    pathway_plans: Sequence[Any], participants: dict[int, list[Any]]
+) -> tuple[list[rules.PlanFacts], datetime | None]:
+    """The pathway's plans as the rules see them, and when the GP accepted an agreed plan (None: not)."""
+    plan_facts = []
+    gp_accepted_at: datetime | None = None
+    for p in pathway_plans:
+        parties = participants.get(p.id, [])
+        pending = tuple(
+            rules.PendingParty(role=q.role, organisation_id=q.organisation_id)
+            for q in parties
+            if q.is_required
+            and q.response is ResponseStatus.PENDING
+            and q.role is not ParticipantRole.PATIENT
         )
-        readmitted_with_plan = stay.readmission_of_id is not None and any(
-            pathway != stay.id for pathway in live_plans.get(stay.patient_id, ())
-        )
-        out.append(
-            rules.PathwayFacts(
-                pathway_id=stay.id,
-                patient_id=stay.patient_id,
-                status=stay.status,
-                admitted_at=stay.admitted_at,
-                ward_id=stay.ward_id,
-                requirement=requirement,
-                chief_physician_id=directory.chief_of(stay.ward_id),
-                municipality_id=directory.municipality_by_code.get(stay.kommunekode),
-                gp_clinic_id=stay.gp_organisation_id,
-                region_code=directory.region_of(stay.ward_id),
-                kommunekode=stay.kommunekode,
-                planned_discharge_on=stay.planned_discharge_on,
-                discharge_date_known_at=planned[-1].recorded_at if planned else None,
-                discharged_at=stay.discharged_at
-                if stay.status is not PathwayStatus.ADMITTED
-                else None,
-                leave_periods=tuple(
-                    LeaveFact(started_at=lp.started_at, ended_at=lp.ended_at)
-                    for lp in leaves.get(stay.id, [])
-                ),
-                plans=tuple(plan_facts),
-                contacts=tuple(
-                    rules.ContactFacts(
-                        sector=c.sector,
-                        person_id=c.person_id,
-                        person_active=bool(c.person_active),
-                        valid_from=c.valid_from,
-                        valid_to=c.valid_to,
-                        backup_person_id=c.backup_person_id,
-                    )
-                    for c in contacts.get(stay.patient_id, [])
-                ),
-                municipality_notified_at=last(PathwayFactType.MUNICIPALITY_NOTIFIED),
-                gp_delivery=gp_step,
-                gp_delivery_at=gp_at,
-                follow_up_booked_for=_appointment(booked[-1]) if booked else None,
-                follow_up_held_at=held[-1].occurred_at if held else None,
-                network_meeting_requested_at=last(PathwayFactType.NETWORK_MEETING_REQUESTED),
-                network_meeting_held_at=last(PathwayFactType.NETWORK_MEETING_HELD),
-                readmitted_with_active_plan=readmitted_with_plan,
-                readmitted_at=stay.admitted_at if readmitted_with_plan else None,
-                gp_absent_reason=stay.gp_absent_reason or "",
+        for q in parties:
+            if (
+                q.role is ParticipantRole.GP
+                and q.response is ResponseStatus.ACCEPTED
+                and p.status in (PlanStatus.AGREED, *_AGREED_OR_LIVE)
+            ):
+                gp_accepted_at = q.responded_at
+        plan_facts.append(
+            rules.PlanFacts(
+                id=p.id,
+                kind=p.kind,
+                status=p.status,
+                agreed_at=p.agreed_at,
+                proposed_at=p.updated_at if p.status is PlanStatus.PROPOSED else None,
+                review_on=p.review_on,
+                pending_parties=pending if p.status is PlanStatus.PROPOSED else (),
             )
         )
-    return out
+    return plan_facts, gp_accepted_at
+
+
+def _contact_facts(rows: Iterable[Any]) -> tuple[rules.ContactFacts, ...]:
+    return tuple(
+        rules.ContactFacts(
+            sector=c.sector,
+            person_id=c.person_id,
+            person_active=bool(c.person_active),
+            valid_from=c.valid_from,
+            valid_to=c.valid_to,
+            backup_person_id=c.backup_person_id,
+        )
+        for c in rows
+    )
+
+
+def _pathway_facts(stay: Any, batch: _Batch) -> rules.PathwayFacts:
+    """One pathway's facts from the batch's rows."""
+    directory = batch.directory
+    pathway_plans = batch.plans_by_pathway.get(stay.id, [])
+    requirement = _requirement(stay, pathway_plans)
+    plan_facts, gp_accepted_at = _plan_facts(pathway_plans, batch.participants)
+    stay_events = batch.events.get(stay.id, [])
+    planned = [e for e in stay_events if e.type is PathwayEventType.DISCHARGE_PLANNED]
+    booked = [e for e in stay_events if e.type is PathwayEventType.FOLLOW_UP_BOOKED]
+    held = [e for e in stay_events if e.type is PathwayEventType.FOLLOW_UP_HELD]
+    facts_here = batch.coordination.get(stay.id, [])
+
+    def last(kind: PathwayFactType, rows: list[Any] = facts_here) -> datetime | None:
+        found = [f.occurred_at for f in rows if f.type is kind]
+        return found[-1] if found else None
+
+    gp_step, gp_at = _gp_ladder(facts_here, pathway_plans, stay.gp_organisation_id, gp_accepted_at)
+    readmitted_with_plan = stay.readmission_of_id is not None and any(
+        pathway != stay.id for pathway in batch.live_plans.get(stay.patient_id, ())
+    )
+    return rules.PathwayFacts(
+        pathway_id=stay.id,
+        patient_id=stay.patient_id,
+        status=stay.status,
+        admitted_at=stay.admitted_at,
+        ward_id=stay.ward_id,
+        requirement=requirement,
+        chief_physician_id=directory.chief_of(stay.ward_id),
+        municipality_id=directory.municipality_by_code.get(stay.kommunekode),
+        gp_clinic_id=stay.gp_organisation_id,
+        region_code=directory.region_of(stay.ward_id),
+        kommunekode=stay.kommunekode,
+        planned_discharge_on=stay.planned_discharge_on,
+        discharge_date_known_at=planned[-1].recorded_at if planned else None,
+        discharged_at=stay.discharged_at if stay.status is not PathwayStatus.ADMITTED else None,
+        leave_periods=tuple(
+            LeaveFact(started_at=lp.started_at, ended_at=lp.ended_at)
+            for lp in batch.leaves.get(stay.id, [])
+        ),
+        plans=tuple(plan_facts),
+        contacts=_contact_facts(batch.contacts.get(stay.patient_id, [])),
+        municipality_notified_at=last(PathwayFactType.MUNICIPALITY_NOTIFIED),
+        gp_delivery=gp_step,
+        gp_delivery_at=gp_at,
+        follow_up_booked_for=_appointment(booked[-1]) if booked else None,
+        follow_up_held_at=held[-1].occurred_at if held else None,
+        network_meeting_requested_at=last(PathwayFactType.NETWORK_MEETING_REQUESTED),
+        network_meeting_held_at=last(PathwayFactType.NETWORK_MEETING_HELD),
+        readmitted_with_active_plan=readmitted_with_plan,
+        readmitted_at=stay.admitted_at if readmitted_with_plan else None,
+        gp_absent_reason=stay.gp_absent_reason or "",
+    )
 
 
 def _appointment(event: Any) -> datetime:
