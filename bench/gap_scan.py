@@ -61,6 +61,7 @@ from pathways import reminders as rules
 from pathways.calendar_dk import WorkingCalendar, default_calendar
 from pathways.clock import to_copenhagen
 from pathways.geography import MUNICIPALITIES, Region
+from pathways.reminders.lifecycle import OVERDUE_ON_ARRIVAL
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 2.0
@@ -451,7 +452,7 @@ def reminder_arrivals(cursor: psycopg.Cursor[Any]) -> dict[tuple[int, str, str],
 
 def on_arrival(floor: Sequence[Gap], arrivals: dict[tuple[int, str, str], datetime]) -> list[Gap]:
     """The floor's gaps with the severity of a reminder made when the scan made it."""
-    urgent = rules.OVERDUE_ON_ARRIVAL
+    urgent = OVERDUE_ON_ARRIVAL
     raised = []
     for pathway_id, rule, key, severity, due in floor:
         made = arrivals.get((pathway_id, rule, key))
