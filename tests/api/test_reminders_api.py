@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.services import record_pathway_event
-from coordinator.plans import services as plans
+from coordinator.plans import requirement as plan_requirement
 from coordinator.reminders.scan import evaluate_pathways
 from pathways.clock import FixedClock
 from pathways.people import Actor
@@ -41,7 +41,7 @@ def test_the_inbox_lists_reminders_with_their_legal_basis(
 def test_reminder_texts_are_danish_unless_english_is_asked_for(
     world: sc.Scenario, login: Login, session: Session, clock: FixedClock
 ) -> None:
-    plans.assess_requirement(
+    plan_requirement.assess_requirement(
         session,
         world.chief,
         clock,

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
+from coordinator.plans.answers import respond
 from coordinator.plans.models import Plan
-from coordinator.plans.services import propose, respond
+from coordinator.plans.services import propose
 from fhir_adapters.careplan import PARTICIPANT_EXTENSION, PLAN_STATUS_EXTENSION
 from fhir_adapters.codesystems import PLAN_KIND, PLAN_STATUS
 from pathways.audit import AuditAction, AuditOutcome

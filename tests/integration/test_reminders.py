@@ -13,6 +13,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.services import record_pathway_event
 from coordinator.contacts.services import assign_contact
 from coordinator.outbox.models import OutboxMessage
+from coordinator.plans import requirement as plan_requirement
 from coordinator.plans import services as plans
 from coordinator.reminders import services as inbox
 from coordinator.reminders.models import Reminder
@@ -31,7 +32,7 @@ def _reminders(session: Session) -> dict[str, Reminder]:
 
 
 def _assess(session: Session, world: sc.Scenario, clock: FixedClock) -> None:
-    plans.assess_requirement(
+    plan_requirement.assess_requirement(
         session,
         world.chief,
         clock,

@@ -17,7 +17,7 @@ from coordinator.care_pathways.models import Pathway
 from coordinator.db import Base, Database, get_database
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from coordinator.outbox.services import enqueue
-from coordinator.plans.services import assess_requirement
+from coordinator.plans.requirement import assess_requirement
 from coordinator.reminders.models import QueuedEvaluation, Reminder
 from coordinator.reminders.triggers import defer_evaluation
 from coordinator.scheduler import job_lock, run_job
