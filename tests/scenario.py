@@ -23,6 +23,8 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.plans import answers as plan_answers
+from coordinator.plans import requirement as plan_requirement
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.reminders.models import Reminder
@@ -199,7 +201,7 @@ def assess_requirement(
 ) -> Requirement:
     """The §13a assessment of the scenario's stay, by the chief physician unless `by` is given: with
     SEL support, or when the patient is presumed not to seek treatment, an agreement is required."""
-    return plans.assess_requirement(
+    return plan_requirement.assess_requirement(
         session,
         world.chief if by is None else by,
         clock,
@@ -330,7 +332,7 @@ def accept(
 ) -> Plan:
     """Each named participant accepts the proposed plan, in the order given (see answerer)."""
     for role in roles:
-        plan = plans.respond(
+        plan = plan_answers.respond(
             session,
             answerer(world, role),
             clock,

@@ -27,7 +27,7 @@ from coordinator.care_pathways import queries, services
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import notify_municipality_of_discharge
-from coordinator.plans.services import assess_requirement, pathway_obligation
+from coordinator.plans.requirement import assess_requirement, pathway_obligation
 from coordinator.reminders.services import record_pathway_fact
 from pathways.stays import EventSource, PathwayEventType
 

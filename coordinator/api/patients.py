@@ -22,7 +22,7 @@ from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.patients import services
-from coordinator.plans.services import list_patient_plans
+from coordinator.plans.queries import list_patient_plans
 
 blp = Blueprint(
     "patients", __name__, url_prefix="/patients", description="Patients with a care relation."

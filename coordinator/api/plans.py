@@ -33,7 +33,7 @@ from coordinator.api.schemas.reminders import SharedSchema, ShareSchema
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import share_plan
-from coordinator.plans import services
+from coordinator.plans import answers, parties, queries, services
 from coordinator.plans.models import Plan
 
 blp = Blueprint(
@@ -76,11 +76,11 @@ class Plans(MethodView):
     @blp.response(200, PlanSchema(many=True), headers=LINK_HEADER)
     def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
         """Plans your organisation is a party to, newest first, filtered; follow the Link header's next."""
-        plans = services.search_plans(
+        plans = queries.search_plans(
             get_session(),
             current_actor(),
             clock(),
-            services.PlanQuery(
+            queries.PlanQuery(
                 statuses=frozenset(query["status"]),
                 kind=query["kind"],
                 kommunekode=query["kommunekode"],
@@ -113,7 +113,7 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id: int) -> Reply:
         """Read the current version of a plan (audited)."""
-        return _reply(services.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
+        return _reply(queries.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
 
     @operation("CarePlan", "write")
     @blp.arguments(PlanEditSchema)
@@ -162,7 +162,7 @@ _action(
     "responses",
     RespondSchema,
     "A party accepts, rejects (with a reason) or comments.",
-    services.respond,
+    answers.respond,
 )
 _action(
     "participation",
@@ -190,7 +190,7 @@ _action(
     MissingPartySchema,
     "The responsible ward records why a required party is missing (e.g. the patient has no GP); "
     "with a reason the plan can be proposed and agreed without it. An empty reason takes it back.",
-    services.record_missing_party,
+    parties.record_missing_party,
 )
 _action("withdrawal", ReasonSchema, "Withdraw a draft or proposed plan.", services.withdraw)
 
@@ -202,7 +202,7 @@ class PlanVersions(MethodView):
     def get(self, plan_id: int) -> list[Any]:
         """Every immutable version, oldest first."""
         return list(
-            services.get_plan(
+            queries.get_plan(
                 get_session(),
                 current_actor(),
                 clock(),
@@ -220,7 +220,7 @@ class PlanDiff(MethodView):
     @blp.response(200, DiffSchema)
     def get(self, query: dict[str, int], plan_id: int) -> Any:
         """Field-level differences between two versions."""
-        return services.compare_versions(
+        return queries.compare_versions(
             get_session(),
             current_actor(),
             clock(),

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from coordinator.access.services import refuse_unknown, require_acting_for, require_patient_access
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent
 from coordinator.organisations.models import Organisation
@@ -39,8 +40,6 @@ def _require_stay_ward(
     """The stay, once ``actor`` may record events on it: by role, then by acting for the stay's ward (or a
     unit above it). An unknown id gets the refusal someone else's stay gets (audited DENIED with the real
     reason); jobs and commands are told it does not exist."""
-    from coordinator.access.services import require_acting_for  # noqa: PLC0415 - access reads plans
-
     if pathway is None and actor.kind is ActorKind.SYSTEM:
         raise NotFound("pathway", pathway_id)
     require_acting_for(
@@ -87,11 +86,6 @@ def admit_patient(
     that stay's discharge: one of the two times is wrong, and guessing which would rewrite the history of
     the previous stay, so it is refused (``admitted_at``) until the discharge or the admission is
     corrected."""
-    from coordinator.access.services import (  # noqa: PLC0415 - access reads plans
-        refuse_unknown,
-        require_acting_for,
-    )
-
     previous = _existing_event(session, idempotency_key)
     if previous is not None:
         return _require_stay_ward(session, actor, clock, previous.pathway_id, previous.pathway)
@@ -313,11 +307,6 @@ def record_pathway_event(
 
 def get_pathway(session: Session, actor: Actor, clock: Clock, *, pathway_id: int) -> Pathway:
     """One stay, for an actor with a care relation to the patient (audited)."""
-    from coordinator.access.services import (  # noqa: PLC0415 - access reads plans
-        refuse_unknown,
-        require_patient_access,
-    )
-
     pathway = session.get(Pathway, pathway_id)
     if pathway is None:  # the refusal someone else's stay gets: no oracle for pathway ids
         raise refuse_unknown(
@@ -355,8 +344,6 @@ def list_patient_pathways(
 ) -> list[Pathway]:
     """The patient's stays, newest first, with their leave periods: for anyone with a care relation (§13c).
     The search is audited."""
-    from coordinator.access.services import require_patient_access  # noqa: PLC0415 - access reads plans
-
     decision = require_patient_access(session, actor, clock, patient_id, Permission.READ_PLAN)
     pathways = list(
         session.scalars(

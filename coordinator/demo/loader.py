@@ -36,6 +36,7 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation, update_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.plans.answers import respond
 from coordinator.plans.models import Plan
 from coordinator.plans.services import (
     create_draft,
@@ -43,7 +44,6 @@ from coordinator.plans.services import (
     end_plan,
     propose,
     record_participation,
-    respond,
     start_revision,
     withdraw,
 )

@@ -23,7 +23,8 @@ from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
 from coordinator.patients.models import Patient
-from coordinator.plans.services import get_plan, municipality_of
+from coordinator.plans.parties import municipality_of
+from coordinator.plans.queries import get_plan
 from coordinator.reminders.delivery import reference
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import get_reminder

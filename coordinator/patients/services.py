@@ -10,7 +10,7 @@ from coordinator.access.services import check_patient_access, require_patient_ac
 from coordinator.audit.services import record
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from coordinator.plans.services import follow_general_practitioner
+from coordinator.plans.parties import follow_general_practitioner
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
 from pathways.errors import (
@@ -140,7 +140,7 @@ def set_general_practitioner(
     Needs a care relation that allows keeping the patient's registration (the access gate, audited when
     refused). Clearing needs the reason the patient has no GP ("patienten har ingen egen læge"), which is
     kept and recorded on the plans that then lack their GP party. The plans not agreed yet follow the
-    change (``plans.services.follow_general_practitioner``). An unchanged GP changes nothing."""
+    change (``plans.parties.follow_general_practitioner``). An unchanged GP changes nothing."""
     decision = require_patient_access(
         session, actor, clock, patient_id, Permission.REGISTER_PATIENT
     )

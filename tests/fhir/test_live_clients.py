@@ -46,7 +46,7 @@ from tests.fhir.support import careplan_body, parsed, public_jwks, section_exten
 
 # Edits by system clients: the plan use cases store the acting client's id in users foreign keys
 # (plan_versions.created_by_id), so an EHR's edit fails unless a user happens to have that id. Until
-# coordinator/plans/services.py stores None for clients (as reminders and messaging do), the live edits
+# coordinator/plans/ stores None for clients (as reminders and messaging do), the live edits
 # run as a logged-in nurse; tests/fhir/test_teams_stays_audit.py keeps the client edit as a strict xfail.
 EDITS_BY_CLIENTS = (
     "see tests/fhir/test_teams_stays_audit.py::test_a_system_client_edits_plan_content"

@@ -22,7 +22,7 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import create_organisation
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
-from coordinator.plans import services as plans
+from coordinator.plans import queries as plan_queries
 from pathways.access import RelationState
 from pathways.audit import AuditOutcome
 from pathways.clock import FixedClock
@@ -161,7 +161,7 @@ def _operations(
     w: sc.Scenario, clock: FixedClock
 ) -> dict[str, Callable[[Session, Actor, int], object]]:
     return {
-        READ_PLANS: lambda s, a, p: plans.list_patient_plans(s, a, clock, patient_id=p),
+        READ_PLANS: lambda s, a, p: plan_queries.list_patient_plans(s, a, clock, patient_id=p),
         READ_CONTACTS: lambda s, a, p: contacts.list_contacts(s, a, clock, patient_id=p),
         WRITE_CONTACTS: lambda s, a, p: contacts.assign_contact(
             s,
@@ -241,18 +241,18 @@ def test_emergency_access_is_logged_and_flagged(session: Session, clock: FixedCl
     w = sc.build(session, clock)
     stranger = _patient(session, clock, w, n=1, kommunekode="851", gp=w.other_gp_clinic)
     with pytest.raises(AccessDenied):
-        plans.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
+        plan_queries.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
     grant = grant_emergency_access(
         session, w.gp, clock, patient_id=stranger.id, reason="patient in my waiting room, psychotic"
     )
     assert grant.expires_at == clock.now() + timedelta(hours=4)
-    plans.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
+    plan_queries.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
     read = session.scalars(sa.select(AuditEntry).where(AuditEntry.resource_type == "Plan")).one()
     assert read.purpose.startswith("emergency: emergency access")
     assert read.outcome is AuditOutcome.ALLOWED
     clock.advance(timedelta(hours=4, seconds=1))
     with pytest.raises(AccessDenied):  # expired: no grace after emergency access
-        plans.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
+        plan_queries.list_patient_plans(session, w.gp, clock, patient_id=stranger.id)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from coordinator.audit.queries import (
     query_audit,
 )
 from coordinator.audit.services import record
+from coordinator.plans import queries as plan_queries
 from coordinator.plans import services as plans
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
@@ -33,10 +34,12 @@ def world(session: Session, clock: FixedClock) -> sc.Scenario:
     clock.advance(timedelta(hours=1))
     plans.create_draft(session, w.nurse, clock, pathway_id=w.pathway.id)
     clock.advance(timedelta(hours=1))
-    plans.list_patient_plans(session, w.gp, clock, patient_id=w.patient.id)
+    plan_queries.list_patient_plans(session, w.gp, clock, patient_id=w.patient.id)
     clock.advance(timedelta(hours=1))
     try:
-        plans.list_patient_plans(session, w.other_case_worker, clock, patient_id=w.patient.id)
+        plan_queries.list_patient_plans(
+            session, w.other_case_worker, clock, patient_id=w.patient.id
+        )
     except AccessDenied as denied:
         persist_denial(session, denied)
     return w

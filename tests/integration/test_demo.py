@@ -14,7 +14,7 @@ from coordinator.demo.synthetic import synthetic_cpr
 from coordinator.messaging.outbound import notify_municipality_of_discharge
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
-from coordinator.plans import services as plan_services
+from coordinator.plans import queries as plan_queries
 from coordinator.plans.models import Plan
 from coordinator.reminders import services as reminder_services
 from coordinator.reminders.scan import evaluate_pathways
@@ -156,13 +156,13 @@ def test_the_demo_logins_see_the_product(session: Session, clock: FixedClock) ->
     in her plan list and in her inbox; the municipality can be told, and the message goes out."""
     load_demo(session, clock)
     nurse = sc.actor_named(session, "sygeplejerske")
-    mine = plan_services.search_plans(session, nurse, clock, plan_services.PlanQuery(limit=100))
+    mine = plan_queries.search_plans(session, nurse, clock, plan_queries.PlanQuery(limit=100))
     assert {p.status for p in mine} == set(PlanStatus)
     assert {p.pathway.ward_id for p in mine} == {nurse.organisation_id}
 
     case_worker = sc.actor_named(session, "sagsbehandler")
-    theirs = plan_services.search_plans(
-        session, case_worker, clock, plan_services.PlanQuery(limit=100)
+    theirs = plan_queries.search_plans(
+        session, case_worker, clock, plan_queries.PlanQuery(limit=100)
     )
     coming = [
         p

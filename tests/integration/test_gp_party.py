@@ -16,6 +16,8 @@ from coordinator.care_pathways.services import admit_patient
 from coordinator.patients import services as patients
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.plans import answers as plan_answers
+from coordinator.plans import parties as plan_parties
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan
 from coordinator.reminders.facts import load_facts
@@ -70,7 +72,7 @@ def _accept_all(session: Session, clock: FixedClock, w: sc.Scenario, plan: Plan)
             or participant.response is ResponseStatus.ACCEPTED
         ):
             continue
-        plan = plans.respond(
+        plan = plan_answers.respond(
             session,
             who,
             clock,
@@ -212,7 +214,7 @@ def test_a_new_gp_answers_anew_and_clearing_records_the_reason(
         session, world.nurse, clock, plan_id=plan.id, expected_version=plan.version
     )
     gp_party = next(p for p in plan.participants if p.role is ParticipantRole.GP)
-    plans.respond(
+    plan_answers.respond(
         session,
         world.gp,
         clock,
@@ -274,7 +276,7 @@ def test_a_recorded_reason_lets_the_plan_be_agreed_without_the_gp(
 ) -> None:
     pathway = _admitted_without_gp(session, clock, world)
     plan = sc.complete_draft(session, clock, world, pathway.id)
-    plan = plans.record_missing_party(
+    plan = plan_parties.record_missing_party(
         session,
         world.nurse,
         clock,
@@ -309,7 +311,7 @@ def test_a_reason_for_a_missing_party_is_checked(
         ("gp", "x" * 201, FieldError("reason", "must be at most 200 characters", "too-long")),
     ):
         with pytest.raises(ValidationFailed) as caught:
-            plans.record_missing_party(
+            plan_parties.record_missing_party(
                 session,
                 world.nurse,
                 clock,
@@ -320,7 +322,7 @@ def test_a_reason_for_a_missing_party_is_checked(
             )
         assert error in caught.value.errors
     with pytest.raises(AccessDenied):  # only the responsible ward records it
-        plans.record_missing_party(
+        plan_parties.record_missing_party(
             session,
             world.case_worker,
             clock,
@@ -364,7 +366,7 @@ def test_a_cleared_gp_is_carried_into_new_drafts_and_an_agreed_plan_is_left_alon
     assert ParticipantRole.GP not in {p.role for p in plan.participants}
     assert plan.missing_party_reasons == {"gp": NO_GP}
     with pytest.raises(Conflict):
-        plans.record_missing_party(
+        plan_parties.record_missing_party(
             session,
             world.nurse,
             clock,

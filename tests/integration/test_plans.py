@@ -17,6 +17,9 @@ from coordinator.access.services import AccessDenied
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.services import admit_patient
 from coordinator.db import Database
+from coordinator.plans import answers as plan_answers
+from coordinator.plans import queries as plan_queries
+from coordinator.plans import requirement as plan_requirement
 from coordinator.plans import services as plans
 from coordinator.plans.models import Plan, PlanResponse, PlanVersion
 from pathways.agreements import EndReason, ObligationStatus, RequirementLevel
@@ -61,17 +64,18 @@ def test_obligation_open_met_and_overdue(
     session: Session, clock: FixedClock, world: sc.Scenario
 ) -> None:
     assert (
-        plans.pathway_obligation(session, clock, world.pathway).status is ObligationStatus.OPEN
+        plan_requirement.pathway_obligation(session, clock, world.pathway).status
+        is ObligationStatus.OPEN
     )  # not assessed
     sc.assess_requirement(session, clock, world, receives_sel_support=False)
     assert (
-        plans.pathway_obligation(session, clock, world.pathway).status
+        plan_requirement.pathway_obligation(session, clock, world.pathway).status
         is ObligationStatus.NOT_APPLICABLE
     )
     sc.assess_requirement(
         session, clock, world, receives_sel_support=False, presumed_not_to_seek_treatment=True
     )
-    obligation = plans.pathway_obligation(session, clock, world.pathway)
+    obligation = plan_requirement.pathway_obligation(session, clock, world.pathway)
     assert (obligation.status, obligation.basis.key) == (
         ObligationStatus.OPEN,
         "discharge_agreement_not_seeking",
@@ -79,7 +83,7 @@ def test_obligation_open_met_and_overdue(
     plan = sc.agreed_plan(session, clock, world)
     clock.advance(timedelta(hours=1))
     sc.discharge(session, clock, world, by=sc.SYSTEM)
-    met = plans.pathway_obligation(session, clock, world.pathway)
+    met = plan_requirement.pathway_obligation(session, clock, world.pathway)
     assert (met.status, met.plan_id) == (ObligationStatus.MET, plan.id)
 
 
@@ -90,7 +94,8 @@ def test_discharge_without_agreement_is_overdue(
     sc.complete_draft(session, clock, world)
     sc.discharge(session, clock, world, by=sc.SYSTEM)
     assert (
-        plans.pathway_obligation(session, clock, world.pathway).status is ObligationStatus.OVERDUE
+        plan_requirement.pathway_obligation(session, clock, world.pathway).status
+        is ObligationStatus.OVERDUE
     )
 
 
@@ -181,7 +186,7 @@ def test_access_is_checked_before_the_version(
         (plans.start_revision, {"reason": "review"}),
         (plans.end_plan, {"reason": "no_longer_needed"}),
         (plans.withdraw, {"reason": "mistake"}),
-        (plans.get_plan_for_edit, {}),
+        (plan_queries.get_plan_for_edit, {}),
     ],
 )
 def test_a_missing_version_is_told_after_access(
@@ -209,7 +214,7 @@ def test_an_unknown_plan_is_refused_as_someone_elses(
     refusals = []
     for plan_id in (plan.id, 987654):
         with pytest.raises(AccessDenied) as refused:
-            plans.get_plan(session, world.other_case_worker, clock, plan_id=plan_id)
+            plan_queries.get_plan(session, world.other_case_worker, clock, plan_id=plan_id)
         refusals.append(refused.value)
     assert [r.message for r in refusals] == [NO_ACCESS, NO_ACCESS]
     assert [(r.resource_type, r.resource_id, r.patient_id, r.reason) for r in refusals] == [
@@ -220,7 +225,7 @@ def test_an_unknown_plan_is_refused_as_someone_elses(
         plans.edit_plan(session, world.nurse, clock, plan_id=987654, expected_version=3)
     assert stale.value.message == NO_ACCESS
     with pytest.raises(NotFound):  # jobs and commands see everything: told plainly
-        plans.get_plan(session, sc.SYSTEM, clock, plan_id=987654)
+        plan_queries.get_plan(session, sc.SYSTEM, clock, plan_id=987654)
 
 
 def test_a_role_refusal_names_the_rule_not_the_relation(
@@ -231,7 +236,7 @@ def test_a_role_refusal_names_the_rule_not_the_relation(
     rule = "the role discharge_nurse may not assess requirement: only chief_physician may"
     for pathway_id in (world.pathway.id, 987654):
         with pytest.raises(AccessDenied) as refused:
-            plans.assess_requirement(
+            plan_requirement.assess_requirement(
                 session,
                 world.nurse,
                 clock,
@@ -252,7 +257,7 @@ def test_a_role_refusal_names_the_rule_not_the_relation(
         )
     assert stranger.value.message == NO_ACCESS
     with pytest.raises(AccessDenied) as admin:
-        plans.get_plan(
+        plan_queries.get_plan(
             session,
             replace(world.nurse, role=Role.ORG_ADMIN),
             clock,
@@ -297,7 +302,7 @@ def test_edit_creates_versions_and_a_diff(
     )
     assert plan.current_version_number == 3
     assert [v.number for v in plan.versions] == [1, 2, 3]
-    comparison = plans.compare_versions(
+    comparison = plan_queries.compare_versions(
         session, world.gp, clock, plan_id=plan.id, from_number=2, to_number=3
     )
     assert [(c.section, c.field, c.before, c.after) for c in comparison.changes] == [
@@ -421,7 +426,7 @@ def test_nobody_answers_for_another_organisation(
     municipality = sc.participant_id(plan, ParticipantRole.MUNICIPALITY)
     for intruder in (world.other_case_worker, world.gp):
         with pytest.raises(PermissionDenied):
-            plans.respond(
+            plan_answers.respond(
                 session,
                 intruder,
                 clock,
@@ -439,7 +444,7 @@ def test_rejection_needs_a_reason_and_sends_the_plan_back(
     plan = sc.proposed_plan(session, clock, world)
     gp = sc.participant_id(plan, ParticipantRole.GP)
     with pytest.raises(ValidationFailed) as caught:
-        plans.respond(
+        plan_answers.respond(
             session,
             world.gp,
             clock,
@@ -449,7 +454,7 @@ def test_rejection_needs_a_reason_and_sends_the_plan_back(
             response="rejected",
         )
     assert caught.value.fields == ("note",)
-    plan = plans.respond(
+    plan = plan_answers.respond(
         session,
         world.gp,
         clock,
@@ -460,7 +465,7 @@ def test_rejection_needs_a_reason_and_sends_the_plan_back(
         note="Hvem tager blodprøver?",
     )
     assert plan.status is PlanStatus.PROPOSED
-    plan = plans.respond(
+    plan = plan_answers.respond(
         session,
         world.gp,
         clock,
@@ -482,7 +487,7 @@ def test_unknown_participant_and_bad_response(
 ) -> None:
     plan = sc.proposed_plan(session, clock, world)
     with pytest.raises(NotFound):
-        plans.respond(
+        plan_answers.respond(
             session,
             world.gp,
             clock,
@@ -492,7 +497,7 @@ def test_unknown_participant_and_bad_response(
             response="accepted",
         )
     with pytest.raises(ValidationFailed) as caught:
-        plans.respond(
+        plan_answers.respond(
             session,
             world.gp,
             clock,
@@ -634,7 +639,7 @@ def test_revision_of_an_active_plan(
     assert plan.status is PlanStatus.ACTIVE  # it was in force before the revision
     assert plan.agreed_at == first_agreed  # still agreed before discharge
     assert (
-        plans.pathway_obligation(session, clock, world.pathway).status
+        plan_requirement.pathway_obligation(session, clock, world.pathway).status
         is not ObligationStatus.OVERDUE
     )
 
@@ -720,10 +725,12 @@ def test_reading_needs_a_care_relation_and_is_audited(
     plan = sc.complete_draft(session, clock, world)
     assert [
         p.id
-        for p in plans.list_patient_plans(session, world.gp, clock, patient_id=world.patient.id)
+        for p in plan_queries.list_patient_plans(
+            session, world.gp, clock, patient_id=world.patient.id
+        )
     ] == [plan.id]
     with pytest.raises(AccessDenied) as caught:  # Aalborg has no relation to a citizen of København
-        plans.list_patient_plans(
+        plan_queries.list_patient_plans(
             session, world.other_case_worker, clock, patient_id=world.patient.id
         )
     assert (caught.value.patient_id, caught.value.reason) == (
@@ -731,11 +738,11 @@ def test_reading_needs_a_care_relation_and_is_audited(
         "no current care relation to the patient",
     )
     with pytest.raises(AccessDenied):
-        plans.get_plan(session, world.other_case_worker, clock, plan_id=plan.id)
+        plan_queries.get_plan(session, world.other_case_worker, clock, plan_id=plan.id)
     with pytest.raises(AccessDenied) as unknown:  # same answer for a patient that does not exist
-        plans.list_patient_plans(session, world.other_case_worker, clock, patient_id=999999)
+        plan_queries.list_patient_plans(session, world.other_case_worker, clock, patient_id=999999)
     assert str(unknown.value) == str(caught.value)
-    plans.get_plan(session, world.case_worker, clock, plan_id=plan.id)
+    plan_queries.get_plan(session, world.case_worker, clock, plan_id=plan.id)
     reads = session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action.in_([AuditAction.READ, AuditAction.SEARCH]))
     ).all()
@@ -745,7 +752,7 @@ def test_reading_needs_a_care_relation_and_is_audited(
     ]
     assert reads[1].details == {"relation": "municipal_case: kommunekode 101"}
     with pytest.raises(ValidationFailed) as invalid:
-        plans.compare_versions(
+        plan_queries.compare_versions(
             session, world.nurse, clock, plan_id=plan.id, from_number=1, to_number=9
         )
     assert invalid.value.fields == ("to",)

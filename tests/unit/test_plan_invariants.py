@@ -147,9 +147,9 @@ class ModelPlan:
 
 
 class PathwayPlans(RuleBasedStateMachine):
-    """The plans of one pathway, changed the way coordinator/plans/services.py changes them: create_draft
+    """The plans of one pathway, changed the way coordinator/plans/ (services, answers) changes them: create_draft
     (check_no_duplicate, optionally superseding), transitions (check_plan_transition), agreement ending the
-    superseded plan (_agree_if_complete), and the patient's refusal or consent (record_participation).
+    superseded plan (agree_if_complete), and the patient's refusal or consent (record_participation).
     A service call that raises leaves the state unchanged (its transaction is
     rolled back), so every rule computes the new state before committing it."""
 

@@ -43,16 +43,15 @@ from coordinator.fhir.search import (
 )
 from coordinator.patients.services import get_patient
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.plans.services import (
+from coordinator.plans.queries import (
     PeriodFilter,
     PlanQuery,
-    create_draft,
-    edit_plan,
     get_plan,
     get_plan_for_edit,
     search_patient_plans,
     search_plans,
 )
+from coordinator.plans.services import create_draft, edit_plan
 from fhir_adapters.careplan import (
     FHIR_STATUS,
     PARTICIPANT_EXTENSION,

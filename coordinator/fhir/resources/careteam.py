@@ -21,7 +21,7 @@ from coordinator.fhir.render import contact_team_json, plan_team_json
 from coordinator.fhir.search import int_reference, page_after, reference_ids, references
 from coordinator.organisations.services import get_organisation
 from coordinator.plans.models import Plan
-from coordinator.plans.services import PlanQuery, get_plan, list_patient_plans, search_plans
+from coordinator.plans.queries import PlanQuery, get_plan, list_patient_plans, search_plans
 from fhir_adapters.careteam import care_team_from_fhir
 from fhir_adapters.codesystems import CareTeamRole
 from fhir_adapters.records import CareTeamRecord

@@ -24,7 +24,7 @@ from coordinator.fhir.core import (
 )
 from coordinator.fhir.search import cursor_id, next_cursor, reference_ids
 from coordinator.plans.models import Plan
-from coordinator.plans.services import get_plan, list_patient_plans
+from coordinator.plans.queries import get_plan, list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.consent import ConsentRecord, consent_to_fhir, has_consent
 from pathways.plans import PatientParticipation

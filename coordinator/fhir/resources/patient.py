@@ -36,7 +36,7 @@ from coordinator.patients.services import (
     registered_patient_id,
     set_general_practitioner,
 )
-from coordinator.plans.services import list_patient_plans
+from coordinator.plans.queries import list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.encounter import encounter_to_fhir, episode_of_care_to_fhir
 from fhir_adapters.patient import (

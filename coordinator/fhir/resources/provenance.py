@@ -28,7 +28,7 @@ from coordinator.fhir.history import PlanResourceVersion
 from coordinator.fhir.search import cursor_id, next_cursor, reference_ids
 from coordinator.organisations.models import Organisation
 from coordinator.plans.models import Plan, PlanVersion
-from coordinator.plans.services import get_plan, list_patient_plans
+from coordinator.plans.queries import get_plan, list_patient_plans
 from fhir_adapters.common import to_json
 from fhir_adapters.provenance import (
     ContentAuthor,

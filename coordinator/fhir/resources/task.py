@@ -35,12 +35,11 @@ from coordinator.fhir.search import (
     tokens,
 )
 from coordinator.i18n import request_language
+from coordinator.plans.answers import mark_received, respond
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.plans.services import (
+from coordinator.plans.queries import (
     PlanQuery,
     get_participant_plan,
-    mark_received,
-    respond,
     search_patient_plans,
     search_plans,
 )
