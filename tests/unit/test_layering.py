@@ -123,9 +123,8 @@ def _files(where: str) -> list[Path]:
     return [path] if path.suffix == ".py" else sorted(path.rglob("*.py"))
 
 
-# Known and named: the CarePlan version history (a model the FHIR door renders into, installed by
-# create_app) still lives in the FHIR door; it moves to a feature with the explicit commit hooks (issue 19).
-ALLOWED = {("coordinator/models.py", "coordinator.fhir.history")}
+# Known and named exceptions (none left: the CarePlan version history is a feature, coordinator.plan_history).
+ALLOWED: set[tuple[str, str]] = set()
 
 
 @pytest.mark.parametrize("door", sorted(DOORS))
