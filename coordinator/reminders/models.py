@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coordinator.db import Base, IntPK
+from pathways import reminders as rules
 from pathways.reminders import ReminderStatus, Severity
 
 
@@ -63,3 +64,40 @@ class QueuedEvaluation(Base):
 
     pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
     queued_at: Mapped[datetime]
+
+
+# The row as the lifecycle rules (pathways.reminders) see it, and their result copied back.
+def stored(row: Reminder) -> rules.StoredReminder:
+    return rules.StoredReminder(
+        id=row.id,
+        pathway_id=row.pathway_id,
+        rule=row.rule,
+        obligation_key=row.obligation_key,
+        status=row.status,
+        severity=row.severity,
+        due_at=row.due_at,
+        owner_organisation_id=row.owner_organisation_id,
+        owner_person_id=row.owner_person_id,
+        plan_id=row.plan_id,
+        legal_basis=row.legal_basis,
+        message=row.message,
+        escalation_level=row.escalation_level,
+        snoozed_until=row.snoozed_until,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by_id=row.acknowledged_by_id,
+        resolved_at=row.resolved_at,
+        dismissed_reason=row.dismissed_reason,
+        created_at=row.created_at,
+    )
+
+
+def sync_state(row: Reminder, state: rules.StoredReminder, now: datetime) -> None:
+    """Copy a lifecycle result (pathways.reminders) onto the row."""
+    row.status = state.status
+    row.escalation_level = state.escalation_level
+    row.snoozed_until = state.snoozed_until
+    row.acknowledged_at = state.acknowledged_at
+    row.acknowledged_by_id = state.acknowledged_by_id
+    row.resolved_at = state.resolved_at
+    row.dismissed_reason = state.dismissed_reason
+    row.updated_at = now

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import refuse_unknown, require_patient_access
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.db import session_config
@@ -22,8 +23,8 @@ from coordinator.organisations.lineage import organisation_scope
 from coordinator.organisations.models import Organisation
 from coordinator.plans.models import Plan
 from coordinator.reminders import triggers
-from coordinator.reminders.models import Reminder
-from coordinator.reminders.scan import evaluate_pathways, stored, sync_state
+from coordinator.reminders.models import Reminder, stored, sync_state
+from coordinator.reminders.scan import evaluate_pathways
 from pathways import reminders as rules
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.audit import AuditAction
@@ -259,11 +260,6 @@ def record_pathway_fact(
 
         For anyone whose care relation to the patient lets their role handle reminders (§13c); an unknown
         pathway id gets the refusal someone else's stay gets."""
-    from coordinator.access.services import (  # noqa: PLC0415
-        refuse_unknown,
-        require_patient_access,
-    )
-
     permission = Permission.HANDLE_REMINDERS
     previous = session.scalar(
         sa.select(PathwayFact).where(PathwayFact.idempotency_key == idempotency_key)
