@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -66,29 +67,13 @@ class QueuedEvaluation(Base):
     queued_at: Mapped[datetime]
 
 
-# The row as the lifecycle rules (pathways.reminders) see it, and their result copied back.
+# The row as the lifecycle rules (pathways.reminders) see it (the columns of the same names), and their
+# result copied back.
+_STORED_FIELDS = tuple(f.name for f in fields(rules.StoredReminder))
+
+
 def stored(row: Reminder) -> rules.StoredReminder:
-    return rules.StoredReminder(
-        id=row.id,
-        pathway_id=row.pathway_id,
-        rule=row.rule,
-        obligation_key=row.obligation_key,
-        status=row.status,
-        severity=row.severity,
-        due_at=row.due_at,
-        owner_organisation_id=row.owner_organisation_id,
-        owner_person_id=row.owner_person_id,
-        plan_id=row.plan_id,
-        legal_basis=row.legal_basis,
-        message=row.message,
-        escalation_level=row.escalation_level,
-        snoozed_until=row.snoozed_until,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by_id=row.acknowledged_by_id,
-        resolved_at=row.resolved_at,
-        dismissed_reason=row.dismissed_reason,
-        created_at=row.created_at,
-    )
+    return rules.StoredReminder(**{name: getattr(row, name) for name in _STORED_FIELDS})
 
 
 def sync_state(row: Reminder, state: rules.StoredReminder, now: datetime) -> None:

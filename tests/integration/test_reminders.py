@@ -260,14 +260,10 @@ def test_a_fact_is_evaluated_with_the_sessions_local_deadlines_and_not_again_at_
     relaxed = {"municipalities": {"0101": {"network_meeting_working_days": 30}}}
     session.info[CONFIG_INFO] = {"REMINDER_RULES_OVERRIDES": relaxed}
     asked = max(clock.now() - timedelta(days=10), world.pathway.admitted_at)
+    requested = PathwayFactType.NETWORK_MEETING_REQUESTED
+    fact = {"fact": requested, "occurred_at": asked, "idempotency_key": "meeting-local"}
     inbox.record_pathway_fact(
-        session,
-        world.case_worker,
-        clock,
-        pathway_id=world.pathway.id,
-        fact=PathwayFactType.NETWORK_MEETING_REQUESTED,
-        occurred_at=asked,
-        idempotency_key="meeting-local",
+        session, world.case_worker, clock, pathway_id=world.pathway.id, **fact
     )
     # Copenhagen's 30 working days, not the region's 5: not due for weeks, so no reminder yet.
     assert "network_meeting_not_held|network_meeting" not in _reminders(session)
