@@ -2,13 +2,18 @@
 
 Sessions are plain SQLAlchemy 2 sessions. A request gets one lazily (``get_session()``) and closes it on
 teardown; a use case flushes, and the view, CLI command or job that called it commits once.
+
+A ``Database`` is given its commit hooks (``CommitHook``) where it is set up (``create_app``, the test
+fixtures) and installs them on its own session factory, never on SQLAlchemy's ``Session`` class: importing
+a module changes no session. The hooks read the clock and the settings from ``session.info``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,6 +23,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from pathways.clock import Clock, SystemClock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,30 +104,42 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_COMMIT_HOOKS: set[str] = set()
+CLOCK_INFO = "clock"
+CONFIG_INFO = "config"
 
 
-def install_commit_hook(
-    name: str,
-    *,
-    note: Callable[[Session, Any], None],
-    act: Callable[[Session], None],
-    keys: tuple[str, ...],
-) -> None:
-    """Work every Session does for what its transaction changed, whatever the door: ``note`` after
-    each flush (into ``session.info[keys]``), ``act`` just before the commit, and the noted keys
-    forgotten on rollback. Once per process and name."""
-    if name in _COMMIT_HOOKS:
-        return
+@dataclass(frozen=True, slots=True)
+class CommitHook:
+    """Work a session does for what its transaction changed, whatever the door: ``note`` after each
+    flush (into ``session.info[keys]``), ``act`` just before the commit; the noted keys are forgotten on
+    rollback."""
 
+    name: str
+    note: Callable[[Session, Any], None]
+    act: Callable[[Session], None]
+    keys: tuple[str, ...]
+
+
+def _install(target: sessionmaker[Session], hook: CommitHook) -> None:
     def forget(session: Session, *_args: Any) -> None:
-        for key in keys:
+        for key in hook.keys:
             session.info.pop(key, None)
 
-    event.listen(Session, "after_flush", note)
-    event.listen(Session, "before_commit", act)
-    event.listen(Session, "after_rollback", forget)
-    _COMMIT_HOOKS.add(name)
+    event.listen(target, "after_flush", hook.note)
+    event.listen(target, "before_commit", hook.act)
+    event.listen(target, "after_rollback", forget)
+
+
+def session_clock(session: Session) -> Clock:
+    """The clock the session's database was set up with (the app's), else the wall clock."""
+    clock: Clock = session.info.get(CLOCK_INFO) or SystemClock()
+    return clock
+
+
+def session_config(session: Session) -> Mapping[str, Any]:
+    """The settings the session's database was set up with (the app's config), else none."""
+    config: Mapping[str, Any] = session.info.get(CONFIG_INFO) or {}
+    return config
 
 
 def _in_utc(url: sa.URL) -> sa.URL:
@@ -148,13 +167,26 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 class Database:
     """Owns the engine and the session factory of one app (or of one scheduler process)."""
 
-    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        info: dict[str, Any] | None = None,
+        hooks: Sequence[CommitHook] = (),
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        # ``info`` carries settings the services read from their session (e.g. the access grace period).
+        # ``info`` carries what the services and hooks read from their session: the access grace period,
+        # the clock (CLOCK_INFO) and the settings (CONFIG_INFO).
         self.sessionmaker: sessionmaker[Session] = sessionmaker(
             self.engine, expire_on_commit=False, info=info or {}
         )
+        # The hooks listen on this factory's sessions only, in the order given (a later hook sees what
+        # the earlier ones changed just before the commit).
+        self.hooks = tuple(hooks)
+        for hook in self.hooks:
+            _install(self.sessionmaker, hook)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -169,11 +201,17 @@ class Database:
 EXTENSION_KEY = "carepath.db"
 
 
-def init_app(app: Flask) -> Database:
+def init_app(app: Flask, *, clock: Clock, hooks: Sequence[CommitHook] = ()) -> Database:
+    """The app's database; its sessions carry ``clock`` and the app's config, and run ``hooks``."""
     database = Database(
         app.config["DATABASE_URL"],
         echo=app.config.get("SQLALCHEMY_ECHO", False),
-        info={"access_grace": timedelta(days=int(app.config.get("ACCESS_GRACE_DAYS", 30)))},
+        info={
+            "access_grace": timedelta(days=int(app.config.get("ACCESS_GRACE_DAYS", 30))),
+            CLOCK_INFO: clock,
+            CONFIG_INFO: app.config,
+        },
+        hooks=hooks,
     )
     app.extensions[EXTENSION_KEY] = database
 

@@ -7,12 +7,12 @@ from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent,
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
-from coordinator.fhir.history import PlanResourceVersion
 from coordinator.idempotency.models import IdempotencyKey
 from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxMessage
 from coordinator.patients.models import Patient
+from coordinator.plan_history.models import PlanResourceVersion
 from coordinator.plans.models import Plan, PlanParticipant, PlanResponse, PlanVersion
 from coordinator.reminders.models import Reminder
 from coordinator.subscriptions.models import Subscription

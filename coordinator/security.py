@@ -64,8 +64,8 @@ _ALLOWED_BEFORE_PASSWORD_CHANGE = frozenset(
 csrf = CSRFProtect()
 
 
-def get_clock() -> Clock:
-    clock: Clock = current_app.extensions[CLOCK_KEY]
+def get_clock(app: Flask | None = None) -> Clock:
+    clock: Clock = (app or current_app).extensions[CLOCK_KEY]
     return clock
 
 

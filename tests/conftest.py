@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from coordinator import create_app, migrate
+from coordinator import commit_hooks, create_app, migrate
 from coordinator.db import Database, get_database, make_engine
 from pathways.clock import FixedClock
 from tests import factories
@@ -79,7 +79,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
+    db = Database(database_url, hooks=commit_hooks())
     yield db
     db.dispose()
 
@@ -94,8 +94,10 @@ def connection(database: Database) -> Iterator[sa.Connection]:
 
 
 @pytest.fixture
-def session(connection: sa.Connection) -> Iterator[Session]:
-    with Session(
+def session(database: Database, connection: sa.Connection) -> Iterator[Session]:
+    """A session of the test database's factory (so with its commit hooks), joined to the connection's
+    transaction."""
+    with database.sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     ) as db_session:
         factories.bind(db_session)

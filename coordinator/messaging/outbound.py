@@ -18,7 +18,6 @@ from coordinator.access.services import require_patient_access, require_share_re
 from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway, PathwayFact
-from coordinator.messaging.services import our_party
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, record_delivery
@@ -67,6 +66,15 @@ def _medcom_patient(patient: Patient) -> medcom.CareCommunicationPatient:
         given_name=patient.given_name,
         cpr=patient.cpr,
         replacement_cpr=None if patient.cpr else patient.replacement_cpr,
+    )
+
+
+def our_party(config: Mapping[str, Any]) -> medcom.MedComOrganization:
+    """carepath's own MedCom identity (SOR code, GLN), the sender of what it sends and acknowledges."""
+    return medcom.MedComOrganization(
+        sor=str(config.get("MESSAGING_SOR", "")),
+        gln=str(config.get("MESSAGING_GLN", "")),
+        name=str(config.get("MESSAGING_NAME", "carepath")),
     )
 
 

@@ -26,6 +26,7 @@ from coordinator.care_pathways.corrections import Correction, correct_pathway_ev
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.messaging.models import InboundMessage
+from coordinator.messaging.outbound import our_party, record_acknowledgement
 from coordinator.messaging.senders import (
     MessageRefused,
     corrected_stay,
@@ -60,14 +61,6 @@ class Receipt:
     pathway_id: int | None = None
     # An Acknowledgement of a message we never sent: recorded (a resend changes nothing), answered 404.
     unknown_message_id: str | None = None
-
-
-def our_party(config: Mapping[str, Any]) -> medcom.MedComOrganization:
-    return medcom.MedComOrganization(
-        sor=str(config.get("MESSAGING_SOR", "")),
-        gln=str(config.get("MESSAGING_GLN", "")),
-        name=str(config.get("MESSAGING_NAME", "carepath")),
-    )
 
 
 def _ack(
@@ -480,8 +473,6 @@ def _acknowledgement(
     fingerprint: str,
 ) -> Receipt:
     """An Acknowledgement of one of our messages: recorded, never acknowledged back (MedCom)."""
-    from coordinator.messaging.outbound import record_acknowledgement  # noqa: PLC0415 - cycle
-
     ack = medcom.parse_acknowledgement(bundle)
     ours = record_acknowledgement(session, clock, ack)
     _remember(

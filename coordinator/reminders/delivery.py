@@ -18,7 +18,7 @@ from coordinator.accounts.models import User
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage
 from coordinator.outbox.services import enqueue, enqueue_many
-from coordinator.reminders.models import Reminder
+from coordinator.reminders.models import Reminder, stored
 from pathways import reminders as rules
 from pathways.calendar_dk import default_calendar
 from pathways.clock import Clock, to_copenhagen
@@ -153,8 +153,6 @@ def queue_digests(session: Session, clock: Clock, config: Mapping[str, Any]) -> 
 
 def escalate_due(session: Session, clock: Clock, config: Mapping[str, Any]) -> dict[str, Any]:
     """Raise the escalation level of unanswered reminders and tell the escalation target, once per level."""
-    from coordinator.reminders.scan import stored  # noqa: PLC0415 - scan imports this module
-
     now = clock.now()
     calendar = default_calendar()
     overrides = config.get("REMINDER_RULES_OVERRIDES")

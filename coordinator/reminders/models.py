@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coordinator.db import Base, IntPK
+from pathways import reminders as rules
 from pathways.reminders import ReminderStatus, Severity
 
 
@@ -63,3 +65,24 @@ class QueuedEvaluation(Base):
 
     pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
     queued_at: Mapped[datetime]
+
+
+# The row as the lifecycle rules (pathways.reminders) see it (the columns of the same names), and their
+# result copied back.
+_STORED_FIELDS = tuple(f.name for f in fields(rules.StoredReminder))
+
+
+def stored(row: Reminder) -> rules.StoredReminder:
+    return rules.StoredReminder(**{name: getattr(row, name) for name in _STORED_FIELDS})
+
+
+def sync_state(row: Reminder, state: rules.StoredReminder, now: datetime) -> None:
+    """Copy a lifecycle result (pathways.reminders) onto the row."""
+    row.status = state.status
+    row.escalation_level = state.escalation_level
+    row.snoozed_until = state.snoozed_until
+    row.acknowledged_at = state.acknowledged_at
+    row.acknowledged_by_id = state.acknowledged_by_id
+    row.resolved_at = state.resolved_at
+    row.dismissed_reason = state.dismissed_reason
+    row.updated_at = now

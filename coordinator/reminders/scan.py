@@ -21,7 +21,7 @@ from coordinator.db import Database
 from coordinator.organisations.models import Organisation
 from coordinator.reminders.delivery import notify_now
 from coordinator.reminders.facts import among, load_facts
-from coordinator.reminders.models import QueuedEvaluation, Reminder
+from coordinator.reminders.models import QueuedEvaluation, Reminder, stored, sync_state
 from pathways import reminders as rules
 from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_calendar
 from pathways.clock import Clock
@@ -111,30 +111,6 @@ class MemoCalendar(WorkingCalendar):
         return found
 
 
-def stored(row: Reminder) -> rules.StoredReminder:
-    return rules.StoredReminder(
-        id=row.id,
-        pathway_id=row.pathway_id,
-        rule=row.rule,
-        obligation_key=row.obligation_key,
-        status=row.status,
-        severity=row.severity,
-        due_at=row.due_at,
-        owner_organisation_id=row.owner_organisation_id,
-        owner_person_id=row.owner_person_id,
-        plan_id=row.plan_id,
-        legal_basis=row.legal_basis,
-        message=row.message,
-        escalation_level=row.escalation_level,
-        snoozed_until=row.snoozed_until,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by_id=row.acknowledged_by_id,
-        resolved_at=row.resolved_at,
-        dismissed_reason=row.dismissed_reason,
-        created_at=row.created_at,
-    )
-
-
 def _gap_values(gap: rules.Gap) -> dict[str, Any]:
     """The columns a reminder takes from its gap (on creation, and on every change of the gap)."""
     return {
@@ -154,18 +130,6 @@ def _gap_values(gap: rules.Gap) -> dict[str, Any]:
 def _apply_gap(row: Reminder, gap: rules.Gap, now: datetime) -> None:
     for column, value in _gap_values(gap).items():
         setattr(row, column, value)
-    row.updated_at = now
-
-
-def sync_state(row: Reminder, state: rules.StoredReminder, now: datetime) -> None:
-    """Copy a lifecycle result (pathways.reminders) onto the row."""
-    row.status = state.status
-    row.escalation_level = state.escalation_level
-    row.snoozed_until = state.snoozed_until
-    row.acknowledged_at = state.acknowledged_at
-    row.acknowledged_by_id = state.acknowledged_by_id
-    row.resolved_at = state.resolved_at
-    row.dismissed_reason = state.dismissed_reason
     row.updated_at = now
 
 

@@ -15,13 +15,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.access.services import refuse_unknown, require_patient_access
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
+from coordinator.db import session_config
 from coordinator.organisations.lineage import organisation_scope
 from coordinator.organisations.models import Organisation
 from coordinator.plans.models import Plan
-from coordinator.reminders.models import Reminder
-from coordinator.reminders.scan import evaluate_pathways, stored, sync_state
+from coordinator.reminders import triggers
+from coordinator.reminders.models import Reminder, stored, sync_state
+from coordinator.reminders.scan import evaluate_pathways
 from pathways import reminders as rules
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.audit import AuditAction
@@ -252,15 +255,11 @@ def record_pathway_fact(
     config: Mapping[str, Any] | None = None,
 ) -> PathwayFact:
     """Record that the municipality was told, a network meeting was requested or held, a plan was shared,
-    delivered or read; then re-evaluate the pathway's reminders at once. Replays change nothing.
+        delivered or read; then re-evaluate the pathway's reminders at once (once: not again at the commit), with
+    the session's settings unless ``config`` is given. Replays change nothing.
 
-    For anyone whose care relation to the patient lets their role handle reminders (§13c); an unknown
-    pathway id gets the refusal someone else's stay gets."""
-    from coordinator.access.services import (  # noqa: PLC0415
-        refuse_unknown,
-        require_patient_access,
-    )
-
+        For anyone whose care relation to the patient lets their role handle reminders (§13c); an unknown
+        pathway id gets the refusal someone else's stay gets."""
     permission = Permission.HANDLE_REMINDERS
     previous = session.scalar(
         sa.select(PathwayFact).where(PathwayFact.idempotency_key == idempotency_key)
@@ -327,5 +326,9 @@ def record_pathway_fact(
         purpose=decision.purpose,
         details={"fact": fact.value},
     )
-    evaluate_pathways(session, clock, [pathway.id], config=config)
+    # Evaluated here, so the caller sees the effect before its commit; the commit hook then skips it.
+    evaluate_pathways(
+        session, clock, [pathway.id], config=session_config(session) if config is None else config
+    )
+    triggers.evaluated(session, pathway.id)
     return row

@@ -17,17 +17,17 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from flask import current_app, has_app_context
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
-from coordinator.db import install_commit_hook
+from coordinator.db import CommitHook, session_clock, session_config
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.security import get_clock
-from pathways.clock import Clock, SystemClock
+from coordinator.reminders.models import QueuedEvaluation
+from coordinator.reminders.scan import evaluate_pathways
+from pathways.clock import Clock
 
 log = structlog.get_logger("carepath.reminders")
 PENDING_KEY = "reminders.pending_pathways"
@@ -65,8 +65,6 @@ def defer_evaluation(session: Session) -> None:
 
 def _queue(session: Session, pathway_ids: list[int], clock: Clock) -> None:
     """Queue the pathways once each: a pathway already waiting keeps its place (ON CONFLICT DO NOTHING)."""
-    from coordinator.reminders.models import QueuedEvaluation  # noqa: PLC0415
-
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     now = clock.now()
     session.execute(
@@ -76,14 +74,7 @@ def _queue(session: Session, pathway_ids: list[int], clock: Clock) -> None:
     )
 
 
-def _clock() -> Clock:
-    """The app's clock inside an app context (a request, a job, a CLI command), else the wall clock."""
-    return get_clock() if has_app_context() else SystemClock()
-
-
 def _evaluate(session: Session) -> None:
-    from coordinator.reminders.scan import evaluate_pathways  # noqa: PLC0415 - scan imports models
-
     noted: set[int | None] = session.info.pop(PENDING_KEY, set())
     patients: set[int] = session.info.pop(PENDING_PATIENTS_KEY, set())
     # A pathway flushed before it had an id was noted as None: its id is known by now.
@@ -95,23 +86,27 @@ def _evaluate(session: Session) -> None:
     if not pathways:
         return
     if session.info.get(DEFER_KEY):
-        _queue(session, sorted(pathways), _clock())
+        _queue(session, sorted(pathways), session_clock(session))
         return
-    config = current_app.config if has_app_context() else {}
     try:
         with session.begin_nested():
-            evaluate_pathways(session, _clock(), sorted(pathways), config=config)
+            evaluate_pathways(
+                session, session_clock(session), sorted(pathways), config=session_config(session)
+            )
     except Exception:  # a fault in gap detection must never block a clinical change
         log.exception("reminders.evaluation_failed", pathways=sorted(pathways))
     session.info.pop(PENDING_KEY, None)
     session.info.pop(PENDING_PATIENTS_KEY, None)
 
 
-def install() -> None:
-    """Listen on every Session (once per process)."""
-    install_commit_hook(
-        "reminders.triggers",
-        note=_note,
-        act=_evaluate,
-        keys=(PENDING_KEY, PENDING_PATIENTS_KEY),
-    )
+def evaluated(session: Session, pathway_id: int) -> None:
+    """The use case has just evaluated this pathway itself: the commit need not evaluate it again (a
+    later change to it in the same transaction notes it anew)."""
+    pending: set[int | None] = session.info.get(PENDING_KEY, set())
+    pending.discard(pathway_id)
+
+
+# Installed by whoever sets up the database (create_app, the test fixtures), first of the hooks.
+HOOK = CommitHook(
+    "reminders.triggers", note=_note, act=_evaluate, keys=(PENDING_KEY, PENDING_PATIENTS_KEY)
+)

@@ -28,23 +28,21 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from coordinator.access.services import check_patient_access
 from coordinator.audit.services import record
-from coordinator.db import install_commit_hook
+from coordinator.db import CommitHook, session_clock
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from coordinator.outbox.services import enqueue
 from coordinator.plans.models import Plan, PlanParticipant, PlanVersion
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import in_inbox
-from coordinator.security import get_clock
 from coordinator.subscriptions.models import Subscription, SubscriptionStatus
 from coordinator.subscriptions.services import owner_of
 from pathways.audit import AuditAction
-from pathways.clock import Clock, SystemClock
+from pathways.clock import Clock
 from pathways.permissions import Permission
 from pathways.scopes import actor_scope_allows
 
@@ -52,10 +50,9 @@ log = structlog.get_logger("carepath.subscriptions")
 PENDING_KEY = "subscriptions.changed"
 PURPOSE = "subscription notification"
 
-# The FHIR JSON of a changed row, given by the FHIR door (create_app installs it): a feature does not
+# The FHIR JSON of a changed row, given by the FHIR door (create_app wires it): a feature does not
 # import a door.
 Render = Callable[[Session, str, Any], dict[str, Any]]
-_render: list[Render] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +87,6 @@ def _is_communication_change(session: Session, message: OutboxMessage) -> bool:
         return True
     history = sa.inspect(message).attrs.status.history
     return OutboxStatus.DELIVERED in (history.added or ())
-
-
-def _clock() -> Clock:
-    return get_clock() if has_app_context() else SystemClock()
 
 
 def _load(session: Session, resource_type: str, rid: int) -> Changed | None:
@@ -148,7 +141,13 @@ def _matches(subscription: Subscription, change: Changed) -> bool:
     return subscription.filter_organisation_id in change.organisations
 
 
-def _notify(session: Session, clock: Clock, subscription: Subscription, change: Changed) -> bool:
+def _notify(
+    session: Session,
+    clock: Clock,
+    subscription: Subscription,
+    change: Changed,
+    render: Render,
+) -> bool:
     """Queue the notification if the owner may read the resource today; whether it was queued."""
     owner = owner_of(session, subscription)
     if owner is None or not actor_scope_allows(owner, change.resource_type, "read"):
@@ -166,8 +165,8 @@ def _notify(session: Session, clock: Clock, subscription: Subscription, change: 
         purpose = decision.purpose
     reference = f"{change.resource_type}/{change.row.id}"
     payload: dict[str, Any] = {"subscription_id": subscription.id, "reference": reference}
-    if subscription.payload and _render:
-        payload["resource"] = _render[0](session, change.resource_type, change.row)
+    if subscription.payload:
+        payload["resource"] = render(session, change.resource_type, change.row)
     now = clock.now()
     enqueue(
         session,
@@ -193,8 +192,14 @@ def _notify(session: Session, clock: Clock, subscription: Subscription, change: 
     return True
 
 
-def notify_changes(session: Session, clock: Clock, changed: set[tuple[str, int]]) -> int:
-    """Queue the notifications for ``changed`` (type, id); how many were queued."""
+def notify_changes(
+    session: Session,
+    clock: Clock,
+    changed: set[tuple[str, int]],
+    render: Render,
+) -> int:
+    """Queue the notifications for ``changed`` (type, id); how many were queued. ``render`` builds the
+    resource a subscription with a payload gets."""
     if not session.scalar(
         sa.select(sa.literal(True))
         .where(
@@ -209,26 +214,29 @@ def notify_changes(session: Session, clock: Clock, changed: set[tuple[str, int]]
     for subscription in _candidates(session, clock, changes):
         for change in changes:
             if _matches(subscription, change):
-                queued += _notify(session, clock, subscription, change)
+                queued += _notify(session, clock, subscription, change, render)
     return queued
 
 
-def _act(session: Session) -> None:
+def _act(session: Session, render: Render) -> None:
     changed: set[tuple[str, int]] = session.info.pop(PENDING_KEY, set())
     changed = {(t, rid) for t, rid in changed if rid is not None}
     if not changed:
         return
     try:
         with session.begin_nested():
-            notify_changes(session, _clock(), changed)
+            notify_changes(session, session_clock(session), changed, render)
     except Exception:  # a fault in notifying must never block a clinical change
         log.exception("subscriptions.matching_failed", changes=len(changed))
     session.info.pop(PENDING_KEY, None)
 
 
-def install(render: Render) -> None:
-    """Listen on every Session (once per process), after the reminders and the CarePlan history (their
-    work before the commit changes reminders and plans too). ``render`` builds the FHIR JSON of a row."""
-    if not _render:
-        _render.append(render)
-    install_commit_hook("subscriptions.matching", note=_note, act=_act, keys=(PENDING_KEY,))
+def hook(render: Render) -> CommitHook:
+    """The commit hook that notifies subscribers; install it after the reminders and the CarePlan history
+    (their work before the commit changes reminders and plans too). ``render`` builds the FHIR JSON of a
+    row."""
+
+    def act(session: Session) -> None:
+        _act(session, render)
+
+    return CommitHook("subscriptions.matching", note=_note, act=act, keys=(PENDING_KEY,))

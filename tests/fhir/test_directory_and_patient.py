@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from coordinator.fhir.history import PlanResourceVersion
 from coordinator.fhir.resources.patient import REDACTED
 from coordinator.fhir.table import RESOURCES
 from coordinator.patients.models import Patient
+from coordinator.plan_history.models import PlanResourceVersion
 from coordinator.plans.models import PlanParticipant
 from coordinator.reminders.models import Reminder
 from pathways.audit import AuditAction, AuditOutcome

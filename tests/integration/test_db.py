@@ -10,8 +10,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from coordinator.audit.models import AuditEntry
 from coordinator.care_pathways.models import Pathway
-from coordinator.db import UTCDateTime, _in_utc
+from coordinator.db import (
+    CLOCK_INFO,
+    CONFIG_INFO,
+    CommitHook,
+    Database,
+    UTCDateTime,
+    _in_utc,
+    session_clock,
+    session_config,
+)
 from coordinator.organisations.models import Organisation
+from coordinator.reminders.triggers import HOOK as REMINDERS_HOOK
+from pathways.clock import FixedClock
 from pathways.stays import PathwayStatus
 from tests.factories import PatientFactory, WardFactory
 
@@ -110,3 +121,42 @@ def test_the_audit_log_is_append_only(session: Session) -> None:
             session.execute(statement)
     session.expire_all()
     assert session.get(AuditEntry, entry.id).actor_name == "t"
+
+
+def test_commit_hooks_run_in_their_databases_sessions_only_in_order_with_its_clock_and_config(
+    database_url: str, connection: sa.Connection
+) -> None:
+    clock = FixedClock(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    calls: list[tuple[str, str, datetime, object]] = []
+
+    def hook(name: str) -> CommitHook:
+        def note(session: Session, _context: object) -> None:
+            session.info.setdefault(name, set()).add("noted")
+
+        def act(session: Session) -> None:
+            noted = ",".join(sorted(session.info.pop(name, set())))
+            calls.append((name, noted, session_clock(session).now(), session_config(session)["X"]))
+
+        return CommitHook(name, note=note, act=act, keys=(name,))
+
+    database = Database(
+        database_url,
+        info={CLOCK_INFO: clock, CONFIG_INFO: {"X": 7}},
+        hooks=(hook("first"), hook("second")),
+    )
+    try:
+        with database.sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint"
+        ) as own:
+            own.add(WardFactory.build())
+            own.flush()  # use cases flush; the hooks act on what was flushed
+            own.commit()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as plain:
+            plain.add(WardFactory.build())
+            plain.flush()
+            plain.commit()
+    finally:
+        database.dispose()
+    assert calls == [("first", "noted", clock.now(), 7), ("second", "noted", clock.now(), 7)]
+    # Importing coordinator listens on no session class: the app's hooks are its database's.
+    assert not sa.event.contains(Session, "before_commit", REMINDERS_HOOK.act)

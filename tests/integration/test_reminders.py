@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from coordinator.audit.models import AuditEntry
 from coordinator.contacts.services import assign_contact
+from coordinator.db import CONFIG_INFO
 from coordinator.outbox.models import OutboxMessage
 from coordinator.plans import services as plans
 from coordinator.reminders import services as inbox
+from coordinator.reminders import triggers
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.scan import _STORED_COLUMNS, evaluate_pathways
 from pathways.clock import FixedClock
@@ -213,6 +215,24 @@ def test_a_network_meeting_fact_raises_and_its_holding_closes_the_gap(
             occurred_at=clock.now() + timedelta(days=1),
             idempotency_key="meeting-3",
         )
+
+
+def test_a_fact_is_evaluated_with_the_sessions_local_deadlines_and_not_again_at_the_commit(
+    session: Session, clock: FixedClock
+) -> None:
+    world = sc.build(session, clock)
+    relaxed = {"municipalities": {"0101": {"network_meeting_working_days": 30}}}
+    session.info[CONFIG_INFO] = {"REMINDER_RULES_OVERRIDES": relaxed}
+    asked = max(clock.now() - timedelta(days=10), world.pathway.admitted_at)
+    requested = PathwayFactType.NETWORK_MEETING_REQUESTED
+    fact = {"fact": requested, "occurred_at": asked, "idempotency_key": "meeting-local"}
+    inbox.record_pathway_fact(
+        session, world.case_worker, clock, pathway_id=world.pathway.id, **fact
+    )
+    # Copenhagen's 30 working days, not the region's 5: not due for weeks, so no reminder yet.
+    assert "network_meeting_not_held|network_meeting" not in sc.reminders_by_key(session)
+    # Evaluated once: the commit hook has nothing left to do for this pathway.
+    assert world.pathway.id not in session.info.get(triggers.PENDING_KEY, set())
 
 
 def test_a_cancelled_discharge_withdraws_the_breach_instead_of_alerting_again(

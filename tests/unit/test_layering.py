@@ -123,9 +123,8 @@ def _files(where: str) -> list[Path]:
     return [path] if path.suffix == ".py" else sorted(path.rglob("*.py"))
 
 
-# Known and named: the CarePlan version history (a model the FHIR door renders into, installed by
-# create_app) still lives in the FHIR door; it moves to a feature with the explicit commit hooks (issue 19).
-ALLOWED = {("coordinator/models.py", "coordinator.fhir.history")}
+# Known and named exceptions (none left: the CarePlan version history is a feature, coordinator.plan_history).
+ALLOWED: set[tuple[str, str]] = set()
 
 
 @pytest.mark.parametrize("door", sorted(DOORS))
@@ -148,3 +147,25 @@ def test_no_one_imports_a_door_but_itself(door: str) -> None:
         if found:
             offenders[name] = sorted(found)
     assert offenders == {}
+
+
+# Features whose modules import each other one way only (issue 19): no import inside a function to dodge
+# a cycle. An import that must stay late names its reason in a comment and is listed here.
+ONE_WAY = ("coordinator/reminders", "coordinator/messaging", "coordinator/subscriptions")
+LATE_IMPORTS: set[tuple[str, str]] = set()
+
+
+def test_features_import_each_other_one_way_at_the_top() -> None:
+    late = set()
+    for where in ONE_WAY:
+        for path in _files(where):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                        "coordinator"
+                    ):
+                        late.add((str(path.relative_to(ROOT)), node.module))
+    assert late == LATE_IMPORTS

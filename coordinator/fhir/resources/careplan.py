@@ -1,7 +1,7 @@
 """CarePlan: discharge agreements (§13a) and coordination plans (§13b), through the plan use cases.
 
 - ``meta.versionId`` is the plan row's version, the REST API's ETag. Every committed version is kept as
-  a copy (coordinator.fhir.history) for vread and ``_history``; a version older than that history answers
+  a copy (coordinator.plan_history) for vread and ``_history``; a version older than that history answers
   410 (the content history is at ``/api/v1/plans/{id}/versions``). Each copy has a Provenance.
 - Create (POST) makes a draft for the stay named by ``encounter`` (``create_draft``: the parties follow
   from the stay) and then sets the content given (``edit_plan``).
@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from coordinator.fhir import history as history_store
 from coordinator.fhir.core import (
     JSON,
     NO_MATCH_ID,
@@ -42,6 +41,7 @@ from coordinator.fhir.search import (
     tokens,
 )
 from coordinator.patients.services import get_patient
+from coordinator.plan_history import queries as history_store
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.plans.queries import (
     PeriodFilter,

@@ -1,4 +1,4 @@
-"""Provenance: one per committed CarePlan version in the FHIR history (coordinator.fhir.history), read and
+"""Provenance: one per committed CarePlan version in the FHIR history (coordinator.plan_history), read and
 search.
 
 Access and audit are the plan's: a read or a ``target`` search reads the plan (``get_plan``), a ``patient``
@@ -24,9 +24,9 @@ from coordinator.fhir.core import (
     int_id,
     not_found,
 )
-from coordinator.fhir.history import PlanResourceVersion
 from coordinator.fhir.search import cursor_id, next_cursor, reference_ids
 from coordinator.organisations.models import Organisation
+from coordinator.plan_history.models import PlanResourceVersion
 from coordinator.plans.models import Plan, PlanVersion
 from coordinator.plans.queries import get_plan, list_patient_plans
 from fhir_adapters.common import to_json
