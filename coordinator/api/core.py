@@ -189,6 +189,30 @@ def keyset_page(
 
 
 # ---------------------------------------------------------------------------- ETag / If-Match
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"}}}
+
+
+def if_match_doc(what: str, responses: dict[str, str] | None = None) -> dict[str, Any]:
+    """The OpenAPI of an operation that changes ``what`` under If-Match: the header, 412 when stale and 428
+    when missing, and the operation's other ``responses`` (status -> description)."""
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": f"the ETag of the {what} as you read it",
+            }
+        ],
+        "responses": {
+            **{status: {"description": text} for status, text in (responses or {}).items()},
+            "412": {"description": f"the {what} changed since you read it"},
+            "428": {"description": "If-Match missing"},
+        },
+    }
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

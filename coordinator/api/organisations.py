@@ -8,7 +8,15 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import LINK_HEADER, keyset_page, operation, optional_version, with_etag
+from coordinator.api.core import (
+    ETAG_HEADER,
+    LINK_HEADER,
+    if_match_doc,
+    keyset_page,
+    operation,
+    optional_version,
+    with_etag,
+)
 from coordinator.api.schemas.organisations import (
     OrganisationCreateSchema,
     OrganisationQuerySchema,
@@ -59,7 +67,7 @@ class Organisations(MethodView):
 @blp.route("/<id:organisation_id>")
 class OrganisationById(MethodView):
     @operation("Organization", "read")
-    @blp.response(200, OrganisationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(200, OrganisationSchema, headers=ETAG_HEADER)
     def get(self, organisation_id: int) -> tuple[Organisation, int, dict[str, str]]:
         """One organisation."""
         current_actor()
@@ -68,22 +76,11 @@ class OrganisationById(MethodView):
 
     @operation("Organization", "write")
     @blp.arguments(OrganisationUpdateSchema)
-    @blp.response(200, OrganisationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(200, OrganisationSchema, headers=ETAG_HEADER)
     @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "If-Match",
-                "required": True,
-                "schema": {"type": "string"},
-                "description": "the ETag of the organisation as you read it",
-            }
-        ],
-        responses={
-            "409": {"description": "the SOR code is registered to another organisation"},
-            "412": {"description": "the organisation changed since you read it"},
-            "428": {"description": "If-Match missing"},
-        },
+        **if_match_doc(
+            "organisation", {"409": "the SOR code is registered to another organisation"}
+        )
     )
     def patch(
         self, data: dict[str, Any], organisation_id: int

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from coordinator.api.core import operation, optional_version, with_etag
+from coordinator.api.core import ETAG_HEADER, if_match_doc, operation, optional_version, with_etag
 from coordinator.api.schemas.pathways import StaySchema
 from coordinator.api.schemas.patients import (
     AccessLogLineSchema,
@@ -45,7 +45,7 @@ class PatientSearch(MethodView):
 @blp.route("/<id:patient_id>")
 class PatientById(MethodView):
     @operation("Patient", "read")
-    @blp.response(200, PatientSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(200, PatientSchema, headers=ETAG_HEADER)
     def get(self, patient_id: int) -> Any:
         """One patient (403 both for other organisations' patients and for unknown ids)."""
         patient = services.get_patient(
@@ -58,22 +58,8 @@ class PatientById(MethodView):
 class PatientGeneralPractitioner(MethodView):
     @operation("Patient", "write")
     @blp.arguments(GeneralPractitionerSchema)
-    @blp.response(200, PatientSchema, headers={"ETag": {"schema": {"type": "string"}}})
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "If-Match",
-                "required": True,
-                "schema": {"type": "string"},
-                "description": "the ETag of the patient (GET /patients/{id})",
-            }
-        ],
-        responses={
-            "412": {"description": "the patient changed since you read it"},
-            "428": {"description": "If-Match missing"},
-        },
-    )
+    @blp.response(200, PatientSchema, headers=ETAG_HEADER)
+    @blp.doc(**if_match_doc("patient"))
     def put(self, data: dict[str, Any], patient_id: int) -> Any:
         """Set or change the patient's GP clinic, or clear it with the reason the patient has none. The
         plans not agreed yet follow: the GP becomes a party, or the reason is recorded on them."""

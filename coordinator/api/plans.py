@@ -9,7 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from coordinator.api.core import (
+    ETAG_HEADER,
     LINK_HEADER,
+    if_match_doc,
     keyset_page,
     operation,
     optional_version,
@@ -44,24 +46,7 @@ blp = Blueprint(
 )
 
 Reply = tuple[Any, int, dict[str, str]]
-IF_MATCH = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "If-Match",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "the ETag of the plan version being changed",
-        }
-    ]
-}
-CONFLICTS = {
-    "responses": {
-        "409": {"description": "illegal transition or conflict"},
-        "412": {"description": "the plan changed since you read it"},
-        "428": {"description": "If-Match missing"},
-    }
-}
+CHANGE_DOC = if_match_doc("plan", {"409": "illegal transition or conflict"})
 
 
 def _reply(plan: Plan, status: int = 200) -> Reply:
@@ -94,7 +79,7 @@ class Plans(MethodView):
 
     @operation("CarePlan", "write")
     @blp.arguments(PlanCreateSchema)
-    @blp.response(201, PlanSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.response(201, PlanSchema, headers=ETAG_HEADER)
     def post(self, data: dict[str, Any]) -> Reply:
         """Create a draft for a pathway, prefilled with the parties and the previous plan's content."""
         plan = services.create_draft(
@@ -118,7 +103,7 @@ class PlanById(MethodView):
     @operation("CarePlan", "write")
     @blp.arguments(PlanEditSchema)
     @blp.response(200, PlanSchema)
-    @blp.doc(**IF_MATCH, **CONFLICTS)
+    @blp.doc(**CHANGE_DOC)
     def patch(self, data: dict[str, Any], plan_id: int) -> Reply:
         """Change sections and dates; a new immutable version is made."""
         plan = services.edit_plan(
@@ -149,7 +134,7 @@ def _action(name: str, schema: type | None, summary: str, call: Any) -> None:
 
     view.__name__ = f"plan_{name}"
     view.__doc__ = summary
-    decorated = blp.doc(**IF_MATCH, **CONFLICTS)(view)
+    decorated = blp.doc(**CHANGE_DOC)(view)
     decorated = blp.response(200, PlanSchema)(decorated)
     if schema is not None:
         decorated = blp.arguments(schema)(decorated)
