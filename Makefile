@@ -65,7 +65,7 @@ bench: install ## Benchmarks on PostgreSQL: REST API, gap scan (1M pathways), Me
 	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.run $(ARGS)
 
 .PHONY: lint
-lint: install ## ruff check, ruff format --check, mypy on the domain and the FHIR mappers
+lint: install ## ruff check, ruff format --check, mypy (strict on the domain and the FHIR mappers, checked on the app)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
