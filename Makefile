@@ -26,7 +26,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 .PHONY: install
-install: $(STAMP) translations ## Create .venv and install carepath with the dev tools
+install: $(STAMP) translations assets ## Create .venv and install carepath with the dev tools and front-end files
+
+# Front-end packages (package.json, exact versions, package-lock.json without registry addresses) are
+# installed by `npm ci` without their install scripts, and their built files copied to the git-ignored
+# coordinator/static/vendor/ (no CDN).
+VENDOR := coordinator/static/vendor
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR)/.installed: node_modules/.installed coordinator/tools/vendor_assets.py | $(STAMP)
+	$(BIN)/python -m coordinator.tools.vendor_assets
+	touch $@
+
+.PHONY: assets
+assets: $(VENDOR)/.installed ## Install the front-end packages (npm ci) and copy their files to the static folder
 
 .PHONY: translations
 translations: $(STAMP) ## Compile the UI translations (Danish, English)

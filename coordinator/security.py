@@ -113,7 +113,7 @@ def _channel() -> str:
     for prefix, channel in (("/api/", "rest"), ("/fhir", "fhir"), ("/oauth/", "oauth")):
         if request.path.startswith(prefix):
             return channel
-    return "ui"
+    return "web"
 
 
 def _bind_request_id() -> None:

@@ -27,6 +27,10 @@ class LoginUser(UserMixin):
         return self.user.name
 
     @property
+    def role(self) -> str:
+        return str(self.user.role)
+
+    @property
     def organisation_name(self) -> str:
         return self.user.organisation.name
 

@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     # Swagger UI at /api/v1/docs, served from vendored files (coordinator/static/vendor): no CDN.
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/static/vendor/swagger-ui-5.35.0/")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_URL", "/static/vendor/swagger-ui/")
     app.config.setdefault(
         "API_SPEC_OPTIONS",
         {

@@ -35,6 +35,8 @@ class AuditEntry(Base):
     action: Mapped[AuditAction]
     purpose: Mapped[str] = mapped_column(sa.String(200), default="")
     outcome: Mapped[AuditOutcome]
-    channel: Mapped[str] = mapped_column(sa.String(16), default="")  # ui, rest, fhir, job, cli
+    channel: Mapped[str] = mapped_column(
+        sa.String(16), default=""
+    )  # web, rest, fhir, oauth, scheduler, cli
     request_id: Mapped[str] = mapped_column(sa.String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)

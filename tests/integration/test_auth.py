@@ -176,7 +176,7 @@ def test_successful_login_starts_a_session_and_is_audited(
         "User",
         str(user.id),
     )
-    assert entry.channel == "ui"
+    assert entry.channel == "web"
     assert re.fullmatch(r"[0-9a-f]{32}", entry.request_id)
 
 

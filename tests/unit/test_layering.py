@@ -102,6 +102,7 @@ DOORS = {
     "api": "coordinator/api",
     "fhir": "coordinator/fhir",
     "messaging-door": "coordinator/messaging/views.py",
+    "web": "coordinator/web",
 }
 
 

@@ -1,4 +1,4 @@
-"""Start page and health check. Feature blueprints register here as they land."""
+"""The start page (the worklist of the logged-in person's role) and the health check."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from importlib.metadata import version
 
 import sqlalchemy as sa
 import structlog
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from coordinator.accounts import views as accounts_views
 from coordinator.db import get_session
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
@@ -56,8 +55,3 @@ def index() -> str:
         counts=counts,
         app_version=version("carepath"),
     )
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
-    app.register_blueprint(accounts_views.bp)

@@ -1,0 +1,55 @@
+"""The web door: server-rendered pages (Jinja, htmx, Det Fælles Designsystem) for discharge nurses, case
+workers, GP clinics, administrators and auditors. Views call the features' use cases through the edge kit
+(coordinator.web.kit); no view calls our own REST API, and no rule is written here.
+
+Each screen is a module with its blueprint; ``init_app`` registers them and the main menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from coordinator.accounts import views as accounts_views
+from coordinator.web import filters, home
+
+# The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
+# registered is left out.
+MENU: tuple[tuple[str, object, frozenset[str] | None], ...] = (
+    ("web.index", _l("Worklist"), None),
+    ("reminders_web.index", _l("Reminders"), None),
+    ("admin_web.index", _l("Administration"), frozenset({"org_admin", "system_admin"})),
+    ("admin_web.audit_log", _l("Audit log"), frozenset({"auditor", "system_admin"})),
+    ("demo_mail.index", _l("Sent mail"), None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    url: str
+    title: str
+    current: bool
+
+
+def main_menu() -> list[MenuItem]:
+    role = str(getattr(current_user, "role", ""))
+    items = []
+    for endpoint, title, roles in MENU:
+        if endpoint not in current_app.view_functions or (roles is not None and role not in roles):
+            continue
+        blueprint = endpoint.split(".", 1)[0]
+        current = request.endpoint == endpoint or (
+            endpoint != "web.index" and (request.blueprint or "") == blueprint
+        )
+        items.append(MenuItem(url_for(endpoint), str(title), current))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    filters.init_app(app)
+    app.jinja_env.globals["main_menu"] = main_menu
+    app.register_blueprint(home.bp)
+    app.register_blueprint(accounts_views.bp)

@@ -1,0 +1,146 @@
+"""The web door's side of the edge kit (coordinator.edge): who is asking, what time it is, one commit per
+use case, and failures rendered for people.
+
+A web view looks like this::
+
+    bp = web_blueprint("plans", __name__, url_prefix="/plans")
+
+    @bp.post("/<int:plan_id>/propose")
+    def propose(plan_id: int) -> ResponseReturnValue:
+        form = ProposeForm()
+        if not form.validate_on_submit():
+            return render_template("plans/propose.html", form=form), 422
+        try:
+            perform(lambda: plan_services.propose(get_session(), actor(), now(), plan_id, ...))
+        except ValidationFailed as error:
+            show_field_errors(form, error)          # next to the field, what was typed is kept
+            return render_template("plans/propose.html", form=form), 422
+        flash(_("The plan was proposed"), "success")
+        return redirect(url_for("plans.show", plan_id=plan_id))
+
+Any other error (refused access, not found, stale version, the database down) reaches the blueprint's
+error handler: rolled back, a refusal audited (edge.failure_for), and a Danish page with no detail of the
+data. "No such patient" and "not yours" are the same 404 page, so the page tells nothing of who exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from coordinator import edge
+from pathways.errors import FieldError, ValidationFailed
+from pathways.people import Actor
+
+T = TypeVar("T")
+
+
+def actor() -> Actor:
+    """The logged-in person, resolved once per request (edge.current_actor)."""
+    return edge.current_actor()
+
+
+def now() -> datetime:
+    return edge.clock().now()
+
+
+def perform(work: Callable[[], T]) -> T:
+    """Run one use case and commit once (edge.unit_of_work); errors go to the caller or the handler."""
+    return edge.unit_of_work(work)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# ---------------------------------------------------------------------------- forms
+def show_field_errors(form: FlaskForm, error: ValidationFailed | Iterable[FieldError]) -> None:
+    """Put a use case's field errors next to the form's fields (by name; the part before the first dot or
+    bracket of a nested path), the rest above the form. What was typed stays in the form."""
+    errors = error.errors if isinstance(error, ValidationFailed) else tuple(error)
+    if isinstance(error, ValidationFailed) and not errors:
+        form.form_errors.append(error.message)
+    for field_error in errors:
+        name = field_error.field.split(".", 1)[0].split("[", 1)[0]
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, field_error.message]
+        else:
+            form.form_errors.append(field_error.message)
+
+
+# ---------------------------------------------------------------------------- failures
+def _title(failure: edge.Failure) -> str:
+    titles = {
+        "not-found": _("The page was not found"),
+        "forbidden": _("You do not have access"),
+        "stale-version": _("Someone else changed this in the meantime"),
+        "conflict": _("The change could not be made"),
+        "business-rule": _("The change could not be made"),
+        "invalid": _("The input could not be used"),
+        "unavailable": _("carepath is not available at the moment"),
+        "internal": _("Something went wrong"),
+    }
+    return titles.get(failure.kind, _("The request could not be handled"))
+
+
+def _explanation(failure: edge.Failure) -> str:
+    if failure.kind == "not-found" or (failure.status == 403 and failure.code != "scope-denied"):
+        return _(
+            "There is no such page, or you have no care relation to the patient it concerns. "
+            "Every refused access is recorded."
+        )
+    if failure.kind == "unavailable":
+        return _("The database cannot be reached. Try again in a moment.")
+    if failure.kind == "internal":
+        return _("The error has been logged. Try again, and contact support if it happens again.")
+    if failure.kind == "stale-version":
+        return _("Reload the page to see the newest version, then make your change again.")
+    # Domain messages are written for callers and name no data; shown as they are.
+    return failure.message
+
+
+def failure_page(error: BaseException) -> ResponseReturnValue:
+    """A failure as a page (or, for htmx, the same message as a fragment): rolled back and audited by the
+    edge; a refused access and a missing record look the same (404)."""
+    failure = edge.failure_for(error)
+    if failure.status == 401:
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    status = failure.status
+    if status == 403 and failure.code != "scope-denied":
+        status = HTTPStatus.NOT_FOUND
+    template = "errors/_failure.html" if is_htmx() else "errors/failure.html"
+    body = render_template(
+        template, title=_title(failure), explanation=_explanation(failure), status=status
+    )
+    response = make_response(body, status)
+    for name, value in failure.headers.items():
+        if name != "WWW-Authenticate":
+            response.headers[name] = value
+    return response
+
+
+def _require_login() -> ResponseReturnValue | None:
+    if not current_user.is_authenticated:
+        if is_htmx():
+            response = make_response("", HTTPStatus.UNAUTHORIZED)
+            response.headers["HX-Redirect"] = url_for("accounts.login")
+            return response
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def web_blueprint(name: str, import_name: str, **options: Any) -> Blueprint:
+    """A blueprint of the web door: every view needs a logged-in person, and every error becomes a page."""
+    bp = Blueprint(name, import_name, **options)
+    bp.before_request(_require_login)
+    bp.register_error_handler(Exception, failure_page)
+    return bp
