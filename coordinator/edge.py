@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import structlog
 from flask import Flask, Response, current_app, g, request
@@ -380,7 +380,30 @@ def _hide_server_version() -> None:
     serving.WSGIRequestHandler.sys_version = ""
 
 
+# ---------------------------------------------------------------------------- failures by door
+FailureHandler = Callable[[Exception], Any]
+
+
+def handle_failures_under(app: Flask, prefix: str, handler: FailureHandler) -> None:
+    """Failures of requests whose path starts with ``prefix`` (no view of a door's blueprint may have
+    been found, e.g. an unknown address) are answered by that door's ``handler``; the longest prefix
+    wins. Paths of no door keep Flask's own answer."""
+    handlers: dict[str, FailureHandler] = app.extensions.setdefault("carepath.failure_doors", {})
+    handlers[prefix] = handler
+
+
+def answer_failure(error: Exception) -> Any:
+    handlers: dict[str, FailureHandler] = current_app.extensions.get("carepath.failure_doors", {})
+    for prefix in sorted(handlers, key=len, reverse=True):
+        if request.path.startswith(prefix):
+            return handlers[prefix](error)
+    if isinstance(error, HTTPException):
+        return error
+    raise error
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(Exception, answer_failure)
     app.config.setdefault("MAX_CONTENT_LENGTH", DEFAULT_MAX_BODY)
     app.config.setdefault("MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)
     app.after_request(_security_headers)

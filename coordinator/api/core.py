@@ -93,11 +93,9 @@ class CarepathApi(Api):
             json.dumps(document_problems(self.spec.to_dict())), mimetype="application/json"
         )
 
-    def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
-        from coordinator.api.errors import http_problem  # noqa: PLC0415
-
-        # smorest registers this for the whole app: web pages keep Flask's own error pages.
-        return http_problem(error) if request.path.startswith("/api/") else error
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        # smorest registers this for the whole app: every door answers its own (edge.handle_failures_under).
+        return edge.answer_failure(error)
 
 
 # ---------------------------------------------------------------------------- one operation

@@ -99,11 +99,4 @@ def http_problem(error: HTTPException) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Failures under /api become problem details; other paths keep their own (FHIR, MedCom, pages)."""
-
-    @app.errorhandler(Exception)
-    def _any(error: Exception) -> Response | HTTPException:
-        if request.path.startswith("/api/"):
-            return render(edge.failure_for(error))
-        if isinstance(error, HTTPException):
-            return error  # Flask's own page
-        raise error
+    edge.handle_failures_under(app, "/api/", lambda error: render(edge.failure_for(error)))

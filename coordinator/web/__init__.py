@@ -8,13 +8,17 @@ Each screen is a module with its blueprint; ``init_app`` registers them and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
+from coordinator import edge
 from coordinator.accounts import views as accounts_views
 from coordinator.web import filters, home
+from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
 # registered is left out.
@@ -48,8 +52,27 @@ def main_menu() -> list[MenuItem]:
     return items
 
 
+def screen_url(endpoint: str, **values: Any) -> str:
+    """The address of another screen, or "#" while that screen is not registered."""
+    if endpoint not in current_app.view_functions:
+        return "#"
+    return url_for(endpoint, **values)
+
+
+def _flask_answer(error: Exception) -> object:
+    if isinstance(error, HTTPException):
+        return error
+    raise error
+
+
 def init_app(app: Flask) -> None:
     filters.init_app(app)
     app.jinja_env.globals["main_menu"] = main_menu
+    app.jinja_env.globals["screen_url"] = screen_url
+    # Any address outside the API (coordinator.api), FHIR and OAuth doors is a page: its failures are
+    # pages too.
+    edge.handle_failures_under(app, "/", failure_page)
+    for other_door in ("/fhir", "/oauth/", "/.well-known/"):
+        edge.handle_failures_under(app, other_door, _flask_answer)
     app.register_blueprint(home.bp)
     app.register_blueprint(accounts_views.bp)

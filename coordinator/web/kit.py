@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -78,7 +79,20 @@ def show_field_errors(form: FlaskForm, error: ValidationFailed | Iterable[FieldE
 
 
 # ---------------------------------------------------------------------------- failures
-def _title(failure: edge.Failure) -> str:
+# Danish (and English) words for domain refusals people meet, by the error's code; a code not listed gets
+# its kind's general explanation. The domain's own messages are for API callers and in English.
+RULE_MESSAGES: dict[str, LazyString] = {}
+
+
+def _kind(failure: edge.Failure) -> str:
+    if failure.kind == "http":
+        return {404: "not-found", 403: "forbidden", 405: "not-found"}.get(failure.status, "http")
+    if failure.status == 403 and failure.code != "scope-denied":
+        return "not-found"  # "not yours" looks like "no such"
+    return failure.kind
+
+
+def _title(kind: str) -> str:
     titles = {
         "not-found": _("The page was not found"),
         "forbidden": _("You do not have access"),
@@ -89,23 +103,32 @@ def _title(failure: edge.Failure) -> str:
         "unavailable": _("carepath is not available at the moment"),
         "internal": _("Something went wrong"),
     }
-    return titles.get(failure.kind, _("The request could not be handled"))
+    return titles.get(kind, _("The request could not be handled"))
 
 
-def _explanation(failure: edge.Failure) -> str:
-    if failure.kind == "not-found" or (failure.status == 403 and failure.code != "scope-denied"):
-        return _(
+def _explanation(kind: str, failure: edge.Failure) -> str:
+    if failure.code in RULE_MESSAGES:
+        return str(RULE_MESSAGES[failure.code])
+    explanations = {
+        "not-found": _(
             "There is no such page, or you have no care relation to the patient it concerns. "
             "Every refused access is recorded."
-        )
-    if failure.kind == "unavailable":
-        return _("The database cannot be reached. Try again in a moment.")
-    if failure.kind == "internal":
-        return _("The error has been logged. Try again, and contact support if it happens again.")
-    if failure.kind == "stale-version":
-        return _("Reload the page to see the newest version, then make your change again.")
-    # Domain messages are written for callers and name no data; shown as they are.
-    return failure.message
+        ),
+        "forbidden": _("Your role does not allow this."),
+        "unavailable": _("The database cannot be reached. Try again in a moment."),
+        "internal": _(
+            "The error has been logged. Try again, and contact support if it happens again."
+        ),
+        "stale-version": _(
+            "Reload the page to see the newest version, then make your change again."
+        ),
+        "business-rule": _(
+            "The change does not fit the current state. Reload the page and check it."
+        ),
+        "conflict": _("Someone made a change at the same moment. Try again."),
+        "invalid": _("Check what you entered and try again."),
+    }
+    return explanations.get(kind, _("Go back and try again."))
 
 
 def failure_page(error: BaseException) -> ResponseReturnValue:
@@ -114,12 +137,11 @@ def failure_page(error: BaseException) -> ResponseReturnValue:
     failure = edge.failure_for(error)
     if failure.status == 401:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-    status = failure.status
-    if status == 403 and failure.code != "scope-denied":
-        status = HTTPStatus.NOT_FOUND
+    kind = _kind(failure)
+    status = HTTPStatus.NOT_FOUND if kind == "not-found" else failure.status
     template = "errors/_failure.html" if is_htmx() else "errors/failure.html"
     body = render_template(
-        template, title=_title(failure), explanation=_explanation(failure), status=status
+        template, title=_title(kind), explanation=_explanation(kind, failure), status=status
     )
     response = make_response(body, status)
     for name, value in failure.headers.items():

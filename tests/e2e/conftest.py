@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -18,6 +19,8 @@ from pathways.clock import SystemClock
 from tests.conftest import fresh_database_url
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# The axe-core rule sets of WCAG 2.1 A and AA (and 2.0, which 2.1 includes).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +80,23 @@ def page(browser: Browser) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def log_in(page: Page, live_server: str, login: DemoLogin) -> None:
+    """Log in through the login form (Danish labels) and land on the start page (the worklist)."""
+    page.goto(live_server + "/login")
+    page.get_by_label("Brugernavn").fill(login.username)
+    page.get_by_label("Adgangskode").fill(login.password)
+    page.get_by_role("button", name="Log ind").click()
+    page.wait_for_url(live_server + "/")
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core (WCAG 2.1 AA rules) on the page as it is now: no serious or critical violation."""
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert serious == [], f"axe-core on {page.url}: {serious}"
