@@ -31,7 +31,7 @@ PG_SCHEMA = "carepath_test"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath))
-        if any(TESTS / d in path.parents for d in ("integration", "api", "fhir")):
+        if any(TESTS / d in path.parents for d in ("integration", "api", "fhir", "web")):
             item.add_marker(pytest.mark.db)
         if TESTS / "e2e" in path.parents:
             item.add_marker(pytest.mark.db)
