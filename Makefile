@@ -75,6 +75,10 @@ test: install chromium ## Run the whole suite on SQLite, then the database tests
 test-sqlite: install ## Run the whole suite on SQLite only (no server needed)
 	$(BIN)/pytest
 
+.PHONY: screenshots
+screenshots: install chromium ## Save the main pages in Danish to docs/screenshots/ (demo data, Debian chromium)
+	$(BIN)/python -m coordinator.tools.screenshots
+
 .PHONY: bench
 bench: install ## Benchmarks on PostgreSQL: REST API, gap scan (1M pathways), MedCom ingest (ARGS="--only scan --reuse")
 	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.run $(ARGS)

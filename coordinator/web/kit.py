@@ -138,7 +138,8 @@ def failure_page(error: BaseException) -> ResponseReturnValue:
     if failure.status == 401:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     kind = _kind(failure)
-    status = HTTPStatus.NOT_FOUND if kind == "not-found" else failure.status
+    refused = failure.status == HTTPStatus.FORBIDDEN and failure.code != "scope-denied"
+    status = HTTPStatus.NOT_FOUND if refused else failure.status
     template = "errors/_failure.html" if is_htmx() else "errors/failure.html"
     body = render_template(
         template, title=_title(kind), explanation=_explanation(kind, failure), status=status

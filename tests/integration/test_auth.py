@@ -118,10 +118,12 @@ def logged_in_user_id(client: FlaskClient) -> str | None:
 
 def error_block(response: TestResponse) -> str:
     found = re.search(
-        r'<div class="form-error"[^>]*>(.*?)</div>', response.get_data(as_text=True), re.S
+        r'<div class="alert alert-error"[^>]*>\s*<div class="alert-body">(.*?)</div>',
+        response.get_data(as_text=True),
+        re.S,
     )
     assert found, "no error shown next to the form"
-    return " ".join(found.group(1).split())
+    return " ".join(found.group(1).replace(' class="alert-text"', "").split())
 
 
 def audit_rows(session: Session) -> list[AuditEntry]:
@@ -191,7 +193,7 @@ def test_header_shows_the_logged_in_user_and_a_logout_form(web: FlaskClient) -> 
     assert "Birgitte Holm" in page
     assert user.organisation.name in page
     logout_form = re.search(
-        r'<form class="logout" method="post" action="/logout">(.*?)</form>', page, re.S
+        r'<form class="logout[^"]*" method="post" action="/logout">(.*?)</form>', page, re.S
     )
     assert logout_form
     assert 'name="csrf_token"' in logout_form.group(1)
