@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts.services import assign_contact
 from coordinator.db import get_database
+from coordinator.demo import load_demo
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.worklists.queries import WorklistQuery, list_kind, worklist
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.plans import ParticipantRole
@@ -338,3 +340,17 @@ def test_other_ward_roles_see_the_ward_list(
 ) -> None:
     actor = getattr(world, role_key)
     assert _rows(login(actor).get("/").text) == [world.pathway.id]
+
+
+def test_each_demo_role_has_a_varied_worklist(session: Session, clock: FixedClock) -> None:
+    demo = load_demo(session, clock)
+    listed = 0
+    for demo_login in demo.logins:
+        actor = sc.actor_named(session, demo_login.username)
+        if list_kind(actor) is None:
+            continue
+        found = worklist(session, actor, clock, WorklistQuery(per_page=50))
+        listed += 1
+        assert found.total > 0, demo_login.role
+        assert len({r.work.state for r in found.rows}) >= 3, demo_login.role
+    assert listed == 7
