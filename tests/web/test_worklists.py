@@ -115,7 +115,8 @@ def test_obligation_moves_from_required_to_draft_to_waiting_for_the_parties(
     assert state
     assert "Sendt til parterne" in state.group(1)
     assert "Venter på:" in state.group(1)
-    assert "Kommune" in state.group(1) or "kommune" in state.group(1)
+    assert "Bopælskommune" in state.group(1)
+    assert "Egen læge" in state.group(1)
 
 
 def test_missing_contact_persons_are_shown_per_sector(
