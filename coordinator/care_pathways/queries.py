@@ -67,11 +67,9 @@ def _audit_list(
     )
 
 
-def ward_stays(
-    session: Session, actor: Actor, clock: Clock, *, ward_id: int, page: Page = Page()
-) -> list[Pathway]:
-    """The current stays (admitted or on leave) at a ward, or at every ward of a centre, that the caller
-    acts for: a ward's staff see their own ward, a centre's staff its wards."""
+def ward_scope(session: Session, actor: Actor, ward_id: int) -> set[int]:
+    """The wards whose current stays the caller may list when asking for ``ward_id``: a ward's staff see
+    their own ward, a centre's staff its wards; PermissionDenied for a unit the caller does not act for."""
     require(actor, Permission.READ_PLAN)
     if not acts_for(session, actor, ward_id):
         raise PermissionDenied(f"{actor.name} does not work at organisation {ward_id}")
@@ -80,10 +78,55 @@ def ward_stays(
         session, actor.organisation_id
     ):  # the caller works below the unit asked for: only their own part of it
         wards &= descendants_and_self(session, actor.organisation_id)
-    statement = _stays().where(Pathway.ward_id.in_(wards), Pathway.status.in_(CURRENT))
+    return wards
+
+
+def current_at(wards: set[int]) -> sa.ColumnElement[bool]:
+    """The stays that are current (admitted or on leave) at these wards."""
+    return sa.and_(Pathway.ward_id.in_(wards), Pathway.status.in_(CURRENT))
+
+
+def ward_stays(
+    session: Session, actor: Actor, clock: Clock, *, ward_id: int, page: Page = Page()
+) -> list[Pathway]:
+    """The current stays (admitted or on leave) at a ward, or at every ward of a centre, that the caller
+    acts for: a ward's staff see their own ward, a centre's staff its wards."""
+    wards = ward_scope(session, actor, ward_id)
+    statement = _stays().where(current_at(wards))
     stays = list(session.scalars(_page(statement, page)).unique())
     _audit_list(session, actor, clock, stays, f"ward stays: organisation {ward_id}")
     return stays
+
+
+def require_municipality(session: Session, actor: Actor, kommunekode: str) -> None:
+    """PermissionDenied unless the caller acts for the municipality (its citizens are its cases)."""
+    require(actor, Permission.READ_PLAN)
+    own = session.scalars(
+        sa.select(Organisation.id).where(
+            Organisation.kind == OrganisationKind.MUNICIPALITY,
+            Organisation.kommunekode == kommunekode,
+        )
+    ).all()
+    if not any(org in organisation_scope(session, actor) for org in own):
+        raise PermissionDenied(f"{actor.name} does not act for municipality {kommunekode}")
+
+
+def of_citizens(
+    clock: Clock, kommunekode: str, discharged_since: date | None
+) -> sa.ColumnElement[bool]:
+    """The stays of a municipality's citizens that are current, and, with ``discharged_since``, those
+    discharged on or after that day (Copenhagen)."""
+    wanted: sa.ColumnElement[bool] = Pathway.status.in_(CURRENT)
+    if discharged_since is not None:
+        since = datetime.combine(discharged_since, time.min, COPENHAGEN)
+        if since > clock.now():
+            raise ValidationFailed.single("discharged_since", "must not be in the future")
+        wanted = sa.or_(
+            wanted,
+            sa.and_(Pathway.status == PathwayStatus.DISCHARGED, Pathway.discharged_at >= since),
+        )
+    citizens = sa.select(Patient.id).where(Patient.kommunekode == kommunekode)
+    return sa.and_(Pathway.patient_id.in_(citizens), wanted)
 
 
 def municipality_stays(
@@ -97,26 +140,8 @@ def municipality_stays(
 ) -> list[Pathway]:
     """The stays of a municipality's citizens that are current, and, with ``discharged_since``, those
     discharged on or after that day (Copenhagen): for those who act for that municipality."""
-    require(actor, Permission.READ_PLAN)
-    own = session.scalars(
-        sa.select(Organisation.id).where(
-            Organisation.kind == OrganisationKind.MUNICIPALITY,
-            Organisation.kommunekode == kommunekode,
-        )
-    ).all()
-    if not any(org in organisation_scope(session, actor) for org in own):
-        raise PermissionDenied(f"{actor.name} does not act for municipality {kommunekode}")
-    wanted: sa.ColumnElement[bool] = Pathway.status.in_(CURRENT)
-    if discharged_since is not None:
-        since = datetime.combine(discharged_since, time.min, COPENHAGEN)
-        if since > clock.now():
-            raise ValidationFailed.single("discharged_since", "must not be in the future")
-        wanted = sa.or_(
-            wanted,
-            sa.and_(Pathway.status == PathwayStatus.DISCHARGED, Pathway.discharged_at >= since),
-        )
-    citizens = sa.select(Patient.id).where(Patient.kommunekode == kommunekode)
-    statement = _stays().where(Pathway.patient_id.in_(citizens), wanted)
+    require_municipality(session, actor, kommunekode)
+    statement = _stays().where(of_citizens(clock, kommunekode, discharged_since))
     stays = list(session.scalars(_page(statement, page)).unique())
     _audit_list(session, actor, clock, stays, f"municipal cases: kommunekode {kommunekode}")
     return stays

@@ -38,6 +38,7 @@ from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.plans.answers import respond
 from coordinator.plans.models import Plan
+from coordinator.plans.requirement import assess_requirement
 from coordinator.plans.services import (
     create_draft,
     edit_plan,
@@ -47,6 +48,7 @@ from coordinator.plans.services import (
     start_revision,
     withdraw,
 )
+from coordinator.reminders.services import record_pathway_fact
 from pathways.agreements import EndReason
 from pathways.clock import COPENHAGEN, Clock, FixedClock
 from pathways.identifiers import LPR3_SYSTEMS
@@ -58,7 +60,7 @@ from pathways.plans import (
     PlanStatus,
     ResponseStatus,
 )
-from pathways.stays import EventSource, PathwayEventType
+from pathways.stays import EventSource, PathwayEventType, PathwayFactType
 
 LOADER = Actor.system("demo-loader")
 EPISODE_NAMESPACE = uuid.UUID(
@@ -318,6 +320,8 @@ class _Loader:
                 )
                 self.result.count("patients")
             self._pathway_story(i, patient)
+            self._assessments(i, patient)
+            self._network_meeting(i, patient)
             self._contacts(i, patient)
 
     def _episode(self, i: int, stay: int) -> tuple[str, str]:
@@ -522,6 +526,49 @@ class _Loader:
                 reason=EndReason.REVIEW_OUTCOME,
                 note="goals reached, no longer needed",
             )
+
+    # ------------------------------------------------------------------ what the worklists show
+    def _assessments(self, i: int, patient: Patient) -> None:
+        """The chief physician's §13a assessment, a day after admission: an agreement is required for
+        most stays, not for story 2's, and story 0's still wait for it, so every worklist state occurs."""
+        story = i % 10
+        if story == 0:
+            return
+        stays = self.session.scalars(
+            sa.select(Pathway)
+            .where(Pathway.patient_id == patient.id, Pathway.requirement_assessed_at.is_(None))
+            .order_by(Pathway.id)
+        ).all()
+        chief = self.login_users[Role.CHIEF_PHYSICIAN]
+        for stay in stays:
+            by = actor_for(chief) if stay.ward_id == chief.organisation_id else LOADER
+            assess_requirement(
+                self.session,
+                by,
+                FixedClock(min(stay.admitted_at + timedelta(days=1), self.now)),
+                pathway_id=stay.id,
+                receives_sel_support=story != 2,
+                presumed_not_to_seek_treatment=False,
+            )
+            self.result.count("§13a assessments")
+
+    def _network_meeting(self, i: int, patient: Patient) -> None:
+        """A network meeting requested for one citizen whose discharge is planned (story 3's first)."""
+        if i != 3:
+            return
+        stay = self.session.scalar(sa.select(Pathway).where(Pathway.patient_id == patient.id))
+        if stay is None:
+            return
+        record_pathway_fact(
+            self.session,
+            LOADER,
+            FixedClock(self._at(1, 12)),
+            pathway_id=stay.id,
+            fact=PathwayFactType.NETWORK_MEETING_REQUESTED,
+            occurred_at=self._at(1, 12),
+            idempotency_key=f"demo:{stay.episode_value}:network_meeting_requested",
+            source=EventSource.DEMO,
+        )
 
     # ------------------------------------------------------------------ contact persons, with gaps
     def _contacts(self, i: int, patient: Patient) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -21,6 +22,8 @@ from tests.conftest import fresh_database_url
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The axe-core rule sets of WCAG 2.1 A and AA (and 2.0, which 2.1 includes).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The live server's app, for fixtures that add their own rows (get_database(app).transaction()).
+LIVE_APP: dict[str, Flask] = {}
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +34,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, D
     )
     migrate.upgrade(url)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "e2e"})
+    LIVE_APP["app"] = app
     with get_database(app).transaction() as session:
         demo = load_demo(session, SystemClock())
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from coordinator import create_app
 from coordinator.db import get_database
+from pathways.people import Role
 from tests import scenario as sc
 from tests.factories import PatientFactory, UserFactory, WardFactory
 
@@ -58,24 +59,31 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path) -> None:
     assert response.json == {"status": "unavailable", "database": "unreachable"}
 
 
-def _log_in(client: FlaskClient) -> None:
+def _log_in(client: FlaskClient, **kwargs: object) -> None:
     """A session cookie as the login view makes it (the user's id and the time it was last used)."""
-    user = UserFactory(organisation=WardFactory())
+    user = UserFactory(organisation=WardFactory(), **kwargs)
     sc.log_in(client, user.id, datetime.now(UTC))
 
 
-def test_start_page_is_danish_by_default(client: FlaskClient, session) -> None:
-    PatientFactory()
-    PatientFactory()
-    _log_in(client)
+def test_start_page_is_the_worklist_in_danish_by_default(client: FlaskClient, session) -> None:
+    _log_in(client)  # a discharge nurse at a ward with no patients yet
     response = client.get("/")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert '<html lang="da">' in page
-    assert "Tværsektorielle forløb i psykiatrien" in page
+    assert "Aktuelle indlæggelser på" in page
+    assert "Søg på navn eller CPR-nummer" in page
+    assert "Ingen indlæggelser passer." in page
+    assert "Tjenesten kører" not in page  # the service status is the administrators' start page
+
+
+def test_administrators_start_page_shows_the_service_status(client: FlaskClient, session) -> None:
+    PatientFactory()
+    PatientFactory()
+    _log_in(client, role=Role.SYSTEM_ADMIN)
+    page = client.get("/").get_data(as_text=True)
     assert "Tjenesten kører" in page
     assert "2 patienter" in page
-    assert "1 organisation<" in page
     assert f"carepath {version('carepath')}" in page
 
 
@@ -83,9 +91,9 @@ def test_start_page_in_english_on_request(client: FlaskClient, session) -> None:
     _log_in(client)
     page = client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in page
-    assert "The service is running" in page
+    assert "Current stays at" in page
     english_browser = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert "Cross-sector care pathways in psychiatry" in english_browser.get_data(as_text=True)
+    assert "Search by name or CPR number" in english_browser.get_data(as_text=True)
 
 
 def test_no_cpr_in_structlog_events_or_stdlib_log_lines(

@@ -21,6 +21,8 @@ from pathways.plans import (
     SectionKey,
 )
 from pathways.reminders import GapRule, GpDelivery, ReminderStatus, Severity
+from pathways.stays import PathwayStatus
+from pathways.worklists import FollowUp, Task, WorkState
 
 LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "plan_kind": (PlanKind,),
@@ -37,6 +39,10 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "gap_rule": (GapRule,),
     "reminder_message": (GapRule,),
     "audit_action": (AuditAction,),
+    "pathway_status": (PathwayStatus,),
+    "work_state": (WorkState,),
+    "work_task": (Task,),
+    "follow_up": (FollowUp,),
 }
 
 
