@@ -8,6 +8,7 @@ from enum import StrEnum
 import pytest
 
 from fhir_adapters.codesystems import CareTeamRole
+from pathways.agreements import ObligationStatus, RequirementLevel
 from pathways.audit import AuditAction
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
 from pathways.organisations import OrganisationKind, Sector
@@ -21,6 +22,7 @@ from pathways.plans import (
     SectionKey,
 )
 from pathways.reminders import GapRule, GpDelivery, ReminderStatus, Severity
+from pathways.stays import PathwayEventType, PathwayFactType, PathwayStatus
 
 LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "plan_kind": (PlanKind,),
@@ -37,6 +39,11 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "gap_rule": (GapRule,),
     "reminder_message": (GapRule,),
     "audit_action": (AuditAction,),
+    "pathway_status": (PathwayStatus,),
+    "pathway_event": (PathwayEventType,),
+    "pathway_fact": (PathwayFactType,),
+    "requirement_level": (RequirementLevel,),
+    "obligation_status": (ObligationStatus,),
 }
 
 
