@@ -238,6 +238,7 @@ def test_the_chief_physician_assesses_the_requirement_from_the_page(
 ) -> None:
     nurse_page = login(world.nurse).get(page_of(world)).get_data(as_text=True)
     assert 'data-testid="assessment-form"' not in nurse_page  # §13a is the chief physician's
+    assert "Afsnittets overlæge vurderer" in nurse_page
     client = login(world.chief)
     action = f"{page_of(world)}/stays/{world.pathway.id}/assessment"
 
@@ -315,3 +316,12 @@ def test_a_role_that_may_not_break_the_glass_gets_no_form(
 
     assert response.status_code == 404
     assert 'data-testid="emergency-access"' not in response.get_data(as_text=True)
+
+
+def test_the_page_speaks_english_when_asked(world: sc.Scenario, login: Login) -> None:
+    html = login(world.nurse).get(f"{page_of(world)}?lang=en").get_data(as_text=True)
+
+    assert "Fixed contact persons" in html
+    assert "Missing" in html
+    assert "Admitted" in html
+    assert "Show CPR number" in html
