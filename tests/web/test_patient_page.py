@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.access.models import EmergencyAccess
@@ -14,6 +16,7 @@ from coordinator.contacts.models import ContactAssignment
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import FixedClock
 from pathways.organisations import Sector
+from pathways.stays import PathwayEventType
 from tests import scenario as sc
 from tests.web.conftest import Login, form_post
 
@@ -325,3 +328,50 @@ def test_the_page_speaks_english_when_asked(world: sc.Scenario, login: Login) ->
     assert "Missing" in html
     assert "Admitted" in html
     assert "Show CPR number" in html
+
+
+def _statements(connection: sa.Connection, client: FlaskClient, url: str) -> int:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_page_reads_in_a_fixed_number_of_statements(
+    session: Session,
+    clock: FixedClock,
+    world: sc.Scenario,
+    login: Login,
+    connection: sa.Connection,
+) -> None:
+    """No N+1: more events, plans' parties and contacts do not add statements."""
+    sc.proposed_plan(session, clock, world)
+    client = login(world.nurse)
+    client.get(page_of(world))  # the first request warms caches of the app
+    before = _statements(connection, client, page_of(world))
+
+    for n, event in enumerate(
+        (PathwayEventType.LEAVE_STARTED, PathwayEventType.LEAVE_ENDED) * 3, start=1
+    ):
+        sc.record_event(
+            session, clock, world, event, by=world.nurse, key=f"e{n}", ago=timedelta(hours=10 - n)
+        )
+    for actor, organisation in ((world.nurse, world.ward), (world.case_worker, world.municipality)):
+        contacts.assign_contact(
+            session,
+            actor,
+            clock,
+            patient_id=world.patient.id,
+            organisation_id=organisation.id,
+            person_id=actor.id,
+            valid_from=TODAY,
+        )
+
+    assert _statements(connection, client, page_of(world)) == before
