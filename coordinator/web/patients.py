@@ -220,9 +220,12 @@ def _render(
     *,
     revealed_cpr: str = "",
     failed: str = "",
+    notice: str = "",
+    panel: bool = False,
     **bound: FlaskForm,
 ) -> ResponseReturnValue:
-    """The page, read afresh (the reads are audited and committed once)."""
+    """The page, read afresh (the reads are audited and committed once); for htmx after a change of
+    contacts (``panel``), only the contacts panel, with ``notice`` or the form's errors."""
     edge.rollback()  # nothing of a refused change may be committed with the reads
     try:
         page = perform(lambda: _load(patient_id))
@@ -230,11 +233,12 @@ def _render(
         return _no_access(patient_id, error)
     return (
         render_template(
-            "patients/show.html",
+            "patients/_contacts.html" if panel else "patients/show.html",
             page=page,
             patient=page.header.patient,
             revealed_cpr=revealed_cpr,
             failed=failed,
+            notice=notice,
             today=edge.clock().now().astimezone(COPENHAGEN).date(),
             **_forms(page, **bound),
         ),
@@ -284,7 +288,7 @@ def assign(patient_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit() or not form.person_id.data:
         if not form.person_id.data and not form.person_id.errors:
             form.person_id.errors = [_("Choose a colleague")]
-        return _render(patient_id, 422, failed="assign", contact_form=form)
+        return _render(patient_id, 422, failed="assign", panel=is_htmx(), contact_form=form)
     who = actor()
     valid_from = form.valid_from.data
     assert valid_from is not None
@@ -302,8 +306,16 @@ def assign(patient_id: int) -> ResponseReturnValue:
         )
     except ValidationFailed as error:
         show_field_errors(form, error)
-        return _render(patient_id, 422, failed="assign", contact_form=form)
-    flash(_("The contact person was named"), "success")
+        return _render(patient_id, 422, failed="assign", panel=is_htmx(), contact_form=form)
+    return _changed(patient_id, _("The contact person was named"))
+
+
+def _changed(patient_id: int, message: str) -> ResponseReturnValue:
+    """After a change of contacts: htmx gets the panel anew with the message in it, a browser without
+    script is redirected to the page (POST-redirect-GET) with the message flashed."""
+    if is_htmx():
+        return _render(patient_id, notice=message, panel=True)
+    flash(message, "success")
     return redirect(url_for(".show", patient_id=patient_id, _anchor="contacts"))
 
 
@@ -313,7 +325,7 @@ def hand_over(patient_id: int, assignment_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit() or not form.person_id.data:
         if not form.person_id.data and not form.person_id.errors:
             form.person_id.errors = [_("Choose a colleague")]
-        return _render(patient_id, 422, failed="handover", handover_form=form)
+        return _render(patient_id, 422, failed="handover", panel=is_htmx(), handover_form=form)
     on = form.on.data
     assert on is not None
     try:
@@ -329,9 +341,8 @@ def hand_over(patient_id: int, assignment_id: int) -> ResponseReturnValue:
         )
     except ValidationFailed as error:
         show_field_errors(form, error)
-        return _render(patient_id, 422, failed="handover", handover_form=form)
-    flash(_("The contact person was handed over"), "success")
-    return redirect(url_for(".show", patient_id=patient_id, _anchor="contacts"))
+        return _render(patient_id, 422, failed="handover", panel=is_htmx(), handover_form=form)
+    return _changed(patient_id, _("The contact person was handed over"))
 
 
 @bp.post("/<int:patient_id>/stays/<int:pathway_id>/assessment")

@@ -376,3 +376,32 @@ def test_the_page_reads_in_a_fixed_number_of_statements(
         )
 
     assert _statements(connection, client, page_of(world)) == before
+
+
+def test_htmx_swaps_the_contacts_panel_with_the_result_or_the_errors(
+    session: Session, world: sc.Scenario, login: Login
+) -> None:
+    client = login(world.nurse)
+    htmx = {"HX-Request": "true"}
+    action = f"{page_of(world)}/contacts"
+
+    bad = form_post(client, page_of(world), action, {"assign-valid_from": "x"}, headers=htmx)
+    good = form_post(
+        client,
+        page_of(world),
+        action,
+        {"assign-person_id": world.ward_staff.id, "assign-valid_from": TODAY.isoformat()},
+        headers=htmx,
+    )
+
+    wrong = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert wrong.lstrip().startswith('<section id="contacts"')
+    assert 'id="assign-valid_from-error"' in wrong
+    assert 'value="x"' in wrong
+    panel = good.get_data(as_text=True)
+    assert good.status_code == 200
+    assert panel.lstrip().startswith('<section id="contacts"')
+    assert "Kontaktpersonen er udpeget" in panel
+    assert 'data-testid="contact-person">Ward Staff<' in panel
+    assert sc.count(session, ContactAssignment) == 1
