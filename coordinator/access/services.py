@@ -460,6 +460,11 @@ def require_acting_for(
 
 
 # ---------------------------------------------------------------------------- emergency access
+def may_take_emergency_access(actor: Actor) -> bool:
+    """Whether the actor's role allows breaking the glass (a person, clinical staff): what a page offers."""
+    return actor.kind is ActorKind.USER and actor.role in _EMERGENCY_ROLES and actor.id is not None
+
+
 def grant_emergency_access(
     session: Session,
     actor: Actor,
@@ -485,7 +490,7 @@ def grant_emergency_access(
         )
     errors.raise_if_any()
     now = clock.now()
-    if actor.kind is not ActorKind.USER or actor.role not in _EMERGENCY_ROLES or actor.id is None:
+    if not may_take_emergency_access(actor):
         raise AccessDenied(
             "only clinical staff can use emergency access",
             actor=actor,

@@ -8,6 +8,7 @@ from enum import StrEnum
 import pytest
 
 from fhir_adapters.codesystems import CareTeamRole
+from pathways.agreements import ObligationStatus, RequirementLevel
 from pathways.audit import AuditAction
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
 from pathways.organisations import OrganisationKind, Sector
@@ -21,7 +22,7 @@ from pathways.plans import (
     SectionKey,
 )
 from pathways.reminders import GapRule, GpDelivery, ReminderStatus, Severity
-from pathways.stays import PathwayStatus
+from pathways.stays import PathwayEventType, PathwayFactType, PathwayStatus
 from pathways.worklists import FollowUp, Task, WorkState
 
 LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
@@ -43,6 +44,10 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "work_state": (WorkState,),
     "work_task": (Task,),
     "follow_up": (FollowUp,),
+    "pathway_event": (PathwayEventType,),
+    "pathway_fact": (PathwayFactType,),
+    "requirement_level": (RequirementLevel,),
+    "obligation_status": (ObligationStatus,),
 }
 
 
