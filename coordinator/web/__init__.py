@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from coordinator import edge
 from coordinator.accounts import views as accounts_views
-from coordinator.web import filters, home, reminders
+from coordinator.web import demo_mail, filters, home, reminders
 from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
@@ -77,3 +77,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(reminders.bp)
+    if demo_mail.is_wanted(app):  # development only: never in production
+        app.register_blueprint(demo_mail.bp)
