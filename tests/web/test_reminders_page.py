@@ -417,6 +417,19 @@ def test_the_link_in_a_reminder_mail_opens_the_reminders_page(
     assert "Mette" not in body + subject
 
 
+def test_the_link_in_a_digest_opens_the_inbox(
+    app: Flask, session: Session, clock: FixedClock, world: sc.Scenario, inbox: list[Reminder]
+) -> None:
+    delivery.queue_digests(session, clock, app.config)
+    digest = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key.like("digest:%"))
+    ).first()
+    assert digest is not None
+    [link] = set(re.findall(r"Open: (\S+)", digest.body))
+    path = urlsplit(link).path
+    assert app.url_map.bind("localhost").match(path) == ("reminders_web.index", {})
+
+
 def test_logged_out_visitors_are_sent_to_the_login_page(app: Flask) -> None:
     client: FlaskClient = app.test_client()
     response = client.get("/reminders/1")
