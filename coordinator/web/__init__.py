@@ -24,7 +24,7 @@ from coordinator.web.kit import failure_page
 # registered is left out.
 MENU: tuple[tuple[str, object, frozenset[str] | None], ...] = (
     ("web.index", _l("Worklist"), None),
-    ("reminders_web.index", _l("Reminders"), None),
+    ("reminders_web.index", _l("Reminders"), reminders.INBOX_ROLES),
     ("admin_web.index", _l("Administration"), frozenset({"org_admin", "system_admin"})),
     ("admin_web.audit_log", _l("Audit log"), frozenset({"auditor", "system_admin"})),
     ("demo_mail.index", _l("Sent mail"), None),

@@ -25,15 +25,24 @@ from coordinator.messaging.outbound import share_reminder
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
 from coordinator.web.kit import actor, is_htmx, now, perform, show_field_errors, web_blueprint
+from pathways.access import NO_CLINICAL_CONTENT
 from pathways.clock import COPENHAGEN, to_copenhagen
 from pathways.errors import FieldError, ValidationFailed
 from pathways.labels import reminder_message
 from pathways.legal import all_legal_bases
+from pathways.permissions import Permission, roles_with
 from pathways.reminders import MAX_SNOOZE_DAYS, ReminderStatus
 from pathways.reminders.lifecycle import MAX_DISMISS_REASON
 
 bp = web_blueprint("reminders_web", __name__, url_prefix="/reminders")
 
+# Who has a reminder inbox (the menu shows it to them only): those who handle reminders and read clinical
+# content (reminders.services._require_inbox).
+INBOX_ROLES = frozenset(
+    role.value
+    for role in roles_with(Permission.HANDLE_REMINDERS)
+    if role not in NO_CLINICAL_CONTENT
+)
 PAGE_SIZE = 25
 SCOPES = ("all", "mine")
 _REQUIRED = _l("This field is required")

@@ -435,3 +435,22 @@ def test_logged_out_visitors_are_sent_to_the_login_page(app: Flask) -> None:
     response = client.get("/reminders/1")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_only_roles_with_an_inbox_see_it_in_the_menu(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
+) -> None:
+    admin = sc.staff_member(
+        session, clock, organisation_id=world.municipality.id, role="org_admin", name="Admin"
+    )
+    assert 'href="/reminders"' in login(world.gp).get("/").get_data(as_text=True)
+    assert 'href="/reminders"' not in login(admin).get("/").get_data(as_text=True)
+    assert {
+        "discharge_nurse",
+        "chief_physician",
+        "ward_staff",
+        "case_worker",
+        "support_worker",
+        "gp",
+        "practice_staff",
+    } == reminders_web.INBOX_ROLES
