@@ -28,7 +28,7 @@ from coordinator.web.kit import actor, is_htmx, now, perform, show_field_errors,
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.clock import COPENHAGEN, to_copenhagen
 from pathways.errors import FieldError, ValidationFailed
-from pathways.labels import reminder_message
+from pathways.labels import label_or_code, reminder_message
 from pathways.legal import all_legal_bases
 from pathways.permissions import Permission, roles_with
 from pathways.reminders import MAX_SNOOZE_DAYS, ReminderStatus
@@ -44,6 +44,7 @@ INBOX_ROLES = frozenset(
     if role not in NO_CLINICAL_CONTENT
 )
 PAGE_SIZE = 25
+SHARE_CATEGORIES = ("carecoordination", "discharge", "psychiatry-social-disability")
 SCOPES = ("all", "mine")
 _REQUIRED = _l("This field is required")
 
@@ -97,11 +98,17 @@ class ShareForm(_VersionedForm):
         coerce=lambda value: int(value) if str(value).isdigit() else 0,
         validate_choice=False,
     )
+    # The MedCom categories offered (as the REST API offers them); named in pathways/data/labels.toml.
+    category = SelectField(_l("Category"), default=SHARE_CATEGORIES[0], validate_choice=False)
 
     def validate_organisation_id(self, field: SelectField) -> None:
         offered = {value for value, _label in field.choices or [] if value}
         if field.data not in offered:
             raise ValidationError(_("Choose whom to share the reminder with"))
+
+    def validate_category(self, field: SelectField) -> None:
+        if field.data not in SHARE_CATEGORIES:
+            raise ValidationError(_("Choose a category"))
 
 
 def _forms(details: services.ReminderDetails) -> dict[str, FlaskForm]:
@@ -115,6 +122,10 @@ def _forms(details: services.ReminderDetails) -> dict[str, FlaskForm]:
     share = ShareForm(prefix="share", data=version)
     share.organisation_id.choices = [("", _("Choose a party"))] + [
         (org.id, org.name) for org in details.share_with
+    ]
+    share.category.choices = [
+        (code, label_or_code("care_communication_category", code, request_language()))
+        for code in SHARE_CATEGORIES
     ]
     return {
         "acknowledge": AcknowledgeForm(prefix="acknowledge", data=version),
@@ -319,6 +330,7 @@ def share(reminder_id: int) -> ResponseReturnValue:
             edge.clock(),
             reminder_id=reminder_id,
             organisation_id=form.organisation_id.data,
+            category=form.category.data,
             config=current_app.config,
         ),
         _("The reminder is shared by MedCom"),

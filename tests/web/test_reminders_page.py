@@ -3,6 +3,7 @@ reminder's page with acknowledge, snooze, dismiss and share; the page a reminder
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, timedelta
 from urllib.parse import urlsplit
@@ -346,11 +347,16 @@ def test_share_with_the_gp_by_medcom(
     html = client.get(page).get_data(as_text=True)
     assert f'<option value="{world.gp_clinic.id}">Lægehuset</option>' in html
     assert "Andet Lægehus" not in html  # not in the patient's care
+    assert '<option selected value="carecoordination">Koordinering af forløb</option>' in html
     response = form_post(
         client,
         page,
         f"{page}/share",
-        {"share-version": str(reminder.version), "share-organisation_id": str(world.gp_clinic.id)},
+        {
+            "share-version": str(reminder.version),
+            "share-organisation_id": str(world.gp_clinic.id),
+            "share-category": "discharge",
+        },
     )
     assert response.status_code == 302
     session.expire_all()
@@ -358,12 +364,26 @@ def test_share_with_the_gp_by_medcom(
         sa.select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.FHIR_MESSAGE)
     ).all()
     assert sent.reminder_id == reminder.id
+    assert '"code": "discharge"' in json.dumps(sent.payload)  # the category chosen
     [export] = sc.audit_entries(session, resource_id=str(reminder.id), action=AuditAction.EXPORT)
     assert export.details["organisation_id"] == world.gp_clinic.id
 
 
-def test_share_needs_a_party(
-    session: Session, world: sc.Scenario, login: Login, inbox: list[Reminder]
+@pytest.mark.parametrize(
+    ("party", "category", "message"),
+    [
+        ("0", "carecoordination", "Vælg, hvem påmindelsen skal deles med"),
+        ("gp", "bogus", "Vælg en kategori"),
+    ],
+)
+def test_share_needs_a_party_and_a_category(
+    session: Session,
+    world: sc.Scenario,
+    login: Login,
+    inbox: list[Reminder],
+    party: str,
+    category: str,
+    message: str,
 ) -> None:
     world.gp_clinic.sor_code = "90000000000010"
     world.gp_clinic.gln = "5790000000029"
@@ -374,10 +394,14 @@ def test_share_needs_a_party(
         login(world.case_worker),
         page,
         f"{page}/share",
-        {"share-version": str(reminder.version), "share-organisation_id": "0"},
+        {
+            "share-version": str(reminder.version),
+            "share-organisation_id": str(world.gp_clinic.id) if party == "gp" else party,
+            "share-category": category,
+        },
     )
     assert response.status_code == 422
-    assert "Vælg, hvem påmindelsen skal deles med" in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
     assert (
         session.scalar(
             sa.select(sa.func.count(OutboxMessage.id)).where(
