@@ -478,3 +478,15 @@ def test_only_roles_with_an_inbox_see_it_in_the_menu(
         "gp",
         "practice_staff",
     } == reminders_web.INBOX_ROLES
+
+
+def test_the_pages_speak_english_when_asked(
+    world: sc.Scenario, login: Login, inbox: list[Reminder]
+) -> None:
+    client = login(world.case_worker)
+    listing = client.get("/reminders?lang=en").get_data(as_text=True)
+    assert "4 open reminders" in listing
+    assert "Overdue" in listing
+    page = client.get(f"/reminders/{inbox[2].id}").get_data(as_text=True)  # the choice is kept
+    assert "What will you do?" in page
+    assert "Acknowledge" in page
