@@ -14,6 +14,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 BENCH_DATABASE_URL ?= $(PG_TEST_URL)
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# `make run` sends its mail to a local sink (flask demo mail-sink) that keeps it here, shown on /dev/mail.
+DEMO_MAIL_PORT ?= 8025
+DEMO_MAIL_DIR ?= $(CURDIR)/instance/demo-mail
 
 .PHONY: help
 help: ## Show this help
@@ -48,12 +51,15 @@ translations: $(STAMP) ## Compile the UI translations (Danish, English)
 	@$(BIN)/pybabel compile -d coordinator/translations >/dev/null
 
 .PHONY: run
-run: install ## Migrate, load demo data, print demo logins, serve on http://127.0.0.1:5000 with the scheduler
+run: install ## Migrate, load demo data, print demo logins, serve on http://127.0.0.1:5000 with the scheduler and a mail sink
 	$(FLASK) db upgrade
 	$(FLASK) demo load --reset-passwords
-	@echo "carepath on http://$(HOST):$(PORT), scheduler beside it  (Ctrl-C stops both)"
-	@$(FLASK) scheduler run & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	@echo "carepath on http://$(HOST):$(PORT), scheduler and demo mail sink beside it; sent mail: http://$(HOST):$(PORT)/dev/mail  (Ctrl-C stops all)"
+	@export SMTP_HOST=127.0.0.1 SMTP_PORT=$(DEMO_MAIL_PORT) SMTP_SECURITY=none SMTP_USERNAME= \
+	  DEMO_MAIL_DIR='$(DEMO_MAIL_DIR)' PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
+	$(FLASK) demo mail-sink --port $(DEMO_MAIL_PORT) & sink=$$!; \
+	$(FLASK) scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler $$sink 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 .PHONY: scheduler

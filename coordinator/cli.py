@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -62,6 +65,27 @@ def demo_load(reset_passwords: bool) -> None:
         click.echo(
             "Demo logins are unchanged; run `flask --app coordinator demo load --reset-passwords`."
         )
+
+
+@demo_cli.command("mail-sink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+def demo_mail_sink(host: str, port: int) -> None:
+    """Run a local SMTP server that keeps every mail as an .eml file (shown on /dev/mail); Ctrl-C stops
+    it. For `make run`, which points SMTP_HOST/SMTP_PORT at it. Development only."""
+    from coordinator.demo.mail import mail_dir, start_sink  # noqa: PLC0415 - aiosmtpd is a dev tool
+
+    directory = mail_dir(current_app.config, current_app.instance_path)
+    sink = start_sink(directory, host=host, port=port)
+    click.echo(f"demo mail sink on {host}:{port}, keeping mails in {directory}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink.stop()
 
 
 def init_app(app: Flask) -> None:

@@ -61,6 +61,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "carepath <carepath@localhost>"),
         "MAIL_MESSAGE_ID_DOMAIN": env.get("MAIL_MESSAGE_ID_DOMAIN", "carepath.local"),
+        # Development only: the folder where the demo mail sink of `make run` keeps what carepath sent
+        # (`flask --app coordinator demo mail-sink`); set, it also shows them on /dev/mail.
+        "DEMO_MAIL_DIR": env.get("DEMO_MAIL_DIR", ""),
         # Links in mails point here; mails carry a link and a reference, never a CPR or clinical text.
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # MedCom messages (CareCommunication) are posted to this gateway (the site's VANS adapter).

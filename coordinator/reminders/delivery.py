@@ -54,6 +54,8 @@ def _reminder_mail(
     reminder: Reminder, config: Mapping[str, Any], *, escalated: bool
 ) -> tuple[str, str]:
     due = to_copenhagen(reminder.due_at).strftime("%d.%m.%Y %H:%M")
+    # The reminder's page of the web UI (reminders_web.show; built here without a request, a test holds
+    # the two together).
     link = f"{_base_url(config)}/reminders/{reminder.id}"
     severity = label("severity", reminder.severity, "da")
     severity_en = label("severity", reminder.severity, "en")
@@ -121,7 +123,7 @@ def queue_digests(session: Session, clock: Clock, config: Mapping[str, Any]) -> 
         address = addresses[key]
         if address:
             per_recipient[address][severity] += 1
-    link = f"{_base_url(config)}/reminders"
+    link = f"{_base_url(config)}/reminders"  # the inbox page (reminders_web.index)
     queued = 0
     for address, counts in sorted(per_recipient.items()):
         lines = "\n".join(

@@ -15,12 +15,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from coordinator.access.services import refuse_unknown, require_patient_access
+from coordinator.access.services import (
+    refuse_unknown,
+    related_organisations,
+    require_patient_access,
+)
 from coordinator.audit.services import record, record_per_patient
 from coordinator.care_pathways.models import Pathway, PathwayFact
 from coordinator.db import session_config
 from coordinator.organisations.lineage import organisation_scope
 from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
 from coordinator.reminders import triggers
 from coordinator.reminders.models import Reminder, stored, sync_state
@@ -156,6 +161,110 @@ def get_reminder(session: Session, actor: Actor, clock: Clock, reminder_id: int)
         raise NotFound("reminder", reminder_id)  # also when it is someone else's: no oracle
     _audit_read(session, actor, clock.now(), [reminder], AuditAction.READ)
     return reminder
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A reminder as a person's inbox lists it: with whom it concerns."""
+
+    reminder: Reminder
+    patient: Patient
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def inbox_page(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    mine_only: bool = False,
+    page: int = 1,
+    page_size: int = 25,
+) -> InboxPage:
+    """One numbered page of the open inbox for people, the most urgent first: by deadline (so the
+    overdue come first), a reminder snoozed until later after the rest; each with its patient. Audited
+    per patient shown, as ``list_reminders``."""
+    _require_inbox(actor)
+    errors = ErrorCollector()
+    if page < 1:
+        errors.add("page", "must be 1 or more")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors.add("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    errors.raise_if_any()
+    now = clock.now()
+    where = [_visible(session, actor), Reminder.status.in_(OPEN_STATES)]
+    if mine_only:
+        where.append(
+            Reminder.owner_person_id == actor.user_id if actor.user_id is not None else sa.false()
+        )
+    total = session.scalar(sa.select(sa.func.count(Reminder.id)).where(*where)) or 0
+    snoozed_on = sa.case(
+        (
+            sa.and_(Reminder.status == rules.ReminderStatus.SNOOZED, Reminder.snoozed_until > now),
+            1,
+        ),
+        else_=0,
+    )
+    found = session.execute(
+        sa.select(Reminder, Patient)
+        .join(Patient, Patient.id == Reminder.patient_id)
+        .where(*where)
+        .order_by(snoozed_on, Reminder.due_at, Reminder.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    rows = [InboxRow(reminder, patient) for reminder, patient in found]
+    _audit_read(session, actor, now, [row.reminder for row in rows], AuditAction.SEARCH)
+    return InboxPage(rows=rows, total=total, page=page, page_size=page_size)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderDetails:
+    """One reminder as its page shows it: the patient, and whom it may be shared with."""
+
+    reminder: Reminder
+    patient: Patient
+    share_with: list[Organisation]
+
+
+def reminder_details(
+    session: Session, actor: Actor, clock: Clock, reminder_id: int
+) -> ReminderDetails:
+    """A reminder in the actor's inbox (``get_reminder``: audited, NotFound when it is not theirs) with
+    its patient and the organisations it may be shared with by MedCom: those with a part in the
+    patient's care (the rule ``share_reminder`` applies) and a messaging address, the owner's own left
+    out."""
+    reminder = get_reminder(session, actor, clock, reminder_id)
+    patient = session.get_one(Patient, reminder.patient_id)
+    related = related_organisations(session, patient) - {
+        reminder.owner_organisation_id,
+        actor.organisation_id,
+    }
+    share_with = list(
+        session.scalars(
+            sa.select(Organisation)
+            .where(
+                Organisation.id.in_(related),
+                Organisation.is_active,
+                Organisation.sor_code.is_not(None),
+                Organisation.gln.is_not(None),
+                Organisation.gln != "",
+            )
+            .order_by(Organisation.name, Organisation.id)
+        )
+    )
+    return ReminderDetails(reminder=reminder, patient=patient, share_with=share_with)
 
 
 def _change(

@@ -17,14 +17,15 @@ from werkzeug.exceptions import HTTPException
 
 from coordinator import edge
 from coordinator.accounts import views as accounts_views
-from coordinator.web import filters, home, patients
+
+from coordinator.web import demo_mail, filters, home, patients, reminders
 from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
 # registered is left out.
 MENU: tuple[tuple[str, object, frozenset[str] | None], ...] = (
     ("web.index", _l("Worklist"), None),
-    ("reminders_web.index", _l("Reminders"), None),
+    ("reminders_web.index", _l("Reminders"), reminders.INBOX_ROLES),
     ("admin_web.index", _l("Administration"), frozenset({"org_admin", "system_admin"})),
     ("admin_web.audit_log", _l("Audit log"), frozenset({"auditor", "system_admin"})),
     ("demo_mail.index", _l("Sent mail"), None),
@@ -77,3 +78,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(patients.bp)
+    app.register_blueprint(reminders.bp)
+    if demo_mail.is_wanted(app):  # development only: never in production
+        app.register_blueprint(demo_mail.bp)
