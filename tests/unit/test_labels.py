@@ -8,7 +8,7 @@ from enum import StrEnum
 import pytest
 
 from fhir_adapters.codesystems import CareTeamRole
-from pathways.audit import AuditAction
+from pathways.audit import AuditAction, AuditOutcome
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
@@ -37,6 +37,8 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "gap_rule": (GapRule,),
     "reminder_message": (GapRule,),
     "audit_action": (AuditAction,),
+    "audit_action_name": (AuditAction,),
+    "audit_outcome": (AuditOutcome,),
 }
 
 
