@@ -159,7 +159,8 @@ def export_audit(
 ) -> Iterator[AuditEntry]:
     """Every entry the filters select (``limit`` and ``before_id`` aside), newest first, for a download
     that streams: the reader is checked and the export logged (with its size) now; the entries are read
-    in batches as the returned iterator is consumed, after the caller has committed the log entry."""
+    in batches as the returned iterator is consumed, after the caller has committed the log entry (each
+    batch ends the session's transaction: consume it only after that commit)."""
     _audit_reader(actor)
     whole = replace(filters, before_id=None, limit=MAX_PAGE)
     query, scope, used = _audit_statement(session, actor, whole)
@@ -176,10 +177,15 @@ def export_audit(
     )
 
     def batches() -> Iterator[AuditEntry]:
+        # Each batch is read in a short transaction of its own, ended before its rows are handed on:
+        # a slow download never holds the database (SQLite's transactions take the write lock).
         before: int | None = None
         while True:
             batch_query = query if before is None else query.where(AuditEntry.id < before)
             batch = list(session.scalars(batch_query.limit(EXPORT_BATCH)))
+            for entry in batch:
+                session.expunge(entry)
+            session.rollback()
             yield from batch
             if len(batch) < EXPORT_BATCH:
                 return

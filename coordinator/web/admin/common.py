@@ -8,7 +8,6 @@ from enum import Enum
 
 from flask import make_response, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 
@@ -54,7 +53,3 @@ def once(template: str, **context: object) -> ResponseReturnValue:
     response = make_response(render_template(template, **context))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def any_filter_label() -> str:
-    return _("All")

@@ -50,10 +50,6 @@ class ChangeUserForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something (deactivate, reset password, unlock...): the CSRF token only."""
-
-
 class ReviewForm(FlaskForm):
     note = TextAreaField(
         _l("Review note"),

@@ -17,7 +17,7 @@ from coordinator.accounts.models import User
 from coordinator.db import get_session
 from coordinator.web.admin import bp
 from coordinator.web.admin.common import in_danish, labelled, once
-from coordinator.web.admin.forms import ActionForm, ChangeUserForm, CreateUserForm
+from coordinator.web.admin.forms import ChangeUserForm, CreateUserForm
 from coordinator.web.kit import actor, perform, show_field_errors
 from pathways.errors import Conflict, ValidationFailed
 from pathways.people import Role
@@ -63,7 +63,6 @@ def _index(
         locks=locks,
         locked={lock.user_id for lock in locks},
         organisations=accounts.organisations_to_administer(session, me) if everyone else None,
-        action_form=ActionForm(),
     )
     return body, status
 
@@ -125,7 +124,6 @@ def _user_page(
         "admin/user.html",
         user=user,
         form=form,
-        action_form=ActionForm(),
         locks=[
             lock
             for lock in accounts.list_login_locks(get_session(), me, edge.clock())
@@ -168,14 +166,8 @@ def change_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for(".user", user_id=user_id), code=HTTPStatus.SEE_OTHER)
 
 
-def _checked_action() -> None:
-    """A button's form: only the CSRF token, which the app-wide CSRF check has already verified."""
-    ActionForm()
-
-
 @bp.post("/users/<int:user_id>/deactivate")
 def deactivate_user(user_id: int) -> ResponseReturnValue:
-    _checked_action()
     perform(
         lambda: accounts.set_staff_member_active(
             get_session(), actor(), edge.clock(), user_id, active=False
@@ -187,7 +179,6 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>/activate")
 def activate_user(user_id: int) -> ResponseReturnValue:
-    _checked_action()
     perform(
         lambda: accounts.set_staff_member_active(
             get_session(), actor(), edge.clock(), user_id, active=True
@@ -199,7 +190,6 @@ def activate_user(user_id: int) -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>/password")
 def reset_password(user_id: int) -> ResponseReturnValue:
-    _checked_action()
     password = perform(
         lambda: accounts.issue_one_time_password(get_session(), actor(), edge.clock(), user_id)
     )
@@ -209,7 +199,6 @@ def reset_password(user_id: int) -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>/unlock")
 def unlock_user(user_id: int) -> ResponseReturnValue:
-    _checked_action()
     lifted = perform(lambda: accounts.unlock_user(get_session(), actor(), edge.clock(), user_id))
     flash(ngettext("%(num)d lockout lifted.", "%(num)d lockouts lifted.", lifted), "success")
     return redirect(url_for(".user", user_id=user_id), code=HTTPStatus.SEE_OTHER)
@@ -217,7 +206,6 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
 
 @bp.post("/login-locks/<int:lock_id>/lift")
 def lift_lock(lock_id: int) -> ResponseReturnValue:
-    _checked_action()
     perform(lambda: accounts.lift_login_lock(get_session(), actor(), edge.clock(), lock_id))
     flash(_("The lockout was lifted."), "success")
     return redirect(url_for(".index"), code=HTTPStatus.SEE_OTHER)
