@@ -657,6 +657,12 @@ def change_staff_member(
     return user
 
 
+class OwnAccountDeactivation(Conflict):
+    """An administrator tried to deactivate their own account (another administrator must)."""
+
+    code = "own-account-deactivation"
+
+
 def set_staff_member_active(
     session: Session, actor: Actor, clock: Clock, user_id: int, *, active: bool
 ) -> User:
@@ -664,7 +670,7 @@ def set_staff_member_active(
     activate it again. Nobody deactivates their own account."""
     user = _administered_user(session, actor, user_id)
     if not active and actor.kind is ActorKind.USER and actor.id == user.id:
-        raise Conflict("you cannot deactivate your own account")
+        raise OwnAccountDeactivation("you cannot deactivate your own account")
     if user.is_active == active:
         return user
     user.is_active = active
