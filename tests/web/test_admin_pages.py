@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
+from flask import Flask
 from joserfc.jwk import ECKey
 from sqlalchemy.orm import Session
 
@@ -530,3 +531,20 @@ def test_auditor_reviews_an_emergency_access_with_a_note(
     reviewed = session.get(EmergencyAccess, grant.id)
     assert reviewed is not None
     assert (reviewed.review_note, reviewed.reviewed_by_id) == ("Berettiget", auditor.id)
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(app: Flask) -> None:
+    for page in ("/admin", "/admin/audit-log", "/admin/audit-log.csv"):
+        answer = app.test_client().get(page)
+        assert answer.status_code == 302
+        assert "/login" in answer.headers["Location"]
+
+
+def test_the_pages_speak_english_on_request(
+    world: sc.Scenario, login: Login, region_admin: Actor, auditor: Actor
+) -> None:
+    html = login(region_admin).get("/admin?lang=en").get_data(as_text=True)
+    assert "Users and units" in html
+    assert "Discharge nurse" in html
+    html = login(auditor).get("/admin/audit-log?lang=en").get_data(as_text=True)
+    assert "Download as CSV" in html
