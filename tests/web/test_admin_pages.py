@@ -548,3 +548,18 @@ def test_the_pages_speak_english_on_request(
     assert "Discharge nurse" in html
     html = login(auditor).get("/admin/audit-log?lang=en").get_data(as_text=True)
     assert "Download as CSV" in html
+
+
+def test_one_menu_item_is_current(world: sc.Scenario, login: Login, system_admin: Actor) -> None:
+    client = login(system_admin)
+    html = client.get("/admin/audit-log").get_data(as_text=True)
+    menu = html[
+        html.index('class="mainmenu site-menu"') : html.index("</nav>", html.index("mainmenu"))
+    ]
+    assert menu.count('aria-current="page"') == 1
+    assert re.search(r'href="/admin/audit-log"[^>]*aria-current="page"', menu)
+    html = client.get("/admin/clients").get_data(as_text=True)
+    menu = html[
+        html.index('class="mainmenu site-menu"') : html.index("</nav>", html.index("mainmenu"))
+    ]
+    assert re.search(r'href="/admin"[^>]*aria-current="page"', menu)
