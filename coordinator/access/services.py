@@ -8,7 +8,7 @@ then persists the denial, so a refused attempt is logged even though nothing els
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from coordinator.access.models import EmergencyAccess
+from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
@@ -570,3 +571,54 @@ def unreviewed_emergency_access(session: Session) -> list[EmergencyAccess]:
             .order_by(EmergencyAccess.granted_at)
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyAccessForReview:
+    """One unreviewed emergency access as the reviewer sees it: who, where, which patient (by id), why."""
+
+    id: int
+    user_name: str
+    organisation_name: str
+    patient_id: int
+    reason: str
+    granted_at: datetime
+    expires_at: datetime
+
+
+def emergency_access_for_review(
+    session: Session, actor: Actor, clock: Clock
+) -> list[EmergencyAccessForReview]:
+    """The emergency accesses no auditor has reviewed yet, oldest first, for auditors and system
+    administrators; reading the list (it names patients) is audited."""
+    if actor.kind is not ActorKind.SYSTEM and actor.role not in (Role.AUDITOR, Role.SYSTEM_ADMIN):
+        raise PermissionDenied("only auditors review emergency access")
+    rows = session.execute(
+        sa.select(EmergencyAccess, User.name, Organisation.name)
+        .join(User, User.id == EmergencyAccess.user_id)
+        .join(Organisation, Organisation.id == EmergencyAccess.organisation_id)
+        .where(EmergencyAccess.reviewed_at.is_(None))
+        .order_by(EmergencyAccess.granted_at, EmergencyAccess.id)
+    ).all()
+    found = [
+        EmergencyAccessForReview(
+            id=grant.id,
+            user_name=user_name,
+            organisation_name=organisation_name,
+            patient_id=grant.patient_id,
+            reason=grant.reason,
+            granted_at=grant.granted_at,
+            expires_at=grant.expires_at,
+        )
+        for grant, user_name, organisation_name in rows
+    ]
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.SEARCH,
+        resource_type="EmergencyAccess",
+        purpose="review emergency access",
+        details={"unreviewed": True, "count": len(found)},
+    )
+    return found

@@ -6,6 +6,7 @@ from contextlib import suppress
 from functools import cache
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from coordinator.accounts.passwords import (
     MIN_PASSWORD_LENGTH,
     password_errors,
     personal_words,
+    random_password,
 )
 from coordinator.audit.services import record
 from coordinator.organisations.lineage import descendants_and_self
@@ -26,6 +28,7 @@ from pathways.errors import (
     AccountLocked,
     AuthenticationFailed,
     Conflict,
+    ErrorCollector,
     FieldError,
     NotFound,
     PermissionDenied,
@@ -489,3 +492,224 @@ def get_staff_member(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("staff member", user_id)
     return user
+
+
+# ---------------------------------------------------------------------------- administration
+def grantable_roles(actor: Actor) -> tuple[Role, ...]:
+    """The roles the actor may give an account: system administrators and auditors are made by system
+    administrators only."""
+    if _administers_everyone(actor):
+        return tuple(Role)
+    return tuple(role for role in Role if role.value not in _ADMIN_GRANTED_ROLES)
+
+
+def administered_organisations(
+    session: Session, actor: Actor, organisation_id: int
+) -> list[Organisation]:
+    """The organisation and the units below it, for an administrator of it (the organisation first,
+    then its units by name)."""
+    require_user_administration(session, actor, organisation_id)
+    ids = descendants_and_self(session, organisation_id)
+    units = session.scalars(
+        sa.select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
+    ).all()
+    return sorted(units, key=lambda org: org.id != organisation_id)
+
+
+def list_staff(session: Session, actor: Actor, organisation_id: int) -> list[User]:
+    """The accounts of an organisation and of the units below it, by name, for its administrators.
+    The staff directory holds no patient data: reading it is not audited (like the REST list)."""
+    require_user_administration(session, actor, organisation_id)
+    ids = descendants_and_self(session, organisation_id)
+    return list(
+        session.scalars(
+            sa.select(User)
+            .options(sa.orm.joinedload(User.organisation))
+            .where(User.organisation_id.in_(ids))
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def create_staff_member_with_one_time_password(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    organisation_id: int,
+    name: object,
+    role: object,
+    title: object = "",
+    phone: object = "",
+    email: object = "",
+    username: object = None,
+) -> tuple[User, str | None]:
+    """``create_staff_member``, and for an account with a username a random password that is shown to the
+    administrator once and must be changed at the first login. Returns the user and that password (None
+    for an account without a login)."""
+    organisation = session.get(Organisation, organisation_id)
+    password: str | None = None
+    if username and organisation is not None:
+        password = random_password(
+            personal_words(
+                name=str(name or ""),
+                username=str(username),
+                email=str(email or ""),
+                organisation=organisation.name,
+            )
+        )
+    user = create_staff_member(
+        session,
+        actor,
+        clock,
+        organisation_id=organisation_id,
+        name=name,
+        role=role,
+        title=title,
+        phone=phone,
+        email=email,
+        username=username,
+        password=password,
+    )
+    user.must_change_password = password is not None
+    session.flush()
+    return user, password
+
+
+def issue_one_time_password(session: Session, actor: Actor, clock: Clock, user_id: int) -> str:
+    """``reset_password_by_admin`` with a random password for the administrator to hand over once; the
+    user must choose their own at the next login."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    require_user_administration(session, actor, user.organisation_id)
+    password = random_password(_words_of(user))
+    reset_password_by_admin(session, actor, clock, user_id, password)
+    return password
+
+
+def _administered_user(session: Session, actor: Actor, user_id: int) -> User:
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    require_user_administration(session, actor, user.organisation_id)
+    if user.role.value in _ADMIN_GRANTED_ROLES and not _administers_everyone(actor):
+        raise PermissionDenied(f"only a system administrator may change a {user.role} account")
+    return user
+
+
+def change_staff_member(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    user_id: int,
+    *,
+    role: object,
+    organisation_id: object,
+) -> User:
+    """Give an account another role or move it to another unit the administrator manages. The role must
+    exist in the unit's sector; system administrators and auditors are made by system administrators."""
+    user = _administered_user(session, actor, user_id)
+    errors = ErrorCollector()
+    new_role = errors.choice("role", Role, role)
+    target: Organisation | None = None
+    if not isinstance(organisation_id, int) or isinstance(organisation_id, bool):
+        errors.add("organisation_id", "choose a unit", "required")
+    else:
+        target = session.get(Organisation, organisation_id)
+        if target is None:
+            errors.add(
+                "organisation_id", f"organisation {organisation_id} does not exist", "unknown"
+            )
+    errors.raise_if_any()
+    assert new_role is not None
+    assert target is not None
+    require_user_administration(session, actor, target.id)
+    if new_role.value in _ADMIN_GRANTED_ROLES and not _administers_everyone(actor):
+        raise PermissionDenied(f"only a system administrator may create a {new_role} account")
+    if target.sector not in new_role.sectors:
+        raise ValidationFailed.single(
+            "role",
+            f"role {new_role.value} does not exist in the {target.sector.value} sector",
+            "wrong-sector",
+        )
+    changes: dict[str, object] = {}
+    if new_role is not user.role:
+        changes["role"] = [user.role.value, new_role.value]
+        user.role = new_role
+    if target.id != user.organisation_id:
+        changes["organisation_id"] = [user.organisation_id, target.id]
+        user.organisation = target
+    if not changes:
+        return user
+    user.updated_at = clock.now()
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=user.updated_at,
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=user.id,
+        details={"changes": changes},
+    )
+    return user
+
+
+class OwnAccountDeactivation(Conflict):
+    """An administrator tried to deactivate their own account (another administrator must)."""
+
+    code = "own-account-deactivation"
+
+
+def set_staff_member_active(
+    session: Session, actor: Actor, clock: Clock, user_id: int, *, active: bool
+) -> User:
+    """Deactivate an account (it can no longer log in, and a session it has ends at its next request) or
+    activate it again. Nobody deactivates their own account."""
+    user = _administered_user(session, actor, user_id)
+    if not active and actor.kind is ActorKind.USER and actor.id == user.id:
+        raise OwnAccountDeactivation("you cannot deactivate your own account")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.updated_at = clock.now()
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        at=user.updated_at,
+        action=AuditAction.UPDATE,
+        resource_type="User",
+        resource_id=user.id,
+        details={"field": "is_active", "is_active": active},
+    )
+    return user
+
+
+def get_administered_user(session: Session, actor: Actor, user_id: int) -> User:
+    """One account, for an administrator of its organisation (the same 404 page for "no such" and "not
+    yours" in the doors)."""
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    require_user_administration(session, actor, user.organisation_id)
+    return user
+
+
+def organisations_to_administer(session: Session, actor: Actor) -> list[Organisation]:
+    """Every organisation for system administrators; an organisation's administrator gets their own and
+    the units below it. By name."""
+    require(actor, Permission.MANAGE_USERS)
+    query = sa.select(Organisation).order_by(Organisation.name, Organisation.id)
+    if not _administers_everyone(actor):
+        if actor.organisation_id is None:
+            raise PermissionDenied(
+                f"{actor.name} may only manage the users of their own organisation"
+            )
+        query = query.where(
+            Organisation.id.in_(descendants_and_self(session, actor.organisation_id))
+        )
+    return list(session.scalars(query))

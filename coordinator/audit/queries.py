@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,10 +17,12 @@ from coordinator.audit.models import AuditEntry
 from coordinator.audit.services import record
 from coordinator.organisations.lineage import descendants_and_self
 from coordinator.organisations.models import Organisation
+from coordinator.patients.models import Patient
 from fhir_adapters.audit_event import AuditRecord
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import ErrorCollector, PermissionDenied
+from pathways.identifiers import validate_cpr
 from pathways.labels import codes, label, label_or_code
 from pathways.labels import language as labels_language
 from pathways.people import Actor, ActorKind, Role
@@ -41,34 +43,63 @@ class AuditFilter:
     until: datetime | None = None
     before_id: int | None = None  # keyset pagination: entries older than this id
     limit: int = 100
+    channel: str | None = None  # web, rest, fhir, oauth, scheduler, cli
+    resource_type: str | None = None
+    actor_name: str | None = None  # part of the actor's name, any case
+    # The patient's CPR number (or replacement CPR): looked up and filtered by the patient's id; the
+    # number itself is never written into the log of the search.
+    patient_cpr: str | None = None
 
 
-def query_audit(
-    session: Session, actor: Actor, clock: Clock, filters: AuditFilter
-) -> list[AuditEntry]:
-    """Auditors see everything; administrators (of an organisation, or the system administrators of a
-    region) see what their own organisation's staff did, units below it included: a region's
-    administrator never sees municipal or GP access. Every read is itself logged. The REST API, its
-    export and the FHIR AuditEvent search all read through here."""
+def _audit_reader(actor: Actor) -> None:
     if actor.kind is not ActorKind.SYSTEM and actor.role not in _AUDIT_READERS:
         raise PermissionDenied("only auditors and administrators read the audit log")
+
+
+def _audit_statement(
+    session: Session, actor: Actor, filters: AuditFilter
+) -> tuple[sa.Select[AuditEntry], str, dict[str, str]]:
+    """The filtered query (newest first, no limit), the scope the actor reads, and the filters used as
+    they are logged."""
     errors = ErrorCollector()
     if not 1 <= filters.limit <= MAX_PAGE:
         errors.add("limit", f"must be between 1 and {MAX_PAGE}")
     if filters.since and filters.until and filters.since > filters.until:
         errors.add("since", "must be before until")
+    cpr = errors.check("patient_cpr", validate_cpr, filters.patient_cpr)
     errors.raise_if_any()
-    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(filters.limit)
+    query = sa.select(AuditEntry).order_by(AuditEntry.id.desc())
     conditions = {
         AuditEntry.patient_id: filters.patient_id,
         AuditEntry.actor_id: filters.actor_id,
         AuditEntry.actor_organisation_id: filters.organisation_id,
         AuditEntry.action: filters.action,
         AuditEntry.outcome: filters.outcome,
+        AuditEntry.channel: filters.channel or None,
+        AuditEntry.resource_type: filters.resource_type or None,
     }
     for column, value in conditions.items():
         if value is not None:
             query = query.where(column == value)
+    used = {
+        k: str(v)
+        for k, v in asdict(filters).items()
+        if v not in (None, "") and k not in ("limit", "patient_cpr")
+    }
+    if cpr:
+        patient_id = session.scalar(
+            sa.select(Patient.id).where(sa.or_(Patient.cpr == cpr, Patient.replacement_cpr == cpr))
+        )
+        # An unknown number matches nothing (-1 is no id); the log says a CPR was searched for, and
+        # whose it was, never the number.
+        query = query.where(AuditEntry.patient_id == (patient_id if patient_id else -1))
+        used["patient_cpr"] = f"patient {patient_id}" if patient_id else "no patient"
+    if filters.actor_name and filters.actor_name.strip():
+        query = query.where(
+            sa.func.lower(AuditEntry.actor_name).contains(
+                filters.actor_name.strip().lower(), autoescape=True
+            )
+        )
     if filters.since:
         query = query.where(AuditEntry.occurred_at >= filters.since)
     if filters.until:
@@ -85,19 +116,82 @@ def query_audit(
         scope = f"organisation {actor.organisation_id}"
     else:
         scope = "all"
-    entries = list(session.scalars(query))
-    used = {k: str(v) for k, v in asdict(filters).items() if v is not None and k != "limit"}
+    return query, scope, used
+
+
+def _logged_patient(session: Session, filters: AuditFilter) -> int | None:
+    if filters.patient_id is not None or not filters.patient_cpr:
+        return filters.patient_id
+    cpr = validate_cpr(filters.patient_cpr, "patient_cpr")
+    return session.scalar(
+        sa.select(Patient.id).where(sa.or_(Patient.cpr == cpr, Patient.replacement_cpr == cpr))
+    )
+
+
+def query_audit(
+    session: Session, actor: Actor, clock: Clock, filters: AuditFilter
+) -> list[AuditEntry]:
+    """Auditors see everything; administrators (of an organisation, or the system administrators of a
+    region) see what their own organisation's staff did, units below it included: a region's
+    administrator never sees municipal or GP access. Every read is itself logged. The REST API, its
+    export, the FHIR AuditEvent search and the web page all read through here."""
+    _audit_reader(actor)
+    query, scope, used = _audit_statement(session, actor, filters)
+    entries = list(session.scalars(query.limit(filters.limit)))
     record(
         session,
         actor=actor,
         at=clock.now(),
         action=AuditAction.SEARCH,
         resource_type="AuditLog",
-        patient_id=filters.patient_id,
+        patient_id=_logged_patient(session, filters),
         purpose="audit review",
         details={"filters": used, "count": len(entries), "scope": scope},
     )
     return entries
+
+
+EXPORT_BATCH = 500
+
+
+def export_audit(
+    session: Session, actor: Actor, clock: Clock, filters: AuditFilter
+) -> Iterator[AuditEntry]:
+    """Every entry the filters select (``limit`` and ``before_id`` aside), newest first, for a download
+    that streams: the reader is checked and the export logged (with its size) now; the entries are read
+    in batches as the returned iterator is consumed, after the caller has committed the log entry (each
+    batch ends the session's transaction: consume it only after that commit)."""
+    _audit_reader(actor)
+    whole = replace(filters, before_id=None, limit=MAX_PAGE)
+    query, scope, used = _audit_statement(session, actor, whole)
+    count = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    record(
+        session,
+        actor=actor,
+        at=clock.now(),
+        action=AuditAction.EXPORT,
+        resource_type="AuditLog",
+        patient_id=_logged_patient(session, filters),
+        purpose="audit review",
+        details={"filters": used, "count": count, "scope": scope, "format": "csv"},
+    )
+
+    def batches() -> Iterator[AuditEntry]:
+        # Each batch is read in a short transaction of its own, ended before its rows are handed on:
+        # a slow download never holds the database (SQLite's transactions take the write lock).
+        before: int | None = None
+        while True:
+            batch_query = query if before is None else query.where(AuditEntry.id < before)
+            batch = list(session.scalars(batch_query.limit(EXPORT_BATCH)))
+            for entry in batch:
+                session.expunge(entry)
+            session.rollback()
+            yield from batch
+            if len(batch) < EXPORT_BATCH:
+                return
+            before = batch[-1].id
+
+    return batches()
 
 
 CSV_COLUMNS = (
@@ -118,30 +212,40 @@ CSV_COLUMNS = (
 )
 
 
+def _csv_row(e: AuditEntry) -> list[object]:
+    return [
+        e.id,
+        e.occurred_at.isoformat(),
+        e.actor_kind.value,
+        e.actor_id or "",
+        e.actor_name,
+        e.actor_organisation_id or "",
+        e.patient_id or "",
+        e.resource_type,
+        e.resource_id,
+        e.action.value,
+        e.purpose,
+        e.outcome.value,
+        e.channel,
+        e.request_id,
+    ]
+
+
 def audit_csv(entries: Iterable[AuditEntry]) -> str:
+    return "".join(audit_csv_lines(entries))
+
+
+def audit_csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
+    """The CSV text line by line, the header (CSV_COLUMNS) first: for a streamed download."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for e in entries:
-        writer.writerow(
-            [
-                e.id,
-                e.occurred_at.isoformat(),
-                e.actor_kind.value,
-                e.actor_id or "",
-                e.actor_name,
-                e.actor_organisation_id or "",
-                e.patient_id or "",
-                e.resource_type,
-                e.resource_id,
-                e.action.value,
-                e.purpose,
-                e.outcome.value,
-                e.channel,
-                e.request_id,
-            ]
-        )
-    return out.getvalue()
+    yield out.getvalue()
+    for entry in entries:
+        out.seek(0)
+        out.truncate()
+        writer.writerow(_csv_row(entry))
+        yield out.getvalue()
 
 
 # ---------------------------------------------------------------------------- the citizen's log

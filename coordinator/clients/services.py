@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from coordinator.audit.services import record
 from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
-from coordinator.organisations.lineage import ancestors_and_self
+from coordinator.organisations.lineage import ancestors_and_self, descendants_and_self
 from coordinator.organisations.models import Organisation
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
@@ -323,3 +324,24 @@ def record_refused_token_request(
         details={"error": error, "description": description[:200]},
     )
     session.flush()
+
+
+def list_clients(
+    session: Session, actor: Actor, organisation_id: int | None = None
+) -> list[ApiClient]:
+    """The registered clients an administrator manages, newest first: every client for system
+    administrators (or one organisation's, when given), an organisation's administrator those of their
+    organisation and the units below it."""
+    if not _is_client_admin(actor):
+        _require_client_admin(session, actor, organisation_id or 0)
+    query = sa.select(ApiClient).options(sa.orm.joinedload(ApiClient.organisation))
+    if organisation_id is not None:
+        _require_client_admin(session, actor, organisation_id)
+        query = query.where(ApiClient.organisation_id == organisation_id)
+    elif actor.kind is not ActorKind.SYSTEM and actor.role is not Role.SYSTEM_ADMIN:
+        if actor.organisation_id is None:
+            return []
+        query = query.where(
+            ApiClient.organisation_id.in_(descendants_and_self(session, actor.organisation_id))
+        )
+    return list(session.scalars(query.order_by(ApiClient.id.desc())))

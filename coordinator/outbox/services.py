@@ -13,7 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from coordinator.audit.services import record
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
+from pathways.audit import AuditAction
 from pathways.errors import Conflict, NotFound
 from pathways.people import Actor
 from pathways.permissions import Permission, require
@@ -144,4 +146,14 @@ def requeue(session: Session, actor: Actor, *, message_id: int, now: datetime) -
     message.status = OutboxStatus.PENDING
     message.attempts = 0
     message.next_attempt_at = now
+    record(
+        session,
+        actor=actor,
+        at=now,
+        action=AuditAction.UPDATE,
+        resource_type="OutboxMessage",
+        resource_id=message.id,
+        patient_id=message.patient_id,
+        details={"requeued": True, "channel": message.channel.value},
+    )
     return message

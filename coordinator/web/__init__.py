@@ -17,8 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from coordinator import edge
 from coordinator.accounts import views as accounts_views
-
-from coordinator.web import demo_mail, filters, home, patients, reminders
+from coordinator.web import admin, demo_mail, filters, home, patients, reminders
 from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
@@ -41,13 +40,19 @@ class MenuItem:
 
 def main_menu() -> list[MenuItem]:
     role = str(getattr(current_user, "role", ""))
+    shown = [
+        (endpoint, title)
+        for endpoint, title, roles in MENU
+        if endpoint in current_app.view_functions and (roles is None or role in roles)
+    ]
+    # The item of this very page is the current one; else the item of this page's screen (one
+    # blueprint may have two items, e.g. administration and its audit log).
+    exact = any(request.endpoint == endpoint for endpoint, _ in shown)
     items = []
-    for endpoint, title, roles in MENU:
-        if endpoint not in current_app.view_functions or (roles is not None and role not in roles):
-            continue
+    for endpoint, title in shown:
         blueprint = endpoint.split(".", 1)[0]
         current = request.endpoint == endpoint or (
-            endpoint != "web.index" and (request.blueprint or "") == blueprint
+            not exact and endpoint != "web.index" and (request.blueprint or "") == blueprint
         )
         items.append(MenuItem(url_for(endpoint), str(title), current))
     return items
@@ -81,3 +86,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reminders.bp)
     if demo_mail.is_wanted(app):  # development only: never in production
         app.register_blueprint(demo_mail.bp)
+    app.register_blueprint(admin.bp)

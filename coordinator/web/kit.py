@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -81,7 +82,11 @@ def show_field_errors(form: FlaskForm, error: ValidationFailed | Iterable[FieldE
 # ---------------------------------------------------------------------------- failures
 # Danish (and English) words for domain refusals people meet, by the error's code; a code not listed gets
 # its kind's general explanation. The domain's own messages are for API callers and in English.
-RULE_MESSAGES: dict[str, LazyString] = {}
+RULE_MESSAGES: dict[str, LazyString] = {
+    "own-account-deactivation": _l(
+        "You cannot deactivate your own account. Ask another administrator to do it."
+    ),
+}
 
 
 def _kind(failure: edge.Failure) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from fhir_adapters.codesystems import CareTeamRole
 from pathways.agreements import ObligationStatus, RequirementLevel
-from pathways.audit import AuditAction
+from pathways.audit import AuditAction, AuditOutcome
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
@@ -48,6 +48,8 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "pathway_fact": (PathwayFactType,),
     "requirement_level": (RequirementLevel,),
     "obligation_status": (ObligationStatus,),
+    "audit_action_name": (AuditAction,),
+    "audit_outcome": (AuditOutcome,),
 }
 
 
