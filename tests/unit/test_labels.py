@@ -10,6 +10,7 @@ import pytest
 from fhir_adapters.codesystems import CareTeamRole
 from pathways.audit import AuditAction
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
+from pathways.meetings import ActionStatus, MeetingStatus
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
 from pathways.plans import (
@@ -37,6 +38,8 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "gap_rule": (GapRule,),
     "reminder_message": (GapRule,),
     "audit_action": (AuditAction,),
+    "meeting_status": (MeetingStatus,),
+    "meeting_action_status": (ActionStatus,),
 }
 
 
