@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
-from pathways.clock import ensure_utc, to_copenhagen
+from pathways.clock import COPENHAGEN, ensure_utc, to_copenhagen
 from pathways.errors import ErrorCollector, IllegalTransition
 
 MAX_PARTICIPANTS = 30
@@ -262,3 +262,10 @@ def validate_action(
 def is_overdue(status: ActionStatus, due_on: date, today: date) -> bool:
     """An open action whose due day has passed (due 16:00 that day: the rule; the day after: the list)."""
     return status is ActionStatus.OPEN and due_on < today
+
+
+def held_at(held_on: date, requested_at: datetime) -> datetime:
+    """When a meeting held on ``held_on`` counts as held for the gap rules: noon that day in Copenhagen,
+    never before its request (a meeting held the day it was asked for closes the request)."""
+    noon = datetime.combine(held_on, time(12), tzinfo=COPENHAGEN)
+    return max(ensure_utc(noon), ensure_utc(requested_at))
