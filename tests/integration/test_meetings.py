@@ -252,3 +252,25 @@ def test_marking_someone_else_s_action_is_refused_and_audited(
     assert caught.value.patient_id == world.patient.id
     assert session.scalar(sa.select(MeetingAction.status)) is ActionStatus.OPEN
     assert AuditOutcome.DENIED  # persisted by the edge after the rollback (tests/web, tests/api)
+
+
+def test_the_demo_has_a_held_meeting_with_an_overdue_action_in_the_municipality_s_inbox(
+    session: Session, clock: FixedClock
+) -> None:
+    from coordinator.demo import load_demo
+    from coordinator.organisations.models import Organisation
+
+    load_demo(session, clock)
+    session.commit()
+    meeting = session.scalars(sa.select(NetworkMeeting)).one()
+    assert meeting.status is MeetingStatus.HELD
+    assert meeting.citizen_words
+    statuses = session.scalars(sa.select(MeetingAction.status).order_by(MeetingAction.id)).all()
+    assert statuses == [ActionStatus.OPEN, ActionStatus.DONE]
+    evaluate_pathways(session, clock, [meeting.pathway_id])
+    overdue = [k for k in sc.reminders_by_key(session) if k.startswith(OVERDUE)]
+    assert len(overdue) == 1
+    reminder = sc.reminders_by_key(session)[overdue[0]]
+    owner = session.get_one(Organisation, reminder.owner_organisation_id)
+    assert owner.kommunekode == "101"
+    assert load_demo(session, clock).created.get("network meetings") is None  # idempotent
