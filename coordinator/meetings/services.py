@@ -32,7 +32,7 @@ from pathways import meetings as domain
 from pathways.access import AccessDecision
 from pathways.audit import AuditAction
 from pathways.clock import Clock
-from pathways.errors import ErrorCollector, NotFound, StaleVersion
+from pathways.errors import ErrorCollector, NotFound, StaleVersion, VersionRequired
 from pathways.meetings import ActionStatus, MeetingChange, MeetingStatus
 from pathways.people import Actor
 from pathways.permissions import Permission
@@ -104,8 +104,13 @@ def _load_meeting(
     return meeting, decision
 
 
-def _check_version(entity: str, expected: int | None, actual: int) -> None:
-    if expected is not None and expected != actual:
+def _check_version(entity: str, expected: int | None, actual: int, *, required: bool) -> None:
+    """Looked at once access is settled: a missing version (when the door demands one, If-Match) or a
+    stale one is told to someone who may change the record, a stranger gets the refusal."""
+    if expected is None:
+        if required:
+            raise VersionRequired(entity)
+    elif expected != actual:
         raise StaleVersion(entity, expected, actual)
 
 
@@ -204,6 +209,7 @@ def request_meeting(
         requested_by_id=actor.user_id,
         requesting_organisation_id=actor.organisation_id,
         participants=[],
+        actions=[],  # a new meeting has none: no load (lazy="raise") when it is shown
         created_at=now,
         updated_at=now,
     )
@@ -222,10 +228,11 @@ def schedule_meeting(
     scheduled_for: object,
     place: object = "",
     expected_version: int | None = None,
+    version_required: bool = False,
 ) -> NetworkMeeting:
     """Set (or move) the time and place of a requested or scheduled meeting."""
     meeting, decision = _load_meeting(session, actor, clock, meeting_id, Permission.MANAGE_MEETINGS)
-    _check_version("network meeting", expected_version, meeting.version)
+    _check_version("network meeting", expected_version, meeting.version, required=version_required)
     status = domain.next_meeting_status(meeting.status, MeetingChange.SCHEDULE)
     now = clock.now()
     schedule = domain.validate_schedule(
@@ -262,11 +269,12 @@ def record_meeting(
     citizen_words: object = "",
     summary: object = "",
     expected_version: int | None = None,
+    version_required: bool = False,
 ) -> NetworkMeeting:
     """The meeting was held: the day, who took part, the citizen's own words, a short summary. Closes
     rule ``network_meeting_not_held``; the actions agreed are added next (``add_action``)."""
     meeting, decision = _load_meeting(session, actor, clock, meeting_id, Permission.MANAGE_MEETINGS)
-    _check_version("network meeting", expected_version, meeting.version)
+    _check_version("network meeting", expected_version, meeting.version, required=version_required)
     status = domain.next_meeting_status(meeting.status, MeetingChange.RECORD)
     now = clock.now()
     held = domain.validate_record(
@@ -308,10 +316,11 @@ def cancel_meeting(
     meeting_id: int,
     reason: object,
     expected_version: int | None = None,
+    version_required: bool = False,
 ) -> NetworkMeeting:
     """Call off a meeting that has not been held, with a reason."""
     meeting, decision = _load_meeting(session, actor, clock, meeting_id, Permission.MANAGE_MEETINGS)
-    _check_version("network meeting", expected_version, meeting.version)
+    _check_version("network meeting", expected_version, meeting.version, required=version_required)
     status = domain.next_meeting_status(meeting.status, MeetingChange.CANCEL)
     errors = ErrorCollector()
     text = errors.text("reason", reason, max_length=domain.MAX_REASON)
@@ -395,6 +404,7 @@ def mark_action(
     action_id: int,
     status: object,
     expected_version: int | None = None,
+    version_required: bool = False,
 ) -> MeetingAction:
     """Close an open action as done or not done; its overdue reminder resolves at the commit."""
     errors = ErrorCollector()
@@ -420,7 +430,7 @@ def mark_action(
         Permission.MANAGE_MEETINGS,
         resource=(ACTION, action.id),
     )
-    _check_version("meeting action", expected_version, action.version)
+    _check_version("meeting action", expected_version, action.version, required=version_required)
     action.status = domain.next_action_status(action.status, target)
     now = clock.now()
     action.closed_at = now
