@@ -206,6 +206,7 @@ def _submit(
         try:
             changed = perform(work)
         except ValidationFailed as error:
+            edge.rollback()  # nothing of the refused change may ride on the page's own commit
             show_field_errors(form, _in_language(error))
         else:
             flash(done, "success")

@@ -15,6 +15,7 @@ from pathways.meetings import (
     ActionStatus,
     MeetingChange,
     MeetingStatus,
+    held_at,
     is_overdue,
     next_action_status,
     next_meeting_status,
@@ -301,3 +302,8 @@ def test_the_reminder_resolves_when_the_action_is_done() -> None:
     later = cph(3, 14)
     done = [g for g in evaluate(pathway(action(ActionStatus.DONE)), later) if g.rule is RULE]
     assert reconcile([stored], done, later).resolve == [1]
+
+
+def test_a_meeting_counts_as_held_at_noon_of_its_day_never_before_its_request() -> None:
+    assert held_at(date(2025, 3, 12), cph(3, 10, 9)) == cph(3, 12, 12)
+    assert held_at(date(2025, 3, 12), cph(3, 12, 14)) == cph(3, 12, 14)

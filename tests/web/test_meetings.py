@@ -215,3 +215,23 @@ def test_a_post_without_csrf_is_refused(session: Session, world: sc.Scenario, lo
     response = client.post(f"{_page(world)}/request", data={"request-reason": "x"})
     assert response.status_code == 400
     assert sc.count(session, NetworkMeeting) == 0
+
+
+def test_another_municipality_cannot_change_a_meeting(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login
+) -> None:
+    meeting = meetings.request_meeting(
+        session, world.nurse, clock, patient_id=world.patient.id, reason="Samarbejde"
+    )
+    client = login(world.other_case_worker)
+    # the stranger's CSRF token comes from a page of theirs (the start page's logout form)
+    response = form_post(
+        client,
+        "/",
+        f"{_page(world)}/{meeting.id}/cancel",
+        {f"m{meeting.id}-cancel-version": "1", f"m{meeting.id}-cancel-cancel_reason": "x"},
+    )
+    assert response.status_code == 404
+    session.refresh(meeting)
+    assert meeting.status is MeetingStatus.REQUESTED
+    assert [d[0] for d in sc.denials(session, world.other_case_worker)] == ["NetworkMeeting"]
