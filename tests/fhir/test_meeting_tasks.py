@@ -35,7 +35,7 @@ def test_an_overdue_meeting_action_is_a_task_with_the_rule_s_title(
         citizen_took_part=False,
     )
     due = date(2026, 11, 27)
-    meetings.add_action(
+    action = meetings.add_action(
         session,
         world.nurse,
         clock,
@@ -48,7 +48,7 @@ def test_an_overdue_meeting_action_is_a_task_with_the_rule_s_title(
     later = FixedClock(datetime.combine(due + timedelta(days=1), time(9), tzinfo=COPENHAGEN))
     evaluate_pathways(session, later, [world.pathway.id])
     session.commit()
-    reminder = sc.reminders_by_key(session)[f"{RULE}|meeting:{meeting.id}:action:1"]
+    reminder = sc.reminders_by_key(session)[f"{RULE}|meeting:{meeting.id}:action:{action.id}"]
     case_worker = login(world.case_worker)
     bundle = ok(case_worker.get(f"Task?code={GAP_RULE_SYSTEM}|{RULE}"))
     tasks = [e["resource"] for e in bundle.get("entry", [])]
