@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 
+from pathways.calendar_dk import DEFAULT_DEADLINE_TIME
 from pathways.clock import COPENHAGEN, ensure_utc, to_copenhagen
 from pathways.errors import ErrorCollector, IllegalTransition
 
@@ -259,9 +260,14 @@ def validate_action(
     return NewAction(description=text, owner_organisation_id=owner, due_on=due)
 
 
-def is_overdue(status: ActionStatus, due_on: date, today: date) -> bool:
-    """An open action whose due day has passed (due 16:00 that day: the rule; the day after: the list)."""
-    return status is ActionStatus.OPEN and due_on < today
+def action_due_at(due_on: date) -> datetime:
+    """When an action due on ``due_on`` is overdue: 16:00 Copenhagen that day, like every deadline."""
+    return datetime.combine(due_on, DEFAULT_DEADLINE_TIME, tzinfo=COPENHAGEN).astimezone(UTC)
+
+
+def is_overdue(status: ActionStatus, due_on: date, now: datetime) -> bool:
+    """An open action past its due time: what the gap rule network_meeting_action_overdue reminds of."""
+    return status is ActionStatus.OPEN and ensure_utc(now) >= action_due_at(due_on)
 
 
 def held_at(held_on: date, requested_at: datetime) -> datetime:

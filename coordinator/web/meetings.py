@@ -168,7 +168,6 @@ def _render(patient_id: int, bound: dict[str, FlaskForm] | None = None, status: 
     parties = [(o.id, o.name) for o in page.parties]
     bound = bound or {}
     request_form = bound.get("request") or RequestForm(formdata=None, prefix="request")
-    today = to_copenhagen(now()).date()
     return (
         render_template(
             "meetings/index.html",
@@ -177,7 +176,7 @@ def _render(patient_id: int, bound: dict[str, FlaskForm] | None = None, status: 
             forms={m.id: _meeting_forms(m, parties, bound) for m in page.meetings},
             request_form=request_form,
             status_form=ActionStatusForm(formdata=None),
-            today=today,
+            now=now(),
             is_overdue=domain.is_overdue,
         ),
         status,

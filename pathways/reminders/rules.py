@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathways.agreements import AGREED_STATES, RequirementLevel
 from pathways.calendar_dk import WorkingCalendar, default_calendar
 from pathways.clock import ensure_utc
-from pathways.meetings import ActionStatus
+from pathways.meetings import action_due_at, is_overdue
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanStatus
 from pathways.reminders.config import (
@@ -435,11 +435,9 @@ def _meeting_actions(c: Context) -> Iterator[Gap]:
     is the patient's organisation of that sector), one per action. It resolves when the action is marked
     done or not done. The seeds' lesson: meetings agreed actions, the follow-up after discharge failed."""
     for action in sorted(c.facts.meeting_actions, key=lambda a: a.id):
-        if action.status is not ActionStatus.OPEN:
+        if not is_overdue(action.status, action.due_on, c.now):
             continue
-        due = at_local(action.due_on)
-        if c.now < due:
-            continue
+        due = action_due_at(action.due_on)
         params = {"due_on": action.due_on.isoformat()}
         if action.held_on is not None:
             params["held_on"] = action.held_on.isoformat()

@@ -15,6 +15,7 @@ from pathways.meetings import (
     ActionStatus,
     MeetingChange,
     MeetingStatus,
+    action_due_at,
     held_at,
     is_overdue,
     next_action_status,
@@ -189,11 +190,12 @@ def test_actions_are_agreed_at_a_held_meeting_only(status: MeetingStatus) -> Non
         _action(meeting_status=status)
 
 
-def test_overdue_means_open_after_the_due_day() -> None:
+def test_overdue_means_open_from_16_00_on_the_due_day() -> None:
     day = date(2025, 3, 12)
-    assert is_overdue(ActionStatus.OPEN, day, day + timedelta(days=1))
-    assert not is_overdue(ActionStatus.OPEN, day, day)
-    assert not is_overdue(ActionStatus.DONE, day, day + timedelta(days=30))
+    assert action_due_at(day) == cph(3, 12, 16)
+    assert is_overdue(ActionStatus.OPEN, day, cph(3, 12, 16))
+    assert not is_overdue(ActionStatus.OPEN, day, cph(3, 12, 15))
+    assert not is_overdue(ActionStatus.DONE, day, cph(3, 12, 16) + timedelta(days=30))
 
 
 # ------------------------------------------------------------------------------ the gap rule
