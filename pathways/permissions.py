@@ -25,13 +25,12 @@ class Permission(StrEnum):
     HANDLE_REMINDERS = "handle_reminders"  # acknowledge, snooze, dismiss a reminder in one's inbox
     MANAGE_OUTBOX = "manage_outbox"  # see and requeue failed messages (system administrators)
     READ_MEETINGS = "read_meetings"  # the patient's network meetings and their actions
-    MANAGE_MEETINGS = (
-        "manage_meetings"  # request, schedule, record, cancel; agree and close actions
-    )
+    MANAGE_MEETINGS = "manage_meetings"  # request, schedule, record, cancel a network meeting
+    MANAGE_MEETING_ACTIONS = "manage_meeting_actions"  # agree actions at a meeting, close them
 
 
 _P = Permission
-_MEETINGS = {_P.READ_MEETINGS, _P.MANAGE_MEETINGS}
+_MEETINGS = {_P.READ_MEETINGS, _P.MANAGE_MEETINGS, _P.MANAGE_MEETING_ACTIONS}
 _READ_AND_TAKE_PART = {
     _P.READ_PLAN,
     _P.EDIT_PLAN,

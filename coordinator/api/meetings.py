@@ -1,6 +1,6 @@
 """Network meetings (netværksmøder) and the actions agreed at them. Changes to a meeting or an action
-need If-Match (its ETag); the SMART scope is Appointment for both (the action is part of the meeting, and
-its overdue reminder is a Task under /reminders and /fhir/Task)."""
+need If-Match (its ETag). SMART scopes: Appointment for meetings, Task for the actions agreed (read with
+their meeting); an overdue action's reminder is a Task under /reminders and /fhir/Task."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class Cancel(MethodView):
 
 @blp.route("/meetings/<id:meeting_id>/actions")
 class Actions(MethodView):
-    @operation("Appointment", "write")
+    @operation("Task", "write")
     @blp.arguments(ActionCreateSchema)
     @blp.response(201, ActionSchema, headers=ETAG_HEADER)
     def post(self, data: dict[str, Any], meeting_id: int) -> Any:
@@ -158,7 +158,7 @@ class Actions(MethodView):
 
 @blp.route("/meeting-actions/<id:action_id>/status")
 class ActionStatusChange(MethodView):
-    @operation("Appointment", "write")
+    @operation("Task", "write")
     @blp.arguments(ActionStatusSchema)
     @blp.response(200, ActionSchema, headers=ETAG_HEADER)
     @blp.doc(**ACTION_CHANGE)

@@ -357,7 +357,9 @@ def add_action(
 ) -> MeetingAction:
     """An action agreed at a held meeting: what, which organisation owns it (one with a part in the
     patient's care, §13c), by when (not before the meeting)."""
-    meeting, decision = _load_meeting(session, actor, clock, meeting_id, Permission.MANAGE_MEETINGS)
+    meeting, decision = _load_meeting(
+        session, actor, clock, meeting_id, Permission.MANAGE_MEETING_ACTIONS
+    )
     patient = session.get_one(Patient, meeting.patient_id)
     new = domain.validate_action(
         description=description,
@@ -417,7 +419,7 @@ def mark_action(
             session,
             actor,
             clock,
-            Permission.MANAGE_MEETINGS,
+            Permission.MANAGE_MEETING_ACTIONS,
             entity="meeting action",
             resource_type=ACTION,
             key=action_id,
@@ -427,7 +429,7 @@ def mark_action(
         actor,
         clock,
         action.patient_id,
-        Permission.MANAGE_MEETINGS,
+        Permission.MANAGE_MEETING_ACTIONS,
         resource=(ACTION, action.id),
     )
     _check_version("meeting action", expected_version, action.version, required=version_required)

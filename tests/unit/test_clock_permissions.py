@@ -117,6 +117,7 @@ EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
         P.HANDLE_REMINDERS,
         P.READ_MEETINGS,
         P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
     },
     Role.CHIEF_PHYSICIAN: {
         P.REGISTER_PATIENT,
@@ -133,6 +134,7 @@ EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
         P.HANDLE_REMINDERS,
         P.READ_MEETINGS,
         P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
     },
     Role.WARD_STAFF: {
         P.REGISTER_PATIENT,
@@ -142,6 +144,7 @@ EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
         P.HANDLE_REMINDERS,
         P.READ_MEETINGS,
         P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
     },
     Role.CASE_WORKER: {
         P.REGISTER_PATIENT,
@@ -153,8 +156,15 @@ EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
         P.HANDLE_REMINDERS,
         P.READ_MEETINGS,
         P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
     },
-    Role.SUPPORT_WORKER: {P.READ_PLAN, P.HANDLE_REMINDERS, P.READ_MEETINGS, P.MANAGE_MEETINGS},
+    Role.SUPPORT_WORKER: {
+        P.READ_PLAN,
+        P.HANDLE_REMINDERS,
+        P.READ_MEETINGS,
+        P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
+    },
     Role.GP: {
         P.READ_PLAN,
         P.EDIT_PLAN,
@@ -163,6 +173,7 @@ EXPECTED_PERMISSIONS: dict[Role, set[Permission]] = {
         P.HANDLE_REMINDERS,
         P.READ_MEETINGS,
         P.MANAGE_MEETINGS,
+        P.MANAGE_MEETING_ACTIONS,
     },
     Role.PRACTICE_STAFF: {P.READ_PLAN, P.HANDLE_REMINDERS, P.READ_MEETINGS},
     Role.ORG_ADMIN: {P.MANAGE_USERS},
