@@ -21,8 +21,9 @@ The data set comes from ``bench.load_pathways`` (1,000,000 pathways, about 35,00
 The floor covers every rule of ``pathways.reminders`` (``COVERED_RULES``): plan not started (1) and §13a
 not assessed (1b) with leave pausing the clock, plan not agreed before the planned discharge (2), discharged
 without plan (3), contact person missing per sector (4), municipality not notified (5), the GP's plan steps
-(6), follow-up not held and booked follow-up missed (7), network meeting not held (8), plan review overdue
-and parties not answering a proposal (9), readmission notice (10). Its thresholds are those of Region
+(6), follow-up not held and booked follow-up missed (7), network meeting not held (8, requested by a fact or
+a network meeting), plan review overdue and parties not answering a proposal (9), readmission notice (10),
+GP unknown (11) and an overdue action agreed at a network meeting (12). Its thresholds are those of Region
 Hovedstaden (all the loader's wards; the packaged rules have no municipal deviations: checked at run time).
 It reads a booked follow-up's ``appointment_at`` as an aware timestamp (what the loader and the app write).
 
@@ -290,6 +291,12 @@ def floor_sql(th: rules.Thresholds) -> str:
                       AND lp.pathway_id IS DISTINCT FROM x.id)
           AND NOT (s.sector = 'municipality' AND x.notified IS NOT NULL
                    AND x.notified >= x.admitted_at)""",
+        # 12. an action agreed at a network meeting still open at 16:00 on its due day: one gap per action
+        f"""SELECT a.pathway_id, 'network_meeting_action_overdue',
+            'meeting:' || a.meeting_id || ':action:' || a.id, r.due, 'warning'
+        FROM meeting_actions a JOIN o ON o.id = a.pathway_id
+        CROSS JOIN LATERAL (SELECT {_at16("a.due_on")} AS due) r
+        WHERE a.status = 'open' AND {_NOW} >= r.due""",
         # 11. the patient of an open stay has no GP and no reason why: due like rule 1 (leave pauses)
         f"""SELECT x.id, 'gp_unknown', 'gp', s.due, {sev("s.due", "info", "warning")}
         FROM x JOIN start_due s ON s.id = x.id CROSS JOIN cal
@@ -375,15 +382,25 @@ fa AS (
     FROM pathway_facts f JOIN o ON o.id = f.pathway_id
     GROUP BY f.pathway_id
 ),
+nm AS (
+    SELECT m.pathway_id,
+           max(m.requested_at) FILTER (WHERE m.status IN ('requested', 'scheduled')) AS requested,
+           max(greatest(((m.held_on + time '12:00') AT TIME ZONE 'Europe/Copenhagen'),
+                        m.requested_at)) FILTER (WHERE m.status = 'held') AS held
+    FROM network_meetings m JOIN o ON o.id = m.pathway_id
+    GROUP BY m.pathway_id
+),
 x AS MATERIALIZED (
     SELECT o.*, coalesce(pa.has_open, false) AS has_open,
            coalesce(pa.has_agreed, false) AS has_agreed,
            CASE WHEN pa.gp_accepted THEN 4 ELSE coalesce(fa.gp_step, 0) END AS gp_delivery,
            ev.known_at, coalesce(ev.held, false) AS held, ev.booked,
-           fa.notified, fa.requested, fa.meeting_held
+           fa.notified, greatest(fa.requested, nm.requested) AS requested,
+           greatest(fa.meeting_held, nm.held) AS meeting_held
     FROM o LEFT JOIN pa ON pa.pathway_id = o.id
            LEFT JOIN ev ON ev.pathway_id = o.id
            LEFT JOIN fa ON fa.pathway_id = o.id
+           LEFT JOIN nm ON nm.pathway_id = o.id
 ),
 start_due AS (
     SELECT x.id, {_start_deadline(th.plan_start_working_days)} AS due

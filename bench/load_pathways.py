@@ -49,6 +49,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from bench import load as loader
 from coordinator import migrate
@@ -83,6 +84,8 @@ TABLES = (
     "pathway_events",
     "pathway_facts",
     "contact_assignments",
+    "network_meetings",
+    "meeting_actions",
 )
 COLUMNS: dict[str, Sequence[str]] = {
     **loader.COLUMNS,
@@ -127,7 +130,46 @@ COLUMNS: dict[str, Sequence[str]] = {
         "created_by_id",
         "created_at",
     ),
+    "network_meetings": (
+        "id",
+        "patient_id",
+        "pathway_id",
+        "status",
+        "reason",
+        "requested_at",
+        "requested_by_id",
+        "requesting_organisation_id",
+        "scheduled_for",
+        "place",
+        "held_on",
+        "participants",
+        "citizen_took_part",
+        "citizen_words",
+        "summary",
+        "cancelled_reason",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
+    "meeting_actions": (
+        "id",
+        "meeting_id",
+        "patient_id",
+        "pathway_id",
+        "description",
+        "owner_organisation_id",
+        "due_on",
+        "status",
+        "closed_at",
+        "closed_by_id",
+        "created_by_id",
+        "version",
+        "created_at",
+        "updated_at",
+    ),
 }
+MEETING_SHARE = 0.2  # open stays with a network meeting (their own random stream: see _meetings)
+_PARTICIPANTS = Jsonb(["Borgeren", "Udskrivningssygeplejerske", "Sagsbehandler"])
 
 _OPEN = frozenset({"admitted", "on_leave", "discharged"})
 _BEFORE_DISCHARGE = frozenset({"admitted", "on_leave"})
@@ -201,6 +243,7 @@ class _PathwayDataSet(loader._DataSet):
         if pathways < 100:
             raise ValueError("make at least 100 pathways")
         self.rng = random.Random(seed)
+        self.meeting_rng = random.Random(seed + 1)
         self.now = now
         self.today = to_copenhagen(now).date()
         self.org_created = now - timedelta(days=4000)
@@ -480,6 +523,7 @@ class _PathwayDataSet(loader._DataSet):
         plan = self._open_plan(entry, ward, level)
         known_at = self._open_events(entry, planned)
         self._open_facts(entry, level, known_at, plan)
+        self._meetings(entry, ward)
         status, admitted = entry[_STATUS], entry[_ADM]
         if status == "on_leave":
             started = max(admitted + _HOUR, self.now - _DAY * (0.1 + self.rng.random() * 3))
@@ -590,6 +634,80 @@ class _PathwayDataSet(loader._DataSet):
         for kind in ("plan_shared", "plan_delivered", "plan_read")[: int(rand() * 4)]:
             at = min(now - _MINUTE, at + _HOUR * (1 + rand() * 30))
             self._fact(pathway_id, kind, at, plan_id=plan_id, organisation_id=gp)
+
+    def _meetings(self, entry: list[Any], ward: int) -> None:
+        """A network meeting of an open stay: requested, held (with 1 to 3 actions owned by the ward, the
+        municipality or the GP, open, done or not done) or cancelled. A random stream of its own, so the
+        rest of the data set is the one it was before meetings existed."""
+        rand, now = self.meeting_rng.random, self.now
+        if rand() >= MEETING_SHARE:
+            return
+        pathway_id, patient_id = entry[_ID], entry[_PAT]
+        admitted, end = entry[_ADM], entry[_DIS] or now
+        requested = max(admitted + _MINUTE, min(end - _HOUR, admitted + _DAY * (0.5 + rand() * 15)))
+        kind = rand()
+        status = "held" if kind < 0.7 else ("requested" if kind < 0.85 else "cancelled")
+        held_on = None
+        if status == "held":
+            held_on = to_copenhagen(requested).date() + _DAY * int(rand() * 6)
+            held_on = min(held_on, self.today)
+        meetings = self.rows["network_meetings"]
+        meeting_id = len(meetings) + 1
+        meetings.append(
+            (
+                meeting_id,
+                patient_id,
+                pathway_id,
+                status,
+                "Udskrivelse nærmer sig",
+                requested,
+                None,
+                ward,
+                None,
+                "",
+                held_on,
+                _PARTICIPANTS if held_on else Jsonb([]),
+                True if held_on else None,
+                "Jeg vil gerne hjem." if held_on else "",
+                "",
+                "Borgeren er udskrevet" if status == "cancelled" else "",
+                1,
+                requested,
+                requested,
+            )
+        )
+        if held_on is None:
+            return
+        owners = (
+            ward,
+            self.municipality_id.get(self.home_code[patient_id - 1]),
+            self.gp_of[patient_id - 1],
+        )
+        actions = self.rows["meeting_actions"]
+        for _ in range(1 + int(rand() * 3)):
+            owner = owners[int(rand() * 3)] or ward
+            due = held_on + _DAY * int(rand() * 14)
+            done = rand()
+            action_status = "open" if done < 0.6 else ("done" if done < 0.9 else "not_done")
+            closed = None if action_status == "open" else now - _HOUR
+            actions.append(
+                (
+                    len(actions) + 1,
+                    meeting_id,
+                    patient_id,
+                    pathway_id,
+                    "Søg bostøtte efter serviceloven § 85",
+                    owner,
+                    due,
+                    action_status,
+                    closed,
+                    None,
+                    None,
+                    1 if closed is None else 2,
+                    requested,
+                    closed or requested,
+                )
+            )
 
     def _leave(self, pathway_id: int, admitted: datetime, end: datetime) -> None:
         rand = self.rng.random

@@ -8,6 +8,7 @@ from coordinator.clients.models import ApiClient, ApiToken, UsedAssertion
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import Base
 from coordinator.idempotency.models import IdempotencyKey
+from coordinator.meetings.models import MeetingAction, NetworkMeeting
 from coordinator.messaging.models import InboundMessage
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxMessage
@@ -28,6 +29,8 @@ __all__ = [
     "InboundMessage",
     "LeavePeriod",
     "LoginThrottle",
+    "MeetingAction",
+    "NetworkMeeting",
     "Organisation",
     "OutboxMessage",
     "Pathway",

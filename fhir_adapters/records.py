@@ -142,6 +142,7 @@ class TaskRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     snoozed_until: datetime | None = None
+    title: str = ""  # what the rule is called, in the reader's language (Task.code.text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -93,7 +93,12 @@ def task_to_fhir(record: TaskRecord) -> FhirTask:
             "statusReason": status_reason,
             "intent": "order",
             "priority": TASK_PRIORITY[record.severity],
-            "code": {"coding": [{"system": GAP_RULE_SYSTEM, "code": record.rule}]},
+            "code": compact(
+                {
+                    "coding": [{"system": GAP_RULE_SYSTEM, "code": record.rule}],
+                    "text": record.title,
+                }
+            ),
             "description": record.message,
             "focus": focus,
             "for": reference("Patient", record.patient_id),

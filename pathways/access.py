@@ -95,6 +95,9 @@ PERMISSION_SCOPE: dict[Permission, tuple[str, Literal["read", "write"]]] = {
     Permission.MANAGE_USERS: ("Organization", "write"),
     Permission.HANDLE_REMINDERS: ("Task", "write"),
     Permission.MANAGE_OUTBOX: ("Communication", "write"),
+    Permission.READ_MEETINGS: ("Appointment", "read"),
+    Permission.MANAGE_MEETINGS: ("Appointment", "write"),
+    Permission.MANAGE_MEETING_ACTIONS: ("Task", "write"),  # an agreed action is a task
 }
 
 # Roles that never see clinical content, whatever the relation: auditors read the logs, administrators

@@ -24,10 +24,20 @@ class Permission(StrEnum):
     MANAGE_CONTACTS = "manage_contacts"
     HANDLE_REMINDERS = "handle_reminders"  # acknowledge, snooze, dismiss a reminder in one's inbox
     MANAGE_OUTBOX = "manage_outbox"  # see and requeue failed messages (system administrators)
+    READ_MEETINGS = "read_meetings"  # the patient's network meetings and their actions
+    MANAGE_MEETINGS = "manage_meetings"  # request, schedule, record, cancel a network meeting
+    MANAGE_MEETING_ACTIONS = "manage_meeting_actions"  # agree actions at a meeting, close them
 
 
 _P = Permission
-_READ_AND_TAKE_PART = {_P.READ_PLAN, _P.EDIT_PLAN, _P.RESPOND_TO_PLAN, _P.HANDLE_REMINDERS}
+_MEETINGS = {_P.READ_MEETINGS, _P.MANAGE_MEETINGS, _P.MANAGE_MEETING_ACTIONS}
+_READ_AND_TAKE_PART = {
+    _P.READ_PLAN,
+    _P.EDIT_PLAN,
+    _P.RESPOND_TO_PLAN,
+    _P.HANDLE_REMINDERS,
+    *_MEETINGS,
+}
 _REGION_CLINICAL = {
     _P.REGISTER_PATIENT,
     _P.RECORD_PATHWAY_EVENT,
@@ -48,14 +58,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.READ_PLAN,
             _P.EDIT_PLAN,
             _P.HANDLE_REMINDERS,
+            *_MEETINGS,
         }
     ),
     Role.CASE_WORKER: frozenset(
         {_P.REGISTER_PATIENT, _P.END_PLAN, _P.MANAGE_CONTACTS, *_READ_AND_TAKE_PART}
     ),
-    Role.SUPPORT_WORKER: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS}),
+    Role.SUPPORT_WORKER: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS, *_MEETINGS}),
     Role.GP: frozenset({*_READ_AND_TAKE_PART, _P.MANAGE_CONTACTS}),
-    Role.PRACTICE_STAFF: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS}),
+    Role.PRACTICE_STAFF: frozenset({_P.READ_PLAN, _P.HANDLE_REMINDERS, _P.READ_MEETINGS}),
     Role.ORG_ADMIN: frozenset({_P.MANAGE_USERS}),
     Role.SYSTEM_ADMIN: frozenset(Permission),
     Role.AUDITOR: frozenset(),

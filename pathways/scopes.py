@@ -25,9 +25,11 @@ SCOPE_CONTEXT = "system"  # backend services only: no user or patient launch con
 WILDCARD = "*"
 # The FHIR resource types that name carepath's data in scopes, on every door (REST and FHIR alike): plans
 # (and their Consent and Provenance), care teams and contact persons, stays, patients, messages sent,
-# reminders (Task), staff (Practitioner), organisations, the audit log and one's own Subscriptions.
+# reminders (Task), staff (Practitioner), organisations, the audit log, one's own Subscriptions, and network
+# meetings with their agreed actions (Appointment).
 SCOPE_RESOURCES: frozenset[str] = frozenset(
     {
+        "Appointment",
         "AuditEvent",
         "CarePlan",
         "CareTeam",

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         audit,
         contacts,
         emergency,
+        meetings,
         organisations,
         pathways,
         patients,
@@ -64,6 +65,7 @@ def init_app(app: Flask) -> None:
         organisations.blp,
         reminders.blp,
         audit.blp,
+        meetings.blp,
     ]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")

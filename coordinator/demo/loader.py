@@ -19,6 +19,7 @@ from coordinator.accounts.services import actor_for, create_staff_member, set_pa
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts.models import ContactAssignment
+from coordinator.demo.meetings import add_network_meeting
 from coordinator.demo.synthetic import (
     CENTRES,
     FAMILY,
@@ -624,5 +625,7 @@ def load_demo(session: Session, clock: Clock, *, reset_passwords: bool = False) 
     loader.organisations()
     loader.people()
     loader.patients()
+    if add_network_meeting(session, clock):
+        loader.result.count("network meetings")
     session.flush()
     return loader.result

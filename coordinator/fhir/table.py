@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from coordinator.fhir.core import InstanceOperation, Param, ResourceType
 from coordinator.fhir.resources import (
+    appointment,
     auditevent,
     careplan,
     careteam,
@@ -227,6 +228,19 @@ RESOURCES: tuple[ResourceType, ...] = (
         scope="Encounter",
         read=encounter.read_episode,
         search=encounter.search_episodes,
+        params=(
+            Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
+        ),
+    ),
+    ResourceType(
+        name="Appointment",
+        documentation="A patient's network meetings (netværksmøder), read-only: requested "
+        "(proposed), scheduled (booked), held (fulfilled, with who took part and the citizen's own "
+        "words in the extension citizen-words) or cancelled. Newest first; an overdue action agreed "
+        "at one is a Task (gap rule network_meeting_action_overdue). " + PAGING_DOC,
+        scope="Appointment",
+        read=appointment.read,
+        search=appointment.search,
         params=(
             Param("patient", "reference", "The patient (Patient/<id>).", f"{SP}/clinical-patient"),
         ),

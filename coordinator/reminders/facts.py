@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session, aliased
 from coordinator.accounts.models import User
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
+from coordinator.meetings.models import MeetingAction, NetworkMeeting
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
 from pathways import reminders as rules
 from pathways.agreements import Requirement, RequirementFacts, agreement_requirement
+from pathways.meetings import MeetingStatus, held_at
 from pathways.organisations import OrganisationKind
 from pathways.people import Role
 from pathways.plans import ParticipantRole, PatientParticipation, PlanStatus, ResponseStatus
@@ -237,6 +239,8 @@ class _Batch:
     ]  # patient -> the pathways (None: none) of their plans in force
     participants: dict[int, list[Any]]
     contacts: dict[int, list[Any]]
+    meetings: dict[int, list[Any]]
+    actions: dict[int, list[Any]]
 
 
 def load_facts(session: Session, pathway_ids: Sequence[int]) -> list[rules.PathwayFacts]:
@@ -265,6 +269,8 @@ def _load_batch(session: Session, ids: list[int], stays: Sequence[Any]) -> _Batc
     own_plans = [p for p in plan_rows if p.pathway_id in wanted]
     participants = _participants(session, own_plans)
     contacts = _contacts(session, patient_ids)
+    meetings = _meetings(session, ids)
+    actions = _actions(session, ids)
     return _Batch(
         directory=directory,
         leaves=leaves,
@@ -274,6 +280,8 @@ def _load_batch(session: Session, ids: list[int], stays: Sequence[Any]) -> _Batc
         live_plans=_live_plans(plan_rows),
         participants=participants,
         contacts=contacts,
+        meetings=meetings,
+        actions=actions,
     )
 
 
@@ -436,6 +444,62 @@ def _contacts(session: Session, patient_ids: set[int]) -> dict[int, list[Any]]:
     )
 
 
+def _meetings(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    """The network meetings of the pathways that were not cancelled (a request, a held meeting)."""
+    return _grouped(
+        session.execute(
+            sa.select(
+                NetworkMeeting.pathway_id,
+                NetworkMeeting.status,
+                NetworkMeeting.requested_at,
+                NetworkMeeting.held_on,
+            )
+            .where(
+                among(session, NetworkMeeting.pathway_id, ids),
+                NetworkMeeting.status != MeetingStatus.CANCELLED,
+            )
+            .order_by(NetworkMeeting.requested_at, NetworkMeeting.id)
+        ),
+        "pathway_id",
+    )
+
+
+def _actions(session: Session, ids: list[int]) -> dict[int, list[Any]]:
+    """The actions agreed at the pathways' network meetings, with the owner's sector and the meeting day."""
+    return _grouped(
+        session.execute(
+            sa.select(
+                MeetingAction.pathway_id,
+                MeetingAction.id,
+                MeetingAction.meeting_id,
+                MeetingAction.owner_organisation_id,
+                Organisation.sector,
+                MeetingAction.due_on,
+                MeetingAction.status,
+                NetworkMeeting.held_on,
+            )
+            .join(Organisation, Organisation.id == MeetingAction.owner_organisation_id)
+            .join(NetworkMeeting, NetworkMeeting.id == MeetingAction.meeting_id)
+            .where(among(session, MeetingAction.pathway_id, ids))
+            .order_by(MeetingAction.id)
+        ),
+        "pathway_id",
+    )
+
+
+def _meeting_times(
+    rows: Sequence[Any], requested: datetime | None, held: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """The latest request and holding of a network meeting: the recorded facts and the meetings together."""
+    for m in rows:
+        if m.status is not MeetingStatus.HELD:
+            requested = m.requested_at if requested is None else max(requested, m.requested_at)
+        elif m.held_on is not None:
+            at = held_at(m.held_on, m.requested_at)
+            held = at if held is None else max(held, at)
+    return requested, held
+
+
 def _requirement(stay: Any, pathway_plans: Sequence[Any]) -> Requirement:
     """The §13a assessment; the oldest open plan gives the patient's participation."""
     open_plan = next(
@@ -519,6 +583,11 @@ def _pathway_facts(stay: Any, batch: _Batch) -> rules.PathwayFacts:
         return found[-1] if found else None
 
     gp_step, gp_at = _gp_ladder(facts_here, pathway_plans, stay.gp_organisation_id, gp_accepted_at)
+    meeting_requested, meeting_held = _meeting_times(
+        batch.meetings.get(stay.id, []),
+        last(PathwayFactType.NETWORK_MEETING_REQUESTED),
+        last(PathwayFactType.NETWORK_MEETING_HELD),
+    )
     readmitted_with_plan = stay.readmission_of_id is not None and any(
         pathway != stay.id for pathway in batch.live_plans.get(stay.patient_id, ())
     )
@@ -548,11 +617,23 @@ def _pathway_facts(stay: Any, batch: _Batch) -> rules.PathwayFacts:
         gp_delivery_at=gp_at,
         follow_up_booked_for=_appointment(booked[-1]) if booked else None,
         follow_up_held_at=held[-1].occurred_at if held else None,
-        network_meeting_requested_at=last(PathwayFactType.NETWORK_MEETING_REQUESTED),
-        network_meeting_held_at=last(PathwayFactType.NETWORK_MEETING_HELD),
+        network_meeting_requested_at=meeting_requested,
+        network_meeting_held_at=meeting_held,
         readmitted_with_active_plan=readmitted_with_plan,
         readmitted_at=stay.admitted_at if readmitted_with_plan else None,
         gp_absent_reason=stay.gp_absent_reason or "",
+        meeting_actions=tuple(
+            rules.MeetingActionFacts(
+                id=a.id,
+                meeting_id=a.meeting_id,
+                owner_organisation_id=a.owner_organisation_id,
+                owner_sector=a.sector,
+                due_on=a.due_on,
+                status=a.status,
+                held_on=a.held_on,
+            )
+            for a in batch.actions.get(stay.id, [])
+        ),
     )
 
 

@@ -1,9 +1,10 @@
 """Re-evaluate reminders in the same transaction as any change that can open or close a gap.
 
 Every flush notes the pathways whose facts changed (a pathway, its events and facts, a plan and its
-participants, a contact person of the patient, the patient's GP); just before the commit, their gaps are
-evaluated and the reminders reconciled. So a discharge, an agreed plan or a new contact person resolves or
-raises reminders at once, whichever door (web, REST, FHIR, MedCom, CLI) the change came through; the
+participants, a contact person of the patient, the patient's GP, a network meeting and its actions); just
+before the commit, their gaps are evaluated and the reminders reconciled. So a discharge, an agreed plan,
+a new contact person or a meeting action marked done resolves or raises reminders at once, whichever
+door (web, REST, FHIR, MedCom, CLI) the change came through; the
 scheduler's scan catches what time alone changes (deadlines passing).
 
 A session marked with ``defer_evaluation`` (the MedCom ingest, where the gateway waits and the throughput
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from coordinator.care_pathways.models import LeavePeriod, Pathway, PathwayEvent, PathwayFact
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import CommitHook, session_clock, session_config
+from coordinator.meetings.models import MeetingAction, NetworkMeeting
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.reminders.models import QueuedEvaluation
@@ -50,6 +52,8 @@ def _note(session: Session, _context: Any) -> None:
                 plan = obj.plan if "plan" in obj.__dict__ else session.get(Plan, obj.plan_id)
                 if plan is not None and plan.pathway_id is not None:
                     pathways.add(plan.pathway_id)
+            case NetworkMeeting() | MeetingAction() if obj.pathway_id is not None:
+                pathways.add(obj.pathway_id)  # a request, a held meeting, an action and its closing
             case ContactAssignment():
                 patients.add(obj.patient_id)
             case Patient() if (

@@ -42,6 +42,7 @@ from pathways.reminders.config import (
 from pathways.reminders.facts import (
     ContactFacts,
     Gap,
+    MeetingActionFacts,
     Owner,
     PathwayFacts,
     PendingParty,
@@ -76,6 +77,7 @@ __all__ = [
     "Gap",
     "GapRule",
     "GpDelivery",
+    "MeetingActionFacts",
     "Owner",
     "Party",
     "PathwayFacts",

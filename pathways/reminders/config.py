@@ -42,6 +42,8 @@ class GapRule(StrEnum):
         "readmission_notice"  # 10: readmitted with an active plan: tell the contacts
     )
     GP_UNKNOWN = "gp_unknown"  # 11: the patient's GP is not known, and no reason why is recorded
+    # 12: an action agreed at a network meeting is still open after its due date
+    NETWORK_MEETING_ACTION_OVERDUE = "network_meeting_action_overdue"
 
 
 def rule_title(rule: GapRule, language: str = "da") -> str:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathways.agreements import Requirement, RequirementLevel
 from pathways.calendar_dk import DEFAULT_DEADLINE_TIME, WorkingCalendar
 from pathways.clock import COPENHAGEN, ensure_utc, to_copenhagen
+from pathways.meetings import ActionStatus
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanKind, PlanStatus
 from pathways.reminders.config import (
@@ -72,6 +73,19 @@ class ContactFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class MeetingActionFacts:
+    """An action agreed at a network meeting of the pathway: owned by one organisation, due on a day."""
+
+    id: int
+    meeting_id: int
+    owner_organisation_id: int
+    owner_sector: Sector
+    due_on: date
+    status: ActionStatus
+    held_on: date | None = None  # the day of the meeting
+
+
+@dataclass(frozen=True, slots=True)
 class PathwayFacts:
     """One pathway as the rules see it. Datetimes must be aware (stored in UTC); dates are Copenhagen dates.
 
@@ -86,6 +100,7 @@ class PathwayFacts:
       ``gp_clinic_id`` None and no reason, the GP is unknown (a gap).
     - ``readmitted_with_active_plan`` / ``readmitted_at``: this stay is a readmission of a patient with a plan in
       force (``readmitted_at`` defaults to ``admitted_at``).
+    - ``meeting_actions``: the actions agreed at the network meetings held on this pathway (any status).
     """
 
     pathway_id: int
@@ -115,6 +130,7 @@ class PathwayFacts:
     readmitted_with_active_plan: bool = False
     readmitted_at: datetime | None = None
     gp_absent_reason: str = ""
+    meeting_actions: tuple[MeetingActionFacts, ...] = ()
 
     def __post_init__(self) -> None:
         normalise_instants(

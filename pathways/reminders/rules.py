@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathways.agreements import AGREED_STATES, RequirementLevel
 from pathways.calendar_dk import WorkingCalendar, default_calendar
 from pathways.clock import ensure_utc
+from pathways.meetings import action_due_at, is_overdue
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanStatus
 from pathways.reminders.config import (
@@ -428,6 +429,30 @@ def _gp_unknown(c: Context) -> Iterator[Gap]:
     )
 
 
+def _meeting_actions(c: Context) -> Iterator[Gap]:
+    """12. An action agreed at a network meeting is still open when its due date has passed (16:00
+    Copenhagen that day): a reminder to the action's owner organisation (its fixed contact person when it
+    is the patient's organisation of that sector), one per action. It resolves when the action is marked
+    done or not done. The seeds' lesson: meetings agreed actions, the follow-up after discharge failed."""
+    for action in sorted(c.facts.meeting_actions, key=lambda a: a.id):
+        if not is_overdue(action.status, action.due_on, c.now):
+            continue
+        due = action_due_at(action.due_on)
+        params = {"due_on": action.due_on.isoformat()}
+        if action.held_on is not None:
+            params["held_on"] = action.held_on.isoformat()
+        yield c.gap(
+            GapRule.NETWORK_MEETING_ACTION_OVERDUE,
+            f"meeting:{action.meeting_id}:action:{action.id}",
+            Severity.WARNING,
+            due,
+            c.responsible(action.owner_sector, action.owner_organisation_id),
+            basis="network_meeting",
+            message="An action agreed at a network meeting was due on {due_on} and is not done",
+            params=params,
+        )
+
+
 _RULES: tuple[Callable[[Context], Iterator[Gap]], ...] = (
     _plan_not_started,
     _requirement_not_assessed,
@@ -441,6 +466,7 @@ _RULES: tuple[Callable[[Context], Iterator[Gap]], ...] = (
     _plan_review_and_answers,
     _readmission_notice,
     _gp_unknown,
+    _meeting_actions,
 )
 
 

@@ -34,6 +34,7 @@ REST_BLUEPRINTS = (
     "organisations",
     "reminders",
     "audit",
+    "meetings",
 )
 
 

@@ -11,6 +11,7 @@ from fhir_adapters.codesystems import CareTeamRole
 from pathways.agreements import ObligationStatus, RequirementLevel
 from pathways.audit import AuditAction, AuditOutcome
 from pathways.labels import codes, kinds, label, label_or_code, language, reminder_message
+from pathways.meetings import ActionStatus, MeetingStatus
 from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Role
 from pathways.plans import (
@@ -50,6 +51,8 @@ LABELLED: dict[str, tuple[type[StrEnum], ...]] = {
     "obligation_status": (ObligationStatus,),
     "audit_action_name": (AuditAction,),
     "audit_outcome": (AuditOutcome,),
+    "meeting_status": (MeetingStatus,),
+    "meeting_action_status": (ActionStatus,),
 }
 
 

@@ -66,7 +66,7 @@ from fhir_adapters.task import (
     task_update_from_fhir,
 )
 from pathways.errors import StaleVersion, ValidationFailed, VersionRequired
-from pathways.labels import reminder_message
+from pathways.labels import label_or_code, reminder_message
 from pathways.plans import ParticipantRole
 from pathways.reminders import ReminderStatus
 
@@ -89,6 +89,7 @@ def task_json(reminder: Reminder) -> JSON:
                 plan_id=reminder.plan_id,
                 pathway_id=reminder.pathway_id,
                 message=reminder_message(reminder.rule, reminder.params, request_language()),
+                title=label_or_code("gap_rule", reminder.rule, request_language()),
                 basis=reminder.legal_basis,
                 version=reminder.version,
                 created_at=reminder.created_at,
