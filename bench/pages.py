@@ -313,19 +313,31 @@ def measure_cases(
     """Build, probe, count and measure every page case; a case that cannot run is skipped, not fatal."""
     cases = build_cases(app, cursor, data, seed=seed)
     for case in cases:
-        if not case.skipped:
-            probe(case, app)
-        if case.skipped:
-            print(f"skipping {case.name}: {case.skipped}")
-            continue
-        print(f"measuring {case.name}...")
-        try:
-            count_statements(case, app)
-            measure(case, cursor, iterations, warmup)
-        except RuntimeError as error:  # a page that answered 200 once and then did not
-            case.skipped = str(error)
-            case.page = None
+        measure_case(case, app, cursor, iterations=iterations, warmup=warmup)
     return cases
+
+
+def measure_case(
+    case: PageCase,
+    app: Flask,
+    cursor: psycopg.Cursor[dict[str, Any]],
+    *,
+    iterations: int,
+    warmup: int,
+) -> None:
+    """Probe, count and measure one case, or mark it skipped with the reason."""
+    if not case.skipped:
+        probe(case, app)
+    if case.skipped:
+        print(f"skipping {case.name}: {case.skipped}")
+        return
+    print(f"measuring {case.name}...")
+    try:
+        count_statements(case, app)
+        measure(case, cursor, iterations, warmup)
+    except RuntimeError as error:  # a page that answered 200 once and then did not
+        case.skipped = str(error)
+        case.page = None
 
 
 def measure_pages(

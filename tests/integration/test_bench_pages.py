@@ -1,9 +1,10 @@
 """The web pages' benchmark (issue 20) on a tiny data set: it reports every page case, measured or skipped
 with its reason, and never crashes on a page that is not there yet.
 
-The pages land in other changes: here stand-ins take their addresses (a patient page that runs one
-statement per plan, an N+1 the report must show, and refuses some patients), and the plan editor has no
-route at all. PostgreSQL only (the loader uses COPY): on SQLite the run skips.
+The pages land in other changes, so the harness is checked twice: on the app as it is (each case measured
+or skipped, whichever pages exist), and on stand-in addresses that behave in known ways whatever has been
+merged (a patient page that runs one statement per plan party, an N+1 the report must show, and refuses
+some patients; an address no route serves). PostgreSQL only (the loader uses COPY): on SQLite it skips.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -65,10 +67,13 @@ def bench_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+STAND_IN = "/bench-stand-in/patients/"
+
+
 def _stand_in_patient_page() -> Blueprint:
     bp = Blueprint("bench_stand_in", __name__)
 
-    @bp.get("/patients/<int:patient_id>")
+    @bp.get(f"{STAND_IN}<int:patient_id>")
     def show(patient_id: int) -> str:
         if patient_id % 3 == 0:
             abort(404)
@@ -97,46 +102,70 @@ def app(bench_url: str) -> Iterator[Flask]:
     get_database(app).dispose()
 
 
-def test_the_pages_benchmark_reports_every_case_measured_or_skipped(
-    bench_url: str, app: Flask, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def cursor(bench_url: str) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
     with psycopg.connect(loader.libpq_url(bench_url), row_factory=dict_row) as conn:
         conn.autocommit = True
         with conn.cursor() as cursor:
-            data = run.inspect(cursor)
-            cases = pages.measure_cases(app, cursor, data, iterations=3, warmup=1, seed=1)
-    by_name = {case.name: case for case in cases}
+            yield cursor
+
+
+def test_every_page_case_is_measured_or_skipped_with_its_reason(
+    app: Flask, cursor: psycopg.Cursor[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = run.inspect(cursor)
+
+    cases = pages.measure_cases(app, cursor, data, iterations=3, warmup=1, seed=1)
 
     assert [case.name for case in cases] == NAMES
-    # Today / is the start page; the worklists take it over: either way it is measured, with its view.
-    for name in NAMES[:3]:
-        case = by_name[name]
-        assert case.page is not None, case.skipped
-        assert case.floor is not None
-        assert case.statements
-        assert case.statements_max is not None
-        assert case.statements_max >= case.statements
-        assert case.served_by.startswith("web.index")
-    patient = by_name["patient page GET /patients/{id}"]
+    for case in cases:
+        assert len(case.paths) >= 1
+        if case.skipped:
+            assert case.page is None
+        else:
+            assert case.page is not None
+            assert case.floor is not None
+            assert case.statements
+            assert case.served_by
+    # / is the start page today and the worklists later: either way a page that answers
+    worklist = cases[0]
+    assert worklist.page is not None, worklist.skipped
+    assert worklist.served_by.startswith("web.index (")
+    pages.print_table(cases, 3)
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in NAMES)
+    assert "<= 50" in printed
+    document = json.loads(json.dumps(pages.results(cases, 3, 1)))
+    assert [c["name"] for c in document["cases"]] == NAMES
+    assert document["target_median_ms"] == 50
+    assert [c["skipped"] is None for c in document["cases"]] == [c.page is not None for c in cases]
+
+
+def test_a_measured_page_reports_its_repeated_statements_and_a_missing_one_its_reason(
+    app: Flask, cursor: psycopg.Cursor[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = pages.build_cases(app, cursor, run.inspect(cursor), seed=1)
+    patient, editor = cases[3], cases[4]
+    ids = [path.rsplit("/", 1)[1] for path in patient.paths]
+    assert len(ids) >= 5  # patients with a current stay on the nurse's ward
+    patient.paths = [f"{STAND_IN}{i}" for i in ids]
+    editor.paths = [f"/bench-nowhere/{path.rsplit('/', 1)[1]}" for path in editor.paths]
+
+    for case in (patient, editor):
+        pages.measure_case(case, app, cursor, iterations=3, warmup=1)
+
     assert patient.page is not None, patient.skipped
     assert patient.served_by == f"bench_stand_in.show ({__name__})"
-    assert patient.dropped > 0  # the refused ones are left out
+    assert patient.dropped == sum(1 for i in ids if int(i) % 3 == 0)
     assert all(int(path.rsplit("/", 1)[1]) % 3 for path in patient.paths)
+    assert patient.statements_max is not None
     assert patient.statements_max >= 4
     assert any(
         n >= 3 and "FROM plan_participants WHERE id = ?" in sql for n, sql in patient.repeated
     ), patient.repeated
-    editor = by_name["plan editor GET /plans/{id}"]
     assert editor.page is None
-    assert editor.skipped.startswith("no route for GET /plans/")
-
-    pages.print_table(cases, 3)
+    assert editor.skipped.startswith("no route for GET /bench-nowhere/")
+    pages.print_table([patient, editor], 3)
     printed = capsys.readouterr().out
     assert "plan editor GET /plans/{id}: skipped: no route" in printed
-    assert "<= 50" in printed
     assert "statements run more than once in one request" in printed
-    document = json.loads(json.dumps(pages.results(cases, 3, 1)))
-    assert [c["name"] for c in document["cases"]] == NAMES
-    assert document["cases"][4]["skipped"]
-    assert document["cases"][4]["page"] is None
-    assert document["target_median_ms"] == 50
