@@ -9,8 +9,9 @@ FLASK := $(BIN)/flask --app coordinator
 STAMP := $(VENV)/.installed
 # The PostgreSQL run of `make test`. Override for another server; the tests use their own schema in it.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# `make bench` loads its data sets into the schemas carepath_bench (REST API), carepath_bench_pathways (gap
-# scan) and carepath_bench_ingest (MedCom ingest) of this server, each dropped and made again.
+# `make bench` loads its data sets into the schemas carepath_bench (REST API and web pages),
+# carepath_bench_pathways (gap scan) and carepath_bench_ingest (MedCom ingest) of this server, each dropped
+# and made again.
 BENCH_DATABASE_URL ?= $(PG_TEST_URL)
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -86,7 +87,7 @@ screenshots: install chromium ## Save the main pages in Danish to docs/screensho
 	$(BIN)/python -m coordinator.tools.screenshots
 
 .PHONY: bench
-bench: install ## Benchmarks on PostgreSQL: REST API, gap scan (1M pathways), MedCom ingest (ARGS="--only scan --reuse")
+bench: install ## Benchmarks on PostgreSQL: REST API, web pages, gap scan (1M pathways), MedCom ingest (ARGS="--only pages --reuse")
 	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python -m bench.run $(ARGS)
 
 .PHONY: lint

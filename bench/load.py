@@ -13,7 +13,10 @@ What it makes (``--patients N``, ``--plans M`` with N <= M <= 2N):
   cannot belong to anyone), each with a GP and one open pathway (stay) at a ward;
 - M plans: every patient has an open plan (draft, proposed, agreed, active or under revision), and the first
   M - N patients also an earlier, ended plan of the same stay; each plan has its version 1 and its parties
-  (ward, municipality, GP, and the patient for discharge agreements).
+  (ward, municipality, GP, and the patient for discharge agreements);
+- patients with an active plan (or under revision, or half the agreed ones) have gone home, the others are
+  still on the ward: about 150 current stays per ward on a large data set (the worklists' size), the
+  shares of ``OPEN_STATUSES`` on a small one.
 
 Only PostgreSQL: COPY is what makes 100,000 patients and 200,000 plans take seconds rather than minutes.
 """
@@ -66,6 +69,9 @@ BENCH_MUNICIPALITY = "101"  # København: the largest municipality, the interest
 # København has about a tenth of the country's population: weight it so.
 MUNICIPALITY_WEIGHT = {BENCH_MUNICIPALITY: 10}
 # The open plan of each patient: (status, share). Active plans are the bulk of what parties look at.
+# Draft, proposed and half the agreed plans belong to a patient still on the ward (a current stay): on a
+# large data set their shares shrink (``open_status_shares``) so that each ward has about
+# CURRENT_STAYS_PER_WARD current stays, as a real ward's worklist has, not thousands.
 OPEN_STATUSES = (
     (PlanStatus.DRAFT, 15),
     (PlanStatus.PROPOSED, 15),
@@ -73,6 +79,7 @@ OPEN_STATUSES = (
     (PlanStatus.ACTIVE, 45),
     (PlanStatus.UNDER_REVISION, 10),
 )
+CURRENT_STAYS_PER_WARD = 150
 # optimistic-lock counter after the usual path to each status (create 1, propose 2, agree 3, ...)
 LOCK_VERSION = {  # StrEnum keys: plain status strings find them too
     PlanStatus.DRAFT: 1,
@@ -220,6 +227,29 @@ def _section_templates() -> tuple[Jsonb, list[Jsonb]]:
     return _json(draft), complete
 
 
+def open_status_shares(patients: int, wards: int) -> dict[str, float]:
+    """The share of each open status (``OPEN_STATUSES``), with those of a current stay (draft, proposed,
+    and agreed, half of which are still on the ward) scaled down so that the wards hold about
+    ``CURRENT_STAYS_PER_WARD`` current stays each; small data sets keep ``OPEN_STATUSES`` as it is."""
+    shares = {status.value: float(share) for status, share in OPEN_STATUSES}
+    before = (PlanStatus.DRAFT.value, PlanStatus.PROPOSED.value, PlanStatus.AGREED.value)
+    after = (PlanStatus.ACTIVE.value, PlanStatus.UNDER_REVISION.value)
+    total = sum(shares.values())
+    # a current stay: every draft and proposed plan, half the agreed ones
+    current = (shares[before[0]] + shares[before[1]] + shares[before[2]] / 2) / total
+    wanted = CURRENT_STAYS_PER_WARD * wards / patients
+    if wanted >= current:
+        return shares
+    scale = wanted / current
+    moved = sum(shares[s] for s in before) * (1 - scale)
+    post = sum(shares[s] for s in after)
+    for status in before:
+        shares[status] *= scale
+    for status in after:
+        shares[status] += moved * shares[status] / post
+    return shares
+
+
 # ---------------------------------------------------------------------------- the data set
 class _DataSet:
     """Builds the rows in memory (plain tuples in COPY column order), then writes them table by table."""
@@ -347,7 +377,8 @@ class _DataSet:
         draft_sections, complete_sections = _section_templates()
         homes = rng.choices(self.codes, self.weights, k=patients)
         statuses = [s.value for s, _ in OPEN_STATUSES]
-        open_statuses = rng.choices(statuses, [share for _, share in OPEN_STATUSES], k=patients)
+        shares = open_status_shares(patients, len(self.wards))
+        open_statuses = rng.choices(statuses, [shares[s] for s in statuses], k=patients)
         reasons = [r.value for r in ENDED_REASONS]
         cprs = synthetic_cprs(patients)
         with_ended = plans - patients

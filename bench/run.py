@@ -12,9 +12,14 @@
    one set-based SQL query computing the same gaps; both must find the same gaps. Target: < 10 s, <= 2x.
 3. MedCom ingest (``ingest``, issue 7, ``bench.ingest``): HospitalNotification messages per second through
    ``process_message``, one transaction per message, new and resent. Target: >= 500 messages per second.
+4. Web pages (``pages``, issue 20, ``bench.pages``): on the REST benchmark's data set, the ward worklist,
+   the municipality worklist (a page of 50), the patient page and the plan editor, each fetched through the
+   test client as its benchmark user: median and p95 server time, SQL statements per request and the
+   repeated ones (N+1). Target: median <= 50 ms each. A page not there yet is reported as skipped.
 
 Benchmarks never gate: the exit code is 0 whether a target is met or not. Results also go to
-``bench/results/<timestamp>.json`` (the REST part at the top level, ``gap_scan`` and ``ingest`` beside it).
+``bench/results/<timestamp>.json`` (the REST part at the top level, ``pages``, ``gap_scan`` and ``ingest``
+beside it).
 Everything takes about 5 minutes on a 2-core machine, most of it loading the data sets and the ingest.
 
     python -m bench.run                 # load the data sets, then measure all three
@@ -22,6 +27,7 @@ Everything takes about 5 minutes on a 2-core machine, most of it loading the dat
                                         # (make bench ARGS=--reuse)
     python -m bench.run --only scan     # one benchmark (repeat --only for several; make bench
                                         # ARGS="--only ingest --stays 5000")
+    python -m bench.run --only pages --reuse   # the web pages on the REST data set loaded before
     python -m bench.run --profile       # and print where the time goes (cProfile, top functions)
 """
 
@@ -51,7 +57,8 @@ from flask.testing import FlaskClient
 from psycopg.rows import dict_row
 from sqlalchemy import event
 
-from bench import gap_scan, ingest, load_pathways
+# bench.pages uses this module's tools (a cycle: neither touches the other while being imported)
+from bench import gap_scan, ingest, load_pathways, pages
 from bench import load as loader
 from coordinator import create_app
 from coordinator.db import get_database
@@ -100,7 +107,7 @@ AUDIT_INSERT = (
     "VALUES (now(), 'user', 1, 'bench floor', 1, %s, 'Plan', '', 'read', 'bench floor', 'allowed', "
     "'rest', 'bench-floor', %s)"
 )
-PARTS = ("api", "scan", "ingest")
+PARTS = ("api", "pages", "scan", "ingest")
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -480,22 +487,33 @@ def write_results(document: dict[str, Any]) -> Path:
     return path
 
 
-def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, Any]]:
-    """Load (unless --reuse) and measure the REST cases; answers them, the data set and the load."""
-    url = loader.with_schema(args.url, SCHEMA)
+def load_api_data(args: argparse.Namespace) -> dict[str, Any]:
+    """Load the REST (and pages) data set unless --reuse; answers what the results say of the load."""
     load: dict[str, Any] = {"reused": args.reuse}
     if not args.reuse:
+        url = loader.with_schema(args.url, SCHEMA)
         print(f"loading {args.patients} patients and {args.plans} plans into schema {SCHEMA}...")
         report = loader.load(url, patients=args.patients, plans=args.plans, seed=args.seed)
         phases = ", ".join(f"{phase} {s:.1f}" for phase, s in report.phases.items())
         print(f"loaded in {report.seconds:.1f} s ({phases})")
         load |= {"seconds": report.seconds, "phases": report.phases}
+    return load
 
+
+def bench_app(url: str) -> Flask:
     # As in production: the FHIR output is not validated again on every read (ADR 0007; TESTING alone
     # would switch it on).
-    app = create_app(
+    return create_app(
         {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "FHIR_VALIDATE_OUTPUT": False}
     )
+
+
+def run_api(
+    args: argparse.Namespace, load: dict[str, Any]
+) -> tuple[list[Case], DataSet, dict[str, Any]]:
+    """Measure the REST cases on the loaded data set; answers them, the data set and the load."""
+    url = loader.with_schema(args.url, SCHEMA)
+    app = bench_app(url)
     with (
         psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn,
         psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as audited_conn,
@@ -529,7 +547,7 @@ def run_api(args: argparse.Namespace) -> tuple[list[Case], DataSet, dict[str, An
     return cases, data, load
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     loader.url_argument(parser)
     parser.add_argument(
@@ -539,8 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only this benchmark (repeat for several; default: all, in this order)",
     )
     parser.add_argument("--reuse", action="store_true", help="skip the loaders: reuse their data")
-    parser.add_argument("--iterations", type=int, default=200, help="api: calls per case")
-    parser.add_argument("--warmup", type=int, default=20, help="api: calls before measuring")
+    parser.add_argument("--iterations", type=int, default=200, help="api, pages: calls per case")
+    parser.add_argument("--warmup", type=int, default=20, help="api, pages: calls before measuring")
     parser.add_argument("--patients", type=int, default=loader.DEFAULT_PATIENTS)
     parser.add_argument("--plans", type=int, default=loader.DEFAULT_PLANS)
     parser.add_argument(
@@ -563,15 +581,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="print where the time goes (cProfile)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     parts = [part for part in PARTS if part in (args.only or PARTS)]
 
     document: dict[str, Any] = {"benchmarks": parts}
     api: tuple[list[Case], DataSet] | None = None
+    web: tuple[list[pages.PageCase], DataSet] | None = None
+    load: dict[str, Any] = {}
+    if "api" in parts or "pages" in parts:
+        load = load_api_data(args)  # the pages reuse the REST data set: loaded once for both
     if "api" in parts:
-        cases, data, load = run_api(args)
+        cases, data, load = run_api(args, load)
         api = (cases, data)
         document |= api_results(cases, data, args, load)
+    if "pages" in parts:
+        web = pages.measure_pages(
+            loader.with_schema(args.url, SCHEMA),
+            iterations=args.iterations,
+            warmup=args.warmup,
+            seed=args.seed,
+            profile=args.profile,
+        )
+        document["pages"] = pages.results(web[0], args.iterations, args.warmup)
+        if api is None:
+            document["pages"] |= {"postgresql": web[1].server, "rows": web[1].counts, "load": load}
     if "scan" in parts:
         document["gap_scan"] = gap_scan.run(
             args.url,
@@ -590,6 +627,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = ", ".join(f"{n} {table}" for table, n in data.counts.items())
         print(f"\nPostgreSQL {data.server}, Python {platform.python_version()}; {rows}")
         print_table(cases, args.iterations)
+    if web is not None:
+        if api is None:
+            rows = ", ".join(f"{n} {table}" for table, n in web[1].counts.items())
+            print(f"\nPostgreSQL {web[1].server}, Python {platform.python_version()}; {rows}")
+        print("\nweb pages (issue 20):")
+        pages.print_table(web[0], args.iterations)
     if "gap_scan" in document:
         gap_scan.report(document["gap_scan"])
         document["gap_scan"].get("scan", {}).pop("profile", None)
