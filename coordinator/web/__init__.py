@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from coordinator import edge
 from coordinator.accounts import views as accounts_views
-from coordinator.web import filters, home
+from coordinator.web import filters, home, plans
 from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
@@ -76,3 +76,4 @@ def init_app(app: Flask) -> None:
         edge.handle_failures_under(app, other_door, _flask_answer)
     app.register_blueprint(home.bp)
     app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(plans.bp)

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -81,7 +82,23 @@ def show_field_errors(form: FlaskForm, error: ValidationFailed | Iterable[FieldE
 # ---------------------------------------------------------------------------- failures
 # Danish (and English) words for domain refusals people meet, by the error's code; a code not listed gets
 # its kind's general explanation. The domain's own messages are for API callers and in English.
-RULE_MESSAGES: dict[str, LazyString] = {}
+RULE_MESSAGES: dict[str, LazyString] = {
+    # Refusals of the plan use cases (codes of pathways.plans and pathways.agreements):
+    "plan-not-editable": _l(
+        "Only a draft or a plan under revision can be changed. Start a revision of the plan first."
+    ),
+    "plan-not-answerable": _l(
+        "The plan is not waiting for answers: it has been answered already, or it has not been "
+        "proposed yet. Reload the plan to see where it stands."
+    ),
+    "plan-exists": _l(
+        "The stay already has an open discharge agreement or coordination plan. Open that one "
+        "from the patient's page instead."
+    ),
+    "illegal-transition": _l(
+        "The plan cannot take that step from the state it is in now. Reload the plan and check it."
+    ),
+}
 
 
 def _kind(failure: edge.Failure) -> str:
