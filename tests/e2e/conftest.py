@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
@@ -21,6 +22,7 @@ from tests.conftest import fresh_database_url
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The axe-core rule sets of WCAG 2.1 A and AA (and 2.0, which 2.1 includes).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_LIVE_APPS: list[Flask] = []  # the live server's app, for fixtures that add their own data
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +35,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, D
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "e2e"})
     with get_database(app).transaction() as session:
         demo = load_demo(session, SystemClock())
+    _LIVE_APPS.append(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -40,6 +43,13 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, D
     server.shutdown()
     thread.join(timeout=5)
     get_database(app).dispose()
+
+
+@pytest.fixture(scope="session")
+def live_app(live_site: tuple[str, DemoResult]) -> Flask:
+    """The live server's app: ``get_database(live_app).transaction()`` adds data a test needs. Add no
+    patients (other tests count the demo's); prefer new stays or plans of demo patients."""
+    return _LIVE_APPS[-1]
 
 
 @pytest.fixture(scope="session")
