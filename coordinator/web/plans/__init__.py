@@ -30,7 +30,7 @@ from coordinator.db import get_session
 from coordinator.plans import answers, queries, services
 from coordinator.plans.models import Plan
 from coordinator.web.filters import day
-from coordinator.web.kit import actor, now, perform, show_field_errors, web_blueprint
+from coordinator.web.kit import actor, perform, show_field_errors, web_blueprint
 from coordinator.web.plans import merge as merging
 from coordinator.web.plans.forms import (
     AnswerForm,
@@ -43,7 +43,7 @@ from coordinator.web.plans.forms import (
     plan_form,
     sections_from,
 )
-from pathways.clock import FixedClock
+from pathways.clock import Clock
 from pathways.errors import StaleVersion, ValidationFailed
 from pathways.plans import PlanKind
 from pathways.stays import PathwayStatus
@@ -53,8 +53,8 @@ bp = web_blueprint("plans_web", __name__)
 OPEN_STAYS = frozenset({PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE, PathwayStatus.DISCHARGED})
 
 
-def _clock() -> FixedClock:
-    return FixedClock(now())
+def _clock() -> Clock:
+    return edge.clock()
 
 
 def _version(value: object) -> int | None:
@@ -124,10 +124,8 @@ def _editor(
         lambda: queries.plan_for_editor(get_session(), actor(), _clock(), plan_id=plan_id)
     )
     plan = view.plan
-    if form is None:
+    if form is None:  # else a refused save: what was typed, against the version it was loaded at
         form = plan_form(data=_loaded(plan))
-    else:  # a refused save: the page shows what was typed, against the version it was loaded at
-        form.change_note.data = form.change_note.data or ""
     forms = dict(answer_forms or {})
     for participant_id in view.answerable:
         forms.setdefault(
