@@ -403,3 +403,27 @@ def test_new_draft_from_the_patient(
         login(world.other_case_worker).get(f"/patients/{world.patient.id}/plans/new").status_code
         == 404
     )
+
+
+def test_a_reader_who_may_not_change_the_plan_gets_no_buttons(
+    world: sc.Scenario, session: Session, clock: FixedClock, login: Login
+) -> None:
+    plan = sc.proposed_plan(session, clock, world)
+    support = sc.staff_member(
+        session, clock, organisation_id=world.municipality.id, role="support_worker", name="Støtte"
+    )
+    page = login(support).get(f"/plans/{plan.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Kriseplan" in html
+    assert "<form" not in html.split('id="main-content"', 1)[1]  # no save, propose or answer
+
+
+def test_the_editor_in_english(
+    world: sc.Scenario, session: Session, clock: FixedClock, login: Login
+) -> None:
+    plan = _draft(session, clock, world)
+    html = login(world.nurse).get(f"/plans/{plan.id}?lang=en").get_data(as_text=True)
+    assert "Crisis plan" in html
+    assert "Call at night" in html
+    assert "Save draft" in html
