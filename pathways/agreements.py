@@ -179,6 +179,12 @@ def plan_obligation(
 
 
 # ---------------------------------------------------------------------------- plan rules
+class DuplicatePlan(Conflict):
+    """One open plan per pathway."""
+
+    code = "plan-exists"
+
+
 @dataclass(frozen=True, slots=True)
 class OpenPlan:
     id: int
@@ -197,7 +203,7 @@ def check_no_duplicate(open_plans: Sequence[OpenPlan], *, supersedes_id: int | N
             and plan.status in AGREED_STATES
         ):
             continue
-        raise Conflict(
+        raise DuplicatePlan(
             f"this pathway already has an open {plan.kind.value.replace('_', ' ')} "
             f"(plan {plan.id}, {plan.status.value}); edit that one instead"
         )

@@ -44,7 +44,43 @@ def section_fields() -> dict[SectionKey, dict[str, str]]:
     missing = set(SectionKey) - set(fields)
     if missing:
         raise ValueError(f"plan_rules.toml lacks sections {sorted(missing)}")
-    return fields
+    return {key: fields[key] for key in SectionKey}  # the code's order; people see the file's
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    kind: str  # text, list or date
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSpec:
+    key: SectionKey
+    fields: tuple[FieldSpec, ...]
+    for_citizen: bool  # False: internal, left out of the citizen's copy
+
+
+@cache
+def section_specs() -> tuple[SectionSpec, ...]:
+    """Every section with its fields, in the order plan_rules.toml lists them (the order people see)."""
+    fields = section_fields()
+    return tuple(
+        SectionSpec(
+            key=SectionKey(key),
+            fields=tuple(FieldSpec(name, kind) for name, kind in fields[SectionKey(key)].items()),
+            for_citizen=bool(spec.get("citizen", True)),
+        )
+        for key, spec in _rules()["sections"].items()
+    )
+
+
+def citizen_sections(sections: Mapping[str, Mapping[str, Any]]) -> Sections:
+    """The content the citizen's copy shows: the sections not marked internal, in the rules' order."""
+    return {
+        spec.key.value: dict(sections[spec.key.value])
+        for spec in section_specs()
+        if spec.for_citizen and sections.get(spec.key.value)
+    }
 
 
 @cache

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from pathways.errors import IllegalTransition
+from pathways.errors import Conflict, IllegalTransition
 from pathways.organisations import Sector
 
 
@@ -50,6 +50,18 @@ PLAN_TRANSITIONS: frozenset[tuple[PlanStatus, PlanStatus]] = frozenset(
 def check_plan_transition(current: PlanStatus, target: PlanStatus) -> None:
     if (current, target) not in PLAN_TRANSITIONS:
         raise IllegalTransition("plan", current.value, target.value)
+
+
+class PlanNotEditable(Conflict):
+    """Only drafts and plans under revision take new content (start a revision first)."""
+
+    code = "plan-not-editable"
+
+
+class NothingToAnswer(Conflict):
+    """The plan waits for no answers (not proposed, or agreed already): e.g. a second click on accept."""
+
+    code = "plan-not-answerable"
 
 
 class SectionKey(StrEnum):

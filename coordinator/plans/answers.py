@@ -27,7 +27,13 @@ from pathways.errors import Conflict, ErrorCollector, NotFound
 from pathways.people import Actor
 from pathways.permissions import Permission
 from pathways.plan_content import kind_rules
-from pathways.plans import ParticipantRole, PlanStatus, ResponseStatus, unexplained_missing_parties
+from pathways.plans import (
+    NothingToAnswer,
+    ParticipantRole,
+    PlanStatus,
+    ResponseStatus,
+    unexplained_missing_parties,
+)
 from pathways.stays import PathwayStatus
 
 ANSWERABLE = frozenset({PlanStatus.PROPOSED, PlanStatus.UNDER_REVISION})
@@ -139,7 +145,7 @@ def _answering_party(
             f"may not answer for the {participant.role.value} party",
         )
     if plan.status not in ANSWERABLE:
-        raise Conflict(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
+        raise NothingToAnswer(f"plan {plan.id} is {plan.status.value}: there is nothing to answer")
     return participant
 
 

@@ -13,19 +13,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from coordinator.access.services import DEFAULT_GRACE, refuse_unknown, require_patient_access
 from coordinator.audit.services import record, record_per_patient
-from coordinator.organisations.lineage import organisation_scope
+from coordinator.organisations.lineage import acts_for, organisation_scope
 from coordinator.patients.models import Patient
+from coordinator.plans.answers import ANSWERABLE
 from coordinator.plans.loading import audit_plan, load_plan
 from coordinator.plans.models import Plan, PlanParticipant
+from coordinator.plans.services import EDITABLE
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.audit import AuditAction
 from pathways.clock import Clock
 from pathways.errors import ErrorCollector, PermissionDenied, ValidationFailed
 from pathways.identifiers import validate_kommunekode
 from pathways.people import Actor
-from pathways.permissions import Permission, require
-from pathways.plan_content import FieldChange, diff_sections
-from pathways.plans import PlanKind, PlanStatus
+from pathways.permissions import Permission, has_permission, require
+from pathways.plan_content import FieldChange, Sections, citizen_sections, diff_sections
+from pathways.plans import PLAN_TRANSITIONS, ParticipantRole, PlanKind, PlanStatus
 
 
 def get_plan(
@@ -117,6 +119,33 @@ def compare_versions(
     plan = get_plan(
         session, actor, clock, plan_id=plan_id, purpose="compare plan versions", with_history=True
     )
+    return _compare(plan, from_number, to_number)
+
+
+def plan_history(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    *,
+    plan_id: int,
+    from_number: int | None = None,
+    to_number: int | None = None,
+) -> tuple[Plan, VersionComparison | None]:
+    """The plan with every version, and the comparison of two of them (by default the one before the
+    current and the current; None while the plan has one version): one audited read."""
+    plan = get_plan(
+        session, actor, clock, plan_id=plan_id, purpose="read plan history", with_history=True
+    )
+    newest = plan.current_version_number
+    to_number = newest if to_number is None else to_number
+    from_number = max(to_number - 1, 1) if from_number is None else from_number
+    if len(plan.versions) == 1:  # nothing to compare yet
+        return plan, None
+    return plan, _compare(plan, from_number, to_number)
+
+
+def _compare(plan: Plan, from_number: int, to_number: int) -> VersionComparison:
+    plan_id = plan.id
     old, new = plan.version_number_of(from_number), plan.version_number_of(to_number)
     errors = ErrorCollector()
     if old is None:
@@ -152,6 +181,71 @@ def get_participant_plan(
     plan = get_plan(session, actor, clock, plan_id=plan_id, purpose=purpose)
     participant = next(p for p in plan.participants if p.id == participant_id)
     return plan, participant
+
+
+@dataclass(frozen=True, slots=True)
+class PlanForEditor:
+    """A plan as its editor page shows it, with what the reader may do to it now."""
+
+    plan: Plan
+    may_edit: bool
+    may_propose: bool
+    answerable: frozenset[int]  # the parties (participant ids) the reader answers for, now
+
+
+def plan_for_editor(session: Session, actor: Actor, clock: Clock, *, plan_id: int) -> PlanForEditor:
+    """The plan (an audited read) and what the reader may do to it: the same checks the use cases make
+    (role, being a party, the responsible ward, the plan's state), so a page offers only what works."""
+    plan = get_plan(session, actor, clock, plan_id=plan_id, purpose="read plan in editor")
+    acting = {
+        organisation_id
+        for organisation_id in {
+            plan.responsible_organisation_id,
+            *(p.organisation_id for p in plan.participants if p.organisation_id is not None),
+        }
+        if acts_for(session, actor, organisation_id)
+    }
+    party_organisations = {p.organisation_id for p in plan.participants}
+    is_party = bool(acting & party_organisations)
+    may_edit = has_permission(actor, Permission.EDIT_PLAN) and is_party and plan.status in EDITABLE
+    may_propose = (
+        has_permission(actor, Permission.EDIT_PLAN)
+        and plan.responsible_organisation_id in acting
+        and (plan.status, PlanStatus.PROPOSED) in PLAN_TRANSITIONS
+    )
+    answerable: frozenset[int] = frozenset()
+    if has_permission(actor, Permission.RESPOND_TO_PLAN) and plan.status in ANSWERABLE:
+        answerable = frozenset(
+            p.id
+            for p in plan.participants
+            if (
+                plan.responsible_organisation_id
+                if p.role is ParticipantRole.PATIENT
+                else p.organisation_id
+            )
+            in acting
+        )
+    return PlanForEditor(plan, may_edit, may_propose, answerable)
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenCopy:
+    plan: Plan
+    sections: Sections  # only the sections the rules let the citizen's copy show
+
+
+def citizen_copy(
+    session: Session, actor: Actor, clock: Clock, *, plan_id: int, as_pdf: bool = False
+) -> CitizenCopy:
+    """The citizen's copy of the current version: audited like any read (a PDF as an export)."""
+    plan = get_plan(
+        session,
+        actor,
+        clock,
+        plan_id=plan_id,
+        purpose="citizen copy (pdf)" if as_pdf else "citizen copy",
+    )
+    return CitizenCopy(plan, citizen_sections(plan.current_version.sections))
 
 
 MAX_PAGE_SIZE = 100

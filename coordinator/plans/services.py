@@ -50,6 +50,7 @@ from pathways.plans import (
     ParticipantRole,
     PatientParticipation,
     PlanKind,
+    PlanNotEditable,
     PlanStatus,
     ResponseStatus,
     check_plan_transition,
@@ -167,7 +168,7 @@ def edit_plan(
         version_required=True,
     )
     if plan.status not in EDITABLE:
-        raise Conflict(
+        raise PlanNotEditable(
             f"plan {plan.id} is {plan.status.value}; only drafts and plans under revision can "
             "be edited (start a revision first)"
         )

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from coordinator import edge
 from coordinator.accounts import views as accounts_views
-from coordinator.web import admin, demo_mail, filters, home, meetings, patients, reminders
+from coordinator.web import admin, demo_mail, filters, home, meetings, patients, plans, reminders
 from coordinator.web.kit import failure_page
 
 # The main menu: (endpoint, title, roles that see it or None for everyone). An item whose screen is not
@@ -88,3 +88,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(demo_mail.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(meetings.bp)
+    app.register_blueprint(plans.bp)

@@ -86,6 +86,21 @@ RULE_MESSAGES: dict[str, LazyString] = {
     "own-account-deactivation": _l(
         "You cannot deactivate your own account. Ask another administrator to do it."
     ),
+    # Refusals of the plan use cases (codes of pathways.plans and pathways.agreements):
+    "plan-not-editable": _l(
+        "Only a draft or a plan under revision can be changed. Start a revision of the plan first."
+    ),
+    "plan-not-answerable": _l(
+        "The plan is not waiting for answers: it has been answered already, or it has not been "
+        "proposed yet. Reload the plan to see where it stands."
+    ),
+    "plan-exists": _l(
+        "The stay already has an open discharge agreement or coordination plan. Open that one "
+        "from the patient's page instead."
+    ),
+    "illegal-transition": _l(
+        "The plan cannot take that step from the state it is in now. Reload the plan and check it."
+    ),
 }
 
 

@@ -47,6 +47,13 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, D
 
 
 @pytest.fixture(scope="session")
+def live_app(live_site: tuple[str, DemoResult]) -> Flask:
+    """The live server's app: ``get_database(live_app).transaction()`` adds data a test needs. Add no
+    patients (other tests count the demo's); prefer new stays or plans of demo patients."""
+    return LIVE_APP["app"]
+
+
+@pytest.fixture(scope="session")
 def live_server(live_site: tuple[str, DemoResult]) -> str:
     return live_site[0]
 

@@ -13,6 +13,7 @@ import pytest
 import pathways.data
 from pathways.agreements import (
     PLAN_BEFORE_DISCHARGE,
+    DuplicatePlan,
     Obligation,
     ObligationStatus,
     OpenPlan,
@@ -269,7 +270,8 @@ def test_no_open_plans_is_fine(supersedes_id: int | None) -> None:
 def test_one_open_plan_blocks_a_new_one(kind: PlanKind, status: PlanStatus) -> None:
     with pytest.raises(Conflict, match=rf"\(plan 17, {status.value}\)") as caught:
         check_no_duplicate([OpenPlan(17, kind, status)])
-    assert caught.type is Conflict
+    assert caught.type is DuplicatePlan
+    assert caught.value.code == "plan-exists"  # its own Danish words on the web (RULE_MESSAGES)
     assert kind.value.replace("_", " ") in caught.value.message
 
 
@@ -285,7 +287,7 @@ def test_an_unagreed_coordination_plan_cannot_be_superseded(status: PlanStatus) 
     assert (status, S.ENDED) not in PLAN_TRANSITIONS
     with pytest.raises(Conflict, match=rf"\(plan 17, {status.value}\)") as caught:
         check_no_duplicate([OpenPlan(17, CP, status)], supersedes_id=17)
-    assert caught.type is Conflict
+    assert caught.type is DuplicatePlan
 
 
 @pytest.mark.parametrize("status", [S.AGREED, S.ACTIVE, S.UNDER_REVISION])
@@ -297,7 +299,7 @@ def test_a_supersedable_plan_can_end(status: PlanStatus) -> None:
 def test_a_discharge_agreement_cannot_be_superseded(status: PlanStatus) -> None:
     with pytest.raises(Conflict, match=r"\(plan 17, ") as caught:
         check_no_duplicate([OpenPlan(17, DA, status)], supersedes_id=17)
-    assert caught.type is Conflict
+    assert caught.type is DuplicatePlan
 
 
 def test_superseding_another_plan_does_not_excuse_the_open_one() -> None:

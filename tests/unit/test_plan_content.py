@@ -13,16 +13,19 @@ from hypothesis import strategies as st
 
 import pathways.data
 from pathways.errors import ValidationFailed
+from pathways.labels import label
 from pathways.plan_content import (
     MAX_ITEMS,
     MAX_TEXT,
     FieldChange,
+    citizen_sections,
     clean_sections,
     diff_sections,
     kind_rules,
     merge_sections,
     missing_sections,
     section_fields,
+    section_specs,
 )
 from pathways.plans import ParticipantRole, PlanKind, SectionKey
 
@@ -422,3 +425,21 @@ def test_an_empty_date_input_means_no_date() -> None:
     assert clean_sections({"first_follow_up": {"date": " 2026-12-03 "}}) == {
         "first_follow_up": {"date": "2026-12-03"}
     }
+
+
+def test_sections_are_shown_in_the_rules_order_crisis_plan_first_each_field_named() -> None:
+    specs = section_specs()
+    assert [s.key.value for s in specs] == list(RULES["sections"])
+    assert specs[0].key is SectionKey.CRISIS_PLAN
+    assert {s.key for s in specs} == set(SectionKey)
+    for spec in specs:
+        assert [f.name for f in spec.fields] == list(RULES["sections"][spec.key.value]["fields"])
+        for field in spec.fields:
+            label("plan_field", f"{spec.key.value}.{field.name}")  # KeyError: a field has no name
+
+
+def test_the_citizen_copy_leaves_out_sections_marked_internal() -> None:
+    internal = {k for k, spec in RULES["sections"].items() if spec.get("citizen") is False}
+    assert internal == {"if_treatment_stops"}
+    content = {"if_treatment_stops": {"text": "x"}, "housing": {"text": "y"}, "economy": {}}
+    assert citizen_sections(content) == {"housing": {"text": "y"}}
