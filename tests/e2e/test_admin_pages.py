@@ -16,7 +16,9 @@ def test_org_admin_creates_a_user_and_sees_the_one_time_password_once(
     live_server: str, page: Page, demo_logins: dict[str, DemoLogin]
 ) -> None:
     log_in(page, live_server, demo_logins["org_admin"])
-    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("navigation", name="Hovedmenu").get_by_role(
+        "link", name="Administration"
+    ).click()
     expect(page.locator("h1")).to_contain_text("Brugere og enheder")
     expect(page.get_by_test_id("users")).to_contain_text("Niels Krogh")
     assert_accessible(page)
