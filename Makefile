@@ -111,7 +111,7 @@ check-migrations: install ## Fail if models and migrations disagree (alembic che
 
 .PHONY: messages
 messages: install ## Extract UI strings and update the .po catalogues
-	$(BIN)/pybabel extract -F coordinator/babel.cfg -k _l --no-location --sort-output --omit-header -o coordinator/translations/messages.pot coordinator
+	$(BIN)/pybabel extract -F coordinator/babel.cfg -k _l -k N_ -k Nn_:1,2 --no-location --sort-output --omit-header -o coordinator/translations/messages.pot coordinator
 	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations --no-fuzzy-matching
 
 .PHONY: clean

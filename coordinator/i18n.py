@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as babel_gettext
+from flask_babel import ngettext as babel_ngettext
+from flask_wtf import FlaskForm
 
 from pathways.labels import DEFAULT_LANGUAGE, Language, language
 
@@ -25,6 +30,30 @@ def request_language() -> Language:
     if not has_request_context():
         return DEFAULT_LANGUAGE
     return language(str(get_locale() or DEFAULT_LANGUAGE))
+
+
+class _CatalogueTranslations:
+    """WTForms' translation hook answered from carepath's own catalogue (coordinator.form_messages)."""
+
+    def gettext(self, string: str) -> str:
+        return babel_gettext(string) if has_request_context() else string
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if not has_request_context():
+            return singular if n == 1 else plural
+        return babel_ngettext(singular, plural, n)
+
+
+_TRANSLATIONS = _CatalogueTranslations()
+
+
+class Form(FlaskForm):
+    """The base of carepath's forms: WTForms' own messages ("This field is required.") in the
+    person's language, which WTForms alone cannot do for Danish."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: Any) -> _CatalogueTranslations:
+            return _TRANSLATIONS
 
 
 def init_app(app: Flask) -> None:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
 
 from coordinator.accounts.services import MAX_PASSWORD_LENGTH
+from coordinator.i18n import Form
 
 _REQUIRED = _l("This field is required")
 _TOO_LONG = _l("That is too long")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(message=_REQUIRED), Length(max=64, message=_TOO_LONG)],
@@ -29,7 +29,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[InputRequired(message=_REQUIRED)],

@@ -36,9 +36,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from coordinator import edge
+from coordinator.i18n import Form
 from pathways.errors import FieldError, ValidationFailed
 from pathways.people import Actor
 
@@ -64,7 +64,7 @@ def is_htmx() -> bool:
 
 
 # ---------------------------------------------------------------------------- forms
-def show_field_errors(form: FlaskForm, error: ValidationFailed | Iterable[FieldError]) -> None:
+def show_field_errors(form: Form, error: ValidationFailed | Iterable[FieldError]) -> None:
     """Put a use case's field errors next to the form's fields (by name; the part before the first dot or
     bracket of a nested path), the rest above the form. What was typed stays in the form."""
     errors = error.errors if isinstance(error, ValidationFailed) else tuple(error)

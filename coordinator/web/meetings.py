@@ -17,7 +17,6 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -32,6 +31,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from coordinator import edge
 from coordinator.db import get_session
+from coordinator.i18n import Form
 from coordinator.meetings import services
 from coordinator.meetings.models import MeetingAction, NetworkMeeting
 from coordinator.web.kit import actor, now, perform, show_field_errors, web_blueprint
@@ -68,21 +68,21 @@ def _in_language(error: ValidationFailed) -> list[FieldError]:
 
 
 # ------------------------------------------------------------------------------------ forms
-class RequestForm(FlaskForm):
+class RequestForm(Form):
     reason = TextAreaField(
         _l("Why is the meeting needed?"),
         validators=[DataRequired(_l("Write why the meeting is needed.")), Length(max=500)],
     )
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(Form):
     version = HiddenField()
     day = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date."))])
     time = TimeField(_l("Time"), validators=[InputRequired(_l("Choose a time."))])
     place = StringField(_l("Place (optional)"), validators=[Optional(), Length(max=200)])
 
 
-class RecordForm(FlaskForm):
+class RecordForm(Form):
     version = HiddenField()
     held_on = DateField(_l("Held on"), validators=[InputRequired(_l("Choose a date."))])
     participants = TextAreaField(
@@ -96,7 +96,7 @@ class RecordForm(FlaskForm):
     summary = TextAreaField(_l("Summary (optional)"), validators=[Optional(), Length(max=4000)])
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     version = HiddenField()
     cancel_reason = StringField(
         _l("Reason for cancelling"),
@@ -104,7 +104,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     description = StringField(
         _l("Action"), validators=[DataRequired(_l("Describe the action.")), Length(max=500)]
     )
@@ -117,12 +117,12 @@ class ActionForm(FlaskForm):
     due_on = DateField(_l("Due date"), validators=[InputRequired(_l("Choose a date."))])
 
 
-class ActionStatusForm(FlaskForm):
+class ActionStatusForm(Form):
     version = IntegerField(validators=[Optional()])
 
 
 # ------------------------------------------------------------------------------------ page
-def _version(form: FlaskForm) -> int | None:
+def _version(form: Form) -> int | None:
     raw = form.data.get("version")
     try:
         return int(raw) if raw not in (None, "") else None
@@ -131,13 +131,13 @@ def _version(form: FlaskForm) -> int | None:
 
 
 def _meeting_forms(
-    meeting: NetworkMeeting, parties: list[tuple[int, str]], bound: dict[str, FlaskForm]
-) -> dict[str, FlaskForm]:
+    meeting: NetworkMeeting, parties: list[tuple[int, str]], bound: dict[str, Form]
+) -> dict[str, Form]:
     """The forms of one meeting: the bound one (after a failed POST) keeps what was typed."""
-    forms: dict[str, FlaskForm] = {}
+    forms: dict[str, Form] = {}
     prefix = f"m{meeting.id}"
 
-    def make(kind: str, cls: type[FlaskForm], **data: Any) -> None:
+    def make(kind: str, cls: type[Form], **data: Any) -> None:
         key = f"{kind}-{meeting.id}"
         forms[kind] = bound.get(key) or cls(formdata=None, prefix=f"{prefix}-{kind}", **data)
 
@@ -159,7 +159,7 @@ def _meeting_forms(
     return forms
 
 
-def _render(patient_id: int, bound: dict[str, FlaskForm] | None = None, status: int = 200) -> Any:
+def _render(patient_id: int, bound: dict[str, Form] | None = None, status: int = 200) -> Any:
     page = perform(
         lambda: services.list_patient_meetings(
             get_session(), actor(), edge.clock(), patient_id=patient_id
@@ -195,7 +195,7 @@ def _back(patient_id: int, anchor: str = "") -> ResponseReturnValue:
 def _submit(
     patient_id: int,
     key: str,
-    form: FlaskForm,
+    form: Form,
     work: Callable[[], NetworkMeeting | MeetingAction],
     done: str,
 ) -> ResponseReturnValue:

@@ -15,7 +15,6 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -39,6 +38,7 @@ from coordinator.contacts.services import (
     sectors_lacking_contact,
 )
 from coordinator.db import get_session
+from coordinator.i18n import Form
 from coordinator.organisations.models import Organisation
 from coordinator.patients.queries import PatientHeader, patient_header, reveal_cpr
 from coordinator.plans.models import Plan
@@ -61,7 +61,7 @@ _YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 
 
 # ---------------------------------------------------------------------------- forms
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """Name the fixed contact person of the user's own sector, from the first day given."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -74,7 +74,7 @@ class ContactForm(FlaskForm):
     valid_from = DateField(_l("From"), validators=[InputRequired()])
 
 
-class HandOverForm(FlaskForm):
+class HandOverForm(Form):
     """The current contact person hands over to a colleague from the day given."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -87,7 +87,7 @@ class HandOverForm(FlaskForm):
     on = DateField(_l("From"), validators=[InputRequired()])
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(Form):
     """The chief physician's §13a assessment of a stay."""
 
     receives_sel_support = RadioField(
@@ -102,14 +102,14 @@ class AssessmentForm(FlaskForm):
     )
 
 
-class EmergencyForm(FlaskForm):
+class EmergencyForm(Form):
     reason = TextAreaField(
         _l("Why do you need access? (the emergency)"),
         validators=[DataRequired(_l("Give the reason")), Length(max=500)],
     )
 
 
-class RevealForm(FlaskForm):
+class RevealForm(Form):
     """Only the CSRF token: showing the whole CPR number is a deliberate, audited act."""
 
 
@@ -201,11 +201,12 @@ def _current(
     return found[-1] if found else None
 
 
-def _forms(page: PatientPage, **bound: FlaskForm) -> dict[str, FlaskForm]:
+def _forms(page: PatientPage, **bound: Form) -> dict[str, Form]:
     choices = [SelectChoice(u.id, f"{u.name} ({u.organisation.name})") for u in page.colleagues]
-    forms: dict[str, FlaskForm] = {
-        "contact_form": bound.get("contact_form") or ContactForm(formdata=None),
-        "handover_form": bound.get("handover_form") or HandOverForm(formdata=None),
+    today = edge.clock().now().astimezone(COPENHAGEN).date()  # the usual first day: today
+    forms: dict[str, Form] = {
+        "contact_form": bound.get("contact_form") or ContactForm(formdata=None, valid_from=today),
+        "handover_form": bound.get("handover_form") or HandOverForm(formdata=None, on=today),
         "assessment_form": bound.get("assessment_form") or AssessmentForm(formdata=None),
         "reveal_form": RevealForm(formdata=None),
     }
@@ -222,7 +223,7 @@ def _render(
     failed: str = "",
     notice: str = "",
     panel: bool = False,
-    **bound: FlaskForm,
+    **bound: Form,
 ) -> ResponseReturnValue:
     """The page, read afresh (the reads are audited and committed once); for htmx after a change of
     contacts (``panel``), only the contacts panel, with ``notice`` or the form's errors."""

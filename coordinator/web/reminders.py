@@ -13,14 +13,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import HiddenInput
 
 from coordinator import edge
 from coordinator.db import get_session
-from coordinator.i18n import request_language
+from coordinator.i18n import Form, request_language
 from coordinator.messaging.outbound import share_reminder
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
@@ -60,7 +59,7 @@ class _LocalDateTimeField(DateTimeLocalField):
             raise ValueError(_("Enter a date and a time")) from error
 
 
-class _VersionedForm(FlaskForm):
+class _VersionedForm(Form):
     class Meta:
         # The card holds four forms: the app-wide CSRF check (CSRFProtect) reads the one token each form
         # carries as ``csrf_token``, instead of a prefixed token field per form.
@@ -111,7 +110,7 @@ class ShareForm(_VersionedForm):
             raise ValidationError(_("Choose a category"))
 
 
-def _forms(details: services.ReminderDetails) -> dict[str, FlaskForm]:
+def _forms(details: services.ReminderDetails) -> dict[str, Form]:
     """The card's forms, each filled from the request when it is the one submitted."""
     reminder = details.reminder
     version = {"version": reminder.version}
@@ -199,7 +198,7 @@ def _details(reminder_id: int) -> services.ReminderDetails:
 
 def _render_show(
     details: services.ReminderDetails,
-    forms: dict[str, FlaskForm] | None = None,
+    forms: dict[str, Form] | None = None,
     *,
     status: int = 200,
     message: str = "",
@@ -238,7 +237,7 @@ def _translated(error: ValidationFailed) -> list[FieldError]:
 def _act(
     reminder_id: int,
     name: str,
-    work: Callable[[FlaskForm], object],
+    work: Callable[[Form], object],
     done: str,
 ) -> ResponseReturnValue:
     """Validate the named form of the card, run its use case once, then answer: htmx gets the card
@@ -261,7 +260,7 @@ def _act(
     return _render_show(details, forms, status=422)
 
 
-def _version(form: FlaskForm) -> int:
+def _version(form: Form) -> int:
     return int(form.version.data)
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     SelectField,
@@ -15,11 +14,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from coordinator.i18n import Form
+
 _REQUIRED = _l("This field is required")
 _TOO_LONG = _l("That is too long")
 
 
-class CreateUserForm(FlaskForm):
+class CreateUserForm(Form):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_REQUIRED), Length(max=200, message=_TOO_LONG)],
@@ -43,14 +44,14 @@ class CreateUserForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Length(max=20, message=_TOO_LONG)])
 
 
-class ChangeUserForm(FlaskForm):
+class ChangeUserForm(Form):
     role = SelectField(_l("Role"), validators=[DataRequired(message=_REQUIRED)])
     organisation_id = SelectField(
         _l("Unit"), coerce=int, validators=[DataRequired(message=_REQUIRED)]
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     note = TextAreaField(
         _l("Review note"),
         validators=[DataRequired(message=_REQUIRED), Length(max=500, message=_TOO_LONG)],
@@ -62,7 +63,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class RegisterClientForm(FlaskForm):
+class RegisterClientForm(Form):
     organisation_id = SelectField(
         _l("Organisation the system acts for"),
         coerce=int,
@@ -86,7 +87,7 @@ class RegisterClientForm(FlaskForm):
     )
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """The audit log's filters: a GET form (a link can be shared and bookmarked), no CSRF token."""
 
     class Meta:

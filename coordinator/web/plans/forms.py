@@ -10,12 +10,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from coordinator.i18n import request_language
+from coordinator.i18n import Form, request_language
 from pathways.errors import ValidationFailed
 from pathways.labels import label_or_code
 from pathways.plan_content import FieldSpec, SectionSpec, section_specs
@@ -69,7 +68,7 @@ def _field(section: str, spec: FieldSpec, lang: str) -> EditorField:
     return EditorField(field_name(section, spec.name), section, spec.name, spec.kind, name)
 
 
-class PlanFormBase(FlaskForm):
+class PlanFormBase(Form):
     version = HiddenField()  # the plan's version the page was loaded at (optimistic lock)
     base = HiddenField()  # the content version the page showed: what a merge compares against
     change_note = StringField(
@@ -77,7 +76,7 @@ class PlanFormBase(FlaskForm):
     )
 
 
-def plan_form(formdata: Any = None, data: Mapping[str, str] | None = None) -> FlaskForm:
+def plan_form(formdata: Any = None, data: Mapping[str, str] | None = None) -> Form:
     """The editor form (from ``formdata``, else from ``data``): one input per section field of the
     rules (text and lists as text areas, a list one item per line, dates as date inputs)."""
 
@@ -92,7 +91,7 @@ def plan_form(formdata: Any = None, data: Mapping[str, str] | None = None) -> Fl
                 rows = 2 if field.kind == "text" and field.field != "text" else 4
                 form_field = TextAreaField(field.label, render_kw={"rows": rows})
             setattr(PlanForm, field.name, form_field)
-    # formdata None: the given data, not the request's (FlaskForm reads a POST's form by default)
+    # formdata None: the given data, not the request's (Form reads a POST's form by default)
     return PlanForm(formdata=formdata, data=dict(data or {}))
 
 
@@ -128,13 +127,13 @@ def sections_from(texts: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return sections
 
 
-def form_texts(form: FlaskForm) -> dict[str, str]:
+def form_texts(form: Form) -> dict[str, str]:
     return {
         name: str(field.data or "") for name, field in form._fields.items() if SEPARATOR in name
     }
 
 
-def place_errors(form: FlaskForm, error: ValidationFailed) -> dict[str, list[str]]:
+def place_errors(form: Form, error: ValidationFailed) -> dict[str, list[str]]:
     """The use case's field errors next to their inputs (``sections.<section>.<field>``), a section's
     own errors (a required section left empty) by section key, the rest above the form."""
     by_section: dict[str, list[str]] = {}
@@ -177,7 +176,7 @@ def _other_message(field: str, code: str) -> str:
     return _("The plan could not be saved. Check the fields and try again.")
 
 
-class ProposeForm(FlaskForm):
+class ProposeForm(Form):
     version = HiddenField()
 
 
@@ -188,7 +187,7 @@ RESPONSES = [
 ]
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """One party's answer. Several are on one page (a prefix each), so the token is the page's own
     ``csrf_token`` field, checked app-wide by CSRFProtect."""
 
@@ -210,6 +209,6 @@ KINDS = [
 ]
 
 
-class NewPlanForm(FlaskForm):
+class NewPlanForm(Form):
     pathway_id = RadioField(_l("Stay"))
     kind = RadioField(_l("Kind"), choices=KINDS, default=PlanKind.DISCHARGE_AGREEMENT.value)
