@@ -56,19 +56,29 @@ def take(base: str, logins: dict[str, DemoLogin], page: Page) -> list[Path]:
     shots = [_shot(page, "01-login")] if page.goto(base + "/login") else []
     _log_in(page, base, logins["discharge_nurse"])
     shots.append(_shot(page, "02-ward-worklist"))
-    if _follow(page, "main a[href^='/patients/']"):
+    rows = page.get_by_test_id("worklist-row")
+    with_plan = rows.filter(has_text="Sendt til parterne").or_(rows.filter(has_text="Kladde"))
+    if with_plan.count():  # a patient whose page has a plan to open
+        with_plan.first.locator("a").first.click()
+        page.wait_for_load_state("networkidle")
+    if "/patients/" in page.url or _follow(page, "main a[href^='/patients/']"):
+        patient_page = page.url
         shots.append(_shot(page, "03-patient-page"))
         if _follow(page, "main a[href^='/plans/']"):
             shots.append(_shot(page, "04-plan-editor"))
+            page.goto(page.url + "/citizen-copy")
+            shots.append(_shot(page, "05-citizen-copy"))
+        page.goto(patient_page + "/meetings")
+        shots.append(_shot(page, "06-network-meetings"))
     page.goto(base + "/reminders")
-    shots.append(_shot(page, "05-reminders"))
+    shots.append(_shot(page, "07-reminders"))
     _log_in(page, base, logins["case_worker"])
-    shots.append(_shot(page, "06-municipality-worklist"))
+    shots.append(_shot(page, "08-municipality-worklist"))
     _log_in(page, base, logins["gp"])
-    shots.append(_shot(page, "07-gp-worklist"))
+    shots.append(_shot(page, "09-gp-worklist"))
     for role, path, name in (
-        ("org_admin", "/admin", "08-administration"),
-        ("auditor", "/admin/audit-log", "09-audit-log"),
+        ("org_admin", "/admin", "10-administration"),
+        ("auditor", "/admin/audit-log", "11-audit-log"),
     ):
         if role in logins:
             _log_in(page, base, logins[role])

@@ -28,10 +28,16 @@ def cpr_dashed(cpr: str | None) -> str:
     return f"{digits[:6]}-{digits[6:]}"
 
 
-def day(value: date | datetime | None, style: str = "medium") -> str:
-    """A date in the reader's language (``4. dec. 2026``); a datetime is first put in Copenhagen time."""
-    if value is None:
+def day(value: date | datetime | str | None, style: str = "medium") -> str:
+    """A date in the reader's language (``4. dec. 2026``); a datetime is first put in Copenhagen time.
+    An ISO date text (a plan's date field) is read first; any other text is shown as it is."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         return format_datetime(value, "d. MMM y" if style == "medium" else style)
     return format_date(value, style)

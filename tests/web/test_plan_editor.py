@@ -199,6 +199,7 @@ def test_propose_then_answer_per_party(
     assert f"/parties/{gp}/answer" not in page  # only the parties she answers for
     assert 'data-testid="plan-form"' not in page  # a proposed plan is not edited
     assert "/propose" not in page
+    assert "3. dec. 2026" in page  # the date field shown as a Danish date
 
     action = f"/plans/{plan.id}/parties/{municipality}/answer"
     prefix = f"party{municipality}-"
@@ -340,6 +341,8 @@ def test_the_citizen_copy_leaves_out_internal_sections(
     assert "Hvis behandlingen ophører" not in html
     assert "søvnløshed" in html
     assert "Kriseplan" in html
+    assert "3. dec. 2026" in html  # the first follow-up's date, in Danish
+    assert "2026-12-03" not in html
     assert 'media="print"' in html
     reads = sc.audit_entries(session, resource_type="Plan", resource_id=str(plan.id))
     assert "citizen copy" in [e.purpose for e in reads]
