@@ -35,7 +35,7 @@ def day(value: date | datetime | str | None, style: str = "medium") -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value)
+            return format_date(date.fromisoformat(value), style)
         except ValueError:
             return value
     if isinstance(value, datetime):

@@ -25,7 +25,7 @@ data. "No such patient" and "not yours" are the same 404 page, so the page tells
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -64,19 +64,49 @@ def is_htmx() -> bool:
 
 
 # ---------------------------------------------------------------------------- forms
-def show_field_errors(form: Form, error: ValidationFailed | Iterable[FieldError]) -> None:
+# The use cases name their field errors in English for API callers. People read words from the catalogue:
+# a screen's own by (field, code) or by code, else these by code, else a general one.
+FIELD_CODE_MESSAGES: dict[str, LazyString] = {
+    "required": _l("This field is required."),
+    "too-long": _l("The text is too long."),
+    "too-many": _l("There are too many."),
+    "invalid-choice": _l("Choose one of the options."),
+    "in-past": _l("Choose a time in the future."),
+    "too-early": _l("The date is too early."),
+    "unknown": _l("carepath does not know that choice."),
+}
+FieldMessages = Mapping[tuple[str, str] | str, str | LazyString]
+
+
+def field_message(problem: FieldError, messages: FieldMessages | None = None) -> str:
+    """The words a person reads for one of a use case's field errors (see FIELD_CODE_MESSAGES)."""
+    own = messages or {}
+    found = own.get((problem.field, problem.code)) or own.get(problem.code)
+    found = found or FIELD_CODE_MESSAGES.get(problem.code)
+    return str(found) if found is not None else _("Check what you entered here.")
+
+
+def show_field_errors(
+    form: Form,
+    error: ValidationFailed | Iterable[FieldError],
+    messages: FieldMessages | None = None,
+    *,
+    renamed: Mapping[str, str] | None = None,
+) -> None:
     """Put a use case's field errors next to the form's fields (by name; the part before the first dot or
-    bracket of a nested path), the rest above the form. What was typed stays in the form."""
+    bracket of a nested path, or as ``renamed`` says), the rest above the form, each in the words of
+    ``field_message``. What was typed stays in the form."""
     errors = error.errors if isinstance(error, ValidationFailed) else tuple(error)
     if isinstance(error, ValidationFailed) and not errors:
-        form.form_errors.append(error.message)
-    for field_error in errors:
-        name = field_error.field.split(".", 1)[0].split("[", 1)[0]
-        field = form._fields.get(name)
+        form.form_errors.append(_("The input could not be used."))
+    for problem in errors:
+        text = field_message(problem, messages)
+        name = problem.field.split(".", 1)[0].split("[", 1)[0]
+        field = form._fields.get((renamed or {}).get(name, name))
         if field is not None:
-            field.errors = [*field.errors, field_error.message]
+            field.errors = [*field.errors, text]
         else:
-            form.form_errors.append(field_error.message)
+            form.form_errors.append(text)
 
 
 # ---------------------------------------------------------------------------- failures

@@ -34,16 +34,23 @@ from coordinator.db import get_session
 from coordinator.i18n import Form
 from coordinator.meetings import services
 from coordinator.meetings.models import MeetingAction, NetworkMeeting
-from coordinator.web.kit import actor, now, perform, show_field_errors, web_blueprint
+from coordinator.web.kit import (
+    FieldMessages,
+    actor,
+    now,
+    perform,
+    show_field_errors,
+    web_blueprint,
+)
 from pathways import meetings as domain
 from pathways.clock import COPENHAGEN, to_copenhagen
-from pathways.errors import FieldError, ValidationFailed
+from pathways.errors import ValidationFailed
 
 bp = web_blueprint("meetings_web", __name__)
 
 # The use cases' field errors people meet, in their language (by field and code); others are shown as
 # the use case words them.
-_FIELD_MESSAGES: dict[tuple[str, str], Any] = {
+_FIELD_MESSAGES: FieldMessages = {
     ("reason", "required"): _l("Write why the meeting is needed."),
     ("scheduled_for", "in-past"): _l("The time must not lie in the past."),
     ("held_on", "in-future"): _l("The meeting cannot be recorded before it is held."),
@@ -58,13 +65,6 @@ _FIELD_MESSAGES: dict[tuple[str, str], Any] = {
     ("due_on", "too-early"): _l("The due date cannot be before the meeting."),
     ("description", "required"): _l("Describe the action."),
 }
-
-
-def _in_language(error: ValidationFailed) -> list[FieldError]:
-    return [
-        FieldError(e.field, str(_FIELD_MESSAGES.get((e.field, e.code), e.message)), e.code)
-        for e in error.errors
-    ]
 
 
 # ------------------------------------------------------------------------------------ forms
@@ -206,7 +206,7 @@ def _submit(
             changed = perform(work)
         except ValidationFailed as error:
             edge.rollback()  # nothing of the refused change may ride on the page's own commit
-            show_field_errors(form, _in_language(error))
+            show_field_errors(form, error, _FIELD_MESSAGES)
         else:
             flash(done, "success")
             meeting_id = changed.meeting_id if isinstance(changed, MeetingAction) else changed.id

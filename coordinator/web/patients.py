@@ -46,7 +46,14 @@ from coordinator.plans.queries import list_patient_plans
 from coordinator.plans.requirement import assess_requirement, pathway_obligation
 from coordinator.reminders.models import Reminder
 from coordinator.reminders.services import ReminderQuery, list_reminders
-from coordinator.web.kit import actor, is_htmx, perform, show_field_errors, web_blueprint
+from coordinator.web.kit import (
+    FieldMessages,
+    actor,
+    is_htmx,
+    perform,
+    show_field_errors,
+    web_blueprint,
+)
 from pathways.agreements import Obligation
 from pathways.clock import COPENHAGEN
 from pathways.errors import ValidationFailed
@@ -201,6 +208,25 @@ def _current(
     return found[-1] if found else None
 
 
+# The use cases' field errors in the words people read (coordinator.web.kit.field_message).
+_FIELD_MESSAGES: FieldMessages = {
+    ("person_id", "invalid"): _l(
+        "The person does not work in the organisation of the contact role."
+    ),
+    ("person_id", "unknown"): _l("The person is not an active member of staff."),
+    ("person_id", "required"): _l("Choose a colleague."),
+    ("valid_from", "overlap"): _l(
+        "The sector already has a contact person in that period: hand over instead."
+    ),
+    ("valid_from", "invalid"): _l(
+        "The handover must start after the current contact period started, and before it ended."
+    ),
+    ("reason", "required"): _l("Give a reason."),
+}
+# The handover form's first day is called "on".
+_HANDOVER_FIELDS = {"valid_from": "on"}
+
+
 def _forms(page: PatientPage, **bound: Form) -> dict[str, Form]:
     choices = [SelectChoice(u.id, f"{u.name} ({u.organisation.name})") for u in page.colleagues]
     today = edge.clock().now().astimezone(COPENHAGEN).date()  # the usual first day: today
@@ -306,7 +332,7 @@ def assign(patient_id: int) -> ResponseReturnValue:
             )
         )
     except ValidationFailed as error:
-        show_field_errors(form, error)
+        show_field_errors(form, error, _FIELD_MESSAGES)
         return _render(patient_id, 422, failed="assign", panel=is_htmx(), contact_form=form)
     return _changed(patient_id, _("The contact person was named"))
 
@@ -341,7 +367,7 @@ def hand_over(patient_id: int, assignment_id: int) -> ResponseReturnValue:
             )
         )
     except ValidationFailed as error:
-        show_field_errors(form, error)
+        show_field_errors(form, error, _FIELD_MESSAGES, renamed=_HANDOVER_FIELDS)
         return _render(patient_id, 422, failed="handover", panel=is_htmx(), handover_form=form)
     return _changed(patient_id, _("The contact person was handed over"))
 
@@ -380,7 +406,7 @@ def emergency(patient_id: int) -> ResponseReturnValue:
         )
     except ValidationFailed as error:
         edge.rollback()
-        show_field_errors(form, error)
+        show_field_errors(form, error, _FIELD_MESSAGES)
         return _no_access(patient_id, None, form)
     flash(
         _("Emergency access was granted. Your reason is recorded and will be reviewed."), "warning"

@@ -23,10 +23,18 @@ from coordinator.i18n import Form, request_language
 from coordinator.messaging.outbound import share_reminder
 from coordinator.reminders import services
 from coordinator.reminders.models import Reminder
-from coordinator.web.kit import actor, is_htmx, now, perform, show_field_errors, web_blueprint
+from coordinator.web.kit import (
+    FieldMessages,
+    actor,
+    is_htmx,
+    now,
+    perform,
+    show_field_errors,
+    web_blueprint,
+)
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.clock import COPENHAGEN, to_copenhagen
-from pathways.errors import FieldError, ValidationFailed
+from pathways.errors import ValidationFailed
 from pathways.labels import label_or_code, reminder_message
 from pathways.legal import all_legal_bases
 from pathways.permissions import Permission, roles_with
@@ -216,7 +224,7 @@ def show(reminder_id: int) -> ResponseReturnValue:
 
 # ---------------------------------------------------------------------------- actions
 # The use case's field errors by code, in the reader's language (the domain's own words are English).
-def _field_messages() -> dict[str, str]:
+def _field_messages() -> FieldMessages:
     return {
         "in-past": _("Choose a time in the future"),
         "too-far": _("Choose a time at most %(days)d days ahead", days=MAX_SNOOZE_DAYS),
@@ -224,14 +232,6 @@ def _field_messages() -> dict[str, str]:
         "too-long": _("That is too long"),
         "unknown": _("That party has no MedCom address in carepath"),
     }
-
-
-def _translated(error: ValidationFailed) -> list[FieldError]:
-    messages = _field_messages()
-    return [
-        FieldError(e.field, messages.get(e.code, _("Check this field")), e.code)
-        for e in error.errors
-    ]
 
 
 def _act(
@@ -251,7 +251,7 @@ def _act(
             perform(lambda: work(form))
         except ValidationFailed as error:
             edge.rollback()  # nothing of the refused change is kept
-            show_field_errors(form, _translated(error))
+            show_field_errors(form, error, _field_messages())
         else:
             if is_htmx():
                 return _render_show(_details(reminder_id), message=done)

@@ -166,7 +166,7 @@ def test_the_nurse_names_a_colleague_as_the_regions_contact_person(
         (
             {"assign-person_id": "OTHER", "assign-valid_from": TODAY.isoformat()},
             "assign-person_id",
-            "does not work at Afsnit 1",
+            "arbejder ikke i organisationen",
         ),
         ({"assign-person_id": "STAFF", "assign-valid_from": "26-11"}, "assign-valid_from", ""),
     ],

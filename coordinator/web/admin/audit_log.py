@@ -18,7 +18,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.audit.queries import AuditFilter, audit_csv_lines, export_audit, query_audit
 from coordinator.db import get_session
 from coordinator.web.admin import bp
-from coordinator.web.admin.common import in_danish, labelled
+from coordinator.web.admin.common import FIELD_MESSAGES, labelled
 from coordinator.web.admin.forms import AuditFilterForm, ReviewForm
 from coordinator.web.kit import actor, perform, show_field_errors
 from pathways.audit import AuditAction, AuditOutcome
@@ -65,13 +65,8 @@ def _filters(form: AuditFilterForm, *, before_id: int | None = None) -> AuditFil
     )
 
 
-def _in_form(error: ValidationFailed) -> ValidationFailed:
-    """The query's field names as the form's (patient_cpr is the patient field, since the from date)."""
-    renamed = {"patient_cpr": "patient", "since": "until", "limit": "form"}
-    danish = in_danish(error)
-    return ValidationFailed(
-        [type(e)(renamed.get(e.field, e.field), e.message, e.code) for e in danish.errors]
-    )
+# The query's field names as the form's (patient_cpr is the patient field, since the from date).
+_RENAMED = {"patient_cpr": "patient", "since": "until", "limit": "form"}
 
 
 @bp.get("/audit-log")
@@ -89,7 +84,7 @@ def audit_log() -> ResponseReturnValue:
                 )
             )
         except ValidationFailed as error:
-            show_field_errors(form, _in_form(error))
+            show_field_errors(form, error, FIELD_MESSAGES, renamed=_RENAMED)
             status = HTTPStatus.UNPROCESSABLE_ENTITY
         else:
             entries, more = found[:PAGE], len(found) > PAGE
@@ -163,7 +158,7 @@ def review_emergency_access(grant_id: int) -> ResponseReturnValue:
             )
         )
     except ValidationFailed as error:
-        show_field_errors(form, in_danish(error))
+        show_field_errors(form, error, FIELD_MESSAGES)
         return _emergency_page(form, grant_id, HTTPStatus.UNPROCESSABLE_ENTITY)
     flash(_("The review was recorded."), "success")
     return redirect(url_for(".emergency_access"), code=HTTPStatus.SEE_OTHER)

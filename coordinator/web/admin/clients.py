@@ -16,7 +16,7 @@ from coordinator.clients import services as client_services
 from coordinator.clients.oauth import token_url
 from coordinator.db import get_session
 from coordinator.web.admin import bp
-from coordinator.web.admin.common import in_danish
+from coordinator.web.admin.common import FIELD_MESSAGES
 from coordinator.web.admin.forms import RegisterClientForm
 from coordinator.web.kit import actor, perform, show_field_errors
 from pathways.errors import ValidationFailed
@@ -81,7 +81,7 @@ def register_client() -> ResponseReturnValue:
             )
         )
     except ValidationFailed as error:
-        show_field_errors(form, in_danish(error))
+        show_field_errors(form, error, FIELD_MESSAGES)
         return _page(form, HTTPStatus.UNPROCESSABLE_ENTITY)
     flash(
         _(

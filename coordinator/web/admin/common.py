@@ -9,14 +9,13 @@ from enum import Enum
 from flask import make_response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString  # type: ignore[import-untyped]
 
 from coordinator.web.filters import code_label
-from pathways.errors import FieldError, ValidationFailed
+from coordinator.web.kit import FieldMessages
 
 # The use cases name field errors in English for API callers; people get these words, by field and code
-# (a code not listed keeps the use case's message).
-FIELD_MESSAGES: dict[tuple[str, str], LazyString] = {
+# (coordinator.web.kit.field_message: else by code, else a general one).
+FIELD_MESSAGES: FieldMessages = {
     ("username", "invalid"): _l("Use 3-64 lower-case letters, digits, '.', '_' or '-'"),
     ("email", "invalid"): _l("The e-mail address is not valid"),
     ("phone", "invalid"): _l("The phone number must be 8 to 15 digits, optionally with +"),
@@ -29,15 +28,6 @@ FIELD_MESSAGES: dict[tuple[str, str], LazyString] = {
     ("jwks", "missing-kid"): _l("Every key needs a kid (key id)"),
     ("patient_cpr", "invalid"): _l("Write a CPR number as DDMMYY-SSSS or a patient id"),
 }
-
-
-def in_danish(error: ValidationFailed) -> ValidationFailed:
-    """The same errors with the words people read (FIELD_MESSAGES)."""
-    errors = [
-        FieldError(e.field, str(FIELD_MESSAGES.get((e.field, e.code), e.message)), e.code)
-        for e in error.errors
-    ]
-    return ValidationFailed(errors) if errors else error
 
 
 def labelled(

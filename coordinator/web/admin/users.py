@@ -16,7 +16,7 @@ from coordinator.accounts import services as accounts
 from coordinator.accounts.models import User
 from coordinator.db import get_session
 from coordinator.web.admin import bp
-from coordinator.web.admin.common import in_danish, labelled, once
+from coordinator.web.admin.common import FIELD_MESSAGES, labelled, once
 from coordinator.web.admin.forms import ChangeUserForm, CreateUserForm
 from coordinator.web.kit import actor, perform, show_field_errors
 from pathways.errors import Conflict, ValidationFailed
@@ -99,7 +99,7 @@ def create_user() -> ResponseReturnValue:
             )
         )
     except ValidationFailed as error:
-        show_field_errors(form, in_danish(error))
+        show_field_errors(form, error, FIELD_MESSAGES)
         return _index(form, organisation_id, HTTPStatus.UNPROCESSABLE_ENTITY)
     except Conflict:
         form.username.errors = [*form.username.errors, _("That username is already taken")]
@@ -160,7 +160,7 @@ def change_user(user_id: int) -> ResponseReturnValue:
         )
     except ValidationFailed as error:
         get_session().refresh(found)
-        show_field_errors(form, in_danish(error))
+        show_field_errors(form, error, FIELD_MESSAGES)
         return _user_page(found, form, HTTPStatus.UNPROCESSABLE_ENTITY)
     flash(_("The account was changed."), "success")
     return redirect(url_for(".user", user_id=user_id), code=HTTPStatus.SEE_OTHER)
