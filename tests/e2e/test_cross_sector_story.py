@@ -4,7 +4,8 @@ A MedCom admission arrives at ``$process-message`` from the hospital's system; t
 patient on the ward worklist as not assessed; the chief physician assesses §13a as required; the nurse
 drafts the discharge agreement, fills the crisis plan and proposes it; the case worker sees it on the
 municipality worklist and among the reminders, names a contact person and accepts; the GP accepts; the
-MedCom discharge arrives and the agreement is active; no worklist shows a gap for the stay any more.
+MedCom discharge arrives and the agreement is active; no worklist shows a gap for the stay any more; a
+case worker of another municipality can open neither the patient nor the plan.
 
 The patient is a demo patient with no open stay (the live server is shared: no new patients), living in
 the case worker's municipality, and listed with the GP's clinic for the story. The scheduler is not
@@ -25,6 +26,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from coordinator.accounts.models import User
+from coordinator.accounts.services import create_staff_member
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
 from coordinator.db import get_database
@@ -34,16 +36,20 @@ from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
 from coordinator.scheduler import run_job
 from pathways.clock import COPENHAGEN, SystemClock
-from pathways.organisations import Sector
+from pathways.organisations import OrganisationKind, Sector
 from pathways.plans import PlanStatus
 from pathways.stays import PathwayStatus
 from tests.e2e.conftest import assert_accessible, log_in
 from tests.fhir.support import bearer_token
+from tests.scenario import SYSTEM
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
 # The fixtures' discharge moment: each message of the story is moved in time so that it is now (the
 # admission then lies 18 days back, and the discharge comes after the agreement).
 FIXTURE_DISCHARGE = datetime.fromisoformat("2026-03-20T11:00:32+01:00")
+OTHER_CASE_WORKER = DemoLogin(
+    "e2e-anden-kommune", "Rabarber-Lanterne-Kvist-4712", "case_worker", "another municipality"
+)
 _INSTANT = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+01:00")
 
 
@@ -79,6 +85,25 @@ def story(live_app: Flask, demo_logins: dict[str, DemoLogin]) -> dict[str, Any]:
         ).one()
         # Listed with the GP's clinic, as the national health insurance register would have it.
         patient.gp_organisation_id = clinic.id
+        elsewhere = session.scalars(
+            sa.select(Organisation)
+            .where(
+                Organisation.kind == OrganisationKind.MUNICIPALITY,
+                Organisation.id != municipality.id,
+            )
+            .order_by(Organisation.id)
+            .limit(1)
+        ).one()
+        create_staff_member(
+            session,
+            SYSTEM,
+            clock,
+            organisation_id=elsewhere.id,
+            name="Ole Andersen",
+            role="case_worker",
+            username=OTHER_CASE_WORKER.username,
+            password=OTHER_CASE_WORKER.password,
+        )
         token = bearer_token(
             session, clock, ward.parent_id, "system/Encounter.write", name="EPJ (story)"
         )
@@ -312,6 +337,18 @@ def test_the_whole_story_from_admission_to_an_active_agreement(
             expect(row).not_to_have_class(re.compile("worklist-overdue"))
         nurse.goto(f"{live_server}/")
         expect(_row(nurse, story)).to_have_count(0)  # discharged: no longer a current stay
+
+        # A case worker of another municipality has no care relation: "no such page", nothing shown.
+        context, stranger = _as(browser, live_server, OTHER_CASE_WORKER)
+        contexts.append(context)
+        answer = stranger.goto(f"{live_server}/patients/{story['patient_id']}")
+        assert answer is not None
+        assert answer.status == 404
+        expect(stranger.locator("h1")).to_have_text("Siden blev ikke fundet")
+        expect(stranger.locator("main")).not_to_contain_text(story["name"][1])
+        stranger.goto(f"{live_server}/plans/{plan_id}")
+        expect(stranger.locator("h1")).to_have_text("Siden blev ikke fundet")
+        assert_accessible(stranger)
     finally:
         for context in contexts:
             context.close()

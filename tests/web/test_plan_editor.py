@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.plans import services as plan_services
@@ -430,3 +432,48 @@ def test_the_editor_in_english(
     assert "Crisis plan" in html
     assert "Call at night" in html
     assert "Save draft" in html
+
+
+def _statements(connection: sa.Connection, client: FlaskClient, url: str) -> int:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_editor_reads_in_a_fixed_number_of_statements(
+    world: sc.Scenario,
+    session: Session,
+    clock: FixedClock,
+    login: Login,
+    connection: sa.Connection,
+) -> None:
+    """No N+1: more versions and more filled sections do not add statements to the editor or history."""
+    plan = _draft(session, clock, world)
+    client = login(world.nurse)
+    editor, history = f"/plans/{plan.id}", f"/plans/{plan.id}/history"
+    client.get(editor)  # the first request warms caches of the app
+    before = (_statements(connection, client, editor), _statements(connection, client, history))
+
+    for n, place in enumerate(("Nørrebro", "Amager", "Valby", "Vesterbro"), start=1):
+        plan = plan_services.edit_plan(
+            session,
+            world.nurse,
+            clock,
+            plan_id=plan.id,
+            expected_version=plan.version,
+            sections={
+                "housing": {"text": f"Egen lejlighed på {place}"},
+                "medication": {"text": f"Dosis {n}"},
+            },
+        )
+
+    after = (_statements(connection, client, editor), _statements(connection, client, history))
+    assert after == before
