@@ -4,6 +4,7 @@ their meeting); an overdue action's reminder is a Task under /reminders and /fhi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
@@ -77,6 +78,21 @@ class MeetingById(MethodView):
         )
 
 
+def _change(use_case: Callable[..., NetworkMeeting], meeting_id: int, data: dict[str, Any]) -> Any:
+    """A change to a meeting: the use case with the If-Match version (required) and the body's fields."""
+    return _meeting(
+        use_case(
+            get_session(),
+            current_actor(),
+            clock(),
+            meeting_id=meeting_id,
+            expected_version=optional_version("meeting"),
+            version_required=True,
+            **data,
+        )
+    )
+
+
 @blp.route("/meetings/<id:meeting_id>/schedule")
 class Schedule(MethodView):
     @operation("Appointment", "write")
@@ -85,17 +101,7 @@ class Schedule(MethodView):
     @blp.doc(**MEETING_CHANGE)
     def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Set or move the time and place of a meeting not yet held."""
-        return _meeting(
-            services.schedule_meeting(
-                get_session(),
-                current_actor(),
-                clock(),
-                meeting_id=meeting_id,
-                expected_version=optional_version("meeting"),
-                version_required=True,
-                **data,
-            )
-        )
+        return _change(services.schedule_meeting, meeting_id, data)
 
 
 @blp.route("/meetings/<id:meeting_id>/record")
@@ -106,17 +112,7 @@ class Record(MethodView):
     @blp.doc(**MEETING_CHANGE)
     def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """The meeting was held: the day, who took part, the citizen's own words, a summary."""
-        return _meeting(
-            services.record_meeting(
-                get_session(),
-                current_actor(),
-                clock(),
-                meeting_id=meeting_id,
-                expected_version=optional_version("meeting"),
-                version_required=True,
-                **data,
-            )
-        )
+        return _change(services.record_meeting, meeting_id, data)
 
 
 @blp.route("/meetings/<id:meeting_id>/cancel")
@@ -127,17 +123,7 @@ class Cancel(MethodView):
     @blp.doc(**MEETING_CHANGE)
     def post(self, data: dict[str, Any], meeting_id: int) -> Any:
         """Call off a meeting that has not been held, with a reason."""
-        return _meeting(
-            services.cancel_meeting(
-                get_session(),
-                current_actor(),
-                clock(),
-                meeting_id=meeting_id,
-                expected_version=optional_version("meeting"),
-                version_required=True,
-                **data,
-            )
-        )
+        return _change(services.cancel_meeting, meeting_id, data)
 
 
 @blp.route("/meetings/<id:meeting_id>/actions")

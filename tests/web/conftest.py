@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -50,3 +51,18 @@ def form_post(
 ) -> TestResponse:
     """POST a form to ``action`` with the CSRF token of ``page``, like a browser submitting it."""
     return client.post(action, data={"csrf_token": csrf_token(client, page), **data}, **kwargs)
+
+
+def count_statements(connection: sa.Connection, client: FlaskClient, url: str) -> int:
+    """How many SQL statements one GET of ``url`` runs (it must answer 200): a page's N+1 check."""
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", count)
+    return len(seen)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.access.models import EmergencyAccess
@@ -19,7 +18,7 @@ from pathways.clock import FixedClock
 from pathways.organisations import Sector
 from pathways.stays import PathwayEventType
 from tests import scenario as sc
-from tests.web.conftest import Login, form_post
+from tests.web.conftest import Login, count_statements, form_post
 
 TODAY = date(2026, 11, 26)  # the test clock's day (Copenhagen)
 
@@ -331,20 +330,6 @@ def test_the_page_speaks_english_when_asked(world: sc.Scenario, login: Login) ->
     assert "Show CPR number" in html
 
 
-def _statements(connection: sa.Connection, client: FlaskClient, url: str) -> int:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    sa.event.listen(connection, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(connection, "before_cursor_execute", count)
-    return len(seen)
-
-
 def test_the_page_reads_in_a_fixed_number_of_statements(
     session: Session,
     clock: FixedClock,
@@ -356,7 +341,7 @@ def test_the_page_reads_in_a_fixed_number_of_statements(
     sc.proposed_plan(session, clock, world)
     client = login(world.nurse)
     client.get(page_of(world))  # the first request warms caches of the app
-    before = _statements(connection, client, page_of(world))
+    before = count_statements(connection, client, page_of(world))
 
     for n, event in enumerate(
         (PathwayEventType.LEAVE_STARTED, PathwayEventType.LEAVE_ENDED) * 3, start=1
@@ -375,7 +360,7 @@ def test_the_page_reads_in_a_fixed_number_of_statements(
             valid_from=TODAY,
         )
 
-    assert _statements(connection, client, page_of(world)) == before
+    assert count_statements(connection, client, page_of(world)) == before
 
 
 def test_htmx_swaps_the_contacts_panel_with_the_result_or_the_errors(

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from coordinator.plans import services as plan_services
@@ -18,7 +17,7 @@ from pathways import plan_content
 from pathways.clock import FixedClock
 from pathways.plans import ParticipantRole, PlanStatus, ResponseStatus
 from tests import scenario as sc
-from tests.web.conftest import Login, csrf_token, form_post
+from tests.web.conftest import Login, count_statements, csrf_token, form_post
 
 
 def _plan(session: Session, plan_id: int) -> Plan:
@@ -434,20 +433,6 @@ def test_the_editor_in_english(
     assert "Save draft" in html
 
 
-def _statements(connection: sa.Connection, client: FlaskClient, url: str) -> int:
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    sa.event.listen(connection, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(connection, "before_cursor_execute", count)
-    return len(seen)
-
-
 def test_the_editor_reads_in_a_fixed_number_of_statements(
     world: sc.Scenario,
     session: Session,
@@ -460,7 +445,10 @@ def test_the_editor_reads_in_a_fixed_number_of_statements(
     client = login(world.nurse)
     editor, history = f"/plans/{plan.id}", f"/plans/{plan.id}/history"
     client.get(editor)  # the first request warms caches of the app
-    before = (_statements(connection, client, editor), _statements(connection, client, history))
+    before = (
+        count_statements(connection, client, editor),
+        count_statements(connection, client, history),
+    )
 
     for n, place in enumerate(("Nørrebro", "Amager", "Valby", "Vesterbro"), start=1):
         plan = plan_services.edit_plan(
@@ -475,5 +463,8 @@ def test_the_editor_reads_in_a_fixed_number_of_statements(
             },
         )
 
-    after = (_statements(connection, client, editor), _statements(connection, client, history))
+    after = (
+        count_statements(connection, client, editor),
+        count_statements(connection, client, history),
+    )
     assert after == before
