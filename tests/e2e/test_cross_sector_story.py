@@ -7,9 +7,9 @@ municipality worklist and among the reminders, names a contact person and accept
 MedCom discharge arrives and the agreement is active; no worklist shows a gap for the stay any more; a
 case worker of another municipality can open neither the patient nor the plan.
 
-The patient is a demo patient with no open stay (the live server is shared: no new patients), living in
-the case worker's municipality, and listed with the GP's clinic for the story. The scheduler is not
-running here: where it would evaluate the queued pathways, the test runs that job itself."""
+The patient is new to carepath: the admission message registers her, in the case worker's municipality,
+and her GP clinic is the demo GP's. The scheduler is not running here: where it would evaluate the
+queued pathways, the test runs that job itself."""
 
 from __future__ import annotations
 
@@ -28,15 +28,15 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from coordinator.accounts.models import User
 from coordinator.accounts.services import create_staff_member
 from coordinator.care_pathways.models import Pathway
-from coordinator.contacts.models import ContactAssignment
 from coordinator.db import get_database
 from coordinator.demo import DemoLogin
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
+from coordinator.patients.services import set_general_practitioner
 from coordinator.plans.models import Plan
 from coordinator.scheduler import run_job
 from pathways.clock import COPENHAGEN, SystemClock
-from pathways.organisations import OrganisationKind, Sector
+from pathways.organisations import OrganisationKind
 from pathways.plans import PlanStatus
 from pathways.stays import PathwayStatus
 from tests.e2e.conftest import assert_accessible, log_in
@@ -47,6 +47,10 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "medcom"
 # The fixtures' discharge moment: each message of the story is moved in time so that it is now (the
 # admission then lies 18 days back, and the discharge comes after the agreement).
 FIXTURE_DISCHARGE = datetime.fromisoformat("2026-03-20T11:00:32+01:00")
+# A person new to carepath: the admission message registers her. A valid birth date that fails the
+# modulus-11 check, like the demo's CPR numbers, so that it cannot belong to anyone.
+STORY_CPR = "1503709931"
+PARTY_NOT_ANSWERED = "En part har ikke svaret på planforslaget"  # the gap rule's Danish label
 OTHER_CASE_WORKER = DemoLogin(
     "e2e-anden-kommune", "Rabarber-Lanterne-Kvist-4712", "case_worker", "another municipality"
 )
@@ -55,7 +59,8 @@ _INSTANT = re.compile(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+01:00")
 
 @pytest.fixture
 def story(live_app: Flask, demo_logins: dict[str, DemoLogin]) -> dict[str, Any]:
-    """The patient, the nurse's ward and a system client of its psychiatric centre."""
+    """The nurse's ward, the case worker's municipality, the GP's clinic, a system client of the ward's
+    psychiatric centre, and a case worker of another municipality."""
     clock = SystemClock()
     with get_database(live_app).transaction() as session:
 
@@ -66,25 +71,6 @@ def story(live_app: Flask, demo_logins: dict[str, DemoLogin]) -> dict[str, Any]:
             return user.organisation
 
         ward, municipality, clinic = org_of("discharge_nurse"), org_of("case_worker"), org_of("gp")
-        open_stays = sa.select(Pathway.patient_id).where(
-            Pathway.status.not_in([PathwayStatus.CLOSED, PathwayStatus.CANCELLED])
-        )
-        municipal_contacts = sa.select(ContactAssignment.patient_id).where(
-            ContactAssignment.sector == Sector.MUNICIPALITY
-        )
-        patient = session.scalars(
-            sa.select(Patient)
-            .where(
-                Patient.kommunekode == municipality.kommunekode,
-                Patient.cpr.is_not(None),
-                Patient.is_protected.is_(False),
-                Patient.id.not_in(open_stays),
-            )
-            .order_by(Patient.id.in_(municipal_contacts), Patient.id.desc())
-            .limit(1)
-        ).one()
-        # Listed with the GP's clinic, as the national health insurance register would have it.
-        patient.gp_organisation_id = clinic.id
         elsewhere = session.scalars(
             sa.select(Organisation)
             .where(
@@ -108,10 +94,10 @@ def story(live_app: Flask, demo_logins: dict[str, DemoLogin]) -> dict[str, Any]:
             session, clock, ward.parent_id, "system/Encounter.write", name="EPJ (story)"
         )
         return {
-            "patient_id": patient.id,
-            "cpr": patient.cpr,
-            "name": (patient.given_name, patient.family_name),
-            "kommunekode": patient.kommunekode,
+            "cpr": STORY_CPR,
+            "name": ("Karen", "Holmgaard"),
+            "kommunekode": municipality.kommunekode,
+            "gp_clinic_id": clinic.id,
             "ward_sor": ward.sor_code,
             "municipality_sor": municipality.sor_code,
             "token": token,
@@ -181,25 +167,30 @@ def _row(page: Page, story: dict[str, Any]) -> Locator:
     return page.locator(f'[data-testid="worklist-row"][data-pathway="{story["pathway_id"]}"]')
 
 
-def _admitted_stay(app: Flask, patient_id: int) -> int:
+def _admitted(app: Flask, story: dict[str, Any]) -> None:
+    """The patient and stay the admission message made; the patient's GP clinic is set as the national
+    health insurance register would tell it (a MedCom admission does not name the GP)."""
     with get_database(app).transaction() as session:
-        return session.scalars(
+        patient_id = session.scalars(sa.select(Patient.id).where(Patient.cpr == story["cpr"])).one()
+        story["patient_id"] = patient_id
+        story["pathway_id"] = session.scalars(
             sa.select(Pathway.id).where(
                 Pathway.patient_id == patient_id, Pathway.status == PathwayStatus.ADMITTED
             )
         ).one()
+        set_general_practitioner(
+            session,
+            SYSTEM,
+            SystemClock(),
+            patient_id=patient_id,
+            gp_organisation_id=story["gp_clinic_id"],
+        )
 
 
-def _name_contact(
-    page: Page, live_server: str, story: dict[str, Any], sector: str, *, missing: bool = True
-) -> None:
-    """On the patient page, name the first person offered as the sector's fixed contact person. With
-    ``missing=False`` the sector may have one from an earlier stay: then it is kept."""
+def _name_contact(page: Page, live_server: str, story: dict[str, Any], sector: str) -> None:
+    """On the patient page, name the first person offered as the sector's fixed contact person."""
     page.goto(f"{live_server}/patients/{story['patient_id']}")
     card = page.get_by_test_id(f"contact-{sector}")
-    if not missing and not card.get_by_test_id("contact-missing").count():
-        expect(card.get_by_test_id("contact-person")).to_be_visible()
-        return
     expect(card.get_by_test_id("contact-missing")).to_be_visible()
     choice = card.get_by_label("Kontaktperson", exact=True)
     first = choice.locator("option").filter(has_not_text="Vælg").first.get_attribute("value")
@@ -238,7 +229,7 @@ def test_the_whole_story_from_admission_to_an_active_agreement(
     try:
         # The hospital's system tells carepath about the admission.
         _send(browser, live_server, story, "admit-inpatient")
-        story["pathway_id"] = _admitted_stay(live_app, story["patient_id"])
+        _admitted(live_app, story)
         run_job(live_app, "evaluate_queued")
 
         # The nurse sees the new stay on her ward's worklist, not assessed yet.
@@ -292,7 +283,7 @@ def test_the_whole_story_from_admission_to_an_active_agreement(
         # The ward answers for itself and records the patient's answer.
         _accept(nurse, editor, "ward")
         _accept(nurse, editor, "patient")
-        _name_contact(nurse, live_server, story, "region", missing=False)
+        _name_contact(nurse, live_server, story, "region")
         run_job(live_app, "evaluate_queued")
 
         # The case worker finds the citizen waiting for the municipality's answer, and a reminder.
@@ -302,8 +293,12 @@ def test_the_whole_story_from_admission_to_an_active_agreement(
         expect(row).to_have_count(1)
         expect(row.get_by_test_id("worklist-state")).to_contain_text("Bopælskommune")
         expect(row.get_by_test_id("worklist-tasks")).to_contain_text("kontaktperson")
-        case_worker.goto(f"{live_server}/reminders")
-        expect(case_worker.get_by_test_id("reminders")).to_contain_text(story["name"][1])
+        expect(row.locator("td").nth(-2)).not_to_have_text("0")  # open reminders
+        case_worker.goto(f"{live_server}/patients/{story['patient_id']}")
+        reminders = case_worker.get_by_test_id("reminders")
+        expect(reminders).to_contain_text(PARTY_NOT_ANSWERED)
+        reminders.get_by_role("link", name=PARTY_NOT_ANSWERED).first.click()
+        expect(case_worker.locator("main")).to_contain_text(story["name"][1])
         assert_accessible(case_worker)
         _name_contact(case_worker, live_server, story, "municipality")
         _accept(case_worker, editor, "municipality")
@@ -315,7 +310,7 @@ def test_the_whole_story_from_admission_to_an_active_agreement(
         row = _row(gp, story)
         expect(row.get_by_test_id("worklist-state")).to_contain_text("Egen læge")
         _accept(gp, editor, "gp")
-        _name_contact(gp, live_server, story, "general_practice", missing=False)
+        _name_contact(gp, live_server, story, "general_practice")
         expect(gp.get_by_test_id(f"plan-{plan_id}")).to_contain_text("Aftalt")
         assert _plan_status(live_app, plan_id) is PlanStatus.AGREED
 

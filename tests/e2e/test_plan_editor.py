@@ -30,8 +30,8 @@ _readmissions = itertools.count()
 
 
 def _readmit(app: Flask, nurse: DemoLogin) -> int:
-    """A new stay on the nurse's ward for a demo patient whose stays there are all closed: the
-    patient's id."""
+    """A new stay on the nurse's ward for a demo patient whose stays are all closed (a former patient
+    of the ward first): the patient's id."""
     clock = SystemClock()
     with get_database(app).transaction() as session:
         ward_id = session.scalar(
@@ -44,15 +44,18 @@ def _readmit(app: Flask, nurse: DemoLogin) -> int:
             session.scalars(
                 sa.select(Pathway.patient_id)
                 .where(
-                    Pathway.ward_id == ward_id,
                     Pathway.status == PathwayStatus.CLOSED,
                     Pathway.patient_id.not_in(open_patients),
                 )
-                .order_by(Pathway.patient_id)
-                .distinct()
+                .group_by(Pathway.patient_id)
+                # the ward's own former patients first
+                .order_by(
+                    sa.func.max(sa.case((Pathway.ward_id == ward_id, 1), else_=0)).desc(),
+                    Pathway.patient_id,
+                )
             )
         )
-        assert candidates, "the demo has closed stays on the nurse's ward"
+        assert candidates, "the demo has closed stays of patients with no open stay"
         patient_id = candidates[0]
         admit_patient(
             session,
