@@ -178,6 +178,25 @@ def wake(reminder: StoredReminder, now: datetime) -> StoredReminder:
     return reminder
 
 
+def next_wake(reminders: Sequence[StoredReminder], now: datetime) -> datetime | None:
+    """The earliest end of a snooze after ``now`` among these reminders (``reconcile`` reopens a snoozed
+    reminder once its snooze has ended), or None. Part of a pathway's next due time."""
+    at = ensure_utc(now)
+    ends = [
+        r.snoozed_until
+        for r in reminders
+        if r.status is ReminderStatus.SNOOZED
+        and r.snoozed_until is not None
+        and r.snoozed_until > at
+    ]
+    return min(ends, default=None)
+
+
+def earliest(*instants: datetime | None) -> datetime | None:
+    """The earliest of the instants given, ignoring None; None when there is none."""
+    return min((i for i in instants if i is not None), default=None)
+
+
 # A reminder that comes into being when its deadline has already passed is overdue: nobody had notice of it
 # (the upcoming "info" stage never happened), so it is at least this severe, and mailed at once. The rules'
 # milder "warning" after a deadline is for a reminder its owner has seen coming.
