@@ -276,8 +276,8 @@ def store_next_due(session: Session, next_due: Mapping[int, datetime | None]) ->
     if not next_due:
         return 0
     stored_now: dict[int, datetime] = {
-        pathway_id: due
-        for pathway_id, due in session.execute(
+        row.pathway_id: row.due_at
+        for row in session.execute(
             sa.select(NextDue.pathway_id, NextDue.due_at).where(
                 among(session, NextDue.pathway_id, list(next_due))
             )

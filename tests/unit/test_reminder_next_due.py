@@ -422,3 +422,40 @@ def test_nothing_changes_before_the_next_due_time(
         later = [due - TICK, now + (due - TICK - now) * share]
     for at in later:
         assert run(f, at) == evaluation.gaps, (now, at, due)
+
+
+CHANGED = ("nothing", "severity", "due_at", "organisation", "person", "plan", "basis", "message")
+
+
+@PROPERTY
+@given(pathway_facts(), NOW_AFTER, st.sampled_from(CHANGED), st.booleans())
+def test_the_quick_comparison_of_reconcile_is_apply_gap_compared(
+    f: PathwayFacts, after: timedelta, changed: str, made_late: bool
+) -> None:
+    from pathways.reminders.lifecycle import _differs
+
+    now = f.admitted_at + after
+    for i, gap in enumerate(run(f, now)):
+        made = gap.due_at + timedelta(hours=1) if made_late else None
+        stored = StoredReminder(
+            id=i,
+            pathway_id=gap.pathway_id,
+            rule=gap.rule.value,
+            obligation_key=gap.obligation_key,
+            status=ReminderStatus.OPEN,
+            severity=(
+                list(Severity)[(gap.severity.rank + 1) % 4]
+                if changed == "severity"
+                else gap.severity
+            ),
+            due_at=gap.due_at + timedelta(hours=changed == "due_at"),
+            owner_organisation_id=gap.owner.organisation_id + (changed == "organisation"),
+            owner_person_id=(gap.owner.person_id or 0) + 1
+            if changed == "person"
+            else gap.owner.person_id,
+            plan_id=99 if changed == "plan" else gap.plan_id,
+            legal_basis="other" if changed == "basis" else gap.basis,
+            message="old" if changed == "message" else gap.message,
+            created_at=made,
+        )
+        assert _differs(stored, gap) == (rules.apply_gap(stored, gap) != stored), changed
