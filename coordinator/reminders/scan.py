@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,7 @@ from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_cale
 from pathways.clock import Clock
 from pathways.stays import PathwayStatus
 
+log = structlog.get_logger("carepath.reminders")
 OPEN_REMINDER = (
     rules.ReminderStatus.OPEN,
     rules.ReminderStatus.ACKNOWLEDGED,
@@ -60,6 +62,7 @@ class ScanSummary:
     resolved: int = 0
     notified: int = 0
     rescheduled: int = 0  # next due times written (new, moved or cleared)
+    failed: int = 0  # pathways whose evaluation failed (logged; tried again later)
 
     @property
     def changes(self) -> int:
@@ -453,31 +456,84 @@ def scan_all(
     return summary
 
 
+RETRY_FAILED = timedelta(hours=1)
+
+
+def _claim_due(session: Session, now: datetime, limit: int, only: int | None = None) -> list[int]:
+    due = sa.select(NextDue.pathway_id).where(NextDue.due_at <= now)
+    if only is not None:
+        due = due.where(NextDue.pathway_id == only)
+    return list(
+        session.scalars(
+            due.order_by(NextDue.due_at, NextDue.pathway_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite has no row locks and renders none
+        )
+    )
+
+
 def evaluate_due(
     database: Database, clock: Clock, config: Mapping[str, Any], *, batch_size: int = 500
 ) -> ScanSummary:
     """Evaluate the pathways whose next due time has passed (``gap_next_due``), earliest first, a batch per
     transaction. Each evaluation moves the pathway's due time past now (or removes it), so the loop ends.
-    Several schedulers share the work on PostgreSQL: each claims rows the others have not locked."""
+    Several schedulers share the work on PostgreSQL: each claims rows the others have not locked.
+
+    Should a batch fail, its pathways are evaluated one by one, so that one pathway whose evaluation
+    fails cannot hold up every other reminder: it is logged (``reminders.evaluation_failed``), counted
+    as ``failed`` and tried again after ``RETRY_FAILED`` (and by the nightly scan)."""
     summary = ScanSummary()
     calendar = MemoCalendar(default_calendar().settings)
     now = clock.now()
     while True:
-        with database.transaction() as session:
-            ids = list(
-                session.scalars(
-                    sa.select(NextDue.pathway_id)
-                    .where(NextDue.due_at <= now)
-                    .order_by(NextDue.due_at, NextDue.pathway_id)
-                    .limit(batch_size)
-                    .with_for_update(skip_locked=True)
+        claimed: list[int] = []
+        try:
+            with database.transaction() as session:
+                claimed = _claim_due(session, now, batch_size)
+                if claimed:
+                    summary.add(
+                        evaluate_pathways(
+                            session, clock, sorted(claimed), config=config, calendar=calendar
+                        )
+                    )
+        except Exception:
+            if not claimed:
+                raise  # the claim itself failed: nothing to isolate
+            log.exception("reminders.tick_batch_failed", pathways=len(claimed))
+            summary.add(_one_by_one(database, clock, config, claimed, calendar=calendar, now=now))
+            continue
+        if not claimed:
+            return summary
+
+
+def _one_by_one(
+    database: Database,
+    clock: Clock,
+    config: Mapping[str, Any],
+    pathway_ids: Sequence[int],
+    *,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> ScanSummary:
+    summary = ScanSummary()
+    for pathway_id in pathway_ids:
+        try:
+            with database.transaction() as session:
+                if _claim_due(session, now, 1, only=pathway_id):
+                    summary.add(
+                        evaluate_pathways(
+                            session, clock, [pathway_id], config=config, calendar=calendar
+                        )
+                    )
+        except Exception:
+            log.exception("reminders.evaluation_failed", pathway=pathway_id)
+            summary.failed += 1
+            with database.transaction() as session:
+                session.execute(
+                    sa.update(NextDue)
+                    .where(NextDue.pathway_id == pathway_id)
+                    .values(due_at=clock.now() + RETRY_FAILED)
                 )
-            )
-            if not ids:
-                break
-            summary.add(
-                evaluate_pathways(session, clock, sorted(ids), config=config, calendar=calendar)
-            )
     return summary
 
 

@@ -19,6 +19,7 @@ from flask import Flask
 from bench.load import synthetic_cprs
 from coordinator import create_app, migrate
 from coordinator.db import Base, Database, get_database
+from coordinator.reminders import scan as scan_module
 from coordinator.reminders import services as inbox
 from coordinator.reminders.facts import load_facts
 from coordinator.reminders.models import NextDue, Reminder, ScanRange, ScanRun
@@ -68,11 +69,14 @@ def _next_due(database: Database, pathway_id: int) -> datetime | None:
         return session.scalar(sa.select(NextDue.due_at).where(NextDue.pathway_id == pathway_id))
 
 
-def _reminders(database: Database) -> dict[str, tuple[ReminderStatus, Severity]]:
+def _reminders(
+    database: Database, pathway_id: int | None = None
+) -> dict[str, tuple[ReminderStatus, Severity]]:
+    mine = sa.true() if pathway_id is None else Reminder.pathway_id == pathway_id
     with database.transaction() as session:
         return {
             f"{r.rule}|{r.obligation_key}": (r.status, r.severity)
-            for r in session.scalars(sa.select(Reminder))
+            for r in session.scalars(sa.select(Reminder).where(mine))
         }
 
 
@@ -312,3 +316,64 @@ def test_a_due_pathway_another_scheduler_holds_is_skipped(
         assert held == [scenario.pathway.id]
         assert tick(database, clock, app.config).pathways == 0
     assert tick(database, clock, app.config).reopened == 1
+
+
+def test_a_pathway_whose_evaluation_fails_holds_up_no_other(
+    world: tuple[Flask, FixedClock, sc.Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, clock, scenario = world
+    database = get_database(app)
+    with database.transaction() as session:
+        [cpr] = synthetic_cprs(1)
+        patient = sc.register_patient(
+            session,
+            sc.SYSTEM,
+            clock,
+            given_name="Ib",
+            family_name="Test",
+            kommunekode="101",
+            cpr=cpr,
+            gp_organisation_id=scenario.gp_clinic.id,
+        )
+        other = sc.admit_patient(
+            session,
+            sc.SYSTEM,
+            clock,
+            patient_id=patient.id,
+            ward_id=scenario.ward.id,
+            admitted_at=START - timedelta(days=1),
+            idempotency_key="admit-other",
+        ).id
+        reminder = session.scalars(
+            sa.select(Reminder).where(Reminder.pathway_id == scenario.pathway.id)
+        ).one()
+        inbox.snooze_reminder(
+            session, scenario.nurse, clock, reminder_id=reminder.id, until=START + SECOND
+        )
+    # the other's §13a assessment: 2 working days from Wednesday 25 November, Friday 27 at 16:00
+    deadline = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    assert _next_due(database, other) == deadline
+    broken = scenario.pathway.id
+    real = scan_module.load_facts
+
+    def failing(session: object, pathway_ids: list[int]) -> object:
+        if broken in pathway_ids:
+            raise RuntimeError("a pathway the rules cannot read")
+        return real(session, pathway_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "load_facts", failing)
+    done = _tick_at(app, clock, deadline + SECOND)
+    assert (done.failed, done.updated, done.reopened) == (1, 1, 0)
+    assert _reminders(database, broken)["requirement_not_assessed|assessment"] == (
+        ReminderStatus.SNOOZED,
+        Severity.URGENT,
+    ), "the broken pathway's reminder is untouched"
+    assert _reminders(database, other)["requirement_not_assessed|assessment"] == (
+        ReminderStatus.OPEN,
+        Severity.WARNING,
+    ), "the other pathway's reminder is raised at its deadline"
+    assert _next_due(database, broken) == deadline + SECOND + timedelta(hours=1)
+    assert _tick_at(app, clock, deadline + timedelta(minutes=30)).pathways == 0
+    monkeypatch.setattr(scan_module, "load_facts", real)
+    retried = _tick_at(app, clock, deadline + timedelta(hours=1, seconds=2))
+    assert (retried.failed, retried.reopened) == (0, 1)
