@@ -276,7 +276,9 @@ def test_every_rule_fires_and_the_floor_finds_exactly_the_gaps_of_the_scan(
     assert ticks["with_due_time"] > 0
     for share in gap_scan.TICK_SHARES:
         sample = ticks["ticks"][f"{share:.1%} sample"]
-        assert sample["due"] == sample["summary"]["pathways"] == round(share * ticks["open_pathways"])
+        assert (
+            sample["due"] == sample["summary"]["pathways"] == round(share * ticks["open_pathways"])
+        )
     assert ticks["ticks"][f"{0.1:.1%}"]["summary"]["created"] > 0, "real deadlines passed"
     shared = ticks["shared_scan"]
     assert sum(shared["two"]["pathways_per_process"]) == result["open_pathways"]
