@@ -178,6 +178,16 @@ def build_scheduler(app: Flask) -> Any:
         )
 
     add("tick_gaps", trigger="interval", seconds=cfg["SCHEDULER_TICK_SECONDS"])
+    # Once at start, too: pathways evaluated before the due times were stored (a new deployment) or
+    # anything changed past the triggers while no scheduler ran get their due time now, not at night.
+    scheduler.add_job(
+        run_job,
+        args=(app, "scan_gaps"),
+        id="scan_gaps@start",
+        trigger="date",
+        run_date=datetime.now(COPENHAGEN),
+        replace_existing=True,
+    )
     full_scan = _digest_times(cfg["SCHEDULER_FULL_SCAN_AT"], "SCHEDULER_FULL_SCAN_AT")
     for at in full_scan:
         scheduler.add_job(

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 import sqlalchemy as sa
 import structlog
@@ -24,7 +25,7 @@ from coordinator.reminders import services as inbox
 from coordinator.reminders.facts import load_facts
 from coordinator.reminders.models import NextDue, Reminder, ScanRange, ScanRun
 from coordinator.reminders.scan import ScanSummary, scan_all, tick
-from coordinator.scheduler import run_job
+from coordinator.scheduler import build_scheduler, run_job
 from pathways import reminders as rules
 from pathways.calendar_dk import default_calendar
 from pathways.clock import FixedClock
@@ -377,3 +378,29 @@ def test_a_pathway_whose_evaluation_fails_holds_up_no_other(
     monkeypatch.setattr(scan_module, "load_facts", real)
     retried = _tick_at(app, clock, deadline + timedelta(hours=1, seconds=2))
     assert (retried.failed, retried.reopened) == (0, 1)
+
+
+def test_the_scheduler_ticks_often_scans_at_night_and_once_at_start(url: str) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "t",
+            "SCHEDULER_TICK_SECONDS": 30,
+            "SCHEDULER_FULL_SCAN_AT": "02:30, 23:45",
+        }
+    )
+    jobs = {job.id: job for job in build_scheduler(app).get_jobs()}
+    assert {"tick_gaps", "scan_gaps@start", "scan_gaps@02:30", "scan_gaps@23:45"} <= set(jobs)
+    assert "scan_gaps" not in jobs, "no full scan on an interval any more"
+    assert jobs["tick_gaps"].trigger.interval == timedelta(seconds=30)
+    get_database(app).dispose()
+
+
+def test_a_bad_full_scan_time_stops_the_scheduler_naming_the_setting(url: str) -> None:
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t", "SCHEDULER_FULL_SCAN_AT": "2.30"}
+    )
+    with pytest.raises(click.BadParameter, match=r"^SCHEDULER_FULL_SCAN_AT must be HH:MM"):
+        build_scheduler(app)
+    get_database(app).dispose()
