@@ -55,6 +55,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy import text as sa_text
 
 from bench import load as loader
 from bench import load_pathways
@@ -615,6 +616,267 @@ def _in_child(
         return executor.submit(measure_scan, url, at, batch_size, profile).result()
 
 
+# ---------------------------------------------------------------------------- ticks (issue 21)
+TICK_SHARES = (0.001, 0.01, 0.1)  # of the open pathways due at the tick
+TICK_TARGET_SECONDS = 0.5  # the tick with 1 % due (issue 21)
+WARM_TARGET_RATIO = 3.0  # the warm full scan against the floor, one process (issue 21)
+SHARED_TARGET_SPEEDUP = 1.5  # two processes against one (issue 21)
+SAFETY_NET_TICKS = 24  # a day of hourly ticks before the safety-net scan
+_SNAPSHOT = ("reminders", "outbox_messages", "gap_next_due", "gap_evaluation_queue")
+
+
+def snapshot(cursor: psycopg.Cursor[Any]) -> None:
+    """Keep the reminder state (reminders, their mails, due times, queue) to restore before each case."""
+    for table in _SNAPSHOT:
+        cursor.execute(f"DROP TABLE IF EXISTS bench_snap_{table}")
+        cursor.execute(f"CREATE TABLE bench_snap_{table} AS TABLE {table}")
+
+
+def restore(cursor: psycopg.Cursor[Any]) -> None:
+    cursor.execute(f"TRUNCATE {', '.join(_SNAPSHOT)}")
+    for table in _SNAPSHOT:
+        cursor.execute(f"INSERT INTO {table} SELECT * FROM bench_snap_{table}")
+    cursor.execute(f"ANALYZE {', '.join(_SNAPSHOT)}")
+
+
+def drop_snapshot(cursor: psycopg.Cursor[Any]) -> None:
+    for table in _SNAPSHOT:
+        cursor.execute(f"DROP TABLE IF EXISTS bench_snap_{table}")
+
+
+def due_instant(cursor: psycopg.Cursor[Any], due: int) -> datetime | None:
+    """The instant by which ``due`` pathways' next due times have passed (the due-th earliest)."""
+    if due < 1:
+        return None
+    cursor.execute("SELECT due_at FROM gap_next_due ORDER BY due_at OFFSET %s LIMIT 1", [due - 1])
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def sample_due(cursor: psycopg.Cursor[Any], due: int, at: datetime) -> None:
+    """Make exactly ``due`` pathways due at ``at``: a random (seeded) sample of those with a due time."""
+    cursor.execute("SELECT setseed(0.21)")
+    cursor.execute(
+        "UPDATE gap_next_due SET due_at = %s WHERE pathway_id IN "
+        "(SELECT pathway_id FROM gap_next_due ORDER BY random() LIMIT %s)",
+        [at - timedelta(seconds=1), due],
+    )
+
+
+def measure_ticks(url: str, cases: Sequence[tuple[str, str, int]]) -> dict[str, Any]:
+    """In a fresh process: for each (label, ISO instant, sample), the reminder state restored (and, with
+    a sample, that many pathways made due at the instant), then one tick (twice: the second is measured,
+    the process warm as a running scheduler's is)."""
+    from coordinator import create_app  # noqa: PLC0415 - the child process imports the app itself
+    from coordinator.db import get_database  # noqa: PLC0415
+    from coordinator.reminders.scan import tick  # noqa: PLC0415
+    from pathways.clock import FixedClock  # noqa: PLC0415
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    database = get_database(app)
+    result: dict[str, Any] = {}
+    with (
+        app.app_context(),
+        psycopg.connect(loader.libpq_url(url), autocommit=True) as conn,
+        conn.cursor() as cursor,
+    ):
+        for label, at, sample in cases:
+            runs = []
+            # the first tick in a fresh process pays for its caches: the second counts
+            for _ in range(2):
+                restore(cursor)
+                if sample:
+                    sample_due(cursor, sample, datetime.fromisoformat(at))
+                clock = FixedClock(datetime.fromisoformat(at))
+                started = time.perf_counter()
+                summary = tick(database, clock, app.config)
+                runs.append(time.perf_counter() - started)
+            result[label] = {
+                "now": at,
+                "seconds": runs[-1],
+                "first_seconds": runs[0],
+                "summary": summary.as_log(),
+            }
+    database.dispose()
+    return result
+
+
+def measure_safety_net(url: str, start: str, ticks: int) -> dict[str, Any]:
+    """In a fresh process: hourly ticks from ``start`` for ``ticks`` hours, then the full scan at the last
+    tick's instant: what it still changes, the ticks missed (it must be nothing)."""
+    from coordinator import create_app  # noqa: PLC0415
+    from coordinator.db import get_database  # noqa: PLC0415
+    from coordinator.reminders.scan import ScanSummary, scan_all, tick  # noqa: PLC0415
+    from pathways.clock import FixedClock  # noqa: PLC0415
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    database = get_database(app)
+    clock = FixedClock(datetime.fromisoformat(start))
+    ticked = ScanSummary()
+    with app.app_context():
+        started = time.perf_counter()
+        for hour in range(1, ticks + 1):
+            clock.set(datetime.fromisoformat(start) + timedelta(hours=hour))
+            ticked.add(tick(database, clock, app.config))
+        tick_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        scan = scan_all(database, clock, app.config)
+        scan_seconds = time.perf_counter() - started
+    database.dispose()
+    return {
+        "from": start,
+        "ticks": ticks,
+        "tick_seconds": tick_seconds,
+        "ticked": ticked.as_log(),
+        "scan_seconds": scan_seconds,
+        "scan": scan.as_log(),
+        "missed": scan.changes + scan.rescheduled,
+    }
+
+
+def shared_scan_worker(url: str, at: str, run_key: str, start_wall: float) -> dict[str, Any]:
+    """One scheduler process of a shared full scan: starts at ``start_wall`` (time.time()), scans the
+    ranges it claims, answers its wall-clock start and end."""
+    from coordinator import create_app  # noqa: PLC0415
+    from coordinator.db import get_database  # noqa: PLC0415
+    from coordinator.reminders.scan import scan_all  # noqa: PLC0415
+    from pathways.clock import FixedClock  # noqa: PLC0415
+
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    database = get_database(app)
+    with app.app_context():
+        with database.transaction() as session:  # connect before the start, as a running scheduler
+            session.execute(sa_text("SELECT 1"))
+        time.sleep(max(0.0, start_wall - time.time()))
+        began = time.time()
+        summary = scan_all(
+            database, FixedClock(datetime.fromisoformat(at)), app.config, run_key=run_key
+        )
+        ended = time.time()
+    database.dispose()
+    return {"start": began, "end": ended, "summary": summary.as_log()}
+
+
+def measure_shared_scan(url: str, at: datetime, processes: int, run_key: str) -> dict[str, Any]:
+    """The warm full scan run by ``processes`` spawned scheduler processes sharing one run."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as executor:
+        start_wall = time.time() + 10.0  # time for every process to start and import the app
+        futures = [
+            executor.submit(shared_scan_worker, url, at.isoformat(), run_key, start_wall)
+            for _ in range(processes)
+        ]
+        parts = [f.result() for f in futures]
+    seconds = max(p["end"] for p in parts) - min(p["start"] for p in parts)
+    return {
+        "processes": processes,
+        "seconds": seconds,
+        "pathways_per_process": [p["summary"]["pathways"] for p in parts],
+        "changes": sum(
+            p["summary"][k] for p in parts for k in ("created", "updated", "reopened", "resolved")
+        ),
+    }
+
+
+def run_ticks(url: str, cursor: psycopg.Cursor[Any], at: datetime, open_: int) -> dict[str, Any]:
+    """Issue 21: ticks with 0.1, 1 and 10 % of the open pathways due, the shared warm full scan with one
+    and two processes, and the safety net (a day of ticks, then the full scan: it must find nothing)."""
+    result: dict[str, Any] = {"open_pathways": open_, "from": at.isoformat()}
+    cursor.execute("SELECT count(*) FROM gap_next_due")
+    result["with_due_time"] = int(cursor.fetchone()[0])  # type: ignore[index]
+    snapshot(cursor)
+    try:
+        # Two kinds of tick: at the instant by which that share's due times have really passed (the gaps
+        # change: reminders made, raised, mailed; pathways due at the same midnight all count), and at
+        # ``at`` with exactly that share made due by a random sample (re-evaluated, nothing to change).
+        cases: list[tuple[str, str, int]] = []
+        shares: dict[str, float] = {}
+        for share in TICK_SHARES:
+            instant = due_instant(cursor, round(share * open_))
+            if instant is not None:
+                cases.append((f"{share:.1%}", instant.isoformat(), 0))
+                shares[f"{share:.1%}"] = share
+        for share in TICK_SHARES:
+            cases.append((f"{share:.1%} sample", at.isoformat(), round(share * open_)))
+            shares[f"{share:.1%} sample"] = share
+        print(
+            f"ticks with {', '.join(c[0] for c in cases)} of the open pathways due...", flush=True
+        )
+        result["ticks"] = _in_child_call(measure_ticks, url, cases)
+        for label, share in shares.items():
+            case = result["ticks"][label]
+            case["share"] = share
+            case["due"] = case["summary"]["pathways"]
+            case["per_due_ms"] = 1000 * case["seconds"] / max(1, case["due"])
+        one_percent = result["ticks"].get(f"{0.01:.1%} sample")
+        result["tick_target_seconds"] = TICK_TARGET_SECONDS
+        result["tick_met"] = (
+            one_percent is not None and one_percent["seconds"] <= TICK_TARGET_SECONDS
+        )
+        restore(cursor)
+        print("the warm full scan with one process, then two sharing it...", flush=True)
+        one = measure_shared_scan(url, at, 1, f"bench-one-{time.time()}")
+        two = measure_shared_scan(url, at, 2, f"bench-two-{time.time()}")
+        result["shared_scan"] = {
+            "one": one,
+            "two": two,
+            "speedup": one["seconds"] / two["seconds"],
+            "target_speedup": SHARED_TARGET_SPEEDUP,
+        }
+        result["shared_scan"]["met"] = result["shared_scan"]["speedup"] >= SHARED_TARGET_SPEEDUP
+        restore(cursor)
+        print(f"the safety net: {SAFETY_NET_TICKS} hourly ticks, then the full scan...", flush=True)
+        result["safety_net"] = _in_child_call(
+            measure_safety_net, url, at.isoformat(), SAFETY_NET_TICKS
+        )
+        restore(cursor)
+    finally:
+        drop_snapshot(cursor)
+    return result
+
+
+def _in_child_call(function: Any, *args: Any) -> Any:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
+        return executor.submit(function, *args).result()
+
+
+def report_ticks(result: dict[str, Any], floor_seconds: float) -> None:
+    ticks = result["ticks"]
+    print(
+        f"\nticks (issue 21): {result['open_pathways']:,} open pathways, "
+        f"{result['with_due_time']:,} with a next due time"
+    )
+    print(
+        "  (a share: at the instant by which that share's due times have passed, every pathway due then;"
+        "\n   a sample: exactly that share made due, re-evaluated with nothing to change)"
+    )
+    print(f"  {'due at the tick':24} {'due':>7} {'seconds':>8} {'ms per due':>11}  target")
+    for label, case in ticks.items():
+        target = ""
+        if label == f"{0.01:.1%} sample":
+            verdict = "ok" if result["tick_met"] else "MISSED"
+            target = f"<= {result['tick_target_seconds']} s  {verdict}"
+        print(
+            f"  {label + ' of the open':24} {case['due']:7,} {case['seconds']:8.3f} "
+            f"{case['per_due_ms']:11.3f}  {target}"
+        )
+    shared = result["shared_scan"]
+    one, two = shared["one"], shared["two"]
+    print(
+        f"  full scan, warm, 1 process: {one['seconds']:.2f} s ({one['seconds'] / floor_seconds:.2f}x "
+        f"the floor, target <= {WARM_TARGET_RATIO}x); 2 processes: {two['seconds']:.2f} s "
+        f"(pathways {two['pathways_per_process']}); speedup {shared['speedup']:.2f}x, "
+        f"target >= {shared['target_speedup']}x  {'ok' if shared['met'] else 'MISSED'}"
+    )
+    net = result["safety_net"]
+    verdict = "nothing missed" if net["missed"] == 0 else f"MISSED {net['missed']}"
+    print(
+        f"  safety net: {net['ticks']} hourly ticks ({net['ticked']['pathways']:,} evaluations, "
+        f"{net['tick_seconds']:.2f} s), then the full scan ({net['scan_seconds']:.2f} s): {verdict}"
+    )
+
+
 # ---------------------------------------------------------------------------- the benchmark
 def _open_count(cursor: psycopg.Cursor[Any]) -> tuple[int, int]:
     cursor.execute(
@@ -687,10 +949,17 @@ def run(
         result["floor_next_day"], result["agreement_next_day"] = _floor(
             cursor, later, thresholds, floor_runs
         )
+        result["ticks"] = run_ticks(url, cursor, later, result["open_pathways"])
     for which, floor in (("cold", "floor"), ("warm", "floor"), ("next_day", "floor_next_day")):
         scan = result["scan"][which]
         scan["ratio"] = scan["seconds"] / result[floor]["seconds"]
         scan["met"] = scan["seconds"] < TARGET_SECONDS and scan["ratio"] <= TARGET_RATIO
+    warm = result["scan"]["warm"]
+    warm["target_ratio_issue_21"] = WARM_TARGET_RATIO
+    warm["met_issue_21"] = warm["ratio"] <= WARM_TARGET_RATIO
+    one = result["ticks"]["shared_scan"]["one"]
+    one["ratio"] = one["seconds"] / result["floor_next_day"]["seconds"]
+    one["met"] = one["ratio"] <= WARM_TARGET_RATIO
     return result
 
 
@@ -797,6 +1066,8 @@ def report(result: dict[str, Any]) -> None:
                 print(f"  {side}: {gap}")
     if result["floor_thresholds_differ_for"]:
         print(f"  (the floor's thresholds differ for {result['floor_thresholds_differ_for']})")
+    if "ticks" in result:
+        report_ticks(result["ticks"], result["floor_next_day"]["seconds"])
     print("(targets are printed, never enforced)")
     if "profile" in scan:
         print("\n--- where the warm scan's time goes (cProfile, cumulative) ---")

@@ -80,7 +80,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # receiver on the same machine). Unset, it is on under TESTING only.
         "SUBSCRIPTION_ALLOW_LOCAL_HTTP": _flag(env.get("SUBSCRIPTION_ALLOW_LOCAL_HTTP")),
         # Scheduler (its own process: `flask --app coordinator scheduler run`).
-        "SCHEDULER_GAP_SCAN_MINUTES": int(env.get("SCHEDULER_GAP_SCAN_MINUTES", "10")),
+        # The gap tick: pathways whose next deadline has passed, and those a change queued (ADR 0012).
+        "SCHEDULER_TICK_SECONDS": int(env.get("SCHEDULER_TICK_SECONDS", "60")),
+        # Local times (Europe/Copenhagen) of the full gap scan, the nightly safety net.
+        "SCHEDULER_FULL_SCAN_AT": env.get("SCHEDULER_FULL_SCAN_AT", "02:30"),
         # Deferred gap evaluations (queued by MedCom messages) are drained this often.
         "SCHEDULER_QUEUE_SECONDS": int(env.get("SCHEDULER_QUEUE_SECONDS", "5")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),

@@ -1,9 +1,11 @@
 """The scheduler process: `flask --app coordinator scheduler run` (never inside the web workers).
 
-Jobs: scan every open pathway for gaps, send the outbox, send digests at the configured local times and
-escalate unanswered reminders. Several scheduler processes may run at once on PostgreSQL: the scan, the
-digests and the escalation each take an advisory lock and skip their round when another process holds it;
-the outbox sender claims rows with ``SKIP LOCKED`` and needs no lock. On SQLite run a single scheduler.
+Jobs: a frequent tick that evaluates the pathways whose next gap deadline has passed or that a change
+queued, a nightly full scan of every open pathway (the safety net), send the outbox, send digests at the
+configured local times and escalate unanswered reminders. Several scheduler processes may run at once on
+PostgreSQL: the tick, the queue, the full scan (claimed ranges) and the outbox sender claim rows with
+``SKIP LOCKED`` and share the work; the digests and the escalation each take an advisory lock and skip
+their round when another process holds it. On SQLite run a single scheduler.
 """
 
 from __future__ import annotations
@@ -69,14 +71,29 @@ def send_outbox(app: Flask) -> dict[str, Any]:
     return summary.as_log()
 
 
+def tick_gaps(app: Flask) -> dict[str, Any]:
+    """The frequent tick (every SCHEDULER_TICK_SECONDS): the pathways queued by a change and those whose
+    next due time has passed. No lock: rows are claimed with SKIP LOCKED, so schedulers share it."""
+    from coordinator.reminders.scan import tick  # noqa: PLC0415 - jobs import their feature late
+
+    return tick(get_database(app), get_clock(), app.config).as_log()
+
+
 def scan_gaps(app: Flask) -> dict[str, Any]:
-    from coordinator.reminders.scan import scan_all  # noqa: PLC0415 - jobs import their feature late
+    """The nightly safety net (SCHEDULER_FULL_SCAN_AT): a tick first, so that what is due is done, then
+    the full scan of every open pathway, shared by the scheduler processes that run it in the same minute
+    (one run, claimed ranges). Whatever it still changes, the ticks missed: logged as a warning."""
+    from coordinator.reminders.scan import scan_all, tick  # noqa: PLC0415
 
     database = get_database(app)
-    with job_lock(database, "scan_gaps") as granted:
-        if not granted:
-            return {"skipped": "another scheduler holds the lock"}
-        return scan_all(database, get_clock(), app.config).as_log()
+    clock = get_clock()
+    ticked = tick(database, clock, app.config)
+    run_key = f"nightly:{clock.now().astimezone(COPENHAGEN):%Y-%m-%dT%H:%M}"
+    summary = scan_all(database, clock, app.config, run_key=run_key)
+    missed = summary.changes + summary.rescheduled
+    if missed:
+        log.warning("scheduler.scan_found_missed", missed=missed, **summary.as_log())
+    return {**summary.as_log(), "missed": missed, "run": run_key, "ticked": ticked.pathways}
 
 
 def evaluate_queued(app: Flask) -> dict[str, Any]:
@@ -110,6 +127,7 @@ def send_digests(app: Flask) -> dict[str, Any]:
 
 
 JOBS: dict[str, Callable[[Flask], dict[str, Any]]] = {
+    "tick_gaps": tick_gaps,
     "scan_gaps": scan_gaps,
     "evaluate_queued": evaluate_queued,
     "send_outbox": send_outbox,
@@ -133,11 +151,11 @@ def run_job(app: Flask, name: str) -> dict[str, Any]:
     return summary
 
 
-def _digest_times(value: str) -> list[time]:
+def _digest_times(value: str, setting: str = "DIGEST_TIMES") -> list[time]:
     try:
         return [time.fromisoformat(part.strip()) for part in value.split(",") if part.strip()]
     except ValueError as exc:
-        raise click.BadParameter(f"DIGEST_TIMES must be HH:MM[,HH:MM...]: {value!r}") from exc
+        raise click.BadParameter(f"{setting} must be HH:MM[,HH:MM...]: {value!r}") from exc
 
 
 def build_scheduler(app: Flask) -> Any:
@@ -159,7 +177,30 @@ def build_scheduler(app: Flask) -> Any:
             **trigger,
         )
 
-    add("scan_gaps", trigger="interval", minutes=cfg["SCHEDULER_GAP_SCAN_MINUTES"])
+    add("tick_gaps", trigger="interval", seconds=cfg["SCHEDULER_TICK_SECONDS"])
+    # Once at start, too: pathways evaluated before the due times were stored (a new deployment) or
+    # anything changed past the triggers while no scheduler ran get their due time now, not at night.
+    scheduler.add_job(
+        run_job,
+        args=(app, "scan_gaps"),
+        id="scan_gaps@start",
+        trigger="date",
+        run_date=datetime.now(COPENHAGEN),
+        replace_existing=True,
+    )
+    full_scan = _digest_times(cfg["SCHEDULER_FULL_SCAN_AT"], "SCHEDULER_FULL_SCAN_AT")
+    for at in full_scan:
+        scheduler.add_job(
+            run_job,
+            args=(app, "scan_gaps"),
+            id=f"scan_gaps@{at.isoformat('minutes')}",
+            trigger="cron",
+            hour=at.hour,
+            minute=at.minute,
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
     add("evaluate_queued", trigger="interval", seconds=cfg["SCHEDULER_QUEUE_SECONDS"])
     add("send_outbox", trigger="interval", seconds=cfg["SCHEDULER_OUTBOX_SECONDS"])
     add("escalate", trigger="interval", minutes=cfg["SCHEDULER_ESCALATION_MINUTES"])

@@ -67,6 +67,44 @@ class QueuedEvaluation(Base):
     queued_at: Mapped[datetime]
 
 
+class NextDue(Base):
+    """When a pathway's gaps next change by time alone (``pathways.reminders.assess``): every evaluation
+    writes it, and the scheduler's tick evaluates the pathways whose time has passed. Only pathways with
+    such a time have a row (a closed pathway has none), so the table and its index stay the size of the
+    open pathways. A side table, not a column of ``pathways``: the tick locks these rows (SKIP LOCKED),
+    never a pathway a clinician is changing, and a new due time is no new version of the pathway."""
+
+    __tablename__ = "gap_next_due"
+
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ScanRun(Base):
+    """One nightly full scan (the safety net), shared by every scheduler process that runs it: the first
+    cuts the pathways into ranges (``ScanRange``), each process claims ranges with SKIP LOCKED."""
+
+    __tablename__ = "gap_scan_runs"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    started_at: Mapped[datetime]
+    ranges: Mapped[int] = mapped_column(default=0)
+
+
+class ScanRange(Base):
+    """Pathway ids ``first_id`` up to ``last_id`` (None: no upper end) of one full scan; ``done_at`` once
+    a process has scanned them (in the same transaction that claimed the row)."""
+
+    __tablename__ = "gap_scan_ranges"
+
+    run_key: Mapped[str] = mapped_column(
+        sa.ForeignKey("gap_scan_runs.key", ondelete="CASCADE"), primary_key=True
+    )
+    first_id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int | None]
+    done_at: Mapped[datetime | None]
+
+
 # The row as the lifecycle rules (pathways.reminders) see it (the columns of the same names), and their
 # result copied back.
 _STORED_FIELDS = tuple(f.name for f in fields(rules.StoredReminder))

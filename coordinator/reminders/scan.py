@@ -1,18 +1,23 @@
 """Gap detection against the database: evaluate pathways, reconcile with the stored reminders.
 
 ``evaluate_pathways`` runs inside the caller's transaction (a pathway event re-evaluates its pathway at
-once); ``scan_all`` walks every open pathway (and every closed one that still has an open reminder) in
-keyset batches, one transaction per batch, so memory stays flat however many pathways there are.
+once) and stores when the pathway's gaps next change by time alone (``gap_next_due``); ``tick`` evaluates
+the pathways queued by a change and those whose due time has passed; ``scan_all``, the nightly safety net,
+walks every open pathway (and every closed one that still has an open reminder) in claimed ranges, one
+transaction each, so memory stays flat and several processes share it (ADR 0012).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.accounts.models import User
@@ -21,12 +26,21 @@ from coordinator.db import Database
 from coordinator.organisations.models import Organisation
 from coordinator.reminders.delivery import notify_now
 from coordinator.reminders.facts import among, load_facts
-from coordinator.reminders.models import QueuedEvaluation, Reminder, stored, sync_state
+from coordinator.reminders.models import (
+    NextDue,
+    QueuedEvaluation,
+    Reminder,
+    ScanRange,
+    ScanRun,
+    stored,
+    sync_state,
+)
 from pathways import reminders as rules
 from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_calendar
 from pathways.clock import Clock
 from pathways.stays import PathwayStatus
 
+log = structlog.get_logger("carepath.reminders")
 OPEN_REMINDER = (
     rules.ReminderStatus.OPEN,
     rules.ReminderStatus.ACKNOWLEDGED,
@@ -47,6 +61,13 @@ class ScanSummary:
     reopened: int = 0
     resolved: int = 0
     notified: int = 0
+    rescheduled: int = 0  # next due times written (new, moved or cleared)
+    failed: int = 0  # pathways whose evaluation failed (logged; tried again later)
+
+    @property
+    def changes(self) -> int:
+        """Reminders made, changed, reopened or resolved: what a safety-net scan must not find."""
+        return self.created + self.updated + self.reopened + self.resolved
 
     def add(self, other: ScanSummary) -> None:
         for f in fields(self):
@@ -150,10 +171,13 @@ def evaluate_pathways(
     overrides = (config or {}).get("REMINDER_RULES_OVERRIDES")
     gaps: list[rules.Gap] = []
     patients: set[int] = set()
+    next_due: dict[int, datetime | None] = dict.fromkeys(pathway_ids)
     for facts in load_facts(session, pathway_ids):
         patients.add(facts.patient_id)
         thresholds = rules.thresholds_for(facts.region_code, facts.kommunekode, overrides)
-        gaps += rules.evaluate(facts, now, calendar=calendar, thresholds=thresholds)
+        evaluation = rules.assess(facts, now, calendar=calendar, thresholds=thresholds)
+        gaps += evaluation.gaps
+        next_due[facts.pathway_id] = evaluation.next_due_at
     summary.gaps = len(gaps)
     # What reconcile needs, as plain rows; ORM objects only for the reminders that change (usually few).
     # reminders has no index on pathway_id: they are read through their patient's (indexed; a reminder's
@@ -168,6 +192,11 @@ def evaluate_pathways(
         if row.pathway_id in wanted
     ]
     plan = rules.reconcile(existing, gaps, now)
+    # A snoozed reminder that stays snoozed reopens when its snooze ends: that is a due time too.
+    changed_now = {i for i, _ in plan.reopen} | set(plan.resolve)
+    for pathway_id, wake in _snooze_ends(existing, changed_now, now).items():
+        next_due[pathway_id] = rules.earliest(next_due[pathway_id], wake)
+    summary.rescheduled = store_next_due(session, next_due)
     changing = [i for i, _ in plan.update] + [i for i, _ in plan.reopen] + plan.resolve
     rows = (
         {
@@ -200,9 +229,16 @@ def evaluate_pathways(
         sync_state(row, rules.resolve(stored(row), now=now), now)
         summary.resolved += 1
     session.flush()
-    # notify_now looks up each owner: the person, else (no usable person) the organisation. Read them
-    # all up front, one query each, instead of one query per mail; the list holds them, because the
-    # session's identity map only keeps what is referenced.
+    summary.notified += _notify(session, to_notify, now, config or {})
+    return summary
+
+
+def _notify(
+    session: Session, to_notify: list[Reminder], now: datetime, config: Mapping[str, Any]
+) -> int:
+    """notify_now looks up each owner: the person, else (no usable person) the organisation. Read them
+    all up front, one query each, instead of one query per mail; the list holds them, because the
+    session's identity map only keeps what is referenced."""
     held: list[Any] = []
     people = {r.owner_person_id for r in to_notify if r.owner_person_id is not None}
     if people:
@@ -213,9 +249,62 @@ def evaluate_pathways(
         held += session.scalars(
             sa.select(Organisation).where(among(session, Organisation.id, orgs))
         )
-    summary.notified += notify_now(session, to_notify, now, config or {})
+    notified = notify_now(session, to_notify, now, config)
     held.clear()
-    return summary
+    return notified
+
+
+def _snooze_ends(
+    existing: Sequence[rules.StoredReminder], changing: set[int], now: datetime
+) -> dict[int, datetime]:
+    by_pathway: dict[int, list[rules.StoredReminder]] = {}
+    for reminder in existing:
+        if reminder.id not in changing:
+            by_pathway.setdefault(reminder.pathway_id, []).append(reminder)
+    found = {p: rules.next_wake(rs, now) for p, rs in by_pathway.items()}
+    return {p: wake for p, wake in found.items() if wake is not None}
+
+
+def _upsert(session: Session) -> Any:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(NextDue)
+    return statement.on_conflict_do_update(
+        index_elements=[NextDue.pathway_id], set_={"due_at": statement.excluded.due_at}
+    )
+
+
+def store_next_due(session: Session, next_due: Mapping[int, datetime | None]) -> int:
+    """Write these pathways' next due times (None: none, the row goes), only those that differ from the
+    stored ones. Answers how many rows were written or removed."""
+    if not next_due:
+        return 0
+    stored_now: dict[int, datetime] = {
+        row.pathway_id: row.due_at
+        for row in session.execute(
+            sa.select(NextDue.pathway_id, NextDue.due_at).where(
+                among(session, NextDue.pathway_id, list(next_due))
+            )
+        )
+    }
+    gone = [p for p, due in next_due.items() if due is None and p in stored_now]
+    moved = [
+        {"pathway_id": p, "due_at": due}
+        for p, due in next_due.items()
+        if due is not None and stored_now.get(p) != due
+    ]
+    if gone:
+        session.execute(sa.delete(NextDue).where(among(session, NextDue.pathway_id, gone)))
+    if moved:
+        session.execute(_upsert(session), moved)
+    return len(gone) + len(moved)
+
+
+def due_no_later_than(session: Session, pathway_id: int, at: datetime) -> None:
+    """Bring a pathway's next due time forward to ``at`` (a reminder snoozed until then reopens at
+    ``at``); a later stored time is replaced, an earlier one kept. The next evaluation sets it exactly."""
+    current = session.scalar(sa.select(NextDue.due_at).where(NextDue.pathway_id == pathway_id))
+    if current is None or current > at:
+        session.execute(_upsert(session), [{"pathway_id": pathway_id, "due_at": at}])
 
 
 def _create(session: Session, gaps: Sequence[rules.Gap], now: datetime) -> list[Reminder]:
@@ -267,36 +356,194 @@ def _new_values(gap: rules.Gap, now: datetime) -> dict[str, Any]:
     }
 
 
-def _batch(session: Session, after_id: int, size: int) -> list[int]:
+def _scanned(session: Session) -> sa.ColumnElement[bool]:
+    """The pathways a full scan evaluates: the open ones, and closed ones that still have an open
+    reminder (their evaluation resolves it)."""
     with_open_reminder = sa.select(Reminder.pathway_id).where(Reminder.status.in_(OPEN_REMINDER))
+    return sa.or_(Pathway.status.in_(OPEN_PATHWAY), Pathway.id.in_(with_open_reminder))
+
+
+def _cut(session: Session, size: int) -> list[tuple[int, int | None]]:
+    """The full scan's ranges of pathway ids, ``size`` scanned pathways each; the last has no upper end
+    (a pathway made during the scan lands there)."""
+    ids = list(session.scalars(sa.select(Pathway.id).where(_scanned(session)).order_by(Pathway.id)))
+    ranges: list[tuple[int, int | None]] = []
+    first = 0
+    for at in range(0, len(ids), size):
+        last = ids[min(at + size, len(ids)) - 1]
+        ranges.append((first, last))
+        first = last + 1
+    ranges.append((first, None))
+    return ranges
+
+
+KEEP_RUNS = timedelta(days=7)
+
+
+def _start_run(session: Session, key: str, now: datetime, size: int) -> bool:
+    """Make the run ``key`` and its ranges unless it exists; True when this call made it. Two processes
+    starting the same run at once: the second waits on the first's key, then finds it made."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    made = session.execute(
+        insert(ScanRun)
+        .values(key=key, started_at=now, ranges=0)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ScanRun.key)
+    ).first()
+    if made is None:
+        return False
+    ranges = _cut(session, size)
+    session.execute(
+        sa.insert(ScanRange),
+        [{"run_key": key, "first_id": a, "last_id": b, "done_at": None} for a, b in ranges],
+    )
+    session.execute(sa.update(ScanRun).where(ScanRun.key == key).values(ranges=len(ranges)))
+    old = sa.select(ScanRun.key).where(ScanRun.started_at < now - KEEP_RUNS)
+    session.execute(sa.delete(ScanRange).where(ScanRange.run_key.in_(old)))
+    session.execute(sa.delete(ScanRun).where(ScanRun.started_at < now - KEEP_RUNS))
+    return True
+
+
+def scan_all(
+    database: Database,
+    clock: Clock,
+    config: Mapping[str, Any],
+    *,
+    batch_size: int = 2000,
+    run_key: str | None = None,
+) -> ScanSummary:
+    """The full scan: every open pathway (and every closed one with an open reminder), in ranges of
+    ``batch_size`` pathways, one transaction each, so memory stays flat and a crash loses one range.
+
+    Several processes share one run: they call this with the same ``run_key`` (the nightly scan: its local
+    date). The first cuts the pathways into ranges (``gap_scan_ranges``); each process claims the next
+    range nobody holds (``FOR UPDATE SKIP LOCKED``), scans it and marks it done in the same transaction.
+    A range whose process died is claimed again. Without a key the run is this call's own. On SQLite (one
+    scheduler) the claims are plain reads."""
+    key = run_key or f"once:{uuid.uuid4().hex}"
+    summary = ScanSummary()
+    calendar = MemoCalendar(default_calendar().settings)
+    with database.transaction() as session:
+        _start_run(session, key, clock.now(), batch_size)
+    while True:
+        with database.transaction() as session:
+            claimed = session.execute(
+                sa.select(ScanRange.first_id, ScanRange.last_id)
+                .where(ScanRange.run_key == key, ScanRange.done_at.is_(None))
+                .order_by(ScanRange.first_id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if claimed is None:
+                break
+            first, last = claimed
+            in_range = Pathway.id >= first if last is None else Pathway.id.between(first, last)
+            ids = list(
+                session.scalars(
+                    sa.select(Pathway.id).where(in_range, _scanned(session)).order_by(Pathway.id)
+                )
+            )
+            summary.add(evaluate_pathways(session, clock, ids, config=config, calendar=calendar))
+            session.execute(
+                sa.update(ScanRange)
+                .where(ScanRange.run_key == key, ScanRange.first_id == first)
+                .values(done_at=clock.now())
+            )
+    if run_key is None:
+        with database.transaction() as session:
+            session.execute(sa.delete(ScanRange).where(ScanRange.run_key == key))
+            session.execute(sa.delete(ScanRun).where(ScanRun.key == key))
+    return summary
+
+
+RETRY_FAILED = timedelta(hours=1)
+
+
+def _claim_due(session: Session, now: datetime, limit: int, only: int | None = None) -> list[int]:
+    due = sa.select(NextDue.pathway_id).where(NextDue.due_at <= now)
+    if only is not None:
+        due = due.where(NextDue.pathway_id == only)
     return list(
         session.scalars(
-            sa.select(Pathway.id)
-            .where(
-                Pathway.id > after_id,
-                sa.or_(Pathway.status.in_(OPEN_PATHWAY), Pathway.id.in_(with_open_reminder)),
-            )
-            .order_by(Pathway.id)
-            .limit(size)
+            due.order_by(NextDue.due_at, NextDue.pathway_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # SQLite has no row locks and renders none
         )
     )
 
 
-def scan_all(
-    database: Database, clock: Clock, config: Mapping[str, Any], *, batch_size: int = 2000
+def evaluate_due(
+    database: Database, clock: Clock, config: Mapping[str, Any], *, batch_size: int = 500
 ) -> ScanSummary:
-    """The scheduler's full scan. Each batch commits on its own: a crash loses at most one batch of work,
-    and the next scan (idempotent by the reminders' unique key) redoes it."""
+    """Evaluate the pathways whose next due time has passed (``gap_next_due``), earliest first, a batch per
+    transaction. Each evaluation moves the pathway's due time past now (or removes it), so the loop ends.
+    Several schedulers share the work on PostgreSQL: each claims rows the others have not locked.
+
+    Should a batch fail, its pathways are evaluated one by one, so that one pathway whose evaluation
+    fails cannot hold up every other reminder: it is logged (``reminders.evaluation_failed``), counted
+    as ``failed`` and tried again after ``RETRY_FAILED`` (and by the nightly scan)."""
     summary = ScanSummary()
     calendar = MemoCalendar(default_calendar().settings)
-    after = 0
+    now = clock.now()
     while True:
-        with database.transaction() as session:
-            ids = _batch(session, after, batch_size)
-            if not ids:
-                break
-            summary.add(evaluate_pathways(session, clock, ids, config=config, calendar=calendar))
-        after = ids[-1]
+        claimed: list[int] = []
+        try:
+            with database.transaction() as session:
+                claimed = _claim_due(session, now, batch_size)
+                if claimed:
+                    summary.add(
+                        evaluate_pathways(
+                            session, clock, sorted(claimed), config=config, calendar=calendar
+                        )
+                    )
+        except Exception:
+            if not claimed:
+                raise  # the claim itself failed: nothing to isolate
+            log.exception("reminders.tick_batch_failed", pathways=len(claimed))
+            summary.add(_one_by_one(database, clock, config, claimed, calendar=calendar, now=now))
+            continue
+        if not claimed:
+            return summary
+
+
+def _one_by_one(
+    database: Database,
+    clock: Clock,
+    config: Mapping[str, Any],
+    pathway_ids: Sequence[int],
+    *,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> ScanSummary:
+    summary = ScanSummary()
+    for pathway_id in pathway_ids:
+        try:
+            with database.transaction() as session:
+                if _claim_due(session, now, 1, only=pathway_id):
+                    summary.add(
+                        evaluate_pathways(
+                            session, clock, [pathway_id], config=config, calendar=calendar
+                        )
+                    )
+        except Exception:
+            log.exception("reminders.evaluation_failed", pathway=pathway_id)
+            summary.failed += 1
+            with database.transaction() as session:
+                session.execute(
+                    sa.update(NextDue)
+                    .where(NextDue.pathway_id == pathway_id)
+                    .values(due_at=clock.now() + RETRY_FAILED)
+                )
+    return summary
+
+
+def tick(
+    database: Database, clock: Clock, config: Mapping[str, Any], *, batch_size: int = 500
+) -> ScanSummary:
+    """The scheduler's frequent tick: the pathways queued by a change, then those whose next due time
+    has passed. Its work grows with what is due, not with what is open."""
+    summary = evaluate_queued(database, clock, config, batch_size=batch_size)
+    summary.add(evaluate_due(database, clock, config, batch_size=batch_size))
     return summary
 
 

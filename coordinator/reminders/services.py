@@ -29,7 +29,7 @@ from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
 from coordinator.reminders import triggers
 from coordinator.reminders.models import Reminder, stored, sync_state
-from coordinator.reminders.scan import evaluate_pathways
+from coordinator.reminders.scan import due_no_later_than, evaluate_pathways
 from pathways import reminders as rules
 from pathways.access import NO_CLINICAL_CONTENT
 from pathways.audit import AuditAction
@@ -335,7 +335,7 @@ def snooze_reminder(
     expected_version: int | None = None,
 ) -> Reminder:
     until = ensure_utc(until)
-    return _change(
+    reminder = _change(
         session,
         actor,
         clock,
@@ -345,6 +345,9 @@ def snooze_reminder(
         apply=lambda r, now: rules.snooze(r, until=until, now=now),
         details={"until": until.isoformat()},
     )
+    # The reminder reopens when the snooze ends: the tick must look at its pathway then.
+    due_no_later_than(session, reminder.pathway_id, until)
+    return reminder
 
 
 def dismiss_reminder(

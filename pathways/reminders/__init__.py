@@ -58,8 +58,10 @@ from pathways.reminders.lifecycle import (
     acknowledge,
     apply_gap,
     dismiss,
+    earliest,
     escalation_due,
     next_reminder_status,
+    next_wake,
     reconcile,
     reopen,
     resolve,
@@ -67,13 +69,14 @@ from pathways.reminders.lifecycle import (
     snooze,
     wake,
 )
-from pathways.reminders.rules import evaluate
+from pathways.reminders.rules import Evaluation, assess, evaluate
 
 __all__ = [
     "MAX_SNOOZE_DAYS",
     "REMINDER_TRANSITIONS",
     "THRESHOLD_KEYS",
     "ContactFacts",
+    "Evaluation",
     "Gap",
     "GapRule",
     "GpDelivery",
@@ -91,11 +94,14 @@ __all__ = [
     "Thresholds",
     "acknowledge",
     "apply_gap",
+    "assess",
     "default_reminder_rules",
     "dismiss",
+    "earliest",
     "escalation_due",
     "evaluate",
     "next_reminder_status",
+    "next_wake",
     "parse_reminder_rules",
     "parse_rule_parties",
     "reconcile",

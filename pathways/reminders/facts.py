@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from pathways.agreements import Requirement, RequirementLevel
@@ -226,10 +226,33 @@ def working_days_before(calendar: WorkingCalendar, day: date, n: int) -> date:
     return current
 
 
-class Context:
-    """One evaluation: the facts, the instant, and helpers every rule shares."""
+def midnight(day: date) -> datetime:
+    """The UTC instant at which ``day`` begins in Copenhagen (00:00 local; DST never skips midnight)."""
+    return datetime.combine(day, time(0), tzinfo=COPENHAGEN).astimezone(UTC)
 
-    __slots__ = ("calendar", "facts", "now", "thresholds", "today")
+
+def notice_from(calendar: WorkingCalendar, due_day: date, notice: int) -> date:
+    """The first day on which a gap due on ``due_day`` is inside a notice window of ``notice`` working
+    days, i.e. the earliest day d with ``working_days_between(d, due_day) <= notice``."""
+    day = due_day
+    ahead = 0
+    while True:
+        step = 1 if calendar.is_working_day(day) else 0
+        if ahead + step > notice:
+            return day
+        ahead += step
+        day -= timedelta(days=1)
+
+
+class Context:
+    """One evaluation: the facts, the instant, and helpers every rule shares.
+
+    Every answer a rule takes from the clock (``now``, ``today``) goes through the helpers below, or is
+    followed by a ``watch``: each notes the next instant after ``now`` at which that answer would change
+    if no fact changes. ``next_change`` is the earliest of them: until then, evaluating again gives the
+    same gaps (``rules.assess`` answers it as the pathway's next due time)."""
+
+    __slots__ = ("calendar", "facts", "next_change", "now", "thresholds", "today")
 
     def __init__(
         self,
@@ -243,6 +266,29 @@ class Context:
         self.calendar = calendar
         self.thresholds = thresholds
         self.today = local_day(now)
+        self.next_change: datetime | None = None
+
+    # ------------------------------------------------------------------ what time changes
+    def watch(self, at: datetime) -> None:
+        """An answer of this evaluation changes at ``at`` (ignored unless it is after now)."""
+        if at > self.now and (self.next_change is None or at < self.next_change):
+            self.next_change = at
+
+    def watch_day(self, day: date) -> None:
+        """An answer of this evaluation changes when ``day`` begins in Copenhagen."""
+        self.watch(midnight(day))
+
+    def _watch_contacts(self, sector: Sector, on: date) -> None:
+        """Which contact period of ``sector`` is current changes on a first or day-after-last day."""
+        for contact in self.facts.contacts:
+            if contact.sector is not sector:
+                continue
+            for boundary in (
+                contact.valid_from,
+                None if contact.valid_to is None else contact.valid_to + timedelta(days=1),
+            ):
+                if boundary is not None and boundary > on:
+                    self.watch_day(boundary)
 
     # ------------------------------------------------------------------ facts
     @property
@@ -264,6 +310,8 @@ class Context:
             first = local_day(leave.started_at)
             # An open leave pauses the clock up to today; tomorrow's evaluation moves the deadline on.
             last = local_day(leave.ended_at) if leave.ended_at is not None else self.today
+            if leave.ended_at is None:  # tomorrow the pause is a day longer
+                self.watch_day(self.today + timedelta(days=1))
             pauses.append((first, max(first, last)))
         return pauses
 
@@ -275,8 +323,13 @@ class Context:
         """``after`` once due; ``before`` while due within the notice window; None (not shown) earlier."""
         if self.now >= due_at:
             return after
-        ahead = self.calendar.working_days_between(self.today, local_day(due_at))
-        return before if ahead <= self.thresholds.upcoming_notice_working_days else None
+        self.watch(due_at)
+        notice = self.thresholds.upcoming_notice_working_days
+        due_day = local_day(due_at)
+        if self.calendar.working_days_between(self.today, due_day) <= notice:
+            return before
+        self.watch_day(notice_from(self.calendar, due_day, notice))
+        return None
 
     def plan_agreed_by(self) -> datetime | None:
         """Before discharge with a planned date: when an agreed plan is due (rule 2); else None."""
@@ -300,6 +353,10 @@ class Context:
         }[sector]
 
     def current_contact(self, sector: Sector, on: date) -> ContactFacts | None:
+        """The contact period of ``sector`` current on ``on`` (a day from ``today`` on: a change of
+        period is watched)."""
+        if on >= self.today:
+            self._watch_contacts(sector, on)
         current = [c for c in self.facts.contacts if c.sector is sector and c.is_current(on)]
         # should two periods overlap (the contacts rules forbid it), prefer one with an active person
         current.sort(key=lambda c: (c.person_id is None or not c.person_active, c.person_id or 0))

@@ -178,6 +178,25 @@ def wake(reminder: StoredReminder, now: datetime) -> StoredReminder:
     return reminder
 
 
+def next_wake(reminders: Sequence[StoredReminder], now: datetime) -> datetime | None:
+    """The earliest end of a snooze after ``now`` among these reminders (``reconcile`` reopens a snoozed
+    reminder once its snooze has ended), or None. Part of a pathway's next due time."""
+    at = ensure_utc(now)
+    ends = [
+        r.snoozed_until
+        for r in reminders
+        if r.status is ReminderStatus.SNOOZED
+        and r.snoozed_until is not None
+        and r.snoozed_until > at
+    ]
+    return min(ends, default=None)
+
+
+def earliest(*instants: datetime | None) -> datetime | None:
+    """The earliest of the instants given, ignoring None; None when there is none."""
+    return min((i for i in instants if i is not None), default=None)
+
+
 # A reminder that comes into being when its deadline has already passed is overdue: nobody had notice of it
 # (the upcoming "info" stage never happened), so it is at least this severe, and mailed at once. The rules'
 # milder "warning" after a deadline is for a reminder its owner has seen coming.
@@ -217,8 +236,25 @@ def apply_gap(reminder: StoredReminder, gap: Gap) -> StoredReminder:
     )
 
 
+def _arrival_severity(reminder: StoredReminder, gap: Gap) -> Severity:
+    """``apply_gap(reminder, gap).severity``, without the copy."""
+    if reminder.created_at is None:
+        return gap.severity
+    return severity_on_arrival(gap, reminder.created_at)
+
+
 def _differs(reminder: StoredReminder, gap: Gap) -> bool:
-    return apply_gap(reminder, gap) != reminder
+    """``apply_gap(reminder, gap) != reminder``, field by field without the copy (a scan compares tens of
+    thousands of unchanged reminders; a test holds the two equal)."""
+    return (
+        _arrival_severity(reminder, gap) is not reminder.severity
+        or gap.due_at != reminder.due_at
+        or gap.owner.organisation_id != reminder.owner_organisation_id
+        or gap.owner.person_id != reminder.owner_person_id
+        or gap.plan_id != reminder.plan_id
+        or gap.basis != reminder.legal_basis
+        or gap.message != reminder.message
+    )
 
 
 def _must_reopen(reminder: StoredReminder, gap: Gap, now: datetime) -> bool:
@@ -284,7 +320,8 @@ def reconcile(
             if reminder.status is not ReminderStatus.RESOLVED:
                 result.resolve.append(reminder.id)
             continue
-        current = replace(gap, severity=apply_gap(reminder, gap).severity)
+        severity = _arrival_severity(reminder, gap)
+        current = gap if severity is gap.severity else replace(gap, severity=severity)
         if _must_reopen(reminder, current, at):
             result.reopen.append((reminder.id, current))
         elif reminder.status is not ReminderStatus.DISMISSED and _differs(reminder, current):

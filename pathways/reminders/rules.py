@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pathways.agreements import AGREED_STATES, RequirementLevel
 from pathways.calendar_dk import WorkingCalendar, default_calendar
 from pathways.clock import ensure_utc
-from pathways.meetings import action_due_at, is_overdue
+from pathways.meetings import ActionStatus, action_due_at, is_overdue
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanStatus
 from pathways.reminders.config import (
@@ -96,6 +97,8 @@ def _requirement_not_assessed(c: Context) -> Iterator[Gap]:
     elif f.planned_discharge_on is not None and c.today >= f.planned_discharge_on:
         severity = Severity.URGENT
     else:
+        if f.planned_discharge_on is not None:
+            c.watch_day(f.planned_discharge_on)  # urgent from the planned discharge day
         severity = c.severity(due, before=Severity.INFO, after=Severity.WARNING)
     if severity is not None:
         yield c.gap(
@@ -122,11 +125,11 @@ def _plan_not_agreed(c: Context) -> Iterator[Gap]:
     n = c.thresholds.plan_agreed_warning_working_days
     due = c.plan_agreed_by()
     assert due is not None  # before discharge with a planned date
-    severity = (
-        Severity.URGENT
-        if c.today >= planned
-        else c.severity(due, before=Severity.INFO, after=Severity.WARNING)
-    )
+    if c.today >= planned:
+        severity: Severity | None = Severity.URGENT
+    else:
+        c.watch_day(planned)  # urgent on the day
+        severity = c.severity(due, before=Severity.INFO, after=Severity.WARNING)
     if severity is None:
         return
     for party, responsible in c.parties(GapRule.PLAN_NOT_AGREED, c.ward_duty()):
@@ -285,9 +288,12 @@ def _follow_up(c: Context) -> Iterator[Gap]:
                 params={"days": str(days)},
             )
     booked = f.follow_up_booked_for
+    if booked is not None and discharged_at <= booked:
+        c.watch(booked)  # shown from the booked time
     if booked is not None and discharged_at <= booked <= c.now:
         # once the booked time has passed, staff have until 16:00 the next working day to register it
         due = c.calendar.deadline(booked, 1)
+        c.watch(due)
         yield c.gap(
             GapRule.FOLLOW_UP_MISSED,
             "follow_up:booked",
@@ -356,6 +362,8 @@ def _plan_review_and_answers(c: Context) -> Iterator[Gap]:
             due = min(due, max(agreed_by, plan.proposed_at))
         # A proposal asks each party by name: its inbox shows the request at once, not days later.
         severity = Severity.WARNING if c.now >= due else Severity.INFO
+        if plan.pending_parties:
+            c.watch(due)
         keys: dict[str, PendingParty] = {}
         for party in plan.pending_parties:
             key = f"plan:{plan.id}:party:{party.role.value}"
@@ -436,6 +444,8 @@ def _meeting_actions(c: Context) -> Iterator[Gap]:
     done or not done. The seeds' lesson: meetings agreed actions, the follow-up after discharge failed."""
     for action in sorted(c.facts.meeting_actions, key=lambda a: a.id):
         if not is_overdue(action.status, action.due_on, c.now):
+            if action.status is ActionStatus.OPEN:
+                c.watch(action_due_at(action.due_on))
             continue
         due = action_due_at(action.due_on)
         params = {"due_on": action.due_on.isoformat()}
@@ -470,6 +480,19 @@ _RULES: tuple[Callable[[Context], Iterator[Gap]], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The gaps of one pathway at an instant, and when they next change by time alone.
+
+    ``next_due_at`` (aware UTC, after the instant, or None: never while the facts stay as they are) is the
+    earliest instant at which a gap appears (enters its notice window or reacts to a time that passed),
+    changes severity (its deadline passes), moves (an open leave pauses a deadline one more day) or
+    changes owner (a contact period begins or ends). Evaluating again before it gives the same gaps."""
+
+    gaps: list[Gap]
+    next_due_at: datetime | None
+
+
 def evaluate(
     facts: PathwayFacts,
     now: datetime,
@@ -482,9 +505,21 @@ def evaluate(
     Pure and deterministic. Closed and cancelled pathways have no gaps. A gap that no longer exists is
     simply absent: ``reconcile`` turns that into "resolve the stored reminder". Defaults: the packaged
     calendar and the thresholds of the pathway's region and municipality."""
+    return assess(facts, now, calendar=calendar, thresholds=thresholds).gaps
+
+
+def assess(
+    facts: PathwayFacts,
+    now: datetime,
+    *,
+    calendar: WorkingCalendar | None = None,
+    thresholds: Thresholds | None = None,
+) -> Evaluation:
+    """``evaluate``, and the pathway's next due time (``Evaluation.next_due_at``): each rule notes, as it
+    reads the clock, when its answer would change (``Context.watch``)."""
     at = ensure_utc(now)
     if not facts.status.is_open:
-        return []
+        return Evaluation([], None)
     context = Context(
         facts,
         at,
@@ -500,4 +535,5 @@ def evaluate(
             kept = found.get(gap.key)
             if kept is None or gap.severity.rank > kept.severity.rank:
                 found[gap.key] = gap
-    return sorted(found.values(), key=lambda g: (g.due_at, g.rule.value, g.obligation_key))
+    gaps = sorted(found.values(), key=lambda g: (g.due_at, g.rule.value, g.obligation_key))
+    return Evaluation(gaps, context.next_change)

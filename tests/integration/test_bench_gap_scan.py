@@ -271,7 +271,24 @@ def test_every_rule_fires_and_the_floor_finds_exactly_the_gaps_of_the_scan(
     assert result["agreement_next_day"]["scan_gaps"] == later["gaps"]
     assert result["scan"]["max_rss_mb"] > 0
     assert result["floor_thresholds_differ_for"] == []
+    # issue 21: the ticks, the shared scan and the safety net
+    ticks = result["ticks"]
+    assert ticks["with_due_time"] > 0
+    for share in gap_scan.TICK_SHARES:
+        sample = ticks["ticks"][f"{share:.1%} sample"]
+        assert (
+            sample["due"] == sample["summary"]["pathways"] == round(share * ticks["open_pathways"])
+        )
+    assert ticks["ticks"][f"{0.1:.1%}"]["summary"]["created"] > 0, "real deadlines passed"
+    shared = ticks["shared_scan"]
+    assert sum(shared["two"]["pathways_per_process"]) == result["open_pathways"]
+    assert shared["one"]["pathways_per_process"] == [result["open_pathways"]]
+    assert shared["one"]["changes"] == shared["two"]["changes"] == 0
+    assert ticks["safety_net"]["ticked"]["pathways"] > 0
+    assert ticks["safety_net"]["missed"] == 0, "the nightly scan finds nothing the ticks missed"
     gap_scan.report(result)
     printed = capsys.readouterr().out
     assert "the same gaps" in printed
     assert "scan_all, warm" in printed
+    assert "safety net:" in printed
+    assert "nothing missed" in printed

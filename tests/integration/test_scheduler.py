@@ -178,10 +178,10 @@ def test_the_job_lock_lets_one_process_in(world: tuple[Flask, FixedClock, sc.Sce
     database = get_database(app)
     if database.engine.dialect.name != "postgresql":
         pytest.skip("advisory locks are PostgreSQL's; on SQLite one scheduler runs (documented)")
-    with job_lock(database, "scan_gaps") as first:
+    with job_lock(database, "escalate") as first:
         assert first
-        assert run_job(app, "scan_gaps") == {"skipped": "another scheduler holds the lock"}
-    assert "skipped" not in run_job(app, "scan_gaps")
+        assert run_job(app, "escalate") == {"skipped": "another scheduler holds the lock"}
+    assert "skipped" not in run_job(app, "escalate")
 
 
 def test_run_once_from_the_command_line(world: tuple[Flask, FixedClock, sc.Scenario]) -> None:
