@@ -715,3 +715,31 @@ def salvage_envelope(raw: object) -> MessageEnvelope | None:
     except (TypeError, ValueError, AttributeError):
         return None
     return None
+
+
+def ordering_identity(raw: object) -> str | None:
+    """Whose message this is, to keep one patient's messages in order: the first identifier (system|value)
+    of the message's Patient, else of its Encounter's episode of care; None when neither is found (e.g. an
+    Acknowledgement, which follows no other message). Never raises; the value is health data (a CPR
+    number): hash it before storing it."""
+    bundle = as_dict(raw)
+    if bundle is None:
+        return None
+    try:
+        resources = [
+            as_dict(as_dict(e) and e.get("resource")) or {} for e in as_list(bundle.get("entry"))
+        ]
+        for rtype, path in (("Patient", ("identifier",)), ("Encounter", ("episodeOfCare",))):
+            for resource in resources:
+                if resource.get("resourceType") != rtype:
+                    continue
+                for item in as_list(resource.get(path[0])):
+                    identifier = as_dict(item)
+                    if identifier is not None and rtype == "Encounter":
+                        identifier = as_dict(identifier.get("identifier"))
+                    value = as_text((identifier or {}).get("value"))
+                    if value:
+                        return f"{as_text((identifier or {}).get('system')) or ''}|{value}"
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return None
