@@ -19,7 +19,7 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -474,8 +474,16 @@ def referenced_id(reference: object) -> str | None:
     return as_text((as_dict(ref.get("identifier")) or {}).get("value"))
 
 
-def open_message(bundle_json: object, expected: MedComEvent) -> Message:
-    """Structural checks shared by every MedCom message; raises MessageStructureInvalid."""
+def open_message(
+    bundle_json: object,
+    expected: MedComEvent,
+    *,
+    fast_check: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> Message:
+    """Structural checks shared by every MedCom message; raises MessageStructureInvalid.
+
+    ``fast_check`` (a slim model of the elements the caller reads, e.g. medcom_fast) spares the full R4
+    validation when it passes; when it fails, the full validation runs and names the bad element."""
     bundle = as_dict(bundle_json)
     if bundle is None or bundle.get("resourceType") != "Bundle":
         raise structure_error("Bundle.resourceType", "a MedCom message is a FHIR Bundle")
@@ -516,7 +524,8 @@ def open_message(bundle_json: object, expected: MedComEvent) -> Message:
             f"the event code system must be {MESSAGE_EVENTS_SYSTEM}",
             VALUE_UNKNOWN,
         )
-    check_r4(bundle)
+    if fast_check is None or not fast_check(bundle):
+        check_r4(bundle)
     if as_text(bundle.get("timestamp")) is None:
         raise structure_error("Bundle.timestamp", "Bundle.timestamp is required", REQUIRED)
     return message

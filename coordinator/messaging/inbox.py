@@ -186,23 +186,32 @@ def note_failure_apart(
     entry_id: int,
     error: BaseException,
     config: Mapping[str, Any],
-) -> None:
-    """``note_failure`` in a transaction of its own (after the failed one was rolled back); best effort:
-    when even this fails (the database is gone), the message simply stays due."""
+    *,
+    policy: InboxPolicy | None = None,
+) -> bool:
+    """``note_failure`` in a transaction of its own (after the failed one was rolled back); True when the
+    message is now dead. Best effort: when even this fails (the database is gone), the message simply
+    stays due."""
     try:
         with database.transaction() as session:
             entry = session.get(InboundMessage, entry_id, with_for_update=True)
             if entry is not None and entry.status is InboxStatus.PENDING:
-                note_failure(
+                return note_failure(
                     session,
                     clock,
                     entry,
                     error=error,
-                    policy=InboxPolicy.from_config(config),
+                    policy=policy or InboxPolicy.from_config(config),
                     config=config,
                 )
     except Exception:
         log.exception("inbox.note_failure_failed", inbound_message=entry_id)
+    return False
+
+
+class BatchFailed(Exception):
+    """A message of a batch of several failed for a reason of ours: the batch is rolled back and its
+    messages are taken again one per transaction, so that only the culprit is counted."""
 
 
 def _process_batch(
@@ -211,26 +220,20 @@ def _process_batch(
     config: Mapping[str, Any],
     *,
     rows: list[InboundMessage],
-    policy: InboxPolicy,
-    summary: InboxSummary,
-) -> None:
-    failed: set[str] = set()
+) -> int:
+    """Process the claimed rows in arrival order, in the caller's transaction; how many. No savepoint
+    per message (each would cost two round trips): a failure of ours rolls back the whole batch
+    (``BatchFailed``: the messages are taken again one per transaction), and a batch of one re-raises,
+    for the caller to count the attempt on that message after the rollback."""
     for entry in rows:
-        if entry.order_key and entry.order_key in failed:
-            continue  # an earlier message of this patient failed: this one waits for it
         try:
-            with session.begin_nested():
-                process_entry(session, clock, entry, config, reply=True)
+            process_entry(session, clock, entry, config, reply=True)
         except Exception as exc:
             log.warning("inbox.message_failed", inbound_message=entry.id, error=describe(exc))
-            if entry.order_key:
-                failed.add(entry.order_key)
-            if note_failure(session, clock, entry, error=exc, policy=policy, config=config):
-                summary.dead += 1
-            else:
-                summary.retried += 1
-        else:
-            summary.processed += 1
+            if len(rows) > 1:
+                raise BatchFailed from exc
+            raise
+    return len(rows)
 
 
 def purge_dead_bodies(session: Session, now: datetime, policy: InboxPolicy) -> int:
@@ -271,21 +274,26 @@ def process_inbox(
                 ids = [row.id for row in rows]
                 if not rows:
                     break  # nothing due, or all of it waits for messages other workers hold
-                _process_batch(session, clock, config, rows=rows, policy=policy, summary=summary)
+                processed = _process_batch(session, clock, config, rows=rows)
+        except BatchFailed:
+            size = 1  # nothing of the batch stayed: again, one message per transaction
+            continue
         except Exception as exc:
             if not ids:
                 raise  # not even the claim worked: the job fails and is run again
-            # The batch's commit failed (e.g. a unique race with a synchronous request): nothing of it
-            # stayed. Go on one message per transaction, so only the culprit is counted.
+            # One message failed, or the commit of its transaction did (e.g. a unique race with a
+            # synchronous request): nothing of it stayed. Count the attempt on it, apart.
             if size > 1:
                 size = 1
                 continue
-            note_failure_apart(database, clock, ids[0], exc, config)
-            summary.retried += 1
+            if note_failure_apart(database, clock, ids[0], exc, config, policy=policy):
+                summary.dead += 1
+            else:
+                summary.retried += 1
             continue
         summary.batches += 1
-        if size == 1 and len(ids) == 1:
-            size = policy.batch
+        summary.processed += processed
+        size = policy.batch
     return summary
 
 

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.audit.services import record
@@ -46,7 +47,7 @@ from coordinator.messaging.senders import (
 )
 from coordinator.organisations.models import Organisation
 from coordinator.outbox.models import OutboxChannel
-from coordinator.outbox.services import enqueue
+from coordinator.outbox.services import enqueue_new
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.reminders.triggers import defer_evaluation
@@ -296,10 +297,11 @@ def _remember(
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """What ``receive`` found: a stored message still to be processed (``entry``), or the answer that is
-    already known (``receipt``: a resend of a processed message, or another message reusing its id)."""
+    """What ``receive`` found: a stored message still to be processed (``entry_id``), or the answer that
+    is already known (``receipt``: a resend of a processed message, or another message reusing its id)."""
 
-    entry: InboundMessage | None = None
+    entry_id: int | None = None
+    message_id: str = ""
     receipt: Receipt | None = None
 
 
@@ -365,41 +367,45 @@ def receive(
             bundle
         )  # an unreadable one is refused at once (400), not stored
     fingerprint = medcom.message_fingerprint(bundle)
-    seen = session.scalar(
-        sa.select(InboundMessage).where(InboundMessage.message_id == envelope.message_id)
-    )
-    if seen is not None:
-        if seen.fingerprint is not None and seen.fingerprint != fingerprint:
-            receipt = _reused_id(session, actor, clock, config=config, envelope=envelope, seen=seen)
-            return Received(receipt=receipt)
-        if seen.status is InboxStatus.DONE:
-            return Received(
-                receipt=Receipt(
-                    seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id
-                )
-            )
-        return Received(entry=seen)
     now = clock.now()
-    entry = InboundMessage(
-        message_id=envelope.message_id,
-        fingerprint=fingerprint,
-        event=str(envelope.event),
-        activity="",
-        sender_sor=envelope.sender.sor if envelope.sender else "",
-        outcome="",
-        acknowledgement={},
-        received_at=now,
-        status=InboxStatus.PENDING,
-        body=bundle,
-        actor=actor_record(actor),
-        order_key=order_key(bundle, config),
-        attempts=0,
-        next_attempt_at=now if asynchronous else now + SYNC_GRACE,
-        last_error="",
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stored = session.scalar(  # one statement: a new message is stored, a known one changes nothing
+        insert(InboundMessage)
+        .values(
+            message_id=envelope.message_id,
+            fingerprint=fingerprint,
+            event=str(envelope.event),
+            activity="",
+            sender_sor=envelope.sender.sor if envelope.sender else "",
+            outcome="",
+            acknowledgement={},
+            received_at=now,
+            status=InboxStatus.PENDING,
+            body=bundle,
+            actor=actor_record(actor),
+            order_key=order_key(bundle, config),
+            attempts=0,
+            next_attempt_at=now if asynchronous else now + SYNC_GRACE,
+            last_error="",
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(InboundMessage.id)
     )
-    session.add(entry)
-    session.flush()
-    return Received(entry=entry)
+    if stored is not None:
+        return Received(entry_id=stored, message_id=envelope.message_id)
+    seen = session.scalars(
+        sa.select(InboundMessage).where(InboundMessage.message_id == envelope.message_id)
+    ).one()
+    if seen.fingerprint is not None and seen.fingerprint != fingerprint:
+        receipt = _reused_id(session, actor, clock, config=config, envelope=envelope, seen=seen)
+        return Received(receipt=receipt)
+    if seen.status is InboxStatus.DONE:
+        return Received(
+            receipt=Receipt(
+                seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id
+            )
+        )
+    return Received(entry_id=seen.id, message_id=seen.message_id)
 
 
 def process_received(
@@ -436,8 +442,8 @@ def process_message(
     received = receive(session, actor, clock, bundle, config)
     if received.receipt is not None:
         return received.receipt
-    assert received.entry is not None
-    return process_entry(session, clock, received.entry, config, actor=actor)
+    entry = session.get_one(InboundMessage, received.entry_id)
+    return process_entry(session, clock, entry, config, actor=actor)
 
 
 def process_entry(
@@ -524,7 +530,7 @@ def send_acknowledgement(
         return  # an Acknowledgement of ours is never acknowledged back
     ack_id = str(ack["entry"][0]["resource"]["id"])
     sender = envelope.sender
-    enqueue(
+    enqueue_new(  # the key holds the Acknowledgement's fresh id: no lookup needed
         session,
         channel=OutboxChannel.FHIR_MESSAGE,
         idempotency_key=f"medcom-ack:{entry.message_id}:{ack_id}",

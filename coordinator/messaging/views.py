@@ -72,19 +72,17 @@ def process() -> Response:  # noqa: PLR0911 - one early answer per kind of failu
         edge.require_scope(actor, _scope_of(body), "write")
         config = current_app.config
 
-        def store() -> tuple[Receipt | None, int | None, str]:
-            received = receive(
+        received = edge.unit_of_work(
+            lambda: receive(
                 get_session(), actor, edge.clock(), body, config, asynchronous=asynchronous
             )
-            entry = received.entry
-            return received.receipt, entry.id if entry else None, entry.message_id if entry else ""
-
-        receipt, entry_id, message_id = edge.unit_of_work(store)
+        )
+        receipt = received.receipt
         if receipt is None and asynchronous:
-            return _accepted(message_id)
+            return _accepted(received.message_id)
         if receipt is None:
-            assert entry_id is not None
-            receipt = _process_stored(actor, entry_id)
+            assert received.entry_id is not None
+            receipt = _process_stored(actor, received.entry_id)
     except Exception as exc:
         return _failure(edge.failure_for(exc), body)
     return _answer(receipt)
