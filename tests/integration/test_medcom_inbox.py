@@ -395,3 +395,26 @@ def test_administrators_see_and_replay_dead_letters_over_the_api(
     assert run_worker(app, clock)["processed"] == 1
     assert admin.get("/api/v1/inbox/failed").json == []
     assert entry(session, "admit-inpatient").status is InboxStatus.DONE
+
+
+def test_an_acknowledgement_sent_async_is_recorded_and_never_acknowledged_back(
+    app: Flask, sender: FlaskClient, session: Session, clock: FixedClock
+) -> None:
+    assert sender.post(f"{URL}?async=true", json=message("acknowledgement-ok")).status_code == 202
+    stored = entry(session, "acknowledgement-ok")
+    assert stored.order_key == ""  # follows no other message
+    assert run_worker(app, clock)["processed"] == 1
+    done = entry(session, "acknowledgement-ok")
+    assert done.status is InboxStatus.DONE
+    assert done.body is None
+    assert acks(session) == []
+
+
+def test_the_scheduler_runs_the_inbox_job(
+    app: Flask, sender: FlaskClient, session: Session, clock: FixedClock
+) -> None:
+    sender.post(f"{URL}?async=true", json=message("admit-inpatient"))
+    result = app.test_cli_runner().invoke(args=["scheduler", "run-once", "process_inbox"])
+    assert result.exit_code == 0, result.output
+    assert '"processed": 1' in result.output
+    assert entry(session, "admit-inpatient").status is InboxStatus.DONE
