@@ -10,9 +10,10 @@ Guarantee (docs/adr/0012-medcom-durable-inbox.md):
   snapshot until the transaction that processed it commits), and a batch processes its rows in arrival
   order. A revise or cancel thus never overtakes the message it refers to.
 - Never lost: a message that fails for a reason of ours (anything but the message's own fault, which is
-  answered with a fatal-error Acknowledgement like in synchronous mode) is rolled back to its savepoint,
-  counted and retried with backoff; the patient's later messages wait. After ``INBOX_MAX_ATTEMPTS`` it is
-  dead: a negative Acknowledgement goes to the sender, administrators see it (API ``/api/v1/inbox``), and
+  answered with a fatal-error Acknowledgement like in synchronous mode) rolls back its batch, whose
+  messages are then taken one per transaction; it is counted and retried with backoff, and the patient's
+  later messages wait. After ``INBOX_MAX_ATTEMPTS`` it is dead: a negative Acknowledgement goes to the
+  sender, administrators see it (``GET /api/v1/inbox/failed``, the failed-messages page), and
   ``flask --app coordinator messages replay ID`` gives it another round (audited).
 - Health data at rest only while needed: the body is cleared when the message is processed, and a dead
   letter's body after ``INBOX_DEAD_RETENTION_DAYS``.
@@ -266,6 +267,7 @@ def process_inbox(
         summary.purged = purge_dead_bodies(session, clock.now(), policy)
     deadline = time.monotonic() + run_for.total_seconds()
     size = policy.batch
+    singles = 0  # after a failed batch: how many messages to take one per transaction
     while time.monotonic() < deadline:
         ids: list[int] = []
         try:
@@ -276,7 +278,8 @@ def process_inbox(
                     break  # nothing due, or all of it waits for messages other workers hold
                 processed = _process_batch(session, clock, config, rows=rows)
         except BatchFailed:
-            size = 1  # nothing of the batch stayed: again, one message per transaction
+            # Nothing of the batch stayed: its messages again, one per transaction.
+            size, singles = 1, len(ids)
             continue
         except Exception as exc:
             if not ids:
@@ -293,7 +296,8 @@ def process_inbox(
             continue
         summary.batches += 1
         summary.processed += processed
-        size = policy.batch
+        singles = max(0, singles - 1)
+        size = 1 if singles else policy.batch
     return summary
 
 

@@ -418,3 +418,23 @@ def test_the_scheduler_runs_the_inbox_job(
     assert result.exit_code == 0, result.output
     assert '"processed": 1' in result.output
     assert entry(session, "admit-inpatient").status is InboxStatus.DONE
+
+
+def test_a_failing_message_holds_back_only_its_own_patient(
+    app: Flask,
+    sender: FlaskClient,
+    session: Session,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("admit-inpatient", "start-leave-inpatient", "admit-emergency"):
+        sender.post(f"{URL}?async=true", json=message(name))
+    with monkeypatch.context() as patch:
+        patch.setattr(messaging_services, "record_pathway_event", explode)
+        summary = run_worker(app, clock)
+    # The batch failed at the leave; taken again one by one: both admissions were answered.
+    assert summary["processed"] == 2
+    assert summary["retried"] == 1
+    assert entry(session, "admit-emergency").status is InboxStatus.DONE
+    assert entry(session, "start-leave-inpatient").status is InboxStatus.PENDING
+    assert len(acks(session)) == 2
