@@ -1,6 +1,6 @@
 """`make bench`, HospitalNotification ingest (issues 7 and 21): MedCom messages per second through the inbox.
 
-Synchronous mode as ``POST /fhir/$process-message`` runs it (ADR 0012): the message stored in the inbox
+Synchronous mode as ``POST /fhir/$process-message`` runs it (ADR 0013): the message stored in the inbox
 (``receive``, one transaction), then processed (``process_received``, a second transaction: the commit
 queues the pathway's gap evaluation for the scheduler). Asynchronous mode (``async=true``): the accept rate
 into the inbox (``receive``, one transaction per message), then the inbox worker (``process_inbox``,

@@ -84,7 +84,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Deferred gap evaluations (queued by MedCom messages) are drained this often.
         "SCHEDULER_QUEUE_SECONDS": int(env.get("SCHEDULER_QUEUE_SECONDS", "5")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
-        # The MedCom inbox (ADR 0012): the worker runs this often, for at most INBOX_RUN_SECONDS, in
+        # The MedCom inbox (ADR 0013): the worker runs this often, for at most INBOX_RUN_SECONDS, in
         # batches of INBOX_BATCH messages per transaction; a message failing for a reason of ours is tried
         # INBOX_MAX_ATTEMPTS times (backing off), then dead-lettered; a dead letter's body (health data) is
         # cleared after INBOX_DEAD_RETENTION_DAYS (it can no longer be replayed then).

@@ -89,7 +89,7 @@ def evaluate_queued(app: Flask) -> dict[str, Any]:
 
 
 def process_inbox(app: Flask) -> dict[str, Any]:
-    """The MedCom inbox (ADR 0012): no lock needed, rows are claimed with SKIP LOCKED, so several
+    """The MedCom inbox (ADR 0013): no lock needed, rows are claimed with SKIP LOCKED, so several
     schedulers share the work (one patient's messages stay in order)."""
     from coordinator.messaging.inbox import process_inbox as drain  # noqa: PLC0415
 

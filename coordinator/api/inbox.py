@@ -1,5 +1,5 @@
 """The MedCom inbox's failures for system administrators: dead letters and messages being retried, and
-replay (ADR 0012). The same use cases as `flask --app coordinator messages list|replay`."""
+replay (ADR 0013). The same use cases as `flask --app coordinator messages list|replay`."""
 
 from __future__ import annotations
 

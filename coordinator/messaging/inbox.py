@@ -1,6 +1,6 @@
 """The MedCom inbox worker: stored messages processed in batches, failures retried, then dead-lettered.
 
-Guarantee (docs/adr/0012-medcom-durable-inbox.md):
+Guarantee (docs/adr/0013-medcom-durable-inbox.md):
 - Exactly once: a batch is claimed, processed, marked done and its Acknowledgements queued in the outbox in
   ONE transaction, holding the rows' locks (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers
   share the work). A worker killed in the middle of a batch loses its transaction: its rows are pending

@@ -23,7 +23,7 @@ class InboxStatus(StrEnum):
 
 
 class InboundMessage(Base):
-    """The MedCom inbox (ADR 0012): every message is stored here, by its MessageHeader id, before it is
+    """The MedCom inbox (ADR 0013): every message is stored here, by its MessageHeader id, before it is
     processed, so a resend is recognised at once and a message accepted is never lost.
 
     A resent message (same id, same ``fingerprint``: fhir_adapters.medcom.message_fingerprint, sha256 of the

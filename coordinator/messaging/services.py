@@ -10,7 +10,7 @@ Who may send what is decided in coordinator.messaging.senders (the sender's own 
 the corrected message must agree). A refusal is a fatal-error Acknowledgement naming the problem: nothing
 changed, and an audit entry with outcome DENIED, committed with the answer.
 
-The inbox (ADR 0012): ``receive`` stores a message (one insert, unique on its MessageHeader id) before it
+The inbox (ADR 0013): ``receive`` stores a message (one insert, unique on its MessageHeader id) before it
 is processed, so a resend is recognised even before processing and an accepted message is never lost;
 ``process_entry`` processes a stored message and clears its body. The door runs the two in their own
 transactions (synchronous mode) or only the first (``async=true``), leaving the second to the inbox worker

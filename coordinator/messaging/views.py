@@ -6,7 +6,7 @@ Acknowledgement (ok, or fatal-error naming the problem) and HTTP 200; a request 
 or that may not be sent, gets an OperationOutcome with the HTTP status; an outage of ours gets a
 transient-error Acknowledgement (send it again) with 503 and Retry-After.
 
-Every message is first stored in the inbox, in a transaction of its own (ADR 0012). By default it is then
+Every message is first stored in the inbox, in a transaction of its own (ADR 0013). By default it is then
 processed at once and answered with its Acknowledgement, as before. With ``async=true`` (the operation's
 own R4 parameter, as a query parameter) the answer is ``202 Accepted`` at once, with no return Bundle (R4:
 "for asynchronous messaging, there is no return value") but an informational OperationOutcome and a

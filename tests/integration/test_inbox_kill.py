@@ -1,4 +1,4 @@
-"""kill -9 of an inbox worker in the middle of a batch (ADR 0012), on PostgreSQL: after a restart every
+"""kill -9 of an inbox worker in the middle of a batch (ADR 0013), on PostgreSQL: after a restart every
 message is processed exactly once, no pathway event is lost or doubled, and each message gets one
 Acknowledgement. The workers are real processes on a database of their own (committed data)."""
 

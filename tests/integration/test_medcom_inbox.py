@@ -1,4 +1,4 @@
-"""The MedCom inbox (ADR 0012): stored before processing, async=true, the worker, failures and replay."""
+"""The MedCom inbox (ADR 0013): stored before processing, async=true, the worker, failures and replay."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Messages carepath could not deliver (dead letters, and those still being retried), for system
 administrators: what kind, to whom, why it failed; requeue a dead letter after the cause is fixed. The
 message itself (subject, body, payload) is not shown: it may hold clinical content. Below them, the MedCom
-messages carepath received but could not process (the inbox, ADR 0012), which can be replayed."""
+messages carepath received but could not process (the inbox, ADR 0013), which can be replayed."""
 
 from __future__ import annotations
 
