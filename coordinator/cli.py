@@ -90,7 +90,9 @@ def demo_mail_sink(host: str, port: int) -> None:
 
 def init_app(app: Flask) -> None:
     from coordinator.accounts.cli import accounts_cli  # noqa: PLC0415 - as demo load: light start-up
+    from coordinator.messaging.cli import messages_cli  # noqa: PLC0415
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(messages_cli)

@@ -87,6 +87,15 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Deferred gap evaluations (queued by MedCom messages) are drained this often.
         "SCHEDULER_QUEUE_SECONDS": int(env.get("SCHEDULER_QUEUE_SECONDS", "5")),
         "SCHEDULER_OUTBOX_SECONDS": int(env.get("SCHEDULER_OUTBOX_SECONDS", "30")),
+        # The MedCom inbox (ADR 0013): the worker runs this often, for at most INBOX_RUN_SECONDS, in
+        # batches of INBOX_BATCH messages per transaction; a message failing for a reason of ours is tried
+        # INBOX_MAX_ATTEMPTS times (backing off), then dead-lettered; a dead letter's body (health data) is
+        # cleared after INBOX_DEAD_RETENTION_DAYS (it can no longer be replayed then).
+        "SCHEDULER_INBOX_SECONDS": int(env.get("SCHEDULER_INBOX_SECONDS", "2")),
+        "INBOX_RUN_SECONDS": int(env.get("INBOX_RUN_SECONDS", "20")),
+        "INBOX_BATCH": int(env.get("INBOX_BATCH", "100")),
+        "INBOX_MAX_ATTEMPTS": int(env.get("INBOX_MAX_ATTEMPTS", "6")),
+        "INBOX_DEAD_RETENTION_DAYS": int(env.get("INBOX_DEAD_RETENTION_DAYS", "30")),
         # One outbox run sends until nothing is due or this time is spent (keep it below the interval
         # above, so that runs do not pile up); what it claimed and did not reach goes back at once.
         "OUTBOX_RUN_SECONDS": int(env.get("OUTBOX_RUN_SECONDS", "25")),

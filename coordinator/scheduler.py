@@ -1,11 +1,12 @@
 """The scheduler process: `flask --app coordinator scheduler run` (never inside the web workers).
 
 Jobs: a frequent tick that evaluates the pathways whose next gap deadline has passed or that a change
-queued, a nightly full scan of every open pathway (the safety net), send the outbox, send digests at the
-configured local times and escalate unanswered reminders. Several scheduler processes may run at once on
-PostgreSQL: the tick, the queue, the full scan (claimed ranges) and the outbox sender claim rows with
-``SKIP LOCKED`` and share the work; the digests and the escalation each take an advisory lock and skip
-their round when another process holds it. On SQLite run a single scheduler.
+queued, a nightly full scan of every open pathway (the safety net), process the MedCom inbox, send the
+outbox, send digests at the configured local times and escalate unanswered reminders. Several scheduler
+processes may run at once on PostgreSQL: the tick, the queue, the full scan (claimed ranges), the inbox
+worker and the outbox sender claim rows with ``SKIP LOCKED`` and share the work; the digests and the
+escalation each take an advisory lock and skip their round when another process holds it. On SQLite run a
+single scheduler.
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ def evaluate_queued(app: Flask) -> dict[str, Any]:
     return drain(get_database(app), get_clock(), app.config).as_log()
 
 
+def process_inbox(app: Flask) -> dict[str, Any]:
+    """The MedCom inbox (ADR 0013): no lock needed, rows are claimed with SKIP LOCKED, so several
+    schedulers share the work (one patient's messages stay in order)."""
+    from coordinator.messaging.inbox import process_inbox as drain  # noqa: PLC0415
+
+    run_for = timedelta(seconds=app.config["INBOX_RUN_SECONDS"])
+    return drain(get_database(app), get_clock(), app.config, run_for=run_for).as_log()
+
+
 def escalate(app: Flask) -> dict[str, Any]:
     from coordinator.reminders.delivery import escalate_due  # noqa: PLC0415
 
@@ -131,6 +141,7 @@ JOBS: dict[str, Callable[[Flask], dict[str, Any]]] = {
     "scan_gaps": scan_gaps,
     "evaluate_queued": evaluate_queued,
     "send_outbox": send_outbox,
+    "process_inbox": process_inbox,
     "escalate": escalate,
     "send_digests": send_digests,
 }
@@ -203,6 +214,7 @@ def build_scheduler(app: Flask) -> Any:
         )
     add("evaluate_queued", trigger="interval", seconds=cfg["SCHEDULER_QUEUE_SECONDS"])
     add("send_outbox", trigger="interval", seconds=cfg["SCHEDULER_OUTBOX_SECONDS"])
+    add("process_inbox", trigger="interval", seconds=cfg["SCHEDULER_INBOX_SECONDS"])
     add("escalate", trigger="interval", minutes=cfg["SCHEDULER_ESCALATION_MINUTES"])
     for at in _digest_times(cfg["DIGEST_TIMES"]):
         scheduler.add_job(

@@ -49,6 +49,7 @@ from fhir_adapters.medcom_common import (
     MessageEnvelope,
     MessageStructureInvalid,
     message_fingerprint,
+    ordering_identity,
     read_envelope,
     salvage_envelope,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "build_care_communication",
     "issues_from_error",
     "message_fingerprint",
+    "ordering_identity",
     "parse_acknowledgement",
     "parse_care_communication",
     "parse_hospital_notification",

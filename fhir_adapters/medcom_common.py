@@ -19,7 +19,7 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -474,8 +474,16 @@ def referenced_id(reference: object) -> str | None:
     return as_text((as_dict(ref.get("identifier")) or {}).get("value"))
 
 
-def open_message(bundle_json: object, expected: MedComEvent) -> Message:
-    """Structural checks shared by every MedCom message; raises MessageStructureInvalid."""
+def open_message(
+    bundle_json: object,
+    expected: MedComEvent,
+    *,
+    fast_check: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> Message:
+    """Structural checks shared by every MedCom message; raises MessageStructureInvalid.
+
+    ``fast_check`` (a slim model of the elements the caller reads, e.g. medcom_fast) spares the full R4
+    validation when it passes; when it fails, the full validation runs and names the bad element."""
     bundle = as_dict(bundle_json)
     if bundle is None or bundle.get("resourceType") != "Bundle":
         raise structure_error("Bundle.resourceType", "a MedCom message is a FHIR Bundle")
@@ -516,7 +524,8 @@ def open_message(bundle_json: object, expected: MedComEvent) -> Message:
             f"the event code system must be {MESSAGE_EVENTS_SYSTEM}",
             VALUE_UNKNOWN,
         )
-    check_r4(bundle)
+    if fast_check is None or not fast_check(bundle):
+        check_r4(bundle)
     if as_text(bundle.get("timestamp")) is None:
         raise structure_error("Bundle.timestamp", "Bundle.timestamp is required", REQUIRED)
     return message
@@ -712,6 +721,34 @@ def salvage_envelope(raw: object) -> MessageEnvelope | None:
         for index in message.of_type("MessageHeader"):  # entry[0] comes first when it is one
             if as_text(message.resources[index].get("id")):
                 return _envelope(message, index)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def ordering_identity(raw: object) -> str | None:
+    """Whose message this is, to keep one patient's messages in order: the first identifier (system|value)
+    of the message's Patient, else of its Encounter's episode of care; None when neither is found (e.g. an
+    Acknowledgement, which follows no other message). Never raises; the value is health data (a CPR
+    number): hash it before storing it."""
+    bundle = as_dict(raw)
+    if bundle is None:
+        return None
+    try:
+        resources = [
+            as_dict(as_dict(e) and e.get("resource")) or {} for e in as_list(bundle.get("entry"))
+        ]
+        for rtype, path in (("Patient", ("identifier",)), ("Encounter", ("episodeOfCare",))):
+            for resource in resources:
+                if resource.get("resourceType") != rtype:
+                    continue
+                for item in as_list(resource.get(path[0])):
+                    identifier = as_dict(item)
+                    if identifier is not None and rtype == "Encounter":
+                        identifier = as_dict(identifier.get("identifier"))
+                    value = as_text((identifier or {}).get("value"))
+                    if value:
+                        return f"{as_text((identifier or {}).get('system')) or ''}|{value}"
     except (TypeError, ValueError, AttributeError):
         return None
     return None

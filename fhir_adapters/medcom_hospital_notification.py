@@ -57,6 +57,7 @@ from fhir_adapters.medcom_common import (
     referenced_id,
     structure_error,
 )
+from fhir_adapters.medcom_fast import fast_check
 
 HOSPITAL_NOTIFICATION_PROFILE = "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"
 MESSAGE_PROFILE = HOSPITAL_NOTIFICATION_PROFILE + "medcom-hospitalNotification-message"
@@ -298,7 +299,9 @@ class _Reader:
     """Reads one HospitalNotification; structural problems raise at once, content problems are collected."""
 
     def __init__(self, bundle_json: object) -> None:
-        self.message = open_message(bundle_json, MedComEvent.HOSPITAL_NOTIFICATION)
+        self.message = open_message(
+            bundle_json, MedComEvent.HOSPITAL_NOTIFICATION, fast_check=fast_check
+        )
         self.problems = Problems()
         header = self.message.header()
         self.sender_index, _ = header_organization(

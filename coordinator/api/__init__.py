@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         audit,
         contacts,
         emergency,
+        inbox,
         meetings,
         organisations,
         pathways,
@@ -66,6 +67,7 @@ def init_app(app: Flask) -> None:
         reminders.blp,
         audit.blp,
         meetings.blp,
+        inbox.blp,
     ]
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")

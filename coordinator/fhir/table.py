@@ -430,7 +430,8 @@ SYSTEM_OPERATIONS = {
     "process-message": (
         f"{OD}/MessageHeader-process-message",
         "MedCom messages (HospitalNotification, CareCommunication, Acknowledgement) in; the "
-        "Acknowledgement out.",
+        "Acknowledgement out. With async=true: 202 Accepted at once, the Acknowledgement follows "
+        "as a message (poll the Content-Location).",
     ),
 }
 SYSTEM_INTERACTIONS = ("transaction",)

@@ -9,23 +9,33 @@ message reusing the id is refused.
 Who may send what is decided in coordinator.messaging.senders (the sender's own stays; episode, patient and
 the corrected message must agree). A refusal is a fatal-error Acknowledgement naming the problem: nothing
 changed, and an audit entry with outcome DENIED, committed with the answer.
+
+The inbox (ADR 0013): ``receive`` stores a message (one insert, unique on its MessageHeader id) before it
+is processed, so a resend is recognised even before processing and an accepted message is never lost;
+``process_entry`` processes a stored message and clears its body. The door runs the two in their own
+transactions (synchronous mode) or only the first (``async=true``), leaving the second to the inbox worker
+(coordinator.messaging.inbox), which sends the Acknowledgement through the outbox.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coordinator.audit.services import record
 from coordinator.care_pathways.corrections import Correction, correct_pathway_event
 from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
-from coordinator.messaging.models import InboundMessage
+from coordinator.messaging.models import InboundMessage, InboxStatus
 from coordinator.messaging.outbound import our_party, record_acknowledgement
 from coordinator.messaging.senders import (
     MessageRefused,
@@ -36,6 +46,8 @@ from coordinator.messaging.senders import (
     sender_of,
 )
 from coordinator.organisations.models import Organisation
+from coordinator.outbox.models import OutboxChannel
+from coordinator.outbox.services import enqueue_new
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
 from coordinator.reminders.triggers import defer_evaluation
@@ -44,11 +56,14 @@ from pathways.audit import AuditAction, AuditOutcome
 from pathways.clock import Clock
 from pathways.errors import DomainError, FieldError, ValidationFailed
 from pathways.organisations import OrganisationKind
-from pathways.people import Actor
+from pathways.people import Actor, ActorKind, Role
 from pathways.permissions import Permission, require
 from pathways.stays import EncounterClass, EventSource, PathwayEventType, PathwayStatus
 
 A = medcom.HospitalNotificationActivity
+# A message stored by a synchronous request is processed by that request; the inbox worker takes it only if
+# the request did not finish it within this time (it failed, or its process died).
+SYNC_GRACE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,36 +276,156 @@ def _apply(
 def _remember(
     session: Session,
     clock: Clock,
+    entry: InboundMessage,
     *,
-    message_id: str,
-    fingerprint: str,
-    event: str,
     activity: str,
-    sender_sor: str,
     code: medcom.AckCode,
     ack: dict[str, Any],
     pathway_id: int | None,
 ) -> None:
-    session.add(
-        InboundMessage(
-            message_id=message_id,
-            fingerprint=fingerprint,
-            event=event,
-            activity=activity,
-            sender_sor=sender_sor,
-            outcome=code.value,
-            pathway_id=pathway_id,
-            acknowledgement=ack,
-            received_at=clock.now(),
-        )
+    """The message is processed: its answer is kept, its body (health data) is cleared in the same
+    transaction."""
+    entry.status = InboxStatus.DONE
+    entry.outcome = code.value
+    entry.activity = activity
+    entry.acknowledgement = ack
+    entry.pathway_id = pathway_id
+    entry.body = None
+    entry.next_attempt_at = None
+    entry.processed_at = clock.now()
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What ``receive`` found: a stored message still to be processed (``entry_id``), or the answer that
+    is already known (``receipt``: a resend of a processed message, or another message reusing its id)."""
+
+    entry_id: int | None = None
+    message_id: str = ""
+    receipt: Receipt | None = None
+
+
+def actor_record(actor: Actor) -> dict[str, Any]:
+    """The sender as resolved at receipt, kept with the stored message: the worker acts as it."""
+    return {
+        "kind": actor.kind.value,
+        "name": actor.name,
+        "id": actor.id,
+        "organisation_id": actor.organisation_id,
+        "role": actor.role.value if actor.role else None,
+        "scopes": sorted(actor.scopes),
+    }
+
+
+def actor_from_record(data: Mapping[str, Any] | None) -> Actor:
+    if not data:
+        return Actor.system("medcom-inbox")
+    return Actor(
+        kind=ActorKind(data["kind"]),
+        name=str(data["name"]),
+        id=data.get("id"),
+        organisation_id=data.get("organisation_id"),
+        role=Role(data["role"]) if data.get("role") else None,
+        scopes=frozenset(data.get("scopes") or ()),
     )
-    session.flush()
+
+
+def order_key(bundle: object, config: Mapping[str, Any]) -> str:
+    """One patient's messages share this key (an HMAC of the patient's identifier with the app's secret, so
+    the stored key reveals no CPR number); "" for a message that follows no other."""
+    identity = medcom.ordering_identity(bundle)
+    if identity is None:
+        return ""
+    secret = str(config.get("SECRET_KEY") or "carepath").encode()
+    return hmac.new(secret, identity.encode(), hashlib.sha256).hexdigest()
+
+
+def receive(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    bundle: object,
+    config: Mapping[str, Any],
+    *,
+    asynchronous: bool = False,
+) -> Received:
+    """Store a message in the inbox (one insert; the caller commits), or find the answer it already has.
+
+    A resend of a processed message gets its answer again (``replayed``); another message under a used id
+    is refused (fatal-error, audited, not stored); a message stored but not yet processed (pending, or dead
+    after its retries) is returned for processing. Raises ``ValidationFailed`` when not even a message id
+    can be read (the edge answers 400). ``asynchronous`` makes the message due for the inbox worker at once;
+    a synchronous request processes it itself, and the worker takes it only after ``SYNC_GRACE``."""
+    require(actor, Permission.RECORD_PATHWAY_EVENT)
+    envelope = medcom.salvage_envelope(bundle)
+    if envelope is None or not isinstance(bundle, dict):
+        raise ValidationFailed(
+            [FieldError("Bundle", "not a MedCom message: no MessageHeader id", "structure")]
+        )
+    if str(envelope.event) == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
+        medcom.parse_acknowledgement(
+            bundle
+        )  # an unreadable one is refused at once (400), not stored
+    fingerprint = medcom.message_fingerprint(bundle)
+    now = clock.now()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stored = session.scalar(  # one statement: a new message is stored, a known one changes nothing
+        insert(InboundMessage)
+        .values(
+            message_id=envelope.message_id,
+            fingerprint=fingerprint,
+            event=str(envelope.event),
+            activity="",
+            sender_sor=envelope.sender.sor if envelope.sender else "",
+            outcome="",
+            acknowledgement={},
+            received_at=now,
+            status=InboxStatus.PENDING,
+            body=bundle,
+            actor=actor_record(actor),
+            order_key=order_key(bundle, config),
+            attempts=0,
+            next_attempt_at=now if asynchronous else now + SYNC_GRACE,
+            last_error="",
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(InboundMessage.id)
+    )
+    if stored is not None:
+        return Received(entry_id=stored, message_id=envelope.message_id)
+    seen = session.scalars(
+        sa.select(InboundMessage).where(InboundMessage.message_id == envelope.message_id)
+    ).one()
+    if seen.fingerprint is not None and seen.fingerprint != fingerprint:
+        receipt = _reused_id(session, actor, clock, config=config, envelope=envelope, seen=seen)
+        return Received(receipt=receipt)
+    if seen.status is InboxStatus.DONE:
+        return Received(
+            receipt=Receipt(
+                seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id
+            )
+        )
+    return Received(entry_id=seen.id, message_id=seen.message_id)
+
+
+def process_received(
+    session: Session, actor: Actor, clock: Clock, entry_id: int, config: Mapping[str, Any]
+) -> Receipt:
+    """The synchronous door's second transaction: lock the stored message (a worker that holds it is waited
+    for) and process it, unless it was processed meanwhile (then its answer, as for a resend)."""
+    entry = session.get(InboundMessage, entry_id, with_for_update=True, populate_existing=True)
+    if entry is None:  # pragma: no cover - rows are never deleted
+        raise DomainError(f"inbound message {entry_id} is gone")
+    if entry.status is InboxStatus.DONE:
+        return Receipt(entry.acknowledgement, medcom.AckCode(entry.outcome), True, entry.pathway_id)
+    return process_entry(session, clock, entry, config, actor=actor)
 
 
 def process_message(
     session: Session, actor: Actor, clock: Clock, bundle: object, config: Mapping[str, Any]
 ) -> Receipt:
-    """Process one MedCom message Bundle (only HospitalNotification is accepted today).
+    """Store and process one MedCom message Bundle in the caller's transaction (only HospitalNotification
+    and Acknowledgement are accepted today); the door splits the two steps into transactions of their own.
 
     Returns the Acknowledgement: ``ok``, or ``fatal-error`` with the problems as OperationOutcome issues
     (the message is wrong and must not be resent as is). A domain conflict (e.g. cancelling an event that
@@ -304,23 +439,37 @@ def process_message(
     seconds, in batches), not evaluated in the message's transaction: the gateway waits for the answer, and
     a hospital's messages come in bursts.
     """
+    received = receive(session, actor, clock, bundle, config)
+    if received.receipt is not None:
+        return received.receipt
+    entry = session.get_one(InboundMessage, received.entry_id)
+    return process_entry(session, clock, entry, config, actor=actor)
+
+
+def process_entry(
+    session: Session,
+    clock: Clock,
+    entry: InboundMessage,
+    config: Mapping[str, Any],
+    *,
+    actor: Actor | None = None,
+    reply: bool = False,
+) -> Receipt:
+    """Process a stored message and mark it done (its body cleared), in the caller's transaction.
+
+    ``actor`` is the sender when the door processes the message it just received; the worker acts as the
+    sender recorded at receipt. ``reply`` sends the Acknowledgement through the outbox to the sender (the
+    worker: nobody waits for an HTTP answer). Errors that are not the message's fault (anything but a
+    ``DomainError``) propagate: the caller rolls back and retries later."""
+    actor = actor or actor_from_record(entry.actor)
     require(actor, Permission.RECORD_PATHWAY_EVENT)
     defer_evaluation(session)
+    bundle = entry.body
     envelope = medcom.salvage_envelope(bundle)
     if envelope is None or not isinstance(bundle, dict):
-        raise ValidationFailed(
-            [FieldError("Bundle", "not a MedCom message: no MessageHeader id", "structure")]
-        )
-    fingerprint = medcom.message_fingerprint(bundle)
-    seen = session.scalar(
-        sa.select(InboundMessage).where(InboundMessage.message_id == envelope.message_id)
-    )
-    if seen is not None:
-        if seen.fingerprint is not None and seen.fingerprint != fingerprint:
-            return _reused_id(session, actor, clock, config=config, envelope=envelope, seen=seen)
-        return Receipt(seen.acknowledgement, medcom.AckCode(seen.outcome), True, seen.pathway_id)
-    if str(envelope.event) == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
-        return _acknowledgement(session, clock, bundle, envelope, fingerprint)
+        raise InboxBodyMissing(entry.message_id)
+    if entry.event == medcom.MedComEvent.ACKNOWLEDGEMENT.value:
+        return _acknowledgement(session, clock, bundle, entry)
     try:
         with session.begin_nested():
             notice = medcom.parse_hospital_notification(bundle)
@@ -328,39 +477,83 @@ def process_message(
     except (
         DomainError
     ) as exc:  # a refusal, MessageStructureInvalid, MessageContentInvalid, a conflict
-        return _fatal(
-            session,
-            actor,
-            clock,
-            config=config,
-            envelope=envelope,
-            fingerprint=fingerprint,
-            exc=exc,
+        receipt = _fatal(
+            session, actor, clock, config=config, envelope=envelope, entry=entry, exc=exc
         )
-    ack = _ack(notice, medcom.AckCode.OK, clock, config)
-    _remember(
+    else:
+        ack = _ack(notice, medcom.AckCode.OK, clock, config)
+        _remember(
+            session,
+            clock,
+            entry,
+            activity=notice.activity.value,
+            code=medcom.AckCode.OK,
+            ack=ack,
+            pathway_id=pathway.id if pathway else None,
+        )
+        record(
+            session,
+            actor=actor,
+            at=clock.now(),
+            action=AuditAction.CREATE,
+            resource_type="Message",
+            resource_id=notice.message_id,
+            patient_id=pathway.patient_id if pathway else None,
+            purpose=f"MedCom HospitalNotification {notice.activity.value}",
+        )
+        receipt = Receipt(ack, medcom.AckCode.OK, False, pathway.id if pathway else None)
+    if reply:
+        send_acknowledgement(session, clock, entry, envelope, receipt.acknowledgement)
+    return receipt
+
+
+class InboxBodyMissing(DomainError):
+    code = "gone"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(
+            f"message {message_id} has no stored body (cleared after its retention time): "
+            "ask the sender to send it again"
+        )
+
+
+def send_acknowledgement(
+    session: Session,
+    clock: Clock,
+    entry: InboundMessage,
+    envelope: medcom.MessageEnvelope,
+    ack: dict[str, Any],
+) -> None:
+    """Queue an Acknowledgement to the message's sender through the outbox (in the caller's transaction:
+    it exists exactly when the processing it answers was committed)."""
+    if not ack:
+        return  # an Acknowledgement of ours is never acknowledged back
+    ack_id = str(ack["entry"][0]["resource"]["id"])
+    sender = envelope.sender
+    enqueue_new(  # the key holds the Acknowledgement's fresh id: no lookup needed
         session,
-        clock,
-        message_id=notice.message_id,
-        fingerprint=fingerprint,
-        event=str(envelope.event),
-        activity=notice.activity.value,
-        sender_sor=notice.sender.sor,
-        code=medcom.AckCode.OK,
-        ack=ack,
-        pathway_id=pathway.id if pathway else None,
+        channel=OutboxChannel.FHIR_MESSAGE,
+        idempotency_key=f"medcom-ack:{entry.message_id}:{ack_id}",
+        message_id=ack_id,
+        recipient=(sender.gln or sender.sor) if sender else entry.sender_sor,
+        subject=f"Acknowledgement of {entry.message_id}"[:200],
+        payload=ack,
+        now=clock.now(),
     )
-    record(
-        session,
-        actor=actor,
-        at=clock.now(),
-        action=AuditAction.CREATE,
-        resource_type="Message",
-        resource_id=notice.message_id,
-        patient_id=pathway.patient_id if pathway else None,
-        purpose=f"MedCom HospitalNotification {notice.activity.value}",
+
+
+def dead_letter_acknowledgement(
+    envelope: medcom.MessageEnvelope, clock: Clock, config: Mapping[str, Any], attempts: int
+) -> dict[str, Any]:
+    """The negative Acknowledgement of a message given up on: fatal-error, naming no internals (the error
+    itself is for administrators); a replay that succeeds later sends an ok Acknowledgement after it."""
+    issue = medcom.AckIssue(
+        "error",
+        "exception",
+        f"carepath could not process the message after {attempts} attempts; it is kept for an "
+        "administrator to replay",
     )
-    return Receipt(ack, medcom.AckCode.OK, False, pathway.id if pathway else None)
+    return _ack(envelope, medcom.AckCode.FATAL_ERROR, clock, config, [issue])
 
 
 def _audit_refusal(
@@ -428,7 +621,7 @@ def _fatal(
     *,
     config: Mapping[str, Any],
     envelope: medcom.MessageEnvelope,
-    fingerprint: str,
+    entry: InboundMessage,
     exc: DomainError,
 ) -> Receipt:
     """The fatal-error answer to a message that could not be applied, remembered under its id. A refusal is
@@ -453,11 +646,8 @@ def _fatal(
     _remember(
         session,
         clock,
-        message_id=envelope.message_id,
-        fingerprint=fingerprint,
-        event=str(envelope.event),
+        entry,
         activity="",
-        sender_sor=envelope.sender.sor if envelope.sender else "",
         code=medcom.AckCode.FATAL_ERROR,
         ack=ack,
         pathway_id=None,
@@ -469,8 +659,7 @@ def _acknowledgement(
     session: Session,
     clock: Clock,
     bundle: dict[str, Any],
-    envelope: medcom.MessageEnvelope,
-    fingerprint: str,
+    entry: InboundMessage,
 ) -> Receipt:
     """An Acknowledgement of one of our messages: recorded, never acknowledged back (MedCom)."""
     ack = medcom.parse_acknowledgement(bundle)
@@ -478,11 +667,8 @@ def _acknowledgement(
     _remember(
         session,
         clock,
-        message_id=envelope.message_id,
-        fingerprint=fingerprint,
-        event=str(envelope.event),
+        entry,
         activity=ack.code.value,
-        sender_sor=envelope.sender.sor if envelope.sender else "",
         code=medcom.AckCode.OK,
         ack={},
         pathway_id=None,

@@ -58,6 +58,14 @@ def enqueue(
     return message
 
 
+def enqueue_new(session: Session, *, now: datetime, **fields: Any) -> OutboxMessage:
+    """Queue a message whose idempotency key is new by construction (it holds a fresh message id): no
+    lookup first. ``fields`` are ``enqueue``'s keyword arguments but ``now``."""
+    message = _new_message(now, **fields)
+    session.add(message)
+    return message
+
+
 def _new_message(now: datetime, **fields: Any) -> OutboxMessage:
     """A pending message, due at once; ``fields`` are ``enqueue``'s keyword arguments."""
     return OutboxMessage(

@@ -72,5 +72,13 @@ def test_every_message_is_processed_once_and_replayed_when_resent(
     assert all(n > 0 for n in result["statements"].values())
     assert result["rows_before"]["pathways"] == 300
     assert result["new"]["per_second"] > 0
+    # async=true: accepted into the inbox, then processed by one worker, and (other stays) by two
+    assert result["accept"]["outcomes"] == {"accepted": 12}
+    assert result["worker_1"]["processed"] == 12
+    assert result["worker_2"]["processed"] == 12
+    assert result["worker_2"]["workers"] == 2
+    assert result["worker_2"]["ratio_to_one_worker"] > 0
     ingest.report(result)
-    assert "resend (all replays)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "resend (all replays)" in out
+    assert "processed by two workers" in out

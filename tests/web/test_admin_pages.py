@@ -24,6 +24,7 @@ from coordinator.accounts.services import verify_password
 from coordinator.audit.queries import CSV_COLUMNS
 from coordinator.audit.services import record
 from coordinator.clients.models import ApiClient
+from coordinator.messaging.models import InboundMessage, InboxStatus
 from coordinator.outbox.models import OutboxChannel, OutboxMessage, OutboxStatus
 from coordinator.outbox.services import enqueue
 from pathways.audit import AuditAction
@@ -400,6 +401,42 @@ def test_system_admin_requeues_a_dead_letter(
     assert (again.status, again.attempts) == (OutboxStatus.PENDING, 0)
     logged = sc.audit_entries(session, resource_type="OutboxMessage")
     assert [(e.action, e.actor_id) for e in logged] == [(AuditAction.UPDATE, system_admin.id)]
+
+
+def test_system_admin_replays_a_dead_inbound_message(
+    session: Session, clock: FixedClock, world: sc.Scenario, login: Login, system_admin: Actor
+) -> None:
+    entry = InboundMessage(
+        message_id="msg-dead-1",
+        event="hospital-notification",
+        sender_sor="990111000016009",
+        outcome="fatal-error",
+        acknowledgement={},
+        received_at=clock.now(),
+        status=InboxStatus.DEAD,
+        body={"resourceType": "Bundle", "note": "Hemmelig Patient 0101701234"},
+        attempts=6,
+        last_error="RuntimeError: boom",
+        processed_at=clock.now(),
+    )
+    session.add(entry)
+    session.flush()
+    client = login(system_admin)
+    html = client.get("/admin/outbox").get_data(as_text=True)
+    assert "msg-dead-1" in html
+    assert "RuntimeError: boom" in html
+    assert "Hemmelig Patient" not in html  # the message itself stays out of the page
+    answer = form_post(client, "/admin/outbox", f"/admin/outbox/inbound/{entry.id}/replay", {})
+    assert answer.status_code == 303
+    session.expire_all()
+    again = session.get(InboundMessage, entry.id)
+    assert again is not None
+    assert (again.status, again.attempts) == (InboxStatus.PENDING, 0)
+    logged = sc.audit_entries(session, resource_type="InboundMessage")
+    assert [(e.action, e.actor_id) for e in logged] == [(AuditAction.UPDATE, system_admin.id)]
+    html = client.get("/admin/outbox").get_data(as_text=True)
+    assert "msg-dead-1" not in html  # pending with no failed attempt: nothing for an administrator
+    assert 'data-testid="inbox-empty"' in html
 
 
 def test_an_org_admin_does_not_see_failed_messages(
