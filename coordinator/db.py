@@ -22,6 +22,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from pathways.clock import Clock, SystemClock
@@ -237,3 +238,47 @@ def get_session() -> Session:
         g.db_session = get_database().sessionmaker()
     session: Session = g.db_session
     return session
+
+
+# ---------------------------------------------------------------------------- rows as JSON
+class json_rows(sa.sql.functions.FunctionElement[Any]):  # noqa: N801 - used like sa.func.*
+    """``json_rows("key", column, ...)``: the rows of a (correlated) subquery as one JSON array of
+    objects, ``[]`` for none: PostgreSQL ``json_agg(json_build_object(...))``, SQLite
+    ``json_group_array(json_object(...))``. A read gets a row's children in the row's own statement,
+    without a round trip or an ORM object each (ADR 0012). Timestamps come back as ISO text
+    (``from_json_time``); the keys are the caller's constants, never input."""
+
+    type = sa.JSON()
+    inherit_cache = True
+    name = "json_rows"
+
+    def __init__(self, *pairs: Any) -> None:
+        clauses = [
+            sa.literal_column(f"'{item}'") if i % 2 == 0 else item for i, item in enumerate(pairs)
+        ]
+        super().__init__(*clauses)
+
+
+@compiles(json_rows, "postgresql")
+def _json_rows_postgresql(element: json_rows, compiler: Any, **kw: Any) -> str:
+    pairs = compiler.process(element.clause_expr.element, **kw)
+    return f"coalesce(json_agg(json_build_object({pairs})), '[]'::json)"
+
+
+@compiles(json_rows)
+def _json_rows_sqlite(element: json_rows, compiler: Any, **kw: Any) -> str:
+    pairs = compiler.process(element.clause_expr.element, **kw)
+    return f"json_group_array(json_object({pairs}))"
+
+
+def from_json_time(value: str | None) -> datetime | None:
+    """A timestamp column as ``json_rows`` gives it (PostgreSQL: with its offset; SQLite: UTC without
+    one), as the aware UTC datetime the column's own type would give."""
+    if value is None:
+        return None
+    found = datetime.fromisoformat(value)
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+def from_json_day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value[:10])
