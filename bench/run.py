@@ -1,33 +1,40 @@
-"""`make bench`: three benchmarks on PostgreSQL, each against a target from its issue, never gating.
+"""`make bench`: benchmarks on PostgreSQL, each against a target from its issue, never gating.
 
 1. REST API (``api``): 100,000 patients and 200,000 plans (``bench.load``, schema carepath_bench). For each
    case the API is called through Flask's test client of a real app, logged in as a benchmark user with a
-   care relation; the floor fetches the same data with raw SQL (one psycopg connection, a prepared
-   statement) and turns the rows into JSON with ``json.dumps``, in the same process. API and floor calls
-   alternate, so that a busy machine slows both alike. Printed: median and p95 latency, the ratio API/floor
-   of the medians against the issue's target, and the SQL statements one API request runs (to expose N+1
-   patterns).
-2. Gap scan (``scan``, issue 8, ``bench.gap_scan``): the scheduler's ``scan_all`` over 1,000,000 pathways
-   (``bench.load_pathways``, schema carepath_bench_pathways), cold and warm, with its peak memory, against
-   one set-based SQL query computing the same gaps; both must find the same gaps. Target: < 10 s, <= 2x.
-3. MedCom ingest (``ingest``, issue 7, ``bench.ingest``): HospitalNotification messages per second through
-   ``process_message``, one transaction per message, new and resent. Target: >= 500 messages per second.
-4. Web pages (``pages``, issue 20, ``bench.pages``): on the REST benchmark's data set, the ward worklist,
+   care relation. Beside it, in raw SQL on psycopg connections of their own (prepared statements, rows to
+   JSON with ``json.dumps``, in the same process): the floor (the read alone) and the legal floor of issue
+   21 (the read plus the audit row per patient shown and a commit, in one transaction). API, floor and
+   legal floor calls alternate, so that a busy machine slows all alike. Printed: median and p95 latency,
+   the ratio API / legal floor of the medians against issue 21's target (<= 3x; the municipality's open
+   plans <= 2x), the SQL statements and commits one request runs against the target of 4 (who, access and
+   data, audit row, commit; repeated statements are listed, to expose N+1 patterns), and the ratio to the
+   bare floor for reference.
+2. Web pages (``pages``, issue 20, ``bench.pages``): on the REST benchmark's data set, the ward worklist,
    the municipality worklist (a page of 50), the patient page and the plan editor, each fetched through the
    test client as its benchmark user: median and p95 server time, SQL statements per request and the
    repeated ones (N+1). Target: median <= 50 ms each. A page not there yet is reported as skipped.
+3. HTTP throughput (``http``, issue 21, ``bench.throughput``): GET plan over real HTTP, the app under
+   gunicorn (gthread) on the REST data set with one worker and then two, ``--http-clients`` concurrent
+   keep-alive clients for ``--http-seconds``: requests per second and p50/p95/p99, and the scaling.
+4. Gap scan (``scan``, issue 8, ``bench.gap_scan``): the scheduler's ``scan_all`` over 1,000,000 pathways
+   (``bench.load_pathways``, schema carepath_bench_pathways), cold and warm, with its peak memory, against
+   one set-based SQL query computing the same gaps; both must find the same gaps. Target: < 10 s, <= 2x.
+5. MedCom ingest (``ingest``, issue 7, ``bench.ingest``): HospitalNotification messages per second through
+   ``process_message``, one transaction per message, new and resent. Target: >= 500 messages per second.
 
 Benchmarks never gate: the exit code is 0 whether a target is met or not. Results also go to
-``bench/results/<timestamp>.json`` (the REST part at the top level, ``pages``, ``gap_scan`` and ``ingest``
-beside it).
+``bench/results/<timestamp>.json`` (the REST part at the top level, ``pages``, ``http``, ``gap_scan`` and
+``ingest`` beside it).
 Everything takes about 5 minutes on a 2-core machine, most of it loading the data sets and the ingest.
 
-    python -m bench.run                 # load the data sets, then measure all three
+    python -m bench.run                 # load the data sets, then measure them all
     python -m bench.run --reuse         # measure on the data sets the previous run loaded
                                         # (make bench ARGS=--reuse)
     python -m bench.run --only scan     # one benchmark (repeat --only for several; make bench
                                         # ARGS="--only ingest --stays 5000")
     python -m bench.run --only pages --reuse   # the web pages on the REST data set loaded before
+    python -m bench.run --only http --reuse    # GET plan over HTTP under gunicorn, 1 and 2 workers
     python -m bench.run --profile       # and print where the time goes (cProfile, top functions)
 """
 

@@ -31,6 +31,7 @@ from psycopg.rows import dict_row
 
 from bench import load as loader
 from coordinator import create_app
+from coordinator.db import get_database
 from coordinator.security import LAST_SEEN_KEY
 
 SCHEMA = "carepath_bench"
@@ -142,16 +143,18 @@ def wait_until_serving(process: subprocess.Popen[bytes], port: int, workers: int
         if process.poll() is not None:
             error = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise RuntimeError(f"gunicorn exited with {process.returncode}: {error[-500:]}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/healthz")
             connection.getresponse().read()
-            connection.close()
-            answered += 1
-            if answered >= workers * 2:
-                return
         except OSError:
             time.sleep(0.2)
+            continue
+        finally:
+            connection.close()
+        answered += 1
+        if answered >= workers * 2:
+            return
     raise RuntimeError(f"gunicorn did not answer on port {port} within {START_TIMEOUT:.0f} s")
 
 
@@ -286,11 +289,29 @@ def run(
     seconds: float = DEFAULT_SECONDS,
     seed: int = loader.DEFAULT_SEED,
 ) -> dict[str, Any]:
-    """One worker, then two; the results document's ``http`` part."""
-    url = loader.with_schema(base_url, SCHEMA)
+    """One worker, then two, on the REST data set; the results document's ``http`` part."""
+    return run_on(
+        loader.with_schema(base_url, SCHEMA),
+        clients=clients,
+        threads=threads,
+        seconds=seconds,
+        seed=seed,
+    )
+
+
+def run_on(
+    url: str,
+    *,
+    clients: int = DEFAULT_CLIENTS,
+    threads: int = DEFAULT_THREADS,
+    seconds: float = DEFAULT_SECONDS,
+    seed: int = loader.DEFAULT_SEED,
+) -> dict[str, Any]:
+    """``run`` on the data set ``bench.load`` loaded at ``url`` (a schema's URL)."""
     nurse, paths = _plan_paths(url, seed, 1000)
     signer = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "TESTING": True})
     cookie = session_cookie(signer, nurse)
+    get_database(signer).dispose()
     runs = []
     for workers in (1, 2):
         print(f"measuring GET /plans/{{id}} over HTTP: gunicorn with {workers} worker(s)...")

@@ -30,7 +30,7 @@ from coordinator.access.services import (
     require_access_from_rows,
     unknown_patient,
 )
-from coordinator.audit.services import record, record_per_patient
+from coordinator.audit.services import record_now, record_per_patient
 from coordinator.db import from_json_time, json_rows
 from coordinator.organisations.lineage import organisation_scope
 from coordinator.patients.models import Patient
@@ -247,7 +247,7 @@ def read_plan(
         resource=("Plan", plan_id),
     )
     plan = _plan(row)
-    record(
+    record_now(
         session,
         actor=actor,
         at=clock.now(),
@@ -316,7 +316,7 @@ def patient_plans(
     plans = [_plan(row) for row in rows if row.id is not None]
     if query is not None and kommunekode is not None and rows[0].patient_kommunekode != kommunekode:
         plans = []
-    record(
+    record_now(
         session,
         actor=actor,
         at=clock.now(),

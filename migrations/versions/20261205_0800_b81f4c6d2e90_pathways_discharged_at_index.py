@@ -17,7 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("pathways", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_pathways_discharged_at"), ["discharged_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_pathways_discharged_at"), ["discharged_at"], unique=False
+        )
 
 
 def downgrade() -> None:
