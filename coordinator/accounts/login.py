@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from flask_login import UserMixin, current_user
 
 from coordinator.accounts.models import User
+from coordinator.accounts.services import actor_for
 from coordinator.db import get_session
 from coordinator.organisations.lineage import remember_scope, scope_of
+from pathways.people import Actor
 
 
 class LoginUser(UserMixin):
@@ -18,6 +20,10 @@ class LoginUser(UserMixin):
 
     def __init__(self, user: User) -> None:
         self.user = user
+        # The actor the request acts as, taken while the row is fresh: a rollback later in the request
+        # (a page that refuses a change, then reads) expires the row, and reading it again would cost a
+        # round trip (the caller is resolved once per request, ADR 0012).
+        self.actor: Actor = actor_for(user)
 
     @property
     def id(self) -> int:
@@ -82,6 +88,12 @@ def load_user(user_id: str) -> LoginUser | None:
             session, user.organisation_id, frozenset(r[1] for r in rows if r[1] is not None)
         )
     return LoginUser(user)
+
+
+def current_login_actor() -> Actor | None:
+    """The actor of the logged-in user of this request, or None when nobody is logged in."""
+    login: object = current_user._get_current_object()
+    return login.actor if isinstance(login, LoginUser) else None
 
 
 def current_account() -> User | None:
