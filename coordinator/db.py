@@ -11,6 +11,7 @@ a module changes no session. The hooks read the clock and the settings from ``se
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from pathways.clock import Clock, SystemClock
@@ -151,13 +153,45 @@ def _in_utc(url: sa.URL) -> sa.URL:
     return url.update_query_dict({"options": f"{options} -c timezone=UTC".strip()})
 
 
+# A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out (ADR 0014).
+PING_AFTER_IDLE_SECONDS = 5.0
+_CHECKED_IN = "checked_in"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    """A pool checkout listener: a connection that sat in the pool for a while (the server may have
+    restarted or dropped it meanwhile) is pinged first, and a dead one is replaced (the pool retries on
+    DisconnectionError). A connection in steady use is not: a busy server pays no extra round trip per
+    request, as ``pool_pre_ping`` would make it. If the server goes away under connections in use, the
+    first request to notice answers 503 (coordinator.edge) and the pool drops every older connection."""
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_CHECKED_IN)
+        if last is None or time.monotonic() - last < PING_AFTER_IDLE_SECONDS:
+            return  # new (just connected) or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa.exc.DisconnectionError(str(error)) from error
+            raise
+
+    return ping
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo}
     target: str | sa.URL = url
     if url.startswith("postgresql"):
-        kwargs |= {"pool_pre_ping": True}
         target = _in_utc(sa.make_url(url))
     engine = sa.create_engine(target, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -237,3 +271,47 @@ def get_session() -> Session:
         g.db_session = get_database().sessionmaker()
     session: Session = g.db_session
     return session
+
+
+# ---------------------------------------------------------------------------- rows as JSON
+class json_rows(sa.sql.functions.FunctionElement[Any]):  # noqa: N801 - used like sa.func.*
+    """``json_rows("key", column, ...)``: the rows of a (correlated) subquery as one JSON array of
+    objects, ``[]`` for none: PostgreSQL ``json_agg(json_build_object(...))``, SQLite
+    ``json_group_array(json_object(...))``. A read gets a row's children in the row's own statement,
+    without a round trip or an ORM object each (ADR 0014). Timestamps come back as ISO text
+    (``from_json_time``); the keys are the caller's constants, never input."""
+
+    type = sa.JSON()
+    inherit_cache = True
+    name = "json_rows"
+
+    def __init__(self, *pairs: Any) -> None:
+        clauses = [
+            sa.literal_column(f"'{item}'") if i % 2 == 0 else item for i, item in enumerate(pairs)
+        ]
+        super().__init__(*clauses)
+
+
+@compiles(json_rows, "postgresql")
+def _json_rows_postgresql(element: json_rows, compiler: Any, **kw: Any) -> str:
+    pairs = compiler.process(element.clause_expr.element, **kw)
+    return f"coalesce(json_agg(json_build_object({pairs})), '[]'::json)"
+
+
+@compiles(json_rows)
+def _json_rows_sqlite(element: json_rows, compiler: Any, **kw: Any) -> str:
+    pairs = compiler.process(element.clause_expr.element, **kw)
+    return f"json_group_array(json_object({pairs}))"
+
+
+def from_json_time(value: str | None) -> datetime | None:
+    """A timestamp column as ``json_rows`` gives it (PostgreSQL: with its offset; SQLite: UTC without
+    one), as the aware UTC datetime the column's own type would give."""
+    if value is None:
+        return None
+    found = datetime.fromisoformat(value)
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
+
+def from_json_day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value[:10])

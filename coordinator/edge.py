@@ -97,13 +97,12 @@ def _resolve_actor() -> Actor:
         return actor
     # accounts imports the audit and access features, which import nothing of the edge; the login module
     # needs flask-login's request context, so it is looked up here rather than at import.
-    from coordinator.accounts.login import current_account  # noqa: PLC0415
-    from coordinator.accounts.services import actor_for  # noqa: PLC0415
+    from coordinator.accounts.login import current_login_actor  # noqa: PLC0415
 
-    user = current_account()
-    if user is None:
+    actor = current_login_actor()
+    if actor is None:
         raise Unauthorized("log in or send a bearer token")
-    return actor_for(user)
+    return actor
 
 
 class ScopeDenied(PermissionDenied):

@@ -8,9 +8,10 @@ then persists the denial, so a refused attempt is logged even though nothing els
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from coordinator.accounts.models import User
 from coordinator.audit.services import record
 from coordinator.care_pathways.models import Pathway
 from coordinator.contacts.models import ContactAssignment
-from coordinator.db import UTCDateTime
+from coordinator.db import UTCDateTime, from_json_day, from_json_time, json_rows
 from coordinator.organisations.lineage import acts_for
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
@@ -169,10 +170,14 @@ def _action_for(permission: Permission) -> AuditAction:
 
 
 @functools.cache
-def _relations_query(with_emergency: bool) -> sa.CompoundSelect:
+def _relations_query(with_emergency: bool, *, correlated: bool = False) -> sa.CompoundSelect:
     """Every organisation related to a patient, in one UNION ALL (one round trip per access check). Built
-    once per variant, with the patient, its municipality and the user as bound parameters."""
-    patient_id = sa.bindparam("patient_id", type_=sa.Integer)
+    once per variant, with the patient, its municipality and the user as bound parameters; ``correlated``
+    takes the patient and its municipality from the ``patients`` row of an enclosing statement instead."""
+    patient_id: Any = Patient.id if correlated else sa.bindparam("patient_id", type_=sa.Integer)
+    kommunekode: Any = (
+        Patient.kommunekode if correlated else sa.bindparam("kommunekode", type_=sa.String)
+    )
     no_time = sa.cast(sa.null(), UTCDateTime())
     no_day = sa.cast(sa.null(), sa.Date())
     no_text = sa.cast(sa.null(), sa.String())
@@ -201,7 +206,7 @@ def _relations_query(with_emergency: bool) -> sa.CompoundSelect:
         no_text,
     ).where(
         Organisation.kind == OrganisationKind.MUNICIPALITY,
-        Organisation.kommunekode == sa.bindparam("kommunekode", type_=sa.String),
+        Organisation.kommunekode == kommunekode,
     )
     parties = (
         sa.select(
@@ -244,6 +249,8 @@ def _relations_query(with_emergency: bool) -> sa.CompoundSelect:
                 EmergencyAccess.user_id == sa.bindparam("user_id", type_=sa.Integer),
             )
         )
+    if correlated:
+        parts = [part.correlate(Patient) for part in parts]
     return sa.union_all(*parts)
 
 
@@ -273,10 +280,45 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=COPENHAGEN)
 
 
+class PatientFacts(Protocol):
+    """What the access decision reads of a patient: a ``Patient`` row, or the same columns read beside
+    the data (coordinator.plans.reads)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kommunekode(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def gp_organisation_id(self) -> int | None: ...
+
+
+class RelationRow(NamedTuple):
+    """One organisation related to a patient, as ``_relations_query`` answers it."""
+
+    kind: str
+    org_id: int | None
+    started: datetime | None
+    ended: datetime | None
+    valid_from: date | None
+    valid_to: date | None
+    ref: int
+    note: str | None
+
+
 def care_relations(session: Session, actor: Actor, patient: Patient) -> list[CareRelation]:
     """Every relation between the actor's organisation and the patient, current or ended."""
+    return relations_from_rows(session, actor, patient, _relation_rows(session, actor, patient))
+
+
+def relations_from_rows(
+    session: Session, actor: Actor, patient: PatientFacts, rows: Iterable[Any]
+) -> list[CareRelation]:
+    """The actor's relations to the patient among the patient's related organisations (``rows``: the
+    shape of ``RelationRow``, from ``_relations_query`` or from ``relation_rows_json``)."""
     relations: list[CareRelation] = []
-    for row in _relation_rows(session, actor, patient):
+    for row in rows:
         relation_kind = RelationKind(row.kind)
         if relation_kind is not RelationKind.EMERGENCY and not acts_for(session, actor, row.org_id):
             continue  # emergency access is personal: it counts whatever the organisation
@@ -311,6 +353,43 @@ def care_relations(session: Session, actor: Actor, patient: Patient) -> list[Car
     return relations
 
 
+@functools.cache
+def relations_json(with_emergency: bool) -> sa.ScalarSelect[Any]:
+    """The patient's related organisations as one JSON column (``db.json_rows``) of a statement that
+    has ``patients`` in its FROM: the same rows as ``_relations_query`` (emergency access only
+    ``with_emergency``: for a user, with ``user_id`` bound), correlated to that patient, so that the
+    access decision needs no round trip of its own. Read back with ``relation_rows_json``."""
+    related = _relations_query(with_emergency, correlated=True).subquery("related")
+    c = related.c
+    return (
+        sa.select(
+            json_rows(
+                "kind", c.kind, "org_id", c.org_id, "started", c.started, "ended", c.ended,
+                "valid_from", c.valid_from, "valid_to", c.valid_to, "ref", c.ref, "note", c.note,
+            )
+        )
+        .select_from(related)
+        .scalar_subquery()
+    )  # fmt: skip
+
+
+def relation_rows_json(found: list[dict[str, Any]] | None) -> list[RelationRow]:
+    """The rows of ``relations_json`` as ``RelationRow``s (timestamps and days parsed back)."""
+    return [
+        RelationRow(
+            kind=item["kind"],
+            org_id=item["org_id"],
+            started=from_json_time(item["started"]),
+            ended=from_json_time(item["ended"]),
+            valid_from=from_json_day(item["valid_from"]),
+            valid_to=from_json_day(item["valid_to"]),
+            ref=item["ref"],
+            note=item["note"],
+        )
+        for item in found or ()
+    ]
+
+
 # The order in which relations are named (the first current one is the one the audit entry cites).
 _RELATION_ORDER = (
     RelationKind.WARD_STAY,
@@ -341,6 +420,26 @@ def check_patient_access(
         care_relations(session, actor, patient),
         now=clock.now(),
         grace=_grace(session),
+    )
+
+
+def unknown_patient(
+    session: Session, actor: Actor, clock: Clock, patient_id: int, permission: Permission
+) -> DomainError:
+    """What ``require_patient_access`` raises for a patient id that names no one: NotFound for jobs and
+    commands, else the refusal someone else's patient gets (the audit entry keeps the real reason)."""
+    if actor.kind is ActorKind.SYSTEM:
+        return NotFound("patient", patient_id)
+    decision = _unknown(session, actor, clock, permission, "no such patient")
+    return AccessDenied(
+        refusal_message(actor, permission, decision),
+        actor=actor,
+        patient_id=patient_id,
+        permission=permission,
+        reason=decision.reason,
+        at=clock.now(),
+        resource_type="Patient",
+        resource_id=patient_id,
     )
 
 
@@ -377,6 +476,40 @@ def require_patient_access(
     """The gate: allowed -> the decision (its ``purpose`` goes into the audit entry); refused -> AccessDenied.
     ``resource`` names what was asked for (type and id) when it is not the patient itself."""
     decision = check_patient_access(session, actor, clock, patient_id, permission)
+    return _allowed(actor, clock, patient_id, decision, permission=permission, resource=resource)
+
+
+def require_access_from_rows(
+    session: Session,
+    actor: Actor,
+    clock: Clock,
+    patient: PatientFacts,
+    relations: Iterable[Any],
+    *,
+    permission: Permission,
+    resource: tuple[str, int] | None = None,
+) -> AccessDecision:
+    """``require_patient_access`` for a read that fetched the patient's related organisations
+    (``relations_json``) in the same statement as its data: the same decision, the same refusal."""
+    decision = decide(
+        actor,
+        permission,
+        relations_from_rows(session, actor, patient, relations),
+        now=clock.now(),
+        grace=_grace(session),
+    )
+    return _allowed(actor, clock, patient.id, decision, permission=permission, resource=resource)
+
+
+def _allowed(
+    actor: Actor,
+    clock: Clock,
+    patient_id: int,
+    decision: AccessDecision,
+    *,
+    permission: Permission,
+    resource: tuple[str, int] | None,
+) -> AccessDecision:
     if not decision.allowed:
         resource_type, resource_id = resource or ("Patient", patient_id)
         raise AccessDenied(

@@ -22,7 +22,7 @@ from coordinator.care_pathways.services import list_patient_pathways
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.patients import services
-from coordinator.plans.queries import list_patient_plans
+from coordinator.plans.reads import patient_plans
 
 blp = Blueprint(
     "patients", __name__, url_prefix="/patients", description="Patients with a care relation."
@@ -91,7 +91,7 @@ class PatientPlans(MethodView):
     @blp.response(200, PlanSchema(many=True))
     def get(self, patient_id: int) -> list[Any]:
         """The patient's plans, newest first."""
-        return list_patient_plans(get_session(), current_actor(), clock(), patient_id=patient_id)
+        return patient_plans(get_session(), current_actor(), clock(), patient_id=patient_id)
 
 
 @blp.route("/<id:patient_id>/access-log")

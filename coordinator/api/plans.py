@@ -35,8 +35,9 @@ from coordinator.api.schemas.reminders import SharedSchema, ShareSchema
 from coordinator.db import get_session
 from coordinator.edge import clock, current_actor
 from coordinator.messaging.outbound import share_plan
-from coordinator.plans import answers, parties, queries, services
+from coordinator.plans import answers, parties, queries, reads, services
 from coordinator.plans.models import Plan
+from coordinator.plans.reads import PlanRow
 
 blp = Blueprint(
     "plans",
@@ -49,7 +50,7 @@ Reply = tuple[Any, int, dict[str, str]]
 CHANGE_DOC = if_match_doc("plan", {"409": "illegal transition or conflict"})
 
 
-def _reply(plan: Plan, status: int = 200) -> Reply:
+def _reply(plan: Plan | PlanRow, status: int = 200) -> Reply:
     headers = {"Location": url_for("plans.PlanById", plan_id=plan.id)} if status == 201 else None
     return with_etag(plan, plan.version, status, headers)
 
@@ -59,9 +60,9 @@ class Plans(MethodView):
     @operation("CarePlan", "read")
     @blp.arguments(PlanListQuerySchema, location="query")
     @blp.response(200, PlanSchema(many=True), headers=LINK_HEADER)
-    def get(self, query: dict[str, Any]) -> tuple[list[Plan], int, dict[str, str]]:
+    def get(self, query: dict[str, Any]) -> tuple[list[PlanRow], int, dict[str, str]]:
         """Plans your organisation is a party to, newest first, filtered; follow the Link header's next."""
-        plans = queries.search_plans(
+        plans = reads.search_plans(
             get_session(),
             current_actor(),
             clock(),
@@ -98,7 +99,7 @@ class PlanById(MethodView):
     @blp.response(200, PlanSchema)
     def get(self, plan_id: int) -> Reply:
         """Read the current version of a plan (audited)."""
-        return _reply(queries.get_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
+        return _reply(reads.read_plan(get_session(), current_actor(), clock(), plan_id=plan_id))
 
     @operation("CarePlan", "write")
     @blp.arguments(PlanEditSchema)

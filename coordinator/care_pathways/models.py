@@ -33,7 +33,8 @@ class Pathway(Base):
     )
     admitted_at: Mapped[datetime]
     planned_discharge_on: Mapped[date | None]
-    discharged_at: Mapped[datetime | None]
+    # Indexed: the municipality worklist asks for the stays discharged lately (issue 21).
+    discharged_at: Mapped[datetime | None] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
     # LPR3 episode of care (or a hospital's local episode id); matched on system + value.
     episode_system: Mapped[str | None] = mapped_column(sa.String(200))

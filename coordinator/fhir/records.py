@@ -17,6 +17,7 @@ from coordinator.organisations.models import Organisation
 from coordinator.organisations.services import search_organisations
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
+from coordinator.plans.reads import PartyRow, PlanRow
 from fhir_adapters.careteam import care_team_for_plan, contact_team_id, plan_team_id
 from fhir_adapters.records import (
     CareTeamRecord,
@@ -94,7 +95,7 @@ def practitioner_record(user: User) -> PractitionerRecord:
     )
 
 
-def _participant(row: PlanParticipant) -> plan_domain.Participant:
+def _participant(row: PlanParticipant | PartyRow) -> plan_domain.Participant:
     return plan_domain.Participant(
         role=row.role,
         is_required=row.is_required,
@@ -104,7 +105,7 @@ def _participant(row: PlanParticipant) -> plan_domain.Participant:
     )
 
 
-def plan_record(plan: Plan) -> PlanRecord:
+def plan_record(plan: Plan | PlanRow) -> PlanRecord:
     """The plan's current content version; ``version`` is the row version (meta.versionId, the ETag)."""
     current = plan.current_version
     return PlanRecord(
@@ -142,7 +143,7 @@ def plan_record(plan: Plan) -> PlanRecord:
     )
 
 
-def plan_team(plan: Plan, language: str = "da") -> CareTeamRecord:
+def plan_team(plan: Plan | PlanRow, language: str = "da") -> CareTeamRecord:
     return care_team_for_plan(plan_record(plan), language)
 
 

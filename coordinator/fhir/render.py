@@ -10,12 +10,13 @@ from coordinator.fhir import records
 from coordinator.fhir.core import JSON, validate_output
 from coordinator.i18n import request_language
 from coordinator.plans.models import Plan
+from coordinator.plans.reads import PlanRow
 from fhir_adapters.careplan import care_plan_json
 from fhir_adapters.careteam import care_team_json
 from fhir_adapters.records import CareTeamRecord
 
 
-def plan_json(plan: Plan) -> JSON:
+def plan_json(plan: Plan | PlanRow) -> JSON:
     return care_plan_json(
         records.plan_record(plan), validate=validate_output(), language=request_language()
     )
@@ -25,7 +26,7 @@ def team_json(record: CareTeamRecord) -> JSON:
     return care_team_json(record, validate=validate_output())
 
 
-def plan_team_json(plan: Plan) -> JSON:
+def plan_team_json(plan: Plan | PlanRow) -> JSON:
     """The plan's parties as CareTeam ``plan-<id>``."""
     return team_json(records.plan_team(plan, request_language()))
 

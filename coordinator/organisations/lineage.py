@@ -7,6 +7,7 @@ expression costs more than running it, and the access gate asks on every request
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -18,19 +19,25 @@ from pathways.people import Actor, ActorKind
 _ORGANISATION = "organisation_id"
 
 
-def _ancestors() -> sa.CTE:
+def _start(organisation_id: Any) -> Any:
+    return (
+        sa.bindparam(_ORGANISATION, type_=sa.Integer)
+        if organisation_id is None
+        else organisation_id
+    )
+
+
+def _ancestors(organisation_id: Any = None) -> sa.CTE:
     start = sa.select(Organisation.id, Organisation.parent_id).where(
-        Organisation.id == sa.bindparam(_ORGANISATION, type_=sa.Integer)
+        Organisation.id == _start(organisation_id)
     )
     up = start.cte("ancestors", recursive=True)
     parent = sa.orm.aliased(Organisation)
     return up.union(sa.select(parent.id, parent.parent_id).join(up, parent.id == up.c.parent_id))
 
 
-def _descendants() -> sa.CTE:
-    start = sa.select(Organisation.id).where(
-        Organisation.id == sa.bindparam(_ORGANISATION, type_=sa.Integer)
-    )
+def _descendants(organisation_id: Any = None) -> sa.CTE:
+    start = sa.select(Organisation.id).where(Organisation.id == _start(organisation_id))
     down = start.cte("descendants", recursive=True)
     child = sa.orm.aliased(Organisation)
     return down.union(sa.select(child.id).join(down, child.parent_id == down.c.id))
@@ -48,7 +55,22 @@ def _descendants_query() -> sa.Select[int]:
 
 @functools.cache
 def _scope_query() -> sa.CompoundSelect:
-    return sa.union(sa.select(_ancestors().c.id), sa.select(_descendants().c.id))
+    return scope_of()
+
+
+def scope_of(organisation_id: Any = None) -> sa.CompoundSelect:
+    """The ids ``organisation_scope`` answers, as SQL: of the organisation bound as a parameter, or of
+    the one ``organisation_id`` (a column or scalar subquery) names."""
+    return sa.union(
+        sa.select(_ancestors(organisation_id).c.id),
+        sa.select(_descendants(organisation_id).c.id),
+    )
+
+
+def remember_scope(session: Session, organisation_id: int, scope: frozenset[int]) -> None:
+    """Keep a scope read with other data (the logged-in user's, coordinator.accounts.login) for the
+    rest of the session, as ``organisation_scope`` would after asking."""
+    session.info.setdefault(SCOPE_CACHE, {})[organisation_id] = scope
 
 
 def ancestors_and_self(session: Session, organisation_id: int) -> set[int]:

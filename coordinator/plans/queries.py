@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -292,7 +293,7 @@ def _period_condition(period: PeriodFilter) -> sa.ColumnElement[bool]:
     return sa.and_(*conditions)
 
 
-def _check_query(query: PlanQuery) -> str | None:
+def check_query(query: PlanQuery) -> str | None:
     """The query's kommunekode in canonical form; ValidationFailed for a bad page size or kommunekode."""
     errors = ErrorCollector()
     if not 1 <= query.limit <= MAX_PAGE_SIZE:
@@ -302,29 +303,35 @@ def _check_query(query: PlanQuery) -> str | None:
     return kommunekode
 
 
-def _filtered(
-    statement: sa.Select[Plan], query: PlanQuery, kommunekode: str | None
-) -> sa.Select[Plan]:
-    """The query's filters and keyset page (newest first) on a plan statement."""
-    statement = statement.order_by(Plan.id.desc()).limit(query.limit)
+def plan_conditions(query: PlanQuery) -> list[sa.ColumnElement[bool]]:
+    """The query's filters on plans and its keyset position (all but the municipality, which needs the
+    patient: see ``_filtered``)."""
+    conditions: list[sa.ColumnElement[bool]] = []
     if query.statuses:
-        statement = statement.where(Plan.status.in_(query.statuses))
+        conditions.append(Plan.status.in_(query.statuses))
     if query.kind is not None:
-        statement = statement.where(Plan.kind == query.kind)
+        conditions.append(Plan.kind == query.kind)
     if query.patient_id is not None:
-        statement = statement.where(Plan.patient_id == query.patient_id)
+        conditions.append(Plan.patient_id == query.patient_id)
     if query.pathway_id is not None:
-        statement = statement.where(Plan.pathway_id == query.pathway_id)
+        conditions.append(Plan.pathway_id == query.pathway_id)
+    if query.review_before is not None:
+        conditions.append(Plan.review_on < query.review_before)
+    conditions += [_period_condition(period) for period in query.periods]
+    if query.after_id is not None:
+        conditions.append(Plan.id < query.after_id)
+    return conditions
+
+
+def _filtered(
+    statement: sa.Select[Any], query: PlanQuery, kommunekode: str | None
+) -> sa.Select[Any]:
+    """The query's filters and keyset page (newest first) on a plan statement."""
+    statement = statement.where(*plan_conditions(query)).order_by(Plan.id.desc()).limit(query.limit)
     if kommunekode is not None:
         statement = statement.join(Patient, Patient.id == Plan.patient_id).where(
             Patient.kommunekode == kommunekode
         )
-    if query.review_before is not None:
-        statement = statement.where(Plan.review_on < query.review_before)
-    for period in query.periods:
-        statement = statement.where(_period_condition(period))
-    if query.after_id is not None:
-        statement = statement.where(Plan.id < query.after_id)
     return statement
 
 
@@ -335,7 +342,7 @@ def search_plans(session: Session, actor: Actor, clock: Clock, query: PlanQuery)
     audit entry.
     """
     require(actor, Permission.READ_PLAN)
-    kommunekode = _check_query(query)
+    kommunekode = check_query(query)
     if actor.role in NO_CLINICAL_CONTENT:
         raise PermissionDenied(f"role {actor.role} does not read clinical content")
     now = clock.now()
@@ -370,7 +377,7 @@ def search_patient_plans(
     care relation to the patient (§13c), as ``list_patient_plans``. The search is audited."""
     if query.patient_id is None:
         raise ValidationFailed.single("patient_id", "the patient is required", "required")
-    kommunekode = _check_query(query)
+    kommunekode = check_query(query)
     decision = require_patient_access(session, actor, clock, query.patient_id, Permission.READ_PLAN)
     plans = list(session.scalars(_filtered(_list_query(), query, kommunekode)))
     record(

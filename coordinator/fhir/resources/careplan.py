@@ -43,14 +43,8 @@ from coordinator.fhir.search import (
 from coordinator.patients.services import get_patient
 from coordinator.plan_history import queries as history_store
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.plans.queries import (
-    PeriodFilter,
-    PlanQuery,
-    get_plan,
-    get_plan_for_edit,
-    search_patient_plans,
-    search_plans,
-)
+from coordinator.plans.queries import PeriodFilter, PlanQuery, get_plan, get_plan_for_edit
+from coordinator.plans.reads import patient_plans, read_plan, search_plans
 from coordinator.plans.services import create_draft, edit_plan
 from fhir_adapters.careplan import (
     FHIR_STATUS,
@@ -78,7 +72,7 @@ def parse(body: JSON) -> PlanRecord:
 
 # ---------------------------------------------------------------------------- read
 def read(ctx: Context, rid: str) -> JSON:
-    return plan_json(get_plan(ctx.session, ctx.actor, ctx.clock, plan_id=int_id("CarePlan", rid)))
+    return plan_json(read_plan(ctx.session, ctx.actor, ctx.clock, plan_id=int_id("CarePlan", rid)))
 
 
 def vread(ctx: Context, rid: str, vid: str) -> JSON:
@@ -200,8 +194,12 @@ def search(ctx: Context, query: SearchQuery) -> SearchResult:
         plans = [
             plan
             for patient_id in sorted(patients)
-            for plan in search_patient_plans(
-                session, actor, clock, replace(plan_query, patient_id=patient_id)
+            for plan in patient_plans(
+                session,
+                actor,
+                clock,
+                patient_id=patient_id,
+                query=replace(plan_query, patient_id=patient_id),
             )
         ]
         plans = sorted(plans, key=lambda p: -p.id)[: query.count]
