@@ -59,6 +59,7 @@ from sqlalchemy import text as sa_text
 
 from bench import load as loader
 from bench import load_pathways
+from coordinator import migrate
 from pathways import reminders as rules
 from pathways.calendar_dk import WorkingCalendar, default_calendar
 from pathways.clock import to_copenhagen
@@ -908,6 +909,7 @@ def run(
             raise SystemExit(
                 f"schema {schema} holds no pathway data set: run without --reuse first"
             )
+        migrate.upgrade(url)  # a data set loaded before a new migration gets it
         result["load"] = {"reused": True}
     else:
         print(f"loading {pathways:,} pathways into schema {schema}...", flush=True)

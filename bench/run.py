@@ -67,7 +67,7 @@ from sqlalchemy import event
 # bench.pages uses this module's tools (a cycle: neither touches the other while being imported)
 from bench import gap_scan, ingest, load_pathways, pages, throughput
 from bench import load as loader
-from coordinator import create_app
+from coordinator import create_app, migrate
 from coordinator.db import get_database
 from coordinator.security import LAST_SEEN_KEY
 from pathways.organisations import Sector
@@ -526,8 +526,10 @@ def write_results(document: dict[str, Any]) -> Path:
 def load_api_data(args: argparse.Namespace) -> dict[str, Any]:
     """Load the REST (and pages) data set unless --reuse; answers what the results say of the load."""
     load: dict[str, Any] = {"reused": args.reuse}
-    if not args.reuse:
-        url = loader.with_schema(args.url, SCHEMA)
+    url = loader.with_schema(args.url, SCHEMA)
+    if args.reuse:
+        migrate.upgrade(url)  # a data set loaded before a new migration gets it
+    else:
         print(f"loading {args.patients} patients and {args.plans} plans into schema {SCHEMA}...")
         report = loader.load(url, patients=args.patients, plans=args.plans, seed=args.seed)
         phases = ", ".join(f"{phase} {s:.1f}" for phase, s in report.phases.items())
