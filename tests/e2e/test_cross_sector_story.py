@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -108,7 +109,11 @@ def story(live_app: Flask, demo_logins: dict[str, DemoLogin]) -> dict[str, Any]:
 def _medcom(name: str, story: dict[str, Any]) -> dict[str, Any]:
     """A MedCom fixture for the story's patient, ward, municipality and episode, with a message id of its
     own and its instants moved so that the fixture's discharge moment is now."""
-    shift = datetime.now(COPENHAGEN).replace(microsecond=0) - FIXTURE_DISCHARGE
+    # MedCom's instants are whole seconds: the next whole second, once it has come, is after everything
+    # done before (an agreement made in this second would otherwise come after a discharge "at" it).
+    moment = datetime.now(COPENHAGEN).replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep(max(0.0, (moment - datetime.now(COPENHAGEN)).total_seconds()))
+    shift = moment - FIXTURE_DISCHARGE
     text = (FIXTURES / f"{name}.json").read_text()
     header_id = json.loads(text)["entry"][0]["resource"]["id"]
     body = json.loads(
