@@ -45,6 +45,7 @@ from coordinator.accounts.login import load_user
 from coordinator.audit.services import AuditContext, audit_context
 from coordinator.config import DEFAULT_LOGIN_RATE_LIMIT
 from pathways.clock import Clock, SystemClock
+from pathways.identifiers import CPR_SHAPED
 
 CLOCK_KEY = "carepath.clock"
 LIMITER_KEY = "carepath.limiter"
@@ -116,9 +117,18 @@ def _channel() -> str:
     return "web"
 
 
+def new_request_id() -> str:
+    """A fresh request id with nothing CPR-shaped in it: the log redactor would mask such a run of digits,
+    and the id would no longer lead from a log line to its audit rows."""
+    while CPR_SHAPED.search(made := uuid.uuid4().hex):
+        pass
+    return made
+
+
 def _bind_request_id() -> None:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    usable = _REQUEST_ID.fullmatch(offered) and not CPR_SHAPED.search(offered)
+    request_id = offered if usable else new_request_id()
     g.request_id = request_id
     g.audit_context_token = audit_context.set(
         AuditContext(channel=_channel(), request_id=request_id)

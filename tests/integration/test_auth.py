@@ -575,6 +575,9 @@ def test_request_id_in_response_audit_and_log_context(web: FlaskClient, session:
     made_up = web.get("/healthz", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made_up)
     assert web.get("/healthz").headers["X-Request-ID"] != made_up
+    # An offered id with a CPR number in it is not taken (it would be masked in the logs, or leak).
+    offered_cpr = web.get("/healthz", headers={"X-Request-ID": "req-0101701235"})
+    assert offered_cpr.headers["X-Request-ID"] != "req-0101701235"
     # Nothing of the request lingers in this thread once it is over.
     assert audit_context.get().channel == "cli"
     assert "request_id" not in structlog.contextvars.get_contextvars()
@@ -911,3 +914,19 @@ def test_cli_lists_and_lifts_the_lockouts_of_a_user(
     unknown = runner.invoke(args=["accounts", "unlock", "nobody"])
     assert unknown.exit_code == 1
     assert "no account with the username nobody" in unknown.output
+
+
+def test_a_made_up_request_id_is_never_cpr_shaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uuid4's hex may hold ten digits in a row; such an id is drawn again (the log would mask it)."""
+    import uuid
+
+    from coordinator import security
+
+    drawn = iter(
+        [
+            uuid.UUID("0101701235abcdefabcdefabcdefabcd"),
+            uuid.UUID("abcdef0123abcdef0123abcdef0123ab"),
+        ]
+    )
+    monkeypatch.setattr(security.uuid, "uuid4", lambda: next(drawn))
+    assert security.new_request_id() == "abcdef0123abcdef0123abcdef0123ab"
