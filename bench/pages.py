@@ -30,10 +30,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import psycopg
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg.rows import dict_row
@@ -42,7 +44,11 @@ from werkzeug.routing import RoutingException
 
 from bench import load as loader
 from bench import run
+from coordinator.care_pathways.models import Pathway
 from coordinator.db import get_database
+from coordinator.reminders.models import StoredRank
+from coordinator.reminders.scan import evaluate_pathways
+from pathways.clock import SystemClock
 from pathways.organisations import Sector
 from pathways.plans import PlanStatus
 from pathways.stays import PathwayStatus
@@ -340,11 +346,40 @@ def measure_case(
         case.page = None
 
 
+def rank_stays(app: Flask, *, batch: int = 2000) -> tuple[int, float]:
+    """Evaluate the stays the worklists show (current, or discharged in the last 31 days) that have no
+    stored rank yet, as the scheduler's scan does in service (the loader writes rows past the commit
+    triggers). Answers how many and the seconds it took; nothing on a data set ranked before."""
+    database = get_database(app)
+    started = time.perf_counter()
+    with database.transaction() as session:
+        ids = list(
+            session.scalars(
+                sa.select(Pathway.id)
+                .where(
+                    sa.or_(
+                        Pathway.status.in_([PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE]),
+                        Pathway.discharged_at >= datetime.now(UTC) - timedelta(days=31),
+                    ),
+                    Pathway.id.not_in(sa.select(StoredRank.pathway_id)),
+                )
+                .order_by(Pathway.id)
+            )
+        )
+    for first in range(0, len(ids), batch):
+        with database.transaction() as session:
+            evaluate_pathways(session, SystemClock(), ids[first : first + batch], config=app.config)
+    return len(ids), time.perf_counter() - started
+
+
 def measure_pages(
     url: str, *, iterations: int, warmup: int, seed: int, profile: bool = False
 ) -> tuple[list[PageCase], run.DataSet]:
     """Measure the pages on the data set loaded at ``url`` (the REST benchmark's schema)."""
     app = run.bench_app(url)
+    ranked, seconds = rank_stays(app)
+    if ranked:
+        print(f"ranked {ranked} stays for the worklists in {seconds:.1f} s (the scheduler's scan)")
     with psycopg.connect(loader.libpq_url(url), row_factory=dict_row) as conn:
         conn.autocommit = True  # each floor call is a transaction of its own
         with conn.cursor() as cursor:

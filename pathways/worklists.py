@@ -23,7 +23,7 @@ from pathways.clock import COPENHAGEN
 from pathways.contacts import ContactAssignment, sectors_lacking_contact
 from pathways.organisations import Sector
 from pathways.plans import ParticipantRole, PlanStatus
-from pathways.reminders.facts import PathwayFacts
+from pathways.reminders.facts import PathwayFacts, PlanFacts
 
 
 class WorkState(StrEnum):
@@ -87,6 +87,49 @@ class StayWork:
         return self.state.is_gap or bool(self.lacking_contacts) or self.is_overdue
 
 
+@dataclass(frozen=True, slots=True)
+class StayRank:
+    """What ranks a stay on a worklist, whoever reads it: where its obligation stands and the obligation's
+    own deadline (the start of the planned discharge day, while the plan is still open). It changes only
+    when the stay's facts change, never by time alone, so the reminder engine stores it at every
+    evaluation and a worklist ranks every stay in scope from the stored rows, reading full facts only for
+    the page it shows."""
+
+    state: WorkState
+    due_at: datetime | None
+
+
+def _obligation(facts: PathwayFacts, now: datetime) -> Obligation:
+    return plan_obligation(
+        facts.requirement,
+        [PlanSnapshot(p.id, p.kind, p.status, p.agreed_at) for p in facts.plans],
+        now=now,
+        discharged_at=facts.discharged_at,
+        planned_discharge_on=facts.planned_discharge_on,
+    )
+
+
+def _open_plan(facts: PathwayFacts) -> PlanFacts | None:
+    open_plans = [p for p in facts.plans if p.status.is_open]
+    return open_plans[-1] if open_plans else None
+
+
+def _rank(facts: PathwayFacts, obligation: Obligation) -> StayRank:
+    plan = _open_plan(facts)
+    state = _state(facts.requirement.level, obligation, plan.status if plan else None)
+    due_at = (
+        datetime.combine(obligation.due_on, time.min, COPENHAGEN)
+        if obligation.status is ObligationStatus.OPEN and obligation.due_on is not None
+        else None
+    )
+    return StayRank(state, due_at)
+
+
+def stay_rank(facts: PathwayFacts, now: datetime) -> StayRank:
+    """The stay's rank at ``now`` (the same state and deadline ``stay_work`` answers)."""
+    return _rank(facts, _obligation(facts, now))
+
+
 def stay_work(
     facts: PathwayFacts,
     now: datetime,
@@ -97,16 +140,10 @@ def stay_work(
 ) -> StayWork:
     """The worklist's view of one stay at ``now``, for a reader of ``sector`` acting for
     ``organisations`` (whose answers and contact persons are the reader's tasks)."""
-    obligation = plan_obligation(
-        facts.requirement,
-        [PlanSnapshot(p.id, p.kind, p.status, p.agreed_at) for p in facts.plans],
-        now=now,
-        discharged_at=facts.discharged_at,
-        planned_discharge_on=facts.planned_discharge_on,
-    )
-    open_plans = [p for p in facts.plans if p.status.is_open]
-    plan = open_plans[-1] if open_plans else None
-    state = _state(facts.requirement.level, obligation, plan.status if plan else None)
+    obligation = _obligation(facts, now)
+    rank = _rank(facts, obligation)
+    plan = _open_plan(facts)
+    state = rank.state
     waiting = tuple(dict.fromkeys(p.role for p in plan.pending_parties) if plan is not None else ())
     today = now.astimezone(COPENHAGEN).date()
     lacking = tuple(
@@ -150,8 +187,7 @@ def stay_work(
         if facts.follow_up_booked_for is not None
         else FollowUp.NONE
     )
-    deadline = next_deadline(obligation, reminder_deadlines)
-    overdue = state is WorkState.OVERDUE or (deadline is not None and deadline <= now)
+    deadline, overdue = deadline_and_overdue(rank, reminder_deadlines, now)
     return StayWork(
         state=state,
         obligation=obligation,
@@ -180,19 +216,31 @@ def _state(
     return WorkState.NOT_STARTED
 
 
-def next_deadline(
-    obligation: Obligation, reminder_deadlines: Iterable[datetime]
-) -> datetime | None:
-    """The earliest of the stay's open reminders' deadlines and, while the obligation is open, the start
-    of the planned discharge day (the plan must be agreed before the patient leaves)."""
+def deadline_and_overdue(
+    rank: StayRank, reminder_deadlines: Iterable[datetime], now: datetime
+) -> tuple[datetime | None, bool]:
+    """The stay's next deadline, the earliest of its open reminders' deadlines and, while the obligation
+    is open, the start of the planned discharge day (the plan must be agreed before the patient leaves);
+    and whether it is overdue (discharged without an agreed plan, or that deadline passed)."""
     candidates = list(reminder_deadlines)
-    if obligation.status is ObligationStatus.OPEN and obligation.due_on is not None:
-        candidates.append(datetime.combine(obligation.due_on, time.min, COPENHAGEN))
-    return min(candidates) if candidates else None
+    if rank.due_at is not None:
+        candidates.append(rank.due_at)
+    deadline = min(candidates) if candidates else None
+    overdue = rank.state is WorkState.OVERDUE or (deadline is not None and deadline <= now)
+    return deadline, overdue
+
+
+_FAR = datetime.max.replace(tzinfo=COPENHAGEN)
+
+
+def urgency_key(
+    is_overdue: bool, deadline: datetime | None, admitted_at: datetime
+) -> tuple[int, datetime, datetime]:
+    """Sort key: overdue first, then the nearest deadline, then stays without one (longest admitted
+    first)."""
+    return (0 if is_overdue else 1, deadline or _FAR, admitted_at)
 
 
 def urgency(work: StayWork, admitted_at: datetime) -> tuple[int, datetime, datetime]:
-    """Sort key: overdue first, then the nearest deadline, then stays without one (longest admitted
-    first)."""
-    far = datetime.max.replace(tzinfo=COPENHAGEN)
-    return (0 if work.is_overdue else 1, work.next_deadline or far, admitted_at)
+    """``urgency_key`` of a stay's worklist view."""
+    return urgency_key(work.is_overdue, work.next_deadline, admitted_at)

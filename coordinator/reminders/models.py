@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from coordinator.db import Base, IntPK
 from pathways import reminders as rules
 from pathways.reminders import ReminderStatus, Severity
+from pathways.worklists import WorkState
 
 
 class Reminder(Base):
@@ -78,6 +79,20 @@ class NextDue(Base):
 
     pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StoredRank(Base):
+    """A stay's worklist rank (``pathways.worklists.StayRank``: the obligation's state and its own
+    deadline), written by every evaluation beside the next due time, only where it changed. It changes
+    only with the stay's facts, so it is as fresh as the reminders; a worklist ranks all the stays in its
+    scope from these rows and reads full facts only for the page it shows (ADR 0015). A stay without a row
+    (never evaluated) or waiting in ``gap_evaluation_queue`` is ranked from its facts instead."""
+
+    __tablename__ = "stay_ranks"
+
+    pathway_id: Mapped[int] = mapped_column(sa.ForeignKey("pathways.id"), primary_key=True)
+    state: Mapped[WorkState]
+    due_at: Mapped[datetime | None]
 
 
 class ScanRun(Base):

@@ -32,6 +32,7 @@ from coordinator.reminders.models import (
     Reminder,
     ScanRange,
     ScanRun,
+    StoredRank,
     stored,
     sync_state,
 )
@@ -39,6 +40,7 @@ from pathways import reminders as rules
 from pathways.calendar_dk import CalendarSettings, WorkingCalendar, default_calendar
 from pathways.clock import Clock
 from pathways.stays import PathwayStatus
+from pathways.worklists import StayRank, stay_rank
 
 log = structlog.get_logger("carepath.reminders")
 OPEN_REMINDER = (
@@ -172,8 +174,10 @@ def evaluate_pathways(
     gaps: list[rules.Gap] = []
     patients: set[int] = set()
     next_due: dict[int, datetime | None] = dict.fromkeys(pathway_ids)
+    ranks: dict[int, StayRank] = {}
     for facts in load_facts(session, pathway_ids):
         patients.add(facts.patient_id)
+        ranks[facts.pathway_id] = stay_rank(facts, now)
         thresholds = rules.thresholds_for(facts.region_code, facts.kommunekode, overrides)
         evaluation = rules.assess(facts, now, calendar=calendar, thresholds=thresholds)
         gaps += evaluation.gaps
@@ -197,6 +201,7 @@ def evaluate_pathways(
     for pathway_id, wake in _snooze_ends(existing, changed_now, now).items():
         next_due[pathway_id] = rules.earliest(next_due[pathway_id], wake)
     summary.rescheduled = store_next_due(session, next_due)
+    store_ranks(session, ranks)
     changing = [i for i, _ in plan.update] + [i for i, _ in plan.reopen] + plan.resolve
     rows = (
         {
@@ -265,12 +270,35 @@ def _snooze_ends(
     return {p: wake for p, wake in found.items() if wake is not None}
 
 
-def _upsert(session: Session) -> Any:
+def _upsert(session: Session, model: type[NextDue | StoredRank], *columns: str) -> Any:
+    """INSERT ... ON CONFLICT (pathway_id) DO UPDATE SET these columns."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(NextDue)
+    statement = insert(model)
     return statement.on_conflict_do_update(
-        index_elements=[NextDue.pathway_id], set_={"due_at": statement.excluded.due_at}
+        index_elements=["pathway_id"], set_={c: statement.excluded[c] for c in columns}
     )
+
+
+def store_ranks(session: Session, ranks: Mapping[int, StayRank]) -> int:
+    """Write these stays' worklist ranks, only those that differ from the stored ones (ADR 0015)."""
+    if not ranks:
+        return 0
+    stored_now = {
+        row.pathway_id: StayRank(row.state, row.due_at)
+        for row in session.execute(
+            sa.select(StoredRank.pathway_id, StoredRank.state, StoredRank.due_at).where(
+                among(session, StoredRank.pathway_id, list(ranks))
+            )
+        )
+    }
+    changed = [
+        {"pathway_id": p, "state": rank.state, "due_at": rank.due_at}
+        for p, rank in ranks.items()
+        if stored_now.get(p) != rank
+    ]
+    if changed:
+        session.execute(_upsert(session, StoredRank, "state", "due_at"), changed)
+    return len(changed)
 
 
 def store_next_due(session: Session, next_due: Mapping[int, datetime | None]) -> int:
@@ -295,7 +323,7 @@ def store_next_due(session: Session, next_due: Mapping[int, datetime | None]) ->
     if gone:
         session.execute(sa.delete(NextDue).where(among(session, NextDue.pathway_id, gone)))
     if moved:
-        session.execute(_upsert(session), moved)
+        session.execute(_upsert(session, NextDue, "due_at"), moved)
     return len(gone) + len(moved)
 
 
@@ -304,7 +332,9 @@ def due_no_later_than(session: Session, pathway_id: int, at: datetime) -> None:
     ``at``); a later stored time is replaced, an earlier one kept. The next evaluation sets it exactly."""
     current = session.scalar(sa.select(NextDue.due_at).where(NextDue.pathway_id == pathway_id))
     if current is None or current > at:
-        session.execute(_upsert(session), [{"pathway_id": pathway_id, "due_at": at}])
+        session.execute(
+            _upsert(session, NextDue, "due_at"), [{"pathway_id": pathway_id, "due_at": at}]
+        )
 
 
 def _create(session: Session, gaps: Sequence[rules.Gap], now: datetime) -> list[Reminder]:

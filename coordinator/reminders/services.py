@@ -28,6 +28,7 @@ from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan
 from coordinator.reminders import triggers
+from coordinator.reminders.facts import among
 from coordinator.reminders.models import Reminder, stored, sync_state
 from coordinator.reminders.scan import due_no_later_than, evaluate_pathways
 from pathways import reminders as rules
@@ -141,7 +142,7 @@ def open_reminder_deadlines(
     rows = session.execute(
         sa.select(Reminder.pathway_id, Reminder.due_at)
         .where(
-            Reminder.patient_id.in_(patient_ids),
+            among(session, Reminder.patient_id, patient_ids),
             Reminder.status.in_(OPEN_STATES),
             _visible(session, actor),
         )

@@ -3,14 +3,17 @@ numbers, and names of codes from the one label home (pathways/data/labels.toml).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
+from functools import lru_cache
 
+import babel.dates
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_datetime, get_locale
 
 from coordinator.i18n import request_language
-from pathways.labels import label_or_code
+from pathways.clock import COPENHAGEN
+from pathways.labels import DEFAULT_LANGUAGE, label_or_code
 
 
 def cpr_masked(cpr: str | None) -> str:
@@ -28,6 +31,12 @@ def cpr_dashed(cpr: str | None) -> str:
     return f"{digits[:6]}-{digits[6:]}"
 
 
+@lru_cache(maxsize=4096)
+def _date_text(value: date, style: str, locale: str) -> str:
+    """Babel's text of a calendar date: a worklist shows a few hundred dates, most of them alike."""
+    return babel.dates.format_date(value, style, locale=locale)
+
+
 def day(value: date | datetime | str | None, style: str = "medium") -> str:
     """A date in the reader's language (``4. dec. 2026``); a datetime is first put in Copenhagen time.
     An ISO date text (a plan's date field) is read first; any other text is shown as it is."""
@@ -35,12 +44,16 @@ def day(value: date | datetime | str | None, style: str = "medium") -> str:
         return ""
     if isinstance(value, str):
         try:
-            return format_date(date.fromisoformat(value), style)
+            return day(date.fromisoformat(value), style)
         except ValueError:
             return value
-    if isinstance(value, datetime):
-        return format_datetime(value, "d. MMM y" if style == "medium" else style)
-    return format_date(value, style)
+    if isinstance(value, datetime):  # only the date's fields: its Copenhagen day says it all
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # stored: UTC
+        value, style = (
+            aware.astimezone(COPENHAGEN).date(),
+            "d. MMM y" if style == "medium" else style,
+        )
+    return _date_text(value, style, str(get_locale() or DEFAULT_LANGUAGE))
 
 
 def moment(value: datetime | None, style: str = "medium") -> str:

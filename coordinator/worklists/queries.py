@@ -4,9 +4,11 @@ and paged.
 
 The stays are gated like the REST lists (``care_pathways.queries``: a ward's staff list their wards, a
 municipality's staff its citizens, a clinic its listed patients and the plans waiting for its answer),
-and each patient shown on the page gets an audit entry (§13c). The facts come from the reminder rules'
-batch loader (``reminders.facts.load_facts``, one query per table), so a page costs the same number of
-statements however many rows it has: the whole list is ranked by urgency, only the page is shown.
+and each patient shown on the page gets an audit entry (§13c). Every stay in scope is ranked by urgency
+from its stored rank (``reminders.models.StoredRank``: the obligation's state and deadline, written by the
+reminder evaluation, ADR 0015) and the open reminders' deadlines; the full facts (the reminder rules'
+batch loader, one query per table) are read only for the page shown, and for stays never evaluated or
+waiting in the evaluation queue. So a page costs the same number of statements however long the list.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,7 +39,8 @@ from coordinator.organisations.lineage import (
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.reminders.facts import load_facts
+from coordinator.reminders.facts import among, load_facts
+from coordinator.reminders.models import QueuedEvaluation, StoredRank
 from coordinator.reminders.services import open_reminder_deadlines
 from pathways.audit import AuditAction
 from pathways.clock import COPENHAGEN, Clock
@@ -45,8 +49,17 @@ from pathways.organisations import OrganisationKind, Sector
 from pathways.people import Actor, Role
 from pathways.permissions import Permission, require
 from pathways.plans import ParticipantRole, PlanStatus, ResponseStatus
+from pathways.reminders.facts import PathwayFacts
 from pathways.stays import PathwayStatus
-from pathways.worklists import StayWork, WorkState, stay_work, urgency
+from pathways.worklists import (
+    StayRank,
+    StayWork,
+    WorkState,
+    deadline_and_overdue,
+    stay_rank,
+    stay_work,
+    urgency_key,
+)
 
 PAGE_SIZES = (25, 50)
 RECENT = timedelta(
@@ -188,43 +201,42 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
     if searched is not None:
         statement = statement.where(searched)
     stays = session.execute(statement).all()
-    facts = {f.pathway_id: f for f in load_facts(session, [s.id for s in stays])}
     deadlines = open_reminder_deadlines(session, actor, {s.patient_id for s in stays})
+    ranks, facts = _ranks(session, [s.id for s in stays], now)
     organisations = organisation_scope(session, actor)
-    rows = []
-    for stay in stays:
-        found = deadlines.get(stay.id, [])
-        work = stay_work(
-            facts[stay.id],
+
+    def work_of(pathway_id: int) -> StayWork:
+        return stay_work(
+            facts[pathway_id],
             now,
             sector=kind.sector,
             organisations=organisations,
-            reminder_deadlines=found,
+            reminder_deadlines=deadlines.get(pathway_id, []),
         )
-        if query.state is not None and work.state is not query.state:
+
+    ranked: list[tuple[tuple[int, datetime, datetime], int]] = []
+    unsure: list[int] = []  # gaps only: stays whose only gap could be a missing contact person
+    for stay in stays:
+        rank = ranks[stay.id]
+        if query.state is not None and rank.state is not query.state:
             continue
-        if query.gaps_only and not (work.has_gaps or found):
-            continue
-        rows.append(
-            WorklistRow(
-                pathway_id=stay.id,
-                patient_id=stay.patient_id,
-                name=f"{stay.given_name} {stay.family_name}",
-                cpr=stay.cpr or "",
-                ward_name=stay.ward_name,
-                status=stay.status,
-                admitted_at=stay.admitted_at,
-                planned_discharge_on=stay.planned_discharge_on,
-                discharged_at=stay.discharged_at,
-                open_reminders=len(found),
-                work=work,
-            )
-        )
-    rows.sort(key=lambda r: (*urgency(r.work, r.admitted_at), r.pathway_id))
+        found = deadlines.get(stay.id, [])
+        deadline, overdue = deadline_and_overdue(rank, found, now)
+        if query.gaps_only and not (rank.state.is_gap or overdue or found):
+            unsure.append(stay.id)
+        ranked.append((urgency_key(overdue, deadline, stay.admitted_at), stay.id))
+    if unsure:  # whether a contact person is missing needs the stay's facts (dates, active people)
+        _load_missing(session, facts, unsure)
+        without_gaps = {i for i in unsure if not work_of(i).has_gaps}
+        ranked = [r for r in ranked if r[1] not in without_gaps]
+    ranked.sort()
     per_page = query.per_page if query.per_page in PAGE_SIZES else PAGE_SIZES[0]
-    pages = max(1, -(-len(rows) // per_page))
+    pages = max(1, -(-len(ranked) // per_page))
     page = min(max(1, query.page), pages)
-    shown = tuple(rows[(page - 1) * per_page : page * per_page])
+    on_page = [pathway_id for _, pathway_id in ranked[(page - 1) * per_page : page * per_page]]
+    _load_missing(session, facts, on_page)
+    by_id = {s.id: s for s in stays}
+    shown = tuple(_row(by_id[i], work_of(i), len(deadlines.get(i, []))) for i in on_page)
     record_per_patient(
         session,
         actor=actor,
@@ -235,7 +247,53 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
         shown=[(r.patient_id, r.pathway_id) for r in shown],
         key="pathways",
     )
-    return Worklist(kind, scope.unit_name, shown, len(rows), page, per_page, scope.wards)
+    return Worklist(kind, scope.unit_name, shown, len(ranked), page, per_page, scope.wards)
+
+
+def _ranks(
+    session: Session, pathway_ids: list[int], now: datetime
+) -> tuple[dict[int, StayRank], dict[int, PathwayFacts]]:
+    """Every stay's rank: the stored one (ADR 0015), or, for a stay never evaluated or waiting in the
+    evaluation queue (its stored rank may be older than its facts), worked out from its facts. Answers
+    the ranks and the facts read on the way."""
+    stored = (
+        {
+            row.pathway_id: StayRank(row.state, row.due_at)
+            for row in session.execute(
+                sa.select(StoredRank.pathway_id, StoredRank.state, StoredRank.due_at).where(
+                    among(session, StoredRank.pathway_id, pathway_ids),
+                    StoredRank.pathway_id.not_in(sa.select(QueuedEvaluation.pathway_id)),
+                )
+            )
+        }
+        if pathway_ids
+        else {}
+    )
+    facts: dict[int, PathwayFacts] = {}
+    _load_missing(session, facts, [i for i in pathway_ids if i not in stored])
+    return stored | {i: stay_rank(f, now) for i, f in facts.items()}, facts
+
+
+def _load_missing(session: Session, facts: dict[int, PathwayFacts], pathway_ids: list[int]) -> None:
+    """Add the facts of those of these stays not read yet (one batch)."""
+    missing = [i for i in pathway_ids if i not in facts]
+    facts.update((f.pathway_id, f) for f in load_facts(session, missing))
+
+
+def _row(stay: Any, work: StayWork, open_reminders: int) -> WorklistRow:
+    return WorklistRow(
+        pathway_id=stay.id,
+        patient_id=stay.patient_id,
+        name=f"{stay.given_name} {stay.family_name}",
+        cpr=stay.cpr or "",
+        ward_name=stay.ward_name,
+        status=stay.status,
+        admitted_at=stay.admitted_at,
+        planned_discharge_on=stay.planned_discharge_on,
+        discharged_at=stay.discharged_at,
+        open_reminders=open_reminders,
+        work=work,
+    )
 
 
 def _search(search: str) -> sa.ColumnElement[bool] | None:

@@ -13,17 +13,21 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from coordinator.care_pathways.models import Pathway
 from coordinator.care_pathways.services import admit_patient, record_pathway_event
 from coordinator.contacts.services import assign_contact
 from coordinator.db import get_database
 from coordinator.demo import load_demo
 from coordinator.patients.models import Patient
 from coordinator.patients.services import register_patient
+from coordinator.reminders.facts import load_facts
+from coordinator.reminders.models import QueuedEvaluation, StoredRank
 from coordinator.worklists.queries import WorklistQuery, list_kind, worklist
 from pathways.audit import AuditAction
 from pathways.clock import FixedClock
 from pathways.plans import ParticipantRole
 from pathways.stays import PathwayEventType
+from pathways.worklists import StayRank, WorkState, stay_rank
 from tests import scenario as sc
 from tests.web.conftest import Login
 
@@ -355,3 +359,69 @@ def test_each_demo_role_has_a_varied_worklist(session: Session, clock: FixedCloc
         assert found.total > 0, demo_login.role
         assert len({r.work.state for r in found.rows}) >= 3, demo_login.role
     assert listed == 7
+
+
+# ---------------------------------------------------------------- ranked from the stored ranks (ADR 0015)
+def _everything(session: Session, actor: object, clock: FixedClock) -> list[object]:
+    """What each of the lists an actor can ask for shows: rows, their order and the totals."""
+    found = []
+    queries = [WorklistQuery(per_page=50), WorklistQuery(per_page=25, page=2)]
+    queries += [WorklistQuery(per_page=50, gaps_only=True)]
+    queries += [WorklistQuery(per_page=50, state=state) for state in WorkState]
+    for query in queries:
+        listed = worklist(session, actor, clock, query)  # type: ignore[arg-type]
+        found.append((listed.total, [(r.pathway_id, r.work) for r in listed.rows]))
+    return found
+
+
+def test_every_evaluation_stores_the_rank_the_facts_give(
+    session: Session, clock: FixedClock
+) -> None:
+    load_demo(session, clock)
+    session.commit()
+    pathway_ids = list(session.scalars(sa.select(Pathway.id)))
+    stored = {
+        row.pathway_id: StayRank(row.state, row.due_at)
+        for row in session.execute(sa.select(StoredRank)).scalars().all()
+    }
+    assert set(stored) == set(pathway_ids)
+    assert len({r.state for r in stored.values()}) >= 4
+    assert any(r.due_at is not None for r in stored.values())
+    for facts in load_facts(session, pathway_ids):
+        assert stored[facts.pathway_id] == stay_rank(facts, clock.now()), facts.pathway_id
+
+
+def test_the_lists_are_the_same_with_stored_ranks_and_from_the_facts(
+    session: Session, clock: FixedClock
+) -> None:
+    demo = load_demo(session, clock)
+    session.commit()
+    clock.advance(timedelta(days=3))  # some deadlines have passed since the ranks were stored
+    actors = [sc.actor_named(session, d.username) for d in demo.logins]
+    actors = [a for a in actors if list_kind(a) is not None]
+    with_ranks = [_everything(session, actor, clock) for actor in actors]
+    session.execute(sa.delete(StoredRank))
+    assert [_everything(session, actor, clock) for actor in actors] == with_ranks
+
+
+def test_a_stay_waiting_for_its_evaluation_is_ranked_from_its_facts(
+    world: sc.Scenario, session: Session, clock: FixedClock
+) -> None:
+    session.commit()
+    not_assessed = WorklistQuery(state=WorkState.NOT_ASSESSED)
+    assert [r.pathway_id for r in worklist(session, world.nurse, clock, not_assessed).rows] == [
+        world.pathway.id
+    ]
+    # a stored rank is trusted as it stands (here made stale behind the rules' back)...
+    session.execute(
+        sa.update(StoredRank)
+        .where(StoredRank.pathway_id == world.pathway.id)
+        .values(state=WorkState.AGREED)
+    )
+    assert worklist(session, world.nurse, clock, not_assessed).rows == ()
+    # ...unless the stay waits in the evaluation queue: then its facts decide
+    session.add(QueuedEvaluation(pathway_id=world.pathway.id, queued_at=clock.now()))
+    session.flush()
+    assert [r.pathway_id for r in worklist(session, world.nurse, clock, not_assessed).rows] == [
+        world.pathway.id
+    ]
