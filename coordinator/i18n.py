@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as babel_gettext
 from flask_babel import ngettext as babel_ngettext
 from flask_wtf import FlaskForm
@@ -23,13 +23,19 @@ def select_locale() -> str:
     )
 
 
+_LANGUAGE_KEY = "carepath_language"
+
+
 def request_language() -> Language:
     """The language of texts for the person behind this request (``?lang=``, the ``lang`` cookie, then
     Accept-Language; Danish by default), as a plain value for the use cases and mappers. Outside a
     request (jobs, CLI): Danish."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    return language(str(get_locale() or DEFAULT_LANGUAGE))
+    found: Language | None = g.get(_LANGUAGE_KEY)
+    if found is None:  # once per request: a page names it for every label it shows
+        found = g.setdefault(_LANGUAGE_KEY, language(str(get_locale() or DEFAULT_LANGUAGE)))
+    return found
 
 
 class _CatalogueTranslations:
@@ -56,9 +62,30 @@ class Form(FlaskForm):
             return _TRANSLATIONS
 
 
+_CATALOGUE_KEY = "carepath_catalogue"
+
+
+def _catalogue() -> Any:
+    """The request's message catalogue, looked up once per request (flask-babel looks it up again for
+    every string a template translates, a few hundred on a worklist)."""
+    if not has_request_context():
+        return get_translations()
+    found = g.get(_CATALOGUE_KEY)
+    if found is None:
+        found = g.setdefault(_CATALOGUE_KEY, get_translations())
+    return found
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # jinja2.ext.i18n's
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
     @app.after_request
     def _remember_language(response: Response) -> Response:

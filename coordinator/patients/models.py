@@ -17,7 +17,7 @@ class Patient(Base):
     replacement_cpr: Mapped[str | None] = mapped_column(sa.String(10), unique=True)
     given_name: Mapped[str] = mapped_column(sa.String(100))
     family_name: Mapped[str] = mapped_column(sa.String(100))
-    kommunekode: Mapped[str] = mapped_column(sa.String(3), index=True)
+    kommunekode: Mapped[str] = mapped_column(sa.String(3))
     gp_organisation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )
@@ -35,6 +35,8 @@ class Patient(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
         sa.CheckConstraint("cpr IS NOT NULL OR replacement_cpr IS NOT NULL", name="has_identifier"),
+        # a municipality's citizens as an index-only scan (the worklist's and the REST lists' scope)
+        sa.Index("ix_patients_kommunekode_id", "kommunekode", "id"),
     )
 
     def __repr__(self) -> str:  # never the CPR number: reprs end up in logs

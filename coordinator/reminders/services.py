@@ -128,29 +128,34 @@ def list_reminders(
     return found
 
 
-def open_reminder_deadlines(
+@dataclass(frozen=True, slots=True)
+class OpenReminders:
+    """A pathway's open reminders in one reader's inbox: how many, and the earliest deadline."""
+
+    count: int
+    earliest_due_at: datetime
+
+
+def open_reminders_by_pathway(
     session: Session, actor: Actor, patient_ids: Collection[int]
-) -> dict[int, list[datetime]]:
-    """The deadlines of the open reminders in the actor's inbox, by pathway, for these patients (one
-    query; read through the patients, whose column is indexed). No audit entry: for a list that audits
-    the patients it shows."""
+) -> dict[int, OpenReminders]:
+    """The open reminders in the actor's inbox, counted by pathway with their earliest deadline, for
+    these patients (one grouped query; read through the patients, whose column is indexed). No audit
+    entry: for a list that audits the patients it shows."""
     if not patient_ids or (
         actor.role in NO_CLINICAL_CONTENT and actor.kind is not ActorKind.SYSTEM
     ):
         return {}
-    found: dict[int, list[datetime]] = {}
     rows = session.execute(
-        sa.select(Reminder.pathway_id, Reminder.due_at)
+        sa.select(Reminder.pathway_id, sa.func.count(), sa.func.min(Reminder.due_at))
         .where(
             among(session, Reminder.patient_id, patient_ids),
             Reminder.status.in_(OPEN_STATES),
             _visible(session, actor),
         )
-        .order_by(Reminder.due_at)
+        .group_by(Reminder.pathway_id)
     )
-    for pathway_id, due_at in rows:
-        found.setdefault(pathway_id, []).append(due_at)
-    return found
+    return {pathway_id: OpenReminders(count, due_at) for pathway_id, count, due_at in rows}
 
 
 def get_reminder(session: Session, actor: Actor, clock: Clock, reminder_id: int) -> Reminder:

@@ -41,7 +41,7 @@ from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
 from coordinator.reminders.facts import among, load_facts
 from coordinator.reminders.models import QueuedEvaluation, StoredRank
-from coordinator.reminders.services import open_reminder_deadlines
+from coordinator.reminders.services import OpenReminders, open_reminders_by_pathway
 from pathways.audit import AuditAction
 from pathways.clock import COPENHAGEN, Clock
 from pathways.errors import PermissionDenied
@@ -201,7 +201,12 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
     if searched is not None:
         statement = statement.where(searched)
     stays = session.execute(statement).all()
-    deadlines = open_reminder_deadlines(session, actor, {s.patient_id for s in stays})
+    reminders = open_reminders_by_pathway(session, actor, {s.patient_id for s in stays})
+
+    def deadlines(pathway_id: int) -> list[datetime]:
+        found: OpenReminders | None = reminders.get(pathway_id)
+        return [found.earliest_due_at] if found is not None else []
+
     ranks, facts = _ranks(session, [s.id for s in stays], now)
     organisations = organisation_scope(session, actor)
 
@@ -211,7 +216,7 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
             now,
             sector=kind.sector,
             organisations=organisations,
-            reminder_deadlines=deadlines.get(pathway_id, []),
+            reminder_deadlines=deadlines(pathway_id),
         )
 
     ranked: list[tuple[tuple[int, datetime, datetime], int]] = []
@@ -220,7 +225,7 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
         rank = ranks[stay.id]
         if query.state is not None and rank.state is not query.state:
             continue
-        found = deadlines.get(stay.id, [])
+        found = deadlines(stay.id)
         deadline, overdue = deadline_and_overdue(rank, found, now)
         if query.gaps_only and not (rank.state.is_gap or overdue or found):
             unsure.append(stay.id)
@@ -236,7 +241,9 @@ def worklist(session: Session, actor: Actor, clock: Clock, query: WorklistQuery)
     on_page = [pathway_id for _, pathway_id in ranked[(page - 1) * per_page : page * per_page]]
     _load_missing(session, facts, on_page)
     by_id = {s.id: s for s in stays}
-    shown = tuple(_row(by_id[i], work_of(i), len(deadlines.get(i, []))) for i in on_page)
+    shown = tuple(
+        _row(by_id[i], work_of(i), reminders[i].count if i in reminders else 0) for i in on_page
+    )
     record_per_patient(
         session,
         actor=actor,
