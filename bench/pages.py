@@ -45,6 +45,7 @@ from werkzeug.routing import RoutingException
 from bench import load as loader
 from bench import run
 from coordinator.care_pathways.models import Pathway
+from coordinator.care_pathways.queries import CURRENT as CURRENT_STAYS
 from coordinator.db import get_database
 from coordinator.reminders.models import StoredRank
 from coordinator.reminders.scan import evaluate_pathways
@@ -358,7 +359,7 @@ def rank_stays(app: Flask, *, batch: int = 2000) -> tuple[int, float]:
                 sa.select(Pathway.id)
                 .where(
                     sa.or_(
-                        Pathway.status.in_([PathwayStatus.ADMITTED, PathwayStatus.ON_LEAVE]),
+                        Pathway.status.in_(CURRENT_STAYS),
                         Pathway.discharged_at >= datetime.now(UTC) - timedelta(days=31),
                     ),
                     Pathway.id.not_in(sa.select(StoredRank.pathway_id)),

@@ -279,18 +279,28 @@ def _upsert(session: Session, model: type[NextDue | StoredRank], *columns: str) 
     )
 
 
+def stored_ranks(
+    session: Session, pathway_ids: Sequence[int], *, evaluated_only: bool = False
+) -> dict[int, StayRank]:
+    """The stored worklist ranks of these stays (ADR 0015); with ``evaluated_only``, not of those
+    waiting in the evaluation queue (their facts may have changed since their rank was stored)."""
+    if not pathway_ids:
+        return {}
+    statement = sa.select(StoredRank.pathway_id, StoredRank.state, StoredRank.due_at).where(
+        among(session, StoredRank.pathway_id, pathway_ids)
+    )
+    if evaluated_only:
+        statement = statement.where(
+            StoredRank.pathway_id.not_in(sa.select(QueuedEvaluation.pathway_id))
+        )
+    return {row.pathway_id: StayRank(row.state, row.due_at) for row in session.execute(statement)}
+
+
 def store_ranks(session: Session, ranks: Mapping[int, StayRank]) -> int:
     """Write these stays' worklist ranks, only those that differ from the stored ones (ADR 0015)."""
     if not ranks:
         return 0
-    stored_now = {
-        row.pathway_id: StayRank(row.state, row.due_at)
-        for row in session.execute(
-            sa.select(StoredRank.pathway_id, StoredRank.state, StoredRank.due_at).where(
-                among(session, StoredRank.pathway_id, list(ranks))
-            )
-        )
-    }
+    stored_now = stored_ranks(session, list(ranks))
     changed = [
         {"pathway_id": p, "state": rank.state, "due_at": rank.due_at}
         for p, rank in ranks.items()

@@ -39,8 +39,8 @@ from coordinator.organisations.lineage import (
 from coordinator.organisations.models import Organisation
 from coordinator.patients.models import Patient
 from coordinator.plans.models import Plan, PlanParticipant
-from coordinator.reminders.facts import among, load_facts
-from coordinator.reminders.models import QueuedEvaluation, StoredRank
+from coordinator.reminders.facts import load_facts
+from coordinator.reminders.scan import stored_ranks
 from coordinator.reminders.services import OpenReminders, open_reminders_by_pathway
 from pathways.audit import AuditAction
 from pathways.clock import COPENHAGEN, Clock
@@ -263,19 +263,7 @@ def _ranks(
     """Every stay's rank: the stored one (ADR 0015), or, for a stay never evaluated or waiting in the
     evaluation queue (its stored rank may be older than its facts), worked out from its facts. Answers
     the ranks and the facts read on the way."""
-    stored = (
-        {
-            row.pathway_id: StayRank(row.state, row.due_at)
-            for row in session.execute(
-                sa.select(StoredRank.pathway_id, StoredRank.state, StoredRank.due_at).where(
-                    among(session, StoredRank.pathway_id, pathway_ids),
-                    StoredRank.pathway_id.not_in(sa.select(QueuedEvaluation.pathway_id)),
-                )
-            )
-        }
-        if pathway_ids
-        else {}
-    )
+    stored = stored_ranks(session, pathway_ids, evaluated_only=True)
     facts: dict[int, PathwayFacts] = {}
     _load_missing(session, facts, [i for i in pathway_ids if i not in stored])
     return stored | {i: stay_rank(f, now) for i, f in facts.items()}, facts
